@@ -1,0 +1,119 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { bodyParser } from '@koa/bodyparser';
+import type { ImageService } from '../../src/service/ImageService.ts';
+import type { ImageSchema } from '../../src/catalog/ImageSchema.ts';
+import { parseImageQuery, queryToParams, type QueryParams } from '../../src/catalog/ImageQuery.ts';
+import type { ImageRecord } from '../../src/catalog/ImageRecord.ts';
+import type { Principal } from '../../src/auth/Principal.ts';
+import { invalidField, VisorError } from '../../src/errors/VisorError.ts';
+import { pickRange } from '../rangeHeader.ts';
+
+function principal(ctx: Context): Principal | undefined {
+  return ctx.state['principal'] as Principal | undefined;
+}
+
+/** Accepts only JSON bodies on the JSON routes; the body parser alone would silently skip others. */
+function jsonBody(maxBytes: number) {
+  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: maxBytes, jsonStrict: true });
+  return async (ctx: Context, next: () => Promise<unknown>) => {
+    if (!ctx.is('application/json')) {
+      throw new VisorError('invalid', 'the body must be JSON (Content-Type: application/json)', [
+        { field: 'Content-Type', rule: 'media-type', expected: 'application/json', message: `Content-Type is ${ctx.get('content-type') || 'missing'}` },
+      ]);
+    }
+    return parse(ctx, next);
+  };
+}
+
+/** Digest header value (RFC 9530) from a "<alg>:<hex>" checksum. */
+function reprDigest(checksum: string): string {
+  const [alg, hex] = checksum.split(':') as [string, string];
+  return `${alg === 'sha512' ? 'sha-512' : 'sha-256'}=:${Buffer.from(hex, 'hex').toString('base64')}:`;
+}
+
+export function imageRoutes(router: Router, service: ImageService, schema: ImageSchema, maxJsonBytes: number): void {
+  const json = jsonBody(maxJsonBytes);
+
+  const list = (detail: boolean) => (ctx: Context) => {
+    const query = parseImageQuery(ctx.query as QueryParams, schema);
+    const page = service.list(query, principal(ctx));
+    const images = page.images.map((r) => (detail ? service.view(r) : service.brief(r)));
+    ctx.body = page.nextMarker ? { images, next: `${ctx.path}?${queryToParams(query, page.nextMarker).toString()}` } : { images };
+  };
+  router.get('/images', list(false));
+  router.get('/images/detail', list(true));
+
+  const sendRecord = (ctx: Context, r: ImageRecord) => {
+    ctx.set('ETag', service.etag(r));
+    ctx.body = service.view(r);
+  };
+
+  router.get('/images/:id', (ctx) => {
+    const r = service.get(ctx.params['id']!, principal(ctx));
+    const etag = service.etag(r);
+    if (ctx.get('if-none-match') === etag) {
+      ctx.set('ETag', etag);
+      ctx.status = 304;
+      return;
+    }
+    sendRecord(ctx, r);
+  });
+
+  router.post('/images', json, async (ctx) => {
+    const r = await service.create(ctx.request.body, principal(ctx));
+    ctx.status = 201;
+    ctx.set('Location', `/images/${r.id}`);
+    sendRecord(ctx, r);
+  });
+
+  router.put('/images/:id', json, async (ctx) => {
+    const ifMatch = ctx.get('if-match') || undefined;
+    sendRecord(ctx, await service.update(ctx.params['id']!, ctx.request.body, principal(ctx), ifMatch));
+  });
+
+  router.delete('/images/:id', async (ctx) => {
+    ctx.body = service.view(await service.remove(ctx.params['id']!, principal(ctx)));
+  });
+
+  router.put('/images/:id/file', async (ctx) => {
+    const lengthHeader = ctx.get('content-length');
+    const length = lengthHeader === '' ? undefined : Number(lengthHeader);
+    if (length !== undefined && !Number.isSafeInteger(length)) throw invalidField('Content-Length', 'type', 'an integer');
+    const q = ctx.query as QueryParams;
+    const options = {
+      ...(typeof q['algorithm'] === 'string' ? { algorithm: q['algorithm'] } : {}),
+      ...(typeof q['checksum'] === 'string' ? { checksum: q['checksum'] } : {}),
+      ...(length !== undefined ? { length } : {}),
+    };
+    sendRecord(ctx, await service.upload(ctx.params['id']!, ctx.req, options, principal(ctx)));
+  });
+
+  router.get('/images/:id/file', async (ctx) => {
+    const download = service.prepareDownload(ctx.params['id']!, principal(ctx), (size, checksum) =>
+      pickRange(ctx.get('range') || undefined, size, ctx.get('if-range') || undefined, `"${checksum}"`),
+    );
+    const { image, size, range } = download;
+    const etag = `"${image.checksum!}"`;
+    ctx.set('ETag', etag);
+    ctx.set('Accept-Ranges', 'bytes');
+    ctx.set('Repr-Digest', reprDigest(image.checksum!));
+    ctx.set('Last-Modified', new Date(image.uploaded_at!).toUTCString());
+    ctx.set('Content-Disposition', `attachment; filename="${image.id}"`);
+    ctx.type = 'application/octet-stream';
+    if (ctx.get('if-none-match') === etag) {
+      ctx.status = 304;
+      return;
+    }
+    if (range) {
+      ctx.status = 206;
+      ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    }
+    ctx.length = range ? range.end - range.start + 1 : size;
+    if (ctx.method === 'HEAD') {
+      ctx.status = range ? 206 : 200;
+      return;
+    }
+    ctx.body = await download.open();
+  });
+}

@@ -1,0 +1,182 @@
+import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageQuery } from './ImageQuery.ts';
+import { invalidField } from '../errors/VisorError.ts';
+
+type Value = string | number | undefined;
+
+/** Fields with few distinct values per image, indexed by value so selective filters skip the scan. */
+const INDEXED_FIELDS = ['status', 'access', 'architecture', 'disk', 'type', 'container_format', 'owner', 'store', 'series', 'name', 'kernel', 'ramdisk'] as const;
+
+export interface Page {
+  items: ImageRecord[];
+  /** id of the last item when more follow. */
+  nextMarker?: string;
+}
+
+function compareValues(a: Value, b: Value): number {
+  // Missing values sort before any value, in either direction's base order.
+  if (a === b) return 0;
+  if (a === undefined) return -1;
+  if (b === undefined) return 1;
+  return a < b ? -1 : 1;
+}
+
+function fieldValue(record: ImageRecord, field: string): Value {
+  return (record as unknown as Record<string, Value>)[field];
+}
+
+/**
+ * The catalogue in memory: every read is served from here. Sorted orders are computed on first use
+ * and dropped on any change; value indexes are kept current incrementally.
+ */
+export class CatalogIndex {
+  private readonly records = new Map<string, ImageRecord>();
+  private readonly byValue = new Map<string, Map<Value, Set<string>>>();
+  private readonly sorted = new Map<string, ImageRecord[]>();
+
+  constructor(records: Iterable<ImageRecord> = []) {
+    for (const f of INDEXED_FIELDS) this.byValue.set(f, new Map());
+    for (const r of records) this.put(r);
+  }
+
+  get size(): number {
+    return this.records.size;
+  }
+
+  get(id: string): ImageRecord | undefined {
+    return this.records.get(id);
+  }
+
+  all(): IterableIterator<ImageRecord> {
+    return this.records.values();
+  }
+
+  put(record: ImageRecord): void {
+    const old = this.records.get(record.id);
+    if (old) this.unindex(old);
+    this.records.set(record.id, record);
+    for (const f of INDEXED_FIELDS) {
+      const byValue = this.byValue.get(f)!;
+      const v = fieldValue(record, f);
+      let ids = byValue.get(v);
+      if (!ids) byValue.set(v, (ids = new Set()));
+      ids.add(record.id);
+    }
+    this.sorted.clear();
+  }
+
+  delete(id: string): void {
+    const old = this.records.get(id);
+    if (!old) return;
+    this.unindex(old);
+    this.records.delete(id);
+    this.sorted.clear();
+  }
+
+  private unindex(record: ImageRecord): void {
+    for (const f of INDEXED_FIELDS) this.byValue.get(f)!.get(fieldValue(record, f))?.delete(record.id);
+  }
+
+  private comparator(sort: string, dir: 'asc' | 'desc'): (a: ImageRecord, b: ImageRecord) => number {
+    const sign = dir === 'asc' ? 1 : -1;
+    // Ties break on id in the same direction, so every order is total and markers are exact.
+    return (a, b) => sign * (compareValues(fieldValue(a, sort), fieldValue(b, sort)) || compareValues(a.id, b.id));
+  }
+
+  private sortedBy(sort: string, dir: 'asc' | 'desc'): ImageRecord[] {
+    const key = `${sort}:${dir}`;
+    let list = this.sorted.get(key);
+    if (!list) {
+      list = [...this.records.values()].sort(this.comparator(sort, dir));
+      this.sorted.set(key, list);
+    }
+    return list;
+  }
+
+  /** One page of the records that match the query and that `visible` allows, in the query's order. */
+  query(query: ImageQuery, visible: (r: ImageRecord) => boolean): Page {
+    const matches = (r: ImageRecord): boolean => visible(r) && this.matches(r, query);
+    const cmp = this.comparator(query.sort, query.dir);
+    let after: ImageRecord | undefined;
+    if (query.marker !== undefined) {
+      after = this.records.get(query.marker);
+      if (!after || !visible(after)) throw invalidField('marker', 'exists', 'the id of an image from the previous page', `marker: no image ${query.marker}`);
+    }
+    const candidates = this.smallestCandidateSet(query);
+    const out: ImageRecord[] = [];
+    if (candidates && candidates.size < this.records.size / 16) {
+      // Selective filter: sort the few candidates rather than walk the whole order.
+      const list: ImageRecord[] = [];
+      for (const id of candidates) {
+        const r = this.records.get(id)!;
+        if ((!after || cmp(r, after) > 0) && matches(r)) list.push(r);
+      }
+      list.sort(cmp);
+      out.push(...list.slice(0, query.limit + 1));
+    } else {
+      const list = this.sortedBy(query.sort, query.dir);
+      let i = after ? upperBound(list, after, cmp) : 0;
+      for (; i < list.length && out.length <= query.limit; i++) {
+        const r = list[i]!;
+        if (matches(r)) out.push(r);
+      }
+    }
+    if (out.length > query.limit) {
+      out.length = query.limit;
+      return { items: out, nextMarker: out[out.length - 1]!.id };
+    }
+    return { items: out };
+  }
+
+  private smallestCandidateSet(query: ImageQuery): Set<string> | undefined {
+    let best: Set<string> | undefined;
+    for (const [field, wanted] of query.equals) {
+      const byValue = this.byValue.get(field);
+      if (!byValue) continue;
+      const set = wanted.length === 1 ? (byValue.get(wanted[0]) ?? new Set<string>()) : new Set(wanted.flatMap((v) => [...(byValue.get(v) ?? [])]));
+      if (!best || set.size < best.size) best = set;
+    }
+    return best;
+  }
+
+  private matches(r: ImageRecord, q: ImageQuery): boolean {
+    for (const [field, wanted] of q.equals) {
+      if (!wanted.includes(fieldValue(r, field) as string | number)) return false;
+    }
+    for (const range of q.ranges) {
+      const v = fieldValue(r, range.field);
+      if (v === undefined) return false;
+      if (range.min !== undefined && v < range.min) return false;
+      if (range.max !== undefined && v > range.max) return false;
+    }
+    if (q.tags.length > 0) {
+      const tags = r.tags ?? [];
+      for (const t of q.tags) if (!tags.includes(t)) return false;
+    }
+    for (const [k, v] of q.properties) if (r.properties?.[k] !== v) return false;
+    return true;
+  }
+
+  /** The newest available image of a series that `visible` allows. */
+  latestOfSeries(series: string, visible: (r: ImageRecord) => boolean): ImageRecord | undefined {
+    let best: ImageRecord | undefined;
+    for (const id of this.byValue.get('series')!.get(series) ?? []) {
+      const r = this.records.get(id)!;
+      if (r.status !== 'available' || !visible(r)) continue;
+      if (!best || compareValues(r.uploaded_at, best.uploaded_at) > 0 || (r.uploaded_at === best.uploaded_at && r.id > best.id)) best = r;
+    }
+    return best;
+  }
+}
+
+/** First index whose record sorts strictly after `after`. */
+function upperBound(list: ImageRecord[], after: ImageRecord, cmp: (a: ImageRecord, b: ImageRecord) => number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmp(list[mid]!, after) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,64 @@
+import { mkdir, writeFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { simpleGit } from 'simple-git';
+import { CATALOG_CONFIG_FILE, IMAGES_DIR, SCHEMA_VERSION } from './CatalogLayout.ts';
+import { conflict } from '../errors/VisorError.ts';
+import { GitRunner } from '../git/GitRunner.ts';
+
+const DAEMON_IDENTITY = { GIT_AUTHOR_NAME: 'visor', GIT_AUTHOR_EMAIL: 'daemon@visor.invalid', GIT_COMMITTER_NAME: 'VISOR daemon', GIT_COMMITTER_EMAIL: 'daemon@visor.invalid' };
+
+const PUBLISHERS_README = `# VISOR image catalogue
+
+Every image is one JSON file, \`images/<first two characters of the id>/<id>.json\`, valid against the
+VISOR image schema (catalog-schema/image.schema.json, version ${SCHEMA_VERSION}). Git history is the audit trail.
+
+- Propose an image by pull request; \`visor catalog validate\` runs the same checks as CI.
+- Fields marked read-only in the schema (id, status, size, checksum, owner, timestamps) are set by a VISOR daemon.
+- Extra key/value pairs go under \`properties\`.
+`;
+
+/**
+ * Repository settings every catalogue gets: durable commits (objects, refs and index fsynced before a
+ * write is acknowledged) and git's many-files mode (index v4, untracked cache) for 100,000-file trees.
+ */
+const REPO_CONFIG: ReadonlyArray<[string, string]> = [
+  ['core.fsync', 'committed,index'],
+  ['core.fsyncMethod', 'fsync'],
+  ['feature.manyFiles', 'true'],
+  ['gc.auto', '0'],
+];
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates a new catalogue: a git repository with a README, the catalogue config and an images/ folder. */
+export async function initCatalog(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  if (await exists(join(dir, '.git'))) throw conflict(`${dir} is already a git repository`);
+  const git = simpleGit(dir);
+  await git.init(['--initial-branch=main']);
+  await configureCatalogRepo(dir);
+  await mkdir(join(dir, IMAGES_DIR), { recursive: true });
+  await writeFile(join(dir, 'README.md'), PUBLISHERS_README);
+  await writeFile(join(dir, CATALOG_CONFIG_FILE), `${JSON.stringify({ schema_version: SCHEMA_VERSION, layout: 'images/<id[0:2]>/<id>.json' }, null, 2)}\n`);
+  await writeFile(join(dir, IMAGES_DIR, '.gitkeep'), '');
+  // The first commit goes through GitRunner: simple-git guards the environment that carries the identity.
+  const runner = new GitRunner(dir);
+  await runner.run(['add', 'README.md', CATALOG_CONFIG_FILE, `${IMAGES_DIR}/.gitkeep`]);
+  await runner.run(['commit', '-q', '-m', 'Create VISOR catalogue'], { env: DAEMON_IDENTITY });
+}
+
+export async function configureCatalogRepo(dir: string): Promise<void> {
+  const git = simpleGit(dir);
+  for (const [key, value] of REPO_CONFIG) await git.addConfig(key, value);
+}
+
+export async function isCatalog(dir: string): Promise<boolean> {
+  return (await exists(join(dir, '.git'))) && (await exists(join(dir, CATALOG_CONFIG_FILE)));
+}

@@ -1,0 +1,87 @@
+export const STATUSES = ['locked', 'uploading', 'error', 'available'] as const;
+export type ImageStatus = (typeof STATUSES)[number];
+
+export interface ImageLocation {
+  store: string;
+  key: string;
+}
+
+/** An image record as stored in the catalogue (images/<shard>/<id>.json). */
+export interface ImageRecord {
+  id: string;
+  name: string;
+  status: ImageStatus;
+  access: 'public' | 'private';
+  owner: string;
+  created_at: string;
+  updated_at: string;
+  architecture?: string;
+  size?: number;
+  virtual_size?: number;
+  uploaded_at?: string;
+  checksum?: string;
+  type?: string;
+  kernel?: string;
+  ramdisk?: string;
+  disk?: string;
+  container_format?: string;
+  store?: string;
+  locations?: ImageLocation[];
+  min_disk?: number;
+  min_ram?: number;
+  tags?: string[];
+  description?: string;
+  series?: string;
+  properties?: Record<string, string>;
+}
+
+/** What the API serves: the stored record plus the per-instance fields. */
+export interface ImageView extends ImageRecord {
+  uri: string;
+  accessed_at?: string;
+  access_count: number;
+}
+
+/** Fields a client may send when registering or updating an image. */
+export type ImageInput = Partial<
+  Pick<
+    ImageRecord,
+    | 'name'
+    | 'architecture'
+    | 'access'
+    | 'virtual_size'
+    | 'type'
+    | 'kernel'
+    | 'ramdisk'
+    | 'disk'
+    | 'container_format'
+    | 'store'
+    | 'min_disk'
+    | 'min_ram'
+    | 'tags'
+    | 'description'
+    | 'series'
+    | 'properties'
+  >
+>;
+
+/** The fields of a brief listing (GET /images), after the paper's "brief metadata". */
+export const BRIEF_FIELDS = [
+  'id',
+  'uri',
+  'name',
+  'architecture',
+  'access',
+  'status',
+  'disk',
+  'type',
+  'size',
+  'checksum',
+  'series',
+  'tags',
+] as const satisfies readonly (keyof ImageView)[];
+
+export type ImageBrief = Pick<ImageView, (typeof BRIEF_FIELDS)[number]>;
+
+/** Fields that exist per instance only and never enter a catalogue file. */
+export const INSTANCE_FIELDS = ['uri', 'accessed_at', 'access_count'] as const;

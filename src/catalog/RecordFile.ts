@@ -1,0 +1,17 @@
+import type { ImageSchema } from './ImageSchema.ts';
+import type { ImageRecord } from './ImageRecord.ts';
+import { INSTANCE_FIELDS } from './ImageRecord.ts';
+
+/**
+ * The text of a catalogue file: keys in schema order, two-space indent, final newline. One canonical
+ * form keeps diffs small and reviews readable.
+ */
+export function serializeRecord(record: ImageRecord, schema: ImageSchema): string {
+  const source = record as unknown as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const field of schema.fields) {
+    if ((INSTANCE_FIELDS as readonly string[]).includes(field)) continue;
+    if (source[field] !== undefined) ordered[field] = source[field];
+  }
+  return `${JSON.stringify(ordered, null, 2)}\n`;
+}

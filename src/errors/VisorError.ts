@@ -1,0 +1,54 @@
+/** One problem with one field of a request: which field, which rule, what was expected. */
+export interface FieldProblem {
+  field: string;
+  rule: string;
+  expected: string;
+  message: string;
+}
+
+/**
+ * The kinds of failure the core reports. Each edge (HTTP, CLI, hooks) maps a kind to its own
+ * vocabulary in one place; the core never talks in HTTP statuses.
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'precondition_failed'
+  | 'too_large'
+  | 'range_not_satisfiable'
+  | 'unavailable'
+  | 'internal';
+
+export class VisorError extends Error {
+  readonly kind: ErrorKind;
+  readonly problems: FieldProblem[];
+
+  constructor(kind: ErrorKind, message: string, problems: FieldProblem[] = [], options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'VisorError';
+    this.kind = kind;
+    this.problems = problems;
+  }
+}
+
+export const invalid = (message: string, problems: FieldProblem[] = []): VisorError =>
+  new VisorError('invalid', message, problems);
+
+/** A single bad field, the commonest invalid input. */
+export const invalidField = (field: string, rule: string, expected: string, message?: string): VisorError => {
+  const text = message ?? `${field}: ${expected}`;
+  return new VisorError('invalid', text, [{ field, rule, expected, message: text }]);
+};
+
+export const notFound = (what: string): VisorError => new VisorError('not_found', `${what} not found`);
+export const conflict = (message: string): VisorError => new VisorError('conflict', message);
+export const unauthenticated = (message = 'a valid bearer token is required'): VisorError =>
+  new VisorError('unauthenticated', message);
+export const forbidden = (message: string): VisorError => new VisorError('forbidden', message);
+export const tooLarge = (message: string): VisorError => new VisorError('too_large', message);
+export const preconditionFailed = (message: string): VisorError => new VisorError('precondition_failed', message);
+export const unavailable = (message: string, cause?: unknown): VisorError =>
+  new VisorError('unavailable', message, [], { cause });

@@ -1,0 +1,133 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile, readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { finished } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import type { ByteRange, ImageStore, ObjectStat, StoreHealth, StoreWrite } from './ImageStore.ts';
+import { notFound } from '../errors/VisorError.ts';
+
+export interface FsStoreOptions {
+  name: string;
+  path: string;
+  /** fsync each object before it is published (default true): an available image survives a power cut. */
+  fsync?: boolean;
+}
+
+const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+// Large buffers: measured on loopback, 1 MiB reads move a 2 GiB file ~2x faster than the 64 KiB default.
+const READ_BUFFER = 1 << 20;
+
+/**
+ * Images as files under one folder, sharded like the catalogue (<key[0:2]>/<key>). Writes go to
+ * .incoming/ and are renamed into place on commit, so a reader sees a whole file or none.
+ */
+export class FsStore implements ImageStore {
+  readonly name: string;
+  readonly type = 'fs';
+  readonly root: string;
+  private readonly fsync: boolean;
+
+  constructor(options: FsStoreOptions) {
+    this.name = options.name;
+    this.root = options.path;
+    this.fsync = options.fsync ?? true;
+  }
+
+  async init(): Promise<void> {
+    await mkdir(join(this.root, '.incoming'), { recursive: true });
+    // Leftovers of writes cut off by a crash are never published: clear them.
+    for (const name of await readdir(join(this.root, '.incoming'))) await rm(join(this.root, '.incoming', name), { force: true });
+  }
+
+  private pathOf(key: string): string {
+    if (!KEY.test(key)) throw new Error(`fs store: unsafe key ${JSON.stringify(key)}`);
+    return join(this.root, key.slice(0, 2), key);
+  }
+
+  async stat(key: string): Promise<ObjectStat | undefined> {
+    try {
+      const s = await stat(this.pathOf(key));
+      return { key, size: s.size };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  async read(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
+    const path = this.pathOf(key);
+    const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'ENOENT' ? notFound(`object ${key} in store ${this.name}`) : e;
+    });
+    return createReadStream('', {
+      fd: handle,
+      highWaterMark: READ_BUFFER,
+      ...(range ? { start: range.start, end: range.end } : {}),
+      ...(signal ? { signal } : {}),
+    });
+  }
+
+  async write(key: string, options: { signal?: AbortSignal } = {}): Promise<StoreWrite> {
+    const target = this.pathOf(key);
+    const temp = join(this.root, '.incoming', `${key}.${randomBytes(6).toString('hex')}`);
+    const stream = createWriteStream(temp, { flags: 'wx', highWaterMark: READ_BUFFER, ...(options.signal ? { signal: options.signal } : {}) });
+    const fsync = this.fsync;
+    let settled = false;
+    return {
+      stream,
+      async commit() {
+        if (settled) throw new Error('write already settled');
+        settled = true;
+        if (!stream.writableFinished) await finished(stream);
+        if (fsync) {
+          const fd = await open(temp, 'r');
+          try {
+            await fd.sync();
+          } finally {
+            await fd.close();
+          }
+        }
+        await mkdir(dirname(target), { recursive: true });
+        await rename(temp, target);
+      },
+      async abort() {
+        if (settled) return;
+        settled = true;
+        stream.destroy();
+        await finished(stream).catch(() => undefined);
+        await unlink(temp).catch(() => undefined);
+      },
+    };
+  }
+
+  async delete(key: string): Promise<void> {
+    await unlink(this.pathOf(key)).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+  }
+
+  async *list(prefix = ''): AsyncIterable<ObjectStat> {
+    for (const shard of (await readdir(this.root)).sort()) {
+      if (shard.startsWith('.')) continue;
+      for (const key of (await readdir(join(this.root, shard))).sort()) {
+        if (!key.startsWith(prefix)) continue;
+        const s = await stat(join(this.root, shard, key));
+        yield { key, size: s.size };
+      }
+    }
+  }
+
+  async health(): Promise<StoreHealth> {
+    // A real write and read, not just a stat: a read-only or full disk must show here.
+    const probe = join(this.root, '.incoming', `.health-${randomBytes(4).toString('hex')}`);
+    try {
+      await writeFile(probe, 'ok');
+      const ok = (await readFile(probe, 'utf8')) === 'ok';
+      await unlink(probe);
+      return { ok };
+    } catch (e) {
+      return { ok: false, detail: (e as Error).message };
+    }
+  }
+}
