@@ -29,10 +29,10 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
     return { status: STATUS_OF_KIND[error.kind], body, internal: error.kind === 'internal' };
   }
   // Errors raised by Koa's own middleware (body parser: malformed JSON, body over the limit).
-  const e = error as { status?: number; expose?: boolean; message?: string; type?: string };
-  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+  const e = error as { status?: number; message?: string; type?: string };
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     const code = KIND_OF_STATUS[e.status] ?? 'invalid';
-    const message = e.type === 'entity.too.large' ? `request body exceeds the limit of ${String((e as { limit?: number }).limit)} bytes` : (e.message ?? 'bad request');
+    const message = e.type === 'entity.too.large' ? `request body exceeds the limit of ${String((e as { limit?: number }).limit)} bytes` : `malformed JSON body: ${e.message ?? 'bad request'}`;
     const body: ErrorBody = { error: { code, message } };
     if (e.status === 400) body.error.problems = [{ field: '(body)', rule: 'json', expected: 'a JSON object', message }];
     return { status: e.status, body, internal: false };

@@ -129,8 +129,8 @@ export class CatalogWriter {
       return;
     }
     await mkdir(dirname(target), { recursive: true });
-    // Temporary name then rename: a reader of the working tree never sees half a file.
-    const temp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    // Temporary name (inside .git, out of the tree's way) then rename: no reader sees half a file.
+    const temp = join(this.dir, '.git', `visor-${randomBytes(6).toString('hex')}.tmp`);
     await writeFile(temp, change.content, { flag: 'wx' });
     await rename(temp, target);
   }

@@ -33,19 +33,23 @@ export class GitRunner {
       const child = spawn('git', args, {
         cwd: this.dir,
         env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...options.env },
-        stdio: ['pipe', 'pipe', 'pipe'],
+        stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
-      child.stdout.on('data', (b: Buffer) => out.push(b));
-      child.stderr.on('data', (b: Buffer) => err.push(b));
+      child.stdout!.on('data', (b: Buffer) => out.push(b));
+      child.stderr!.on('data', (b: Buffer) => err.push(b));
       child.on('error', reject);
       child.on('close', (code) => {
         const result = { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
         if (code === 0) resolve(result);
         else reject(new GitError(args, code, result.stderr));
       });
-      child.stdin.end(options.input ?? '');
+      if (child.stdin) {
+        // A git that exits before reading its input reports through its exit code; EPIPE adds nothing.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(options.input);
+      }
     });
   }
 
