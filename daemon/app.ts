@@ -27,6 +27,9 @@ export function createApp(core: VisorCore, auth: Authenticator, logger: Logger):
       if (internal) logger.error({ err: error, method: ctx.method, url: ctx.url }, 'request failed');
       if (error instanceof RangeNotSatisfiable) ctx.set('Content-Range', `bytes */${error.size}`);
       if (status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="visor"');
+      // Answering before the body was read (a refused upload): the connection cannot carry another
+      // request, so say so rather than let the client reuse a socket about to be closed.
+      if (!ctx.req.readableEnded) ctx.set('Connection', 'close');
       ctx.status = status;
       ctx.body = body;
     } finally {

@@ -1,0 +1,166 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, mkdir, readFile, writeFile, readdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { startTestDaemon, jsonRequest, authed } from './helpers/daemon.ts';
+import { initCatalog } from '../src/catalog/CatalogRepo.ts';
+import { validateCatalog } from '../src/catalog/CatalogValidator.ts';
+
+function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
+}
+
+function recordFor(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = new Date().toISOString();
+  return { id, name: `img-${id.slice(0, 4)}`, status: 'available', access: 'public', owner: 'publisher', created_at: now, updated_at: now, ...extra };
+}
+
+async function writeRecord(dir: string, record: Record<string, unknown>, path?: string): Promise<void> {
+  const id = String(record['id']);
+  const file = join(dir, path ?? `images/${id.slice(0, 2)}/${id}.json`);
+  await mkdir(join(file, '..'), { recursive: true });
+  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
+}
+
+test('catalog init creates a git repository with a README, the catalogue config and one commit', async (t) => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'visor-cat-')), 'catalog');
+  await initCatalog(dir);
+  t.is(git(dir, 'rev-list', '--count', 'HEAD').trim(), '1');
+  t.is(git(dir, 'branch', '--show-current').trim(), 'main');
+  t.deepEqual(JSON.parse(await readFile(join(dir, 'visor-catalog.json'), 'utf8')).schema_version, 1);
+  t.regex(await readFile(join(dir, 'README.md'), 'utf8'), /pull request/);
+  await t.throwsAsync(initCatalog(dir), { message: /already a git repository/ });
+});
+
+test('a daemon serves a catalogue written directly, and reloads its own writes after a restart', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'visor-cat-'));
+  const catalog = join(dataDir, 'catalog');
+  await initCatalog(catalog);
+  const ids = Array.from({ length: 50 }, () => randomUUID());
+  for (const id of ids) await writeRecord(catalog, recordFor(id));
+  git(catalog, 'add', '-A');
+  git(catalog, 'commit', '-qm', 'publish 50 images');
+
+  const d = await startTestDaemon({ dataDir });
+  const listed = (await (await fetch(`${d.url}/images?limit=1000`)).json()) as { images: { id: string }[] };
+  t.deepEqual(listed.images.map((i) => i.id).sort(), [...ids].sort());
+  const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'added', access: 'public' }));
+  const added = ((await res.json()) as { id: string }).id;
+
+  const again = await d.restart();
+  const after = (await (await fetch(`${again.url}/images?limit=1000`)).json()) as { images: { id: string }[] };
+  t.is(after.images.length, 51);
+  t.true(after.images.some((i) => i.id === added));
+  await again.stop();
+});
+
+test('invalid or misplaced catalogue files are skipped, reported, and the rest is served', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'visor-cat-'));
+  const catalog = join(dataDir, 'catalog');
+  await initCatalog(catalog);
+  const good = randomUUID();
+  await writeRecord(catalog, recordFor(good));
+  const bad = randomUUID();
+  await writeRecord(catalog, recordFor(bad, { disk: 'floppy' }));
+  const misplaced = randomUUID();
+  await writeRecord(catalog, recordFor(misplaced), `images/00/${misplaced}.json`);
+  await mkdir(join(catalog, 'images', 'zz'), { recursive: true });
+  await writeFile(join(catalog, 'images', 'zz', 'broken.json'), '{ not json');
+  git(catalog, 'add', '-A');
+  git(catalog, 'commit', '-qm', 'mixed');
+
+  const problems = await validateCatalog(catalog);
+  t.deepEqual(problems.map((p) => [p.file.split('/').slice(0, 2).join('/'), p.field, p.rule]).sort(), [
+    ['images/00', 'id', 'placement'],
+    [`images/${bad.slice(0, 2)}`, 'disk', 'enum'],
+    ['images/zz', '(file)', 'json'],
+  ].sort());
+
+  const d = await startTestDaemon({ dataDir });
+  const listed = (await (await fetch(`${d.url}/images`)).json()) as { images: { id: string }[] };
+  t.deepEqual(listed.images.map((i) => i.id), [good]);
+  const health = (await (await fetch(`${d.url}/health`)).json()) as { catalog: { invalid_files: number } };
+  t.is(health.catalog.invalid_files, 3);
+  await d.stop();
+});
+
+test('validation catches dangling kernel references and per-instance fields in files', async (t) => {
+  const dir = join(await mkdtemp(join(tmpdir(), 'visor-cat-')), 'catalog');
+  await initCatalog(dir);
+  const notKernel = randomUUID();
+  await writeRecord(dir, recordFor(notKernel));
+  const vm = randomUUID();
+  await writeRecord(dir, recordFor(vm, { kernel: notKernel, ramdisk: randomUUID() }));
+  const counted = randomUUID();
+  await writeRecord(dir, recordFor(counted, { access_count: 3 }));
+  const problems = await validateCatalog(dir);
+  t.deepEqual(problems.map((p) => [p.field, p.rule]).sort(), [['access_count', 'instance-field'], ['kernel', 'reference'], ['ramdisk', 'reference']]);
+});
+
+test('writes that queue up are committed together, each commit naming its author, none lost', async (t) => {
+  const d = await startTestDaemon();
+  const catalog = join(d.dataDir, 'catalog');
+  const before = Number(git(catalog, 'rev-list', '--count', 'HEAD'));
+  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: `batch-${i}` }))));
+  t.true(results.every((r) => r.status === 201));
+  const commits = Number(git(catalog, 'rev-list', '--count', 'HEAD')) - before;
+  t.true(commits < 40, `40 creates took ${commits} commits`);
+  t.is(git(catalog, 'ls-files', 'images').trim().split('\n').filter((f) => f.endsWith('.json')).length, 40);
+  t.deepEqual([...new Set(git(catalog, 'log', `-${commits}`, '--format=%an').trim().split('\n'))], ['admin']);
+  t.is(git(catalog, 'status', '--porcelain').trim(), '');
+  await d.stop();
+});
+
+test('a commit that cannot be made answers 503 and leaves no half-written file or broken commit', async (t) => {
+  const d = await startTestDaemon();
+  const catalog = join(d.dataDir, 'catalog');
+  // Someone moves the branch behind the daemon's back: its compare-and-swap must refuse to overwrite.
+  git(catalog, 'commit', '-q', '--allow-empty', '-m', 'outside change');
+  const outside = git(catalog, 'rev-parse', 'HEAD').trim();
+  const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'lost?' }));
+  t.is(res.status, 503);
+  t.is(git(catalog, 'rev-parse', 'HEAD').trim(), outside, 'the outside commit is intact');
+  t.is(git(catalog, 'status', '--porcelain').trim(), '', 'no stray file in the working tree or index');
+  const listed = (await (await fetch(`${d.url}/images?limit=1000`, authed(d.token))).json()) as { images: unknown[] };
+  t.is(listed.images.length, 0);
+  await d.stop();
+});
+
+test('an upload interrupted by a stop is marked error at the next start, so it can be retried', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'visor-cat-'));
+  const catalog = join(dataDir, 'catalog');
+  await initCatalog(catalog);
+  const id = randomUUID();
+  await writeRecord(catalog, recordFor(id, { status: 'uploading', owner: 'admin', store: 'fs' }));
+  git(catalog, 'add', '-A');
+  git(catalog, 'commit', '-qm', 'crashed mid-upload');
+  const d = await startTestDaemon({ dataDir });
+  const r = (await (await fetch(`${d.url}/images/${id}`)).json()) as { status: string };
+  t.is(r.status, 'error');
+  t.is((await fetch(`${d.url}/images/${id}/file`, authed(d.token, { method: 'PUT', body: 'retry' }))).status, 200);
+  await d.stop();
+});
+
+test('files of more than 256 images spread over shard folders named by id prefix', async (t) => {
+  const d = await startTestDaemon();
+  await Promise.all(Array.from({ length: 60 }, (_, i) => fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: `s${i}` }))));
+  const shards = await readdir(join(d.dataDir, 'catalog', 'images'));
+  for (const shard of shards.filter((s) => s !== '.gitkeep')) {
+    t.regex(shard, /^[0-9a-f]{2}$/);
+    for (const f of await readdir(join(d.dataDir, 'catalog', 'images', shard))) t.true(f.startsWith(shard));
+  }
+  t.true(shards.length > 20);
+  await d.stop();
+});
+
+test('the admin token is created once with owner-only permissions and kept across restarts', async (t) => {
+  const d = await startTestDaemon();
+  const file = join(d.dataDir, 'admin-token');
+  t.is((await stat(file)).mode & 0o777, 0o600);
+  t.is((await readFile(file, 'utf8')).trim(), d.token);
+  const again = await d.restart();
+  t.is(again.token, d.token);
+  await again.stop();
+});
