@@ -44,12 +44,12 @@ const KNOWN: Record<string, readonly string[]> = {
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function expandHome(p: string): string {
-  return p === '~' || p.startsWith('~/') ? join(homedir(), p.slice(1)) : p;
+function expandHome(p: string, env: NodeJS.ProcessEnv): string {
+  return p === '~' || p.startsWith('~/') ? join(env['HOME'] ?? homedir(), p.slice(1)) : p;
 }
 
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(expandHome(env['VISOR_DATA_DIR'] ?? join(env['XDG_DATA_HOME'] ?? join(homedir(), '.local', 'share'), 'visor')));
+  return resolve(expandHome(env['VISOR_DATA_DIR'] ?? join(env['XDG_DATA_HOME'] ?? join(env['HOME'] ?? homedir(), '.local', 'share'), 'visor'), env));
 }
 
 function checkKeys(file: ConfigFile, source: string): void {
@@ -100,7 +100,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   }
   const o = options.overrides ?? {};
   checkKeys(o, 'overrides');
-  const dataDir = resolve(expandHome(env['VISOR_DATA_DIR'] ?? o.data_dir ?? file.data_dir ?? defaultDataDir(env)));
+  const dataDir = resolve(expandHome(env['VISOR_DATA_DIR'] ?? o.data_dir ?? file.data_dir ?? defaultDataDir(env), env));
 
   const host = env['VISOR_HOST'] ?? o.server?.host ?? file.server?.host ?? '127.0.0.1';
   const port = integer(env['VISOR_PORT'] ?? o.server?.port ?? file.server?.port ?? 4568, 'server.port', 0, 65535);
@@ -119,7 +119,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     const fsyncSetting = name === 'fs' && env['VISOR_FS_FSYNC'] !== undefined ? env['VISOR_FS_FSYNC'] : s.fsync;
     stores[name] = {
       type: 'fs',
-      path: resolve(expandHome(s.path || join(dataDir, name === 'fs' ? 'images' : `images-${name}`))),
+      path: resolve(expandHome(s.path || join(dataDir, name === 'fs' ? 'images' : `images-${name}`), env)),
       fsync: fsyncSetting === undefined ? true : boolean(fsyncSetting, `stores.${name}.fsync`),
     };
   }
@@ -135,7 +135,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       publicUrl,
       maxJsonBytes: integer(env['VISOR_MAX_JSON_BYTES'] ?? o.server?.max_json_bytes ?? file.server?.max_json_bytes ?? 1 << 20, 'server.max_json_bytes', 1024),
     },
-    catalog: { path: resolve(expandHome(env['VISOR_CATALOG_PATH'] ?? (o.catalog?.path || file.catalog?.path || join(dataDir, 'catalog')))) },
+    catalog: { path: resolve(expandHome(env['VISOR_CATALOG_PATH'] ?? (o.catalog?.path || file.catalog?.path || join(dataDir, 'catalog')), env)) },
     uploads: {
       maxBytes: integer(env['VISOR_MAX_UPLOAD_BYTES'] ?? o.uploads?.max_bytes ?? file.uploads?.max_bytes ?? 2 ** 40, 'uploads.max_bytes', 0),
       checksum,
