@@ -61,9 +61,13 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     config,
     core,
     async close() {
+      const closed = once(server, 'close');
       server.close();
       server.closeIdleConnections();
-      await once(server, 'close').catch(() => undefined);
+      // Transfers in flight get a grace period, then are cut: a stop must not hang on a slow client.
+      const cut = setTimeout(() => server.closeAllConnections(), 5000);
+      await closed.catch(() => undefined);
+      clearTimeout(cut);
       await core.close();
       logger.flush();
     },

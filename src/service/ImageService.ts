@@ -152,6 +152,8 @@ export class ImageService {
   }
 
   async update(id: string, body: unknown, caller: Principal | undefined, ifMatch?: string): Promise<ImageRecord> {
+    // Authentication comes first: an anonymous write is a 401 whether or not the image is visible.
+    this.assertCanWrite(caller);
     this.find(id, caller);
     return this.lock.run(id, async () => {
       const current = this.find(id, caller);
@@ -185,6 +187,7 @@ export class ImageService {
   }
 
   async remove(id: string, caller: Principal | undefined): Promise<ImageRecord> {
+    this.assertCanWrite(caller);
     this.find(id, caller);
     return this.lock.run(id, async () => {
       const current = this.find(id, caller);
@@ -204,6 +207,7 @@ export class ImageService {
   }
 
   async upload(id: string, body: Readable, options: UploadOptions, caller: Principal | undefined): Promise<ImageRecord> {
+    this.assertCanWrite(caller);
     const algorithm = options.algorithm ?? this.o.checksum;
     if (algorithm !== 'sha256' && algorithm !== 'sha512') throw invalidField('algorithm', 'enum', 'sha256 or sha512');
     if (options.checksum !== undefined && !CHECKSUM.test(options.checksum)) {

@@ -56,6 +56,7 @@ export class VisorCore {
     const { records, problems } = scanCatalog(dir, schema);
     for (const p of problems) logger.warn({ file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
     const index = new CatalogIndex(records);
+    index.warm();
     logger.info({ images: index.size, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
 
     const stores = new Map<string, ImageStore>();

@@ -1,0 +1,43 @@
+import { homedir } from 'node:os';
+import type { Command } from 'commander';
+import { VisorClient } from '../client/VisorClient.ts';
+import { resolveConnection, type ConnectionSettings } from './connectionSettings.ts';
+import { Output } from './output/Output.ts';
+
+/** The options every command accepts. */
+export interface GlobalOptions {
+  url?: string;
+  token?: string;
+  json?: boolean;
+}
+
+/**
+ * What commands share: the parsed global options, the output mode and a client built on first use
+ * (commands like `catalog validate` never need a daemon, so they never resolve a token).
+ */
+export class CliSession {
+  connection: ConnectionSettings | undefined;
+  private readonly program: Command;
+  private client: VisorClient | undefined;
+
+  constructor(program: Command) {
+    this.program = program;
+  }
+
+  get output(): Output {
+    return new Output(this.options().json === true);
+  }
+
+  async visor(): Promise<VisorClient> {
+    if (this.client) return this.client;
+    const { url, token } = this.options();
+    this.connection = await resolveConnection({ flags: { url, token }, env: process.env, homeDir: homedir() });
+    // No retries: a person or a script sees a down daemon at once and decides what to do.
+    this.client = new VisorClient({ url: this.connection.url, token: this.connection.token, retries: 0 });
+    return this.client;
+  }
+
+  private options(): GlobalOptions {
+    return this.program.opts<GlobalOptions>();
+  }
+}

@@ -1,0 +1,160 @@
+import type { Writable } from 'node:stream';
+import got, { type Got, type Method } from 'got';
+import type { ImageBrief, ImageInput, ImageView } from '../catalog/ImageRecord.ts';
+import { downloadImageFile, type DownloadOptions, type DownloadResult } from './downloadImageFile.ts';
+import { toSearchParams, type ImageQuery } from './ImageQuery.ts';
+import { uploadImageFile, type UploadOptions } from './uploadImageFile.ts';
+import { VisorClientError } from './VisorClientError.ts';
+
+export const DEFAULT_VISOR_URL = 'http://127.0.0.1:4568';
+
+export interface VisorClientOptions {
+  /** Base URL of the daemon (default http://127.0.0.1:4568). */
+  url?: string;
+  /** Bearer token; needed for writes and to see private images. */
+  token?: string;
+  /** How often a failed read (GET/HEAD) is retried on network errors and 5xx (default 2); writes never are. */
+  retries?: number;
+}
+
+/** One page of a listing; `next` is the daemon's link to the following page, absent on the last. */
+export interface ImagePage<T> {
+  images: T[];
+  next?: string;
+}
+
+/** Fields for PUT /images/:id: a partial ImageInput where null removes an optional field. */
+export type ImagePatch = { [K in keyof ImageInput]?: ImageInput[K] | null };
+
+export interface HealthReport {
+  status: string;
+  catalog: Record<string, unknown>;
+  stores: Record<string, { ok: boolean; [detail: string]: unknown }>;
+}
+
+interface JsonRequest {
+  method?: Method;
+  json?: unknown;
+  searchParams?: URLSearchParams;
+  headers?: Record<string, string>;
+}
+
+/** A typed client for the VISOR REST API. Connections are reused through Node's keep-alive agent. */
+export class VisorClient {
+  readonly url: string;
+  private readonly http: Got;
+
+  constructor(options: VisorClientOptions = {}) {
+    this.url = (options.url ?? DEFAULT_VISOR_URL).replace(/\/+$/, '');
+    this.http = got.extend({
+      headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+      // Only reads are retried: a repeated write could apply twice.
+      retry: { limit: options.retries ?? 2, methods: ['GET', 'HEAD'] },
+      timeout: { connect: 10_000, socket: 120_000 },
+    });
+  }
+
+  list(query?: ImageQuery): Promise<ImagePage<ImageBrief>> {
+    return this.json(this.resolve('/images'), { searchParams: toSearchParams(query) });
+  }
+
+  detail(query?: ImageQuery): Promise<ImagePage<ImageView>> {
+    return this.json(this.resolve('/images/detail'), { searchParams: toSearchParams(query) });
+  }
+
+  /** Every matching image, fetching page after page by following `next`. */
+  listAll(query: ImageQuery | undefined, options: { detail: true }): AsyncGenerator<ImageView>;
+  listAll(query?: ImageQuery, options?: { detail?: false }): AsyncGenerator<ImageBrief>;
+  async *listAll(query?: ImageQuery, options: { detail?: boolean } = {}): AsyncGenerator<ImageBrief | ImageView> {
+    let page = options.detail ? await this.detail(query) : await this.list(query);
+    yield* page.images;
+    while (page.next !== undefined) {
+      page = await this.json<ImagePage<ImageView>>(this.resolve(page.next));
+      yield* page.images;
+    }
+  }
+
+  async get(id: string): Promise<ImageView> {
+    return (await this.getWithETag(id)).image;
+  }
+
+  /** The image and its ETag, to pass as `ifMatch` to update() so a concurrent change is not overwritten. */
+  async getWithETag(id: string): Promise<{ image: ImageView; etag: string | undefined }> {
+    const { body, headers } = await this.request<ImageView>(this.imageUrl(id));
+    return { image: body, etag: headers['etag'] };
+  }
+
+  create(input: ImageInput): Promise<ImageView> {
+    return this.json(this.resolve('/images'), { method: 'POST', json: input });
+  }
+
+  update(id: string, patch: ImagePatch, options: { ifMatch?: string } = {}): Promise<ImageView> {
+    const headers: Record<string, string> = options.ifMatch === undefined ? {} : { 'if-match': options.ifMatch };
+    return this.json(this.imageUrl(id), { method: 'PUT', json: patch, headers });
+  }
+
+  /** Removes the image; answers the record as it was. */
+  delete(id: string): Promise<ImageView> {
+    return this.json(this.imageUrl(id), { method: 'DELETE' });
+  }
+
+  /** Streams a file (path) or a stream into the image; allowed while the image is locked or error. */
+  upload(id: string, source: string | NodeJS.ReadableStream, options: UploadOptions = {}): Promise<ImageView> {
+    return uploadImageFile(this.http, `${this.imageUrl(id)}/file`, source, options);
+  }
+
+  /** Streams the image's file to a path or stream, verifying its digest unless a range is asked for. */
+  async download(id: string, destination: string | Writable, options: DownloadOptions = {}): Promise<DownloadResult> {
+    const image = await this.get(id);
+    return downloadImageFile(this.http, `${this.imageUrl(id)}/file`, image, destination, options);
+  }
+
+  /** The newest available image of a series. */
+  latest(series: string): Promise<ImageView> {
+    return this.json(this.resolve(`/series/${encodeURIComponent(series)}/latest`));
+  }
+
+  health(): Promise<HealthReport> {
+    return this.json(this.resolve('/health'));
+  }
+
+  private imageUrl(id: string): string {
+    return this.resolve(`/images/${encodeURIComponent(id)}`);
+  }
+
+  /** Paths from the daemon (e.g. `next`) are absolute paths; keep any path prefix of the base URL. */
+  private resolve(path: string): string {
+    return /^https?:\/\//i.test(path) ? path : `${this.url}${path}`;
+  }
+
+  private async json<T>(url: string, init: JsonRequest = {}): Promise<T> {
+    return (await this.request<T>(url, init)).body;
+  }
+
+  private async request<T>(url: string, init: JsonRequest = {}): Promise<{ body: T; headers: Record<string, string | undefined> }> {
+    try {
+      const response = await this.http(url, {
+        method: init.method ?? 'GET',
+        json: init.json,
+        searchParams: init.searchParams,
+        headers: init.headers,
+        responseType: 'text',
+        throwHttpErrors: false,
+      });
+      if (response.statusCode >= 400) {
+        throw VisorClientError.fromResponse(response.statusCode, response.body, response.statusMessage);
+      }
+      return { body: parseJson<T>(response.body, url), headers: response.headers as Record<string, string | undefined> };
+    } catch (error) {
+      throw VisorClientError.fromTransportFailure(error, url);
+    }
+  }
+}
+
+function parseJson<T>(text: string, url: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new VisorClientError(`${url} did not answer JSON`, { code: 'bad_response', cause: error });
+  }
+}
