@@ -3,7 +3,6 @@ import Router from '@koa/router';
 import type { Logger } from '../src/log/Logger.ts';
 import type { VisorCore } from '../src/service/VisorCore.ts';
 import type { Authenticator } from '../src/auth/Authenticator.ts';
-import { ImageSchema } from '../src/catalog/ImageSchema.ts';
 import { errorResponse } from './httpErrors.ts';
 import { RangeNotSatisfiable } from './rangeHeader.ts';
 import { imageRoutes } from './routes/imageRoutes.ts';
@@ -38,7 +37,7 @@ export function createApp(core: VisorCore, auth: Authenticator, logger: Logger):
   });
 
   const router = new Router();
-  imageRoutes(router, core.service, new ImageSchema(), core.config.server.maxJsonBytes);
+  imageRoutes(router, core.service, core.schema, core.config.server.maxJsonBytes);
   seriesRoutes(router, core.service);
   healthRoutes(router, core);
   app.use(router.routes());

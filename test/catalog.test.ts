@@ -164,3 +164,47 @@ test('the admin token is created once with owner-only permissions and kept acros
   t.is(again.token, d.token);
   await again.stop();
 });
+
+test('after a restart the daemon sees every change made to the catalogue while it was stopped', async (t) => {
+  const d = await startTestDaemon();
+  const catalog = join(d.dataDir, 'catalog');
+  const made = await Promise.all(['keep', 'edit', 'drop'].map(async (name) => {
+    const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name, access: 'public' }));
+    return ((await res.json()) as { id: string }).id;
+  }));
+  const [keep, edit, drop] = made as [string, string, string];
+  await d.daemon.close();
+
+  // While stopped: a publisher's commit adds one image and edits another; a deletion is left uncommitted.
+  const added = randomUUID();
+  await writeRecord(catalog, recordFor(added, { name: 'added-while-stopped' }));
+  const editPath = join(catalog, 'images', edit.slice(0, 2), `${edit}.json`);
+  const edited = JSON.parse(await readFile(editPath, 'utf8')) as Record<string, unknown>;
+  await writeFile(editPath, `${JSON.stringify({ ...edited, name: 'edited-while-stopped' }, null, 2)}\n`);
+  git(catalog, 'add', '-A');
+  git(catalog, 'commit', '-qm', 'publisher changes');
+  git(catalog, 'rm', '-q', `images/${drop.slice(0, 2)}/${drop}.json`);
+
+  const port = Number(new URL(d.url).port);
+  const again = await startTestDaemon({ dataDir: d.dataDir, config: { server: { port } } });
+  const names = ((await (await fetch(`${again.url}/images?sort=name&dir=asc`)).json()) as { images: { id: string; name: string }[] }).images;
+  t.deepEqual(names.map((i) => i.name), ['added-while-stopped', 'edited-while-stopped', 'keep']);
+  t.deepEqual(names.map((i) => i.id).sort(), [added, edit, keep].sort());
+  await again.stop();
+});
+
+test('a damaged index snapshot is ignored and the catalogue scanned in full', async (t) => {
+  const d = await startTestDaemon();
+  await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'survivor', access: 'public' }));
+  await d.daemon.close();
+  await writeFile(join(d.dataDir, 'catalog-index.json'), '{"version": 1, "head": "0000000000000000000000000000000000000000", "records": [], "problems": []}');
+  const port = Number(new URL(d.url).port);
+  const again = await startTestDaemon({ dataDir: d.dataDir, config: { server: { port } } });
+  const names = ((await (await fetch(`${again.url}/images`)).json()) as { images: { name: string }[] }).images.map((i) => i.name);
+  t.deepEqual(names, ['survivor']);
+  await again.stop();
+  await writeFile(join(d.dataDir, 'catalog-index.json'), 'not json at all');
+  const third = await startTestDaemon({ dataDir: d.dataDir, config: { server: { port } } });
+  t.deepEqual(((await (await fetch(`${third.url}/images`)).json()) as { images: { name: string }[] }).images.map((i) => i.name), ['survivor']);
+  await third.stop();
+});

@@ -55,8 +55,9 @@ export async function initCatalog(dir: string): Promise<void> {
 }
 
 export async function configureCatalogRepo(dir: string): Promise<void> {
-  const git = simpleGit(dir);
-  for (const [key, value] of REPO_CONFIG) await git.addConfig(key, value);
+  const git = new GitRunner(dir);
+  // One at a time: git config writes take a lock on .git/config.
+  for (const [key, value] of REPO_CONFIG) await git.run(['config', key, value]);
 }
 
 export async function isCatalog(dir: string): Promise<boolean> {

@@ -6,7 +6,8 @@ import { ImageSchema } from '../catalog/ImageSchema.ts';
 import { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { CatalogWriter } from '../catalog/CatalogWriter.ts';
 import { initCatalog, isCatalog, configureCatalogRepo } from '../catalog/CatalogRepo.ts';
-import { scanCatalog, type FileProblem } from '../catalog/CatalogScanner.ts';
+import type { FileProblem } from '../catalog/CatalogScanner.ts';
+import { CatalogSnapshot } from '../catalog/CatalogSnapshot.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import { FsStore } from '../store/FsStore.ts';
 import type { ImageStore, StoreHealth } from '../store/ImageStore.ts';
@@ -28,11 +29,13 @@ export class VisorCore {
   readonly service: ImageService;
   readonly stores: ReadonlyMap<string, ImageStore>;
   readonly invalidFiles: FileProblem[];
+  readonly schema: ImageSchema;
   private readonly writer: CatalogWriter;
   private readonly stats: AccessStats;
   private readonly index: CatalogIndex;
+  private readonly snapshot: CatalogSnapshot;
 
-  private constructor(parts: { config: VisorConfig; service: ImageService; stores: Map<string, ImageStore>; writer: CatalogWriter; stats: AccessStats; index: CatalogIndex; invalidFiles: FileProblem[] }) {
+  private constructor(parts: { config: VisorConfig; service: ImageService; stores: Map<string, ImageStore>; writer: CatalogWriter; stats: AccessStats; index: CatalogIndex; invalidFiles: FileProblem[]; snapshot: CatalogSnapshot; schema: ImageSchema }) {
     this.config = parts.config;
     this.service = parts.service;
     this.stores = parts.stores;
@@ -40,6 +43,8 @@ export class VisorCore {
     this.stats = parts.stats;
     this.index = parts.index;
     this.invalidFiles = parts.invalidFiles;
+    this.snapshot = parts.snapshot;
+    this.schema = parts.schema;
   }
 
   static async open(config: VisorConfig, logger: Logger): Promise<VisorCore> {
@@ -53,11 +58,13 @@ export class VisorCore {
     }
     const schema = new ImageSchema();
     const started = performance.now();
-    const { records, problems } = scanCatalog(dir, schema);
+    const git = new GitRunner(dir);
+    const snapshot = new CatalogSnapshot(join(config.dataDir, 'catalog-index.json'), dir, git, schema);
+    const { records, problems, source, reread } = await snapshot.load();
     for (const p of problems) logger.warn({ file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
     const index = new CatalogIndex(records);
     index.warm();
-    logger.info({ images: index.size, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
+    logger.info({ images: index.size, source, reread, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
 
     const stores = new Map<string, ImageStore>();
     for (const [name, s] of Object.entries(config.stores)) {
@@ -65,7 +72,7 @@ export class VisorCore {
       await store.init();
       stores.set(name, store);
     }
-    const writer = new CatalogWriter(dir, new GitRunner(dir));
+    const writer = new CatalogWriter(dir, git);
     await writer.open();
     const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
     const publicUrl = config.server.publicUrl || `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
@@ -83,7 +90,14 @@ export class VisorCore {
     });
     const recovered = await service.recoverInterruptedUploads();
     if (recovered.length > 0) logger.warn({ images: recovered }, 'uploads interrupted by a stop were marked error');
-    return new VisorCore({ config, service, stores, writer, stats, index, invalidFiles: problems });
+    const core = new VisorCore({ config, service, stores, writer, stats, index, invalidFiles: problems, snapshot, schema });
+    // After a full scan, save at once (off the start-up path) so the next start is quick even after a crash.
+    if (source === 'scan') setImmediate(() => void core.saveSnapshot().catch((e: unknown) => logger.warn({ err: e }, 'could not save the index snapshot')));
+    return core;
+  }
+
+  saveSnapshot(): Promise<void> {
+    return this.snapshot.save(this.writer.headCommit, this.index.all(), this.invalidFiles);
   }
 
   catalogHealth(): CatalogHealth {
@@ -98,5 +112,6 @@ export class VisorCore {
 
   async close(): Promise<void> {
     await this.stats.close();
+    await this.saveSnapshot();
   }
 }
