@@ -1,0 +1,23 @@
+import test from 'ava';
+import { startTestDaemon } from './helpers/daemon.ts';
+
+// What a program gets from `import { VisorClient } from 'visor'`: the built JavaScript (npm test builds it first).
+test('the package entry point exports a working VisorClient', async (t) => {
+  const visor = (await import('visor')) as typeof import('../src/index.ts');
+  t.is(typeof visor.VisorClient, 'function');
+  const d = await startTestDaemon();
+  try {
+    const client = new visor.VisorClient({ url: d.url, token: d.token });
+    const image = await client.create({ name: 'from-the-package', access: 'public' });
+    t.is((await client.get(image.id)).name, 'from-the-package');
+  } finally {
+    await d.stop();
+  }
+});
+
+test('the package ships the image schema for others to use', async (t) => {
+  const { createRequire } = await import('node:module');
+  const schema = createRequire(import.meta.url)('visor/catalog-schema/image.schema.json') as { $schema: string; properties: Record<string, unknown> };
+  t.is(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
+  t.truthy(schema.properties['checksum']);
+});
