@@ -4,6 +4,43 @@ import { simpleGit } from 'simple-git';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR, SCHEMA_VERSION } from './CatalogLayout.ts';
 import { conflict } from '../errors/VisorError.ts';
 import { GitRunner } from '../git/GitRunner.ts';
+import { registerMergeDriver } from './HookInstaller.ts';
+
+/** Image records merge field by field (`visor catalog merge-driver`), not line by line. */
+const GITATTRIBUTES = 'images/**/*.json merge=visor-json\n';
+
+// Pull-request checks: the same rules as the hooks, only over what the pull request changed.
+const GITHUB_WORKFLOW = `name: VISOR catalogue
+on: [pull_request, push]
+jobs:
+  validate:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0
+      - uses: actions/setup-node@v4
+        with:
+          node-version: 24
+      - name: Check the catalogue
+        env:
+          BASE: \${{ github.base_ref }}
+        run: |
+          if [ -n "$BASE" ]; then npx --yes visor catalog validate --base "origin/$BASE"
+          else npx --yes visor catalog validate; fi
+`;
+
+const GITLAB_CI = `visor-catalogue:
+  image: node:24
+  script:
+    - |
+      if [ -n "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME" ]; then
+        git fetch origin "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
+        npx --yes visor catalog validate --base "origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
+      else
+        npx --yes visor catalog validate
+      fi
+`;
 
 const DAEMON_IDENTITY = { GIT_AUTHOR_NAME: 'visor', GIT_AUTHOR_EMAIL: 'daemon@visor.invalid', GIT_COMMITTER_NAME: 'VISOR daemon', GIT_COMMITTER_EMAIL: 'daemon@visor.invalid' };
 
@@ -48,9 +85,14 @@ export async function initCatalog(dir: string): Promise<void> {
   await writeFile(join(dir, 'README.md'), PUBLISHERS_README);
   await writeFile(join(dir, CATALOG_CONFIG_FILE), `${JSON.stringify({ schema_version: SCHEMA_VERSION, layout: 'images/<id[0:2]>/<id>.json' }, null, 2)}\n`);
   await writeFile(join(dir, IMAGES_DIR, '.gitkeep'), '');
+  await writeFile(join(dir, '.gitattributes'), GITATTRIBUTES);
+  await mkdir(join(dir, '.github', 'workflows'), { recursive: true });
+  await writeFile(join(dir, '.github', 'workflows', 'visor-catalog.yml'), GITHUB_WORKFLOW);
+  await writeFile(join(dir, '.gitlab-ci.yml'), GITLAB_CI);
   // The first commit goes through GitRunner: simple-git guards the environment that carries the identity.
   const runner = new GitRunner(dir);
-  await runner.run(['add', 'README.md', CATALOG_CONFIG_FILE, `${IMAGES_DIR}/.gitkeep`]);
+  await registerMergeDriver(runner);
+  await runner.run(['add', 'README.md', CATALOG_CONFIG_FILE, `${IMAGES_DIR}/.gitkeep`, '.gitattributes', '.github', '.gitlab-ci.yml']);
   await runner.run(['commit', '-q', '-m', 'Create VISOR catalogue'], { env: DAEMON_IDENTITY });
 }
 

@@ -29,3 +29,17 @@ export function referrers(id: string, all: Iterable<ImageRecord>): ImageRecord[]
   for (const r of all) if (r.kernel === id || r.ramdisk === id) found.push(r);
   return found;
 }
+
+/** Within a series every image has its own name: duplicates, each paired with the record it names. */
+export function seriesNameProblems(records: Iterable<ImageRecord>): Array<[string, FieldProblem]> {
+  const seen = new Map<string, string>();
+  const out: Array<[string, FieldProblem]> = [];
+  for (const r of records) {
+    if (r.series === undefined) continue;
+    const key = `${r.series}\u0000${r.name}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, r.id);
+    else out.push([r.id, { field: 'name', rule: 'unique-in-series', expected: `a name not used by another image of series ${r.series}`, message: `image ${first} of series ${r.series} is already named ${JSON.stringify(r.name)}` }]);
+  }
+  return out;
+}

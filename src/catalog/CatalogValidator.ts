@@ -1,6 +1,6 @@
 import { ImageSchema } from './ImageSchema.ts';
 import { scanCatalog, type FileProblem } from './CatalogScanner.ts';
-import { referenceProblems } from './CatalogRules.ts';
+import { referenceProblems, seriesNameProblems } from './CatalogRules.ts';
 import { recordPath } from './CatalogLayout.ts';
 
 /** Validates a whole catalogue working tree: every file on its own, then the references between them. */
@@ -10,5 +10,6 @@ export async function validateCatalog(dir: string, schema = new ImageSchema()): 
   for (const record of records) {
     for (const p of referenceProblems(record, (id) => byId.get(id))) problems.push({ file: recordPath(record.id), ...p });
   }
+  for (const [id, p] of seriesNameProblems(records)) problems.push({ file: recordPath(id), ...p });
   return problems;
 }

@@ -13,5 +13,9 @@ export function serializeRecord(record: ImageRecord, schema: ImageSchema): strin
     if ((INSTANCE_FIELDS as readonly string[]).includes(field)) continue;
     if (source[field] !== undefined) ordered[field] = source[field];
   }
+  // Fields the schema does not know are kept (last) for validation to report, never dropped silently.
+  for (const [field, value] of Object.entries(source)) {
+    if (!(field in ordered) && !(INSTANCE_FIELDS as readonly string[]).includes(field) && value !== undefined) ordered[field] = value;
+  }
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }

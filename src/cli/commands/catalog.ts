@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { CliError } from '../CliError.ts';
 import type { CliSession } from '../CliSession.ts';
-import { describeProblem } from '../errorReport.ts';
 import { ExitCode } from '../ExitCode.ts';
 
 export function registerCatalogCommand(program: Command, session: CliSession): void {
@@ -20,17 +19,55 @@ export function registerCatalogCommand(program: Command, session: CliSession): v
 
   catalog
     .command('validate')
-    .description('check every record of a catalogue against the schema')
+    .description('check a catalogue: every record, or with --base only what changed since REV (a pull request)')
     .argument('[dir]', 'catalogue directory', '.')
-    .action(async (dir: string) => {
-      const { validateCatalog } = await import('../../catalog/CatalogValidator.ts');
-      const problems = await validateCatalog(dir);
-      session.output.result(problems, () =>
-        problems.length === 0 ? `${dir}: valid` : problems.map((p) => `${p.file}: ${describeProblem(p)}`).join('\n'),
-      );
+    .option('--base <rev>', 'check only the changes from REV to HEAD, with the rules of the hooks')
+    .action(async (dir: string, options: { base?: string }) => {
+      const { formatProblem } = await import('../../catalog/CatalogCheckRun.ts');
+      let problems;
+      if (options.base !== undefined) {
+        const { CatalogCheckRun } = await import('../../catalog/CatalogCheckRun.ts');
+        const { commitRef } = await import('../../catalog/CatalogTree.ts');
+        const run = await CatalogCheckRun.open(dir);
+        try {
+          problems = (await run.check(commitRef(options.base), commitRef('HEAD'))).problems;
+        } finally {
+          await run.close();
+        }
+      } else {
+        const { validateCatalog } = await import('../../catalog/CatalogValidator.ts');
+        problems = await validateCatalog(dir);
+      }
+      session.output.result(problems, () => (problems.length === 0 ? `${dir}: valid` : problems.map((p) => formatProblem(p)).join('\n')));
       if (problems.length > 0) {
         // The problems are the output; the error only sets the exit status.
         throw new CliError(`${problems.length} problem(s) in ${dir}`, ExitCode.failure);
       }
+    });
+
+  catalog
+    .command('install-hooks')
+    .description('install the pre-commit and pre-receive hooks and the JSON merge driver in a clone or a bare repository')
+    .argument('[dir]', 'repository', '.')
+    .option('--public', 'mark the catalogue public: pushes that contain private images are refused')
+    .action(async (dir: string, options: { public?: boolean }) => {
+      const { installHooks } = await import('../../catalog/HookInstaller.ts');
+      const installed = await installHooks(dir, { publicCatalogue: options.public === true });
+      session.output.result(installed, () => `installed ${installed.hooks.join(', ')} in ${installed.dir}`);
+    });
+
+  catalog
+    .command('merge-driver')
+    .description('merge one image record field by field (run by git through .gitattributes)')
+    .argument('<base>', 'common ancestor version (%O)')
+    .argument('<ours>', 'our version, replaced by the result (%A)')
+    .argument('<theirs>', 'their version (%B)')
+    .argument('[path]', 'path of the record in the catalogue (%P)')
+    .option('--prefer <side>', 'resolve conflicting fields with ours or theirs instead of stopping', 'none')
+    .option('--report <file>', 'append every conflict, resolved or not, as a JSON line')
+    .action(async (base: string, ours: string, theirs: string, path: string | undefined, options: { prefer: string; report?: string }) => {
+      const { runMergeDriver } = await import('../../catalog/MergeDriver.ts');
+      const clean = await runMergeDriver({ base, ours, theirs, path: path ?? ours, prefer: options.prefer, ...(options.report ? { report: options.report } : {}) });
+      if (!clean) throw new CliError(`conflicting changes in ${path ?? ours}; resolve them by hand`, ExitCode.failure);
     });
 }

@@ -1,0 +1,152 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { GitRunner } from '../git/GitRunner.ts';
+import type { GitObjectReader } from '../git/GitObjectReader.ts';
+import type { ImageSchema } from './ImageSchema.ts';
+import type { ImageRecord } from './ImageRecord.ts';
+import { CATALOG_CONFIG_FILE, IMAGES_DIR, idFromPath, recordPath } from './CatalogLayout.ts';
+import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
+import { referenceProblems } from './CatalogRules.ts';
+import { listTree, type TreeRef } from './CatalogTree.ts';
+import type { CatalogFacts, RecordFacts } from './CatalogFacts.ts';
+
+/**
+ * Facts of an image that nothing may change once set: what was published is what stays published.
+ * The documented path to a new file is a new image (a new version in the same series).
+ */
+export const IMMUTABLE_FIELDS = ['id', 'owner', 'created_at', 'checksum', 'size', 'uploaded_at'] as const;
+
+export interface ChangeCheckContext {
+  git: GitRunner;
+  reader: GitObjectReader;
+  schema: ImageSchema;
+  facts: CatalogFacts;
+}
+
+export interface ChangeSummary {
+  added: string[];
+  modified: string[];
+  deleted: string[];
+}
+
+function blobSpec(ref: TreeRef, entries: Map<string, string>, path: string): string | undefined {
+  return ref.kind === 'empty' ? undefined : entries.get(path);
+}
+
+/** Files that differ between two trees, by blob id. */
+export function diffTrees(base: Map<string, string>, target: Map<string, string>): ChangeSummary {
+  const added: string[] = [];
+  const modified: string[] = [];
+  const deleted: string[] = [];
+  for (const [path, oid] of target) {
+    const before = base.get(path);
+    if (before === undefined) added.push(path);
+    else if (before !== oid) modified.push(path);
+  }
+  for (const path of base.keys()) if (!target.has(path)) deleted.push(path);
+  return { added, modified, deleted };
+}
+
+/**
+ * Checks what changed between two versions of a catalogue: the rules of the pre-commit and
+ * pre-receive hooks and of `visor catalog validate --base`. Returns every problem, one per file and
+ * field, never stopping at the first.
+ */
+export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, target: TreeRef): Promise<{ problems: FileProblem[]; changes: ChangeSummary }> {
+  const [baseEntries, targetEntries] = await Promise.all([listTree(ctx.git, base), listTree(ctx.git, target)]);
+  const changes = diffTrees(baseEntries, targetEntries);
+  const problems: FileProblem[] = [];
+  const read = async (entries: Map<string, string>, ref: TreeRef, path: string) => {
+    const oid = blobSpec(ref, entries, path);
+    return oid ? ctx.reader.text(oid) : undefined;
+  };
+  const parse = (text: string | undefined): ImageRecord | undefined => {
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as ImageRecord;
+    } catch {
+      return undefined;
+    }
+  };
+
+  // The catalogue's own settings come from the base: a change cannot loosen the rules it is judged by.
+  const config = parse(await read(base.kind === 'empty' ? targetEntries : baseEntries, base.kind === 'empty' ? target : base, CATALOG_CONFIG_FILE)) as { visibility?: string } | undefined;
+  const publicCatalogue = config?.visibility === 'public';
+
+  const addedSet = new Set(changes.added);
+  const lowerCase = new Map<string, string>();
+  for (const path of targetEntries.keys()) {
+    const key = path.toLowerCase();
+    const other = lowerCase.get(key);
+    if (other !== undefined && (addedSet.has(path) || addedSet.has(other))) {
+      // Name the newcomer: the file already there is not the one to rename.
+      const [newcomer, existing] = addedSet.has(path) && !addedSet.has(other) ? [path, other] : [other, path];
+      problems.push({ file: newcomer, field: '(file)', rule: 'case-collision', expected: 'a path unique regardless of case', message: `collides with ${existing} on a case-insensitive file system` });
+    }
+    lowerCase.set(key, path);
+  }
+
+  const factsByPath = await ctx.facts.forTree(targetEntries, ctx.reader);
+  const factsById = new Map<string, RecordFacts>();
+  for (const [path, facts] of factsByPath) {
+    const id = idFromPath(path);
+    if (id) factsById.set(id, facts);
+  }
+  const lookupTarget = async (id: string): Promise<ImageRecord | undefined> => parse(await read(targetEntries, target, recordPath(id)));
+
+  for (const path of [...changes.added, ...changes.modified]) {
+    if (!path.startsWith(`${IMAGES_DIR}/`)) continue;
+    if (path === `${IMAGES_DIR}/.gitkeep`) continue;
+    if (!idFromPath(path)) {
+      problems.push({ file: path, field: '(file)', rule: 'layout', expected: 'images/<first two characters of the id>/<id>.json', message: 'not where an image record belongs' });
+      continue;
+    }
+    const checked = checkRecordFile(ctx.schema, path, (await read(targetEntries, target, path)) ?? '');
+    problems.push(...checked.problems);
+    const record = checked.record;
+    if (!record) continue;
+    const fileProblem = (field: string, rule: string, expected: string, message: string) => problems.push({ file: path, field, rule, expected, message });
+
+    if (publicCatalogue && record.access === 'private') {
+      fileProblem('access', 'public-catalogue', 'public', 'this catalogue is public: private images must stay in their own instance');
+    }
+    const before = changes.modified.includes(path) ? parse(await read(baseEntries, base, path)) : undefined;
+    if (before) {
+      const b = before as unknown as Record<string, unknown>;
+      const a = record as unknown as Record<string, unknown>;
+      for (const field of IMMUTABLE_FIELDS) {
+        if (b[field] !== undefined && !isDeepStrictEqual(b[field], a[field])) {
+          const rule = field === 'owner' || field === 'created_at' ? 'id-collision-or-immutable' : 'immutable';
+          fileProblem(field, rule, `${JSON.stringify(b[field])} (unchanged)`, `${field} cannot change once set (was ${JSON.stringify(b[field])}, now ${JSON.stringify(a[field])}); publish a new image instead`);
+        }
+      }
+      if ((before.type === 'kernel' || before.type === 'ramdisk') && record.type !== before.type) {
+        const users = [...factsById].filter(([, f]) => f[before.type as 'kernel' | 'ramdisk'] === record.id).map(([id]) => id);
+        if (users.length > 0) fileProblem('type', 'referenced', before.type, `is the ${before.type} of ${users.join(', ')}; its type cannot change`);
+      }
+    }
+    const refs = new Map<string, ImageRecord | undefined>();
+    for (const field of ['kernel', 'ramdisk'] as const) {
+      const ref = record[field];
+      if (ref !== undefined) refs.set(ref, await lookupTarget(ref));
+    }
+    for (const p of referenceProblems(record, (id) => refs.get(id))) problems.push({ file: path, ...p });
+    if (record.series !== undefined) {
+      for (const [id, f] of factsById) {
+        if (id !== record.id && f.series === record.series && f.name === record.name) {
+          fileProblem('name', 'unique-in-series', `a name not used by another image of series ${record.series}`, `image ${id} of series ${record.series} is already named ${JSON.stringify(record.name)}`);
+        }
+      }
+    }
+  }
+
+  for (const path of changes.deleted) {
+    const id = idFromPath(path);
+    if (!id) continue;
+    for (const [userId, f] of factsById) {
+      if (f.kernel === id || f.ramdisk === id) {
+        problems.push({ file: path, field: '(file)', rule: 'referenced', expected: 'an image nothing references', message: `cannot be deleted: it is the ${f.kernel === id ? 'kernel' : 'ramdisk'} of ${userId}` });
+      }
+    }
+  }
+  return { problems, changes };
+}

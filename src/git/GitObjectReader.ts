@@ -1,0 +1,71 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+
+interface Request {
+  spec: string;
+  resolve: (value: Buffer | undefined) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * Reads objects through one long-lived `git cat-file --batch`: one process for thousands of blobs
+ * instead of one process per blob (a spawn costs ~4 ms here, a batched read microseconds).
+ */
+export class GitObjectReader {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly pending: Request[] = [];
+  private buffer: Buffer = Buffer.alloc(0);
+  private failed: Error | undefined;
+
+  constructor(dir: string, env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn('git', ['cat-file', '--batch'], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (chunk: Buffer) => {
+      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      this.drain();
+    });
+    this.child.stdin.on('error', () => undefined);
+    this.child.on('error', (e) => this.fail(e));
+    this.child.on('close', () => this.fail(new Error('git cat-file ended')));
+  }
+
+  /** An object by name (oid, rev:path or :path for the index); undefined when it does not exist. */
+  read(spec: string): Promise<Buffer | undefined> {
+    if (this.failed) return Promise.reject(this.failed);
+    if (/[\n]/.test(spec)) return Promise.reject(new Error('object names cannot contain newlines'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ spec, resolve, reject });
+      this.child.stdin.write(`${spec}\n`);
+    });
+  }
+
+  async text(spec: string): Promise<string | undefined> {
+    return (await this.read(spec))?.toString('utf8');
+  }
+
+  close(): void {
+    this.child.stdin.end();
+  }
+
+  private drain(): void {
+    while (this.pending.length > 0) {
+      const eol = this.buffer.indexOf(10);
+      if (eol < 0) return;
+      const header = this.buffer.subarray(0, eol).toString('utf8');
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+        this.buffer = this.buffer.subarray(eol + 1);
+        this.pending.shift()!.resolve(undefined);
+        continue;
+      }
+      const size = Number(header.split(' ')[2]);
+      if (this.buffer.length < eol + 1 + size + 1) return;
+      const body = Buffer.from(this.buffer.subarray(eol + 1, eol + 1 + size));
+      this.buffer = this.buffer.subarray(eol + 1 + size + 1);
+      this.pending.shift()!.resolve(body);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = error;
+    for (const p of this.pending.splice(0)) p.reject(error);
+  }
+}

@@ -1,0 +1,43 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+
+const IDENTITY = { GIT_AUTHOR_NAME: 'Pat Publisher', GIT_AUTHOR_EMAIL: 'pat@example.org', GIT_COMMITTER_NAME: 'Pat Publisher', GIT_COMMITTER_EMAIL: 'pat@example.org' };
+
+/** Runs git in a directory as a publisher would; throws with git's stderr on failure. */
+export function git(dir: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...IDENTITY }, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs git and returns its status and stderr instead of throwing: for refused pushes and commits. */
+export function tryGit(dir: string, ...args: string[]): { status: number; stderr: string; stdout: string } {
+  const r = spawnSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...IDENTITY } });
+  return { status: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
+}
+
+export async function tempDir(prefix = 'visor-git-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+export function imageRecord(extra: Record<string, unknown> = {}): Record<string, unknown> & { id: string } {
+  const id = (extra['id'] as string | undefined) ?? randomUUID();
+  const now = new Date().toISOString();
+  return { id, name: `image-${id.slice(0, 8)}`, status: 'available', access: 'public', owner: 'pat', created_at: now, updated_at: now, size: 10, checksum: `sha256:${'a'.repeat(64)}`, ...extra };
+}
+
+export function recordFile(id: string): string {
+  return `images/${id.slice(0, 2)}/${id}.json`;
+}
+
+export async function writeRecordFile(repo: string, record: Record<string, unknown>, path?: string): Promise<string> {
+  const file = path ?? recordFile(String(record['id']));
+  await mkdir(dirname(join(repo, file)), { recursive: true });
+  await writeFile(join(repo, file), `${JSON.stringify(record, null, 2)}\n`);
+  return file;
+}
+
+export async function readRecordFile(repo: string, id: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await readFile(join(repo, recordFile(id)), 'utf8')) as Record<string, unknown>;
+}
