@@ -103,7 +103,7 @@ test('writes that queue up are committed together, each commit naming its author
   const d = await startTestDaemon();
   const catalog = join(d.dataDir, 'catalog');
   const before = Number(git(catalog, 'rev-list', '--count', 'HEAD'));
-  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: `batch-${i}` }))));
+  const results = await Promise.all(Array.from({ length: 40 }, (_, i) => fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: `batch-${i}`, access: 'public' }))));
   t.true(results.every((r) => r.status === 201));
   const commits = Number(git(catalog, 'rev-list', '--count', 'HEAD')) - before;
   t.true(commits < 40, `40 creates took ${commits} commits`);
@@ -119,7 +119,7 @@ test('a commit that cannot be made answers 503 and leaves no half-written file o
   // Someone moves the branch behind the daemon's back: its compare-and-swap must refuse to overwrite.
   git(catalog, 'commit', '-q', '--allow-empty', '-m', 'outside change');
   const outside = git(catalog, 'rev-parse', 'HEAD').trim();
-  const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'lost?' }));
+  const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'lost?', access: 'public' }));
   t.is(res.status, 503);
   t.is(git(catalog, 'rev-parse', 'HEAD').trim(), outside, 'the outside commit is intact');
   t.is(git(catalog, 'status', '--porcelain').trim(), '', 'no stray file in the working tree or index');
@@ -145,7 +145,7 @@ test('an upload interrupted by a stop is marked error at the next start, so it c
 
 test('files of more than 256 images spread over shard folders named by id prefix', async (t) => {
   const d = await startTestDaemon();
-  await Promise.all(Array.from({ length: 60 }, (_, i) => fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: `s${i}` }))));
+  await Promise.all(Array.from({ length: 60 }, (_, i) => fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: `s${i}`, access: 'public' }))));
   const shards = await readdir(join(d.dataDir, 'catalog', 'images'));
   for (const shard of shards.filter((s) => s !== '.gitkeep')) {
     t.regex(shard, /^[0-9a-f]{2}$/);

@@ -19,7 +19,11 @@ async function create(body: Record<string, unknown>): Promise<Record<string, unk
 }
 
 function git(...args: string[]): string {
-  return execFileSync('git', args, { cwd: join(d.dataDir, 'catalog'), encoding: 'utf8' });
+  return gitIn('catalog', ...args);
+}
+
+function gitIn(repo: 'catalog' | 'private-catalog', ...args: string[]): string {
+  return execFileSync('git', args, { cwd: join(d.dataDir, repo), encoding: 'utf8' });
 }
 
 /** Messages of the commits that touched an image's file, newest first. Concurrent writes share a
@@ -41,8 +45,8 @@ test('registering an image answers 201 with the record, a Location and server-se
   t.truthy(res.headers.get('etag'));
 });
 
-test('a registered image is one JSON file in its shard, committed with who did what', async (t) => {
-  const img = await create({ name: 'alpine', architecture: 'aarch64' });
+test('a registered public image is one JSON file in its shard of the shared catalogue, committed with who did what', async (t) => {
+  const img = await create({ name: 'alpine', architecture: 'aarch64', access: 'public' });
   const id = String(img['id']);
   const file = JSON.parse(await readFile(join(d.dataDir, 'catalog', 'images', id.slice(0, 2), `${id}.json`), 'utf8')) as Record<string, unknown>;
   t.is(file['name'], 'alpine');
@@ -61,6 +65,26 @@ test('new images are private unless the publisher says public', async (t) => {
   t.is((await fetch(`${d.url}/images/${String(img['id'])}`, authed(d.token))).status, 200);
   const anonymous = (await (await fetch(`${d.url}/images?limit=1000`)).json()) as { images: { id: string }[] };
   t.false(anonymous.images.some((i) => i.id === img['id']));
+});
+
+test('private images are committed to the private catalogue and never enter the shared one', async (t) => {
+  const img = await create({ name: 'internal-build' });
+  const id = String(img['id']);
+  const file = `images/${id.slice(0, 2)}/${id}.json`;
+  t.is(gitIn('private-catalog', 'ls-files', file).trim(), file);
+  t.is(git('log', '--all', '--format=%H', '--', file).trim(), '', 'no commit of the shared catalogue ever held it');
+});
+
+test('changing access moves the record between the catalogues, with a commit in each', async (t) => {
+  const img = await create({ name: 'going-public' });
+  const id = String(img['id']);
+  const file = `images/${id.slice(0, 2)}/${id}.json`;
+  const res = await fetch(`${d.url}/images/${id}`, jsonRequest(d.token, 'PUT', { access: 'public' }));
+  t.is(res.status, 200);
+  t.is(git('ls-files', file).trim(), file);
+  t.is(gitIn('private-catalog', 'ls-files', file).trim(), '');
+  t.regex(gitIn('private-catalog', 'log', '-1', '--format=%B', '--', file), /moved to the shared catalogue/);
+  t.is((await fetch(`${d.url}/images/${id}`)).status, 200, 'now visible to anonymous callers');
 });
 
 test('read-only fields cannot be set by a client', async (t) => {
@@ -134,7 +158,7 @@ test('ids in paths are validated: nothing reaches outside the catalogue', async 
 });
 
 test('updates change read-write fields, remove fields set to null, and are commits', async (t) => {
-  const img = await create({ name: 'ubuntu', tags: ['lts'], description: 'old' });
+  const img = await create({ name: 'ubuntu', tags: ['lts'], description: 'old', access: 'public' });
   const id = String(img['id']);
   const res = await fetch(`${d.url}/images/${id}`, jsonRequest(d.token, 'PUT', { name: 'ubuntu-24.04', description: null, min_ram: 512 }));
   t.is(res.status, 200);
@@ -195,7 +219,7 @@ test('kernel and ramdisk must reference existing images of that type, which then
 });
 
 test('deleting an image removes its file from the catalogue with a commit and answers the old record', async (t) => {
-  const img = await create({ name: 'doomed' });
+  const img = await create({ name: 'doomed', access: 'public' });
   const id = String(img['id']);
   const res = await fetch(`${d.url}/images/${id}`, authed(d.token, { method: 'DELETE' }));
   t.is(res.status, 200);

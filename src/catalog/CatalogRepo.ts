@@ -100,6 +100,23 @@ export async function configureCatalogRepo(dir: string): Promise<void> {
   const git = new GitRunner(dir);
   // One at a time: git config writes take a lock on .git/config.
   for (const [key, value] of REPO_CONFIG) await git.run(['config', key, value]);
+  // Again at every start: the driver names this installation's paths, which may have moved.
+  await registerMergeDriver(git);
+}
+
+const REFUSE_PUSH = `#!/bin/sh
+# Installed by the VISOR daemon: this catalogue holds private images and never leaves its instance.
+echo "visor: refusing to push the private catalogue: private images never leave this instance" >&2
+exit 1
+`;
+
+/** A pre-push hook that refuses every push: the private catalogue must not leave, even by mistake. */
+export async function forbidPushes(dir: string): Promise<void> {
+  const git = new GitRunner(dir);
+  let hooks = (await git.run(['rev-parse', '--git-path', 'hooks'])).stdout.trim();
+  if (!hooks.startsWith('/')) hooks = join(dir, hooks);
+  await mkdir(hooks, { recursive: true });
+  await writeFile(join(hooks, 'pre-push'), REFUSE_PUSH, { mode: 0o755 });
 }
 
 export async function isCatalog(dir: string): Promise<boolean> {

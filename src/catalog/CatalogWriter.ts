@@ -28,6 +28,18 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+interface ExclusiveTask {
+  task: () => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+type QueueItem = Pending | ExclusiveTask;
+
+function isTask(item: QueueItem): item is ExclusiveTask {
+  return 'task' in item;
+}
+
 const COMMITTER = { GIT_COMMITTER_NAME: 'VISOR daemon', GIT_COMMITTER_EMAIL: 'daemon@visor.invalid' };
 
 /**
@@ -43,7 +55,7 @@ export class CatalogWriter {
   private readonly dir: string;
   private readonly git: GitRunner;
   private readonly maxBatch: number;
-  private readonly queue: Pending[] = [];
+  private readonly queue: QueueItem[] = [];
   private draining = false;
   private head: string | undefined;
   /** Commits made, and how many writes went into them: batching made visible for /health and benches. */
@@ -71,14 +83,36 @@ export class CatalogWriter {
     });
   }
 
+  /**
+   * Runs work on the repository with no commit in flight and none starting (a fetch-and-merge from
+   * an upstream); afterwards the branch is read again, so the next commit builds on what it made.
+   */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ task, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
   private async drain(): Promise<void> {
     this.draining = true;
     try {
       while (this.queue.length > 0) {
         const first = this.queue[0]!;
+        if (isTask(first)) {
+          this.queue.shift();
+          try {
+            first.resolve(await first.task());
+          } catch (error) {
+            first.reject(error);
+          } finally {
+            this.head = await this.git.revParse('HEAD');
+          }
+          continue;
+        }
         let n = 1;
-        while (n < this.queue.length && n < this.maxBatch && sameAuthor(this.queue[n]!.request.author, first.request.author)) n++;
-        const batch = this.queue.splice(0, n);
+        while (n < this.queue.length && n < this.maxBatch && !isTask(this.queue[n]!) && sameAuthor((this.queue[n] as Pending).request.author, first.request.author)) n++;
+        const batch = this.queue.splice(0, n) as Pending[];
         try {
           const commit = await this.apply(batch.map((p) => p.request));
           for (const p of batch) p.resolve(commit);

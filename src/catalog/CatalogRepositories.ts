@@ -1,0 +1,52 @@
+import type { CatalogWriter, CommitAuthor } from './CatalogWriter.ts';
+import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageSchema } from './ImageSchema.ts';
+import { recordPath } from './CatalogLayout.ts';
+import { serializeRecord } from './RecordFile.ts';
+
+export type CatalogScope = 'shared' | 'private';
+
+export interface CatalogRepository {
+  scope: CatalogScope;
+  dir: string;
+  writer: CatalogWriter;
+}
+
+export function scopeOf(record: Pick<ImageRecord, 'access'>): CatalogScope {
+  return record.access === 'private' ? 'private' : 'shared';
+}
+
+/**
+ * An instance's two catalogues. The shared one holds public images and is what upstreams, mirrors,
+ * the Git endpoint and the static view see; private images live in a repository of their own that
+ * nothing publishes. Git history keeps every blob it was ever given, so keeping private records out
+ * of the shared repository is the only way they can never leak through it.
+ */
+export class CatalogRepositories {
+  readonly shared: CatalogRepository;
+  readonly private: CatalogRepository;
+  private readonly schema: ImageSchema;
+
+  constructor(shared: CatalogRepository, privateRepo: CatalogRepository, schema: ImageSchema) {
+    this.shared = shared;
+    this.private = privateRepo;
+    this.schema = schema;
+  }
+
+  of(scope: CatalogScope): CatalogRepository {
+    return scope === 'private' ? this.private : this.shared;
+  }
+
+  /** Commits a record where its access puts it; a change of access moves the file across (add first, then remove). */
+  async save(record: ImageRecord, previous: ImageRecord | undefined, author: CommitAuthor, message: string): Promise<void> {
+    const target = this.of(scopeOf(record));
+    await target.writer.commit({ changes: [{ path: recordPath(record.id), content: serializeRecord(record, this.schema) }], author, message });
+    if (previous && scopeOf(previous) !== target.scope) {
+      await this.of(scopeOf(previous)).writer.commit({ changes: [{ path: recordPath(record.id), content: null }], author, message: `${message} (moved to the ${target.scope} catalogue)` });
+    }
+  }
+
+  async remove(record: ImageRecord, author: CommitAuthor, message: string): Promise<void> {
+    await this.of(scopeOf(record)).writer.commit({ changes: [{ path: recordPath(record.id), content: null }], author, message });
+  }
+}

@@ -1,0 +1,100 @@
+import { isDeepStrictEqual } from 'node:util';
+import { GitRunner } from '../git/GitRunner.ts';
+import { GitObjectReader } from '../git/GitObjectReader.ts';
+import { recordPath } from './CatalogLayout.ts';
+import type { CatalogRepository } from './CatalogRepositories.ts';
+
+export interface FieldChange {
+  field: string;
+  old?: unknown;
+  new?: unknown;
+}
+
+export interface HistoryEntry {
+  commit: string;
+  catalog: 'shared' | 'private';
+  author: string;
+  date: string;
+  message: string;
+  change: 'created' | 'updated' | 'deleted';
+  fields: FieldChange[];
+}
+
+function parse(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fields that differ between two versions of a record, in the order they appear. */
+export function fieldChanges(before: Record<string, unknown> | undefined, after: Record<string, unknown> | undefined): FieldChange[] {
+  const b = before ?? {};
+  const a = after ?? {};
+  const out: FieldChange[] = [];
+  for (const field of new Set([...Object.keys(b), ...Object.keys(a)])) {
+    if (isDeepStrictEqual(b[field], a[field])) continue;
+    const change: FieldChange = { field };
+    if (b[field] !== undefined) change.old = b[field];
+    if (a[field] !== undefined) change.new = a[field];
+    out.push(change);
+  }
+  return out;
+}
+
+/** An entry with the two versions it compares, kept while pairing the halves of a move. */
+interface RawEntry extends HistoryEntry {
+  before?: Record<string, unknown>;
+  after?: Record<string, unknown>;
+}
+
+const MOVED = / \(moved to the (shared|private) catalogue\)$/;
+
+async function historyIn(repo: CatalogRepository, id: string): Promise<RawEntry[]> {
+  const path = recordPath(id);
+  const git = new GitRunner(repo.dir);
+  const log = (await git.run(['log', '--format=%H%x1f%an%x1f%aI%x1f%s', '--', path])).stdout;
+  const lines = log.split('\n').filter(Boolean);
+  if (lines.length === 0) return [];
+  const reader = new GitObjectReader(repo.dir);
+  try {
+    const entries: RawEntry[] = [];
+    for (const line of lines) {
+      const [commit = '', author = '', date = '', message = ''] = line.split('\x1f');
+      const [after, before] = await Promise.all([reader.text(`${commit}:${path}`), reader.text(`${commit}^:${path}`)]);
+      const a = parse(after);
+      const b = parse(before);
+      entries.push({ commit, catalog: repo.scope, author, date, message, change: b === undefined ? 'created' : a === undefined ? 'deleted' : 'updated', fields: fieldChanges(b, a), ...(b ? { before: b } : {}), ...(a ? { after: a } : {}) });
+    }
+    return entries;
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * Every change of one image, newest first, read from the Git log of both catalogues (a record moves
+ * between them when its access changes): who, when, and each field's old and new value.
+ */
+export async function imageHistory(repos: CatalogRepository[], id: string): Promise<HistoryEntry[]> {
+  const all = (await Promise.all(repos.map((r) => historyIn(r, id)))).flat();
+  // A change of access is two commits (added to one catalogue, then removed from the other): one entry.
+  const merged: RawEntry[] = [];
+  const consumed = new Set<RawEntry>();
+  for (const e of all) {
+    const moved = e.change === 'deleted' ? MOVED.exec(e.message) : null;
+    if (!moved) continue;
+    const original = e.message.replace(MOVED, '');
+    const arrival = all.find((x) => !consumed.has(x) && x.catalog === moved[1] && x.change === 'created' && x.message === original && x.author === e.author);
+    if (!arrival) continue;
+    consumed.add(e).add(arrival);
+    merged.push({ ...arrival, change: 'updated', fields: fieldChanges(e.before, arrival.after) });
+  }
+  const entries = [...all.filter((e) => !consumed.has(e)), ...merged];
+  // Git dates have whole seconds; the record's own updated_at (milliseconds) orders changes within one.
+  const at = (e: RawEntry) => `${e.date}|${e.change === 'deleted' ? '~' : String(e.after?.['updated_at'] ?? '')}`;
+  entries.sort((x, y) => (at(x) < at(y) ? 1 : at(x) > at(y) ? -1 : 0));
+  return entries.map(({ before: _b, after: _a, ...entry }) => entry);
+}

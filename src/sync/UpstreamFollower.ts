@@ -1,0 +1,178 @@
+import { join } from 'node:path';
+import { readFile, rm, mkdir } from 'node:fs/promises';
+import type { UpstreamConfig } from '../config/VisorConfig.ts';
+import type { CatalogRepository } from '../catalog/CatalogRepositories.ts';
+import { GitRunner } from '../git/GitRunner.ts';
+import { CatalogCheckRun } from '../catalog/CatalogCheckRun.ts';
+import { commitRef } from '../catalog/CatalogTree.ts';
+import type { FileProblem } from '../catalog/CatalogScanner.ts';
+import type { FieldConflict } from '../catalog/RecordMerge.ts';
+import { notFound } from '../errors/VisorError.ts';
+import type { Logger } from '../log/Logger.ts';
+
+export type SyncMode = 'up-to-date' | 'adopted' | 'fast-forward' | 'merge' | 'refused' | 'failed';
+
+export interface SyncConflict extends Partial<FieldConflict> {
+  path: string;
+  /** What the rule did: upstream's side kept for a field, or for a whole file (modified/deleted). */
+  resolution: string;
+}
+
+export interface SyncResult {
+  upstream: string;
+  mode: SyncMode;
+  before: string | undefined;
+  after: string | undefined;
+  /** Image files the sync changed (added, modified, deleted). */
+  changed: string[];
+  conflicts: SyncConflict[];
+  problems: FileProblem[];
+  error?: string;
+  ms: number;
+}
+
+const IDENTITY = { GIT_AUTHOR_NAME: 'visor', GIT_AUTHOR_EMAIL: 'daemon@visor.invalid', GIT_COMMITTER_NAME: 'VISOR daemon', GIT_COMMITTER_EMAIL: 'daemon@visor.invalid' };
+
+/**
+ * Follows upstream catalogues into the shared catalogue. Each sync fetches, then, with the writer
+ * holding off every commit, fast-forwards or merges. The documented rule for a conflict between an
+ * upstream change and a local edit: upstream wins, field by field (a whole file when one side
+ * deleted it); every such case is reported in the result and the log, and the local version stays in
+ * history as the merge's first parent, so nothing is lost silently. A result that breaks the
+ * catalogue's rules is rolled back and reported.
+ */
+export class UpstreamFollower {
+  private readonly repo: CatalogRepository;
+  private readonly git: GitRunner;
+  private readonly upstreams: UpstreamConfig[];
+  private readonly onChanged: (paths: string[]) => Promise<void>;
+  private readonly logger: Logger;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(repo: CatalogRepository, upstreams: UpstreamConfig[], onChanged: (paths: string[]) => Promise<void>, logger: Logger) {
+    this.repo = repo;
+    this.git = new GitRunner(repo.dir);
+    this.upstreams = upstreams;
+    this.onChanged = onChanged;
+    this.logger = logger;
+  }
+
+  get names(): string[] {
+    return this.upstreams.map((u) => u.name);
+  }
+
+  /** Starts the schedules; each upstream with a non-zero interval is synced that often. */
+  start(): void {
+    for (const u of this.upstreams) {
+      if (u.intervalSeconds === 0) continue;
+      const timer = setInterval(() => void this.sync(u.name).catch(() => undefined), u.intervalSeconds * 1000);
+      timer.unref();
+      this.timers.push(timer);
+    }
+  }
+
+  stop(): void {
+    for (const t of this.timers.splice(0)) clearInterval(t);
+  }
+
+  /** Syncs one upstream by name, or all of them; syncs never overlap. */
+  sync(name?: string): Promise<SyncResult[]> {
+    const chosen = name === undefined ? this.upstreams : this.upstreams.filter((u) => u.name === name);
+    if (name !== undefined && chosen.length === 0) return Promise.reject(notFound(`upstream ${name}`));
+    const next = this.running.then(async () => {
+      const results: SyncResult[] = [];
+      for (const u of chosen) results.push(await this.syncOne(u));
+      return results;
+    });
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
+  private async syncOne(u: UpstreamConfig): Promise<SyncResult> {
+    const started = performance.now();
+    const tracking = `refs/remotes/${u.name}/${u.branch}`;
+    const result: SyncResult = { upstream: u.name, mode: 'up-to-date', before: undefined, after: undefined, changed: [], conflicts: [], problems: [], ms: 0 };
+    try {
+      await this.git.run(['fetch', '--quiet', '--no-tags', u.url, `+refs/heads/${u.branch}:${tracking}`]);
+      await this.repo.writer.exclusive(() => this.integrate(u, tracking, result));
+      if (result.changed.length > 0) await this.onChanged(result.changed);
+    } catch (error) {
+      result.mode = 'failed';
+      result.error = (error as Error).message;
+    }
+    result.ms = Math.round(performance.now() - started);
+    const level = result.mode === 'failed' || result.mode === 'refused' || result.conflicts.length > 0 ? 'warn' : 'info';
+    this.logger[level]({ upstream: u.name, mode: result.mode, changed: result.changed.length, conflicts: result.conflicts, problems: result.problems.length, error: result.error, ms: result.ms }, 'upstream sync');
+    return result;
+  }
+
+  private async integrate(u: UpstreamConfig, tracking: string, result: SyncResult): Promise<void> {
+    const before = (await this.git.revParse('HEAD'))!;
+    const theirs = (await this.git.revParse(tracking))!;
+    result.before = before;
+    result.after = before;
+    if (await this.isAncestor(theirs, before)) return;
+    const gitDir = (await this.git.run(['rev-parse', '--absolute-git-dir'])).stdout.trim();
+    const report = join(gitDir, 'visor', 'merge-report.jsonl');
+    await mkdir(join(gitDir, 'visor'), { recursive: true });
+    await rm(report, { force: true });
+    if (await this.isAncestor(before, theirs)) {
+      await this.git.run(['merge', '--ff-only', '--quiet', theirs]);
+      result.mode = 'fast-forward';
+    } else if ((await this.git.run(['rev-list', '--count', 'HEAD'])).stdout.trim() === '1') {
+      // A fresh instance (only its creation commit, never an image of its own) takes the upstream's
+      // history as its own, so later syncs fast-forward instead of merging forever.
+      await this.git.run(['reset', '--quiet', '--hard', theirs]);
+      result.mode = 'adopted';
+    } else {
+      result.mode = 'merge';
+      const env = { ...IDENTITY, VISOR_MERGE_PREFER: 'theirs', VISOR_MERGE_REPORT: report };
+      // Unrelated histories are the normal first sync: this instance's catalogue began on its own.
+      const merged = await this.git.run(['merge', '--no-ff', '--no-edit', '--allow-unrelated-histories', '-m', `Merge upstream ${u.name} (${u.branch})`, theirs], { env }).then(
+        () => true,
+        () => false,
+      );
+      if (!merged) await this.resolveWholeFiles(theirs, result, env);
+      for (const line of (await readFile(report, 'utf8').catch(() => '')).split('\n').filter(Boolean)) {
+        const c = JSON.parse(line) as FieldConflict & { path: string };
+        result.conflicts.push({ ...c, resolution: c.kept ? `kept ${c.kept === 'theirs' ? 'upstream' : 'local'} value` : 'unresolved' });
+      }
+    }
+    const after = (await this.git.revParse('HEAD'))!;
+    const run = await CatalogCheckRun.open(this.repo.dir);
+    try {
+      const { problems, changes } = await run.check(commitRef(before), commitRef(after));
+      if (problems.length > 0) {
+        await this.git.run(['reset', '--quiet', '--hard', before]);
+        result.mode = 'refused';
+        result.problems = problems;
+        return;
+      }
+      result.after = after;
+      result.changed = [...changes.added, ...changes.modified, ...changes.deleted].filter((p) => p.startsWith('images/'));
+    } finally {
+      await run.close();
+    }
+  }
+
+  /** The rule for what the field merge cannot settle (one side deleted, or a file that is not JSON): upstream's version. */
+  private async resolveWholeFiles(theirs: string, result: SyncResult, env: Record<string, string>): Promise<void> {
+    const unmerged = (await this.git.run(['diff', '--name-only', '--diff-filter=U', '-z'])).stdout.split('\0').filter(Boolean);
+    for (const path of unmerged) {
+      const inTheirs = await this.git.run(['cat-file', '-e', `${theirs}:${path}`]).then(() => true, () => false);
+      if (inTheirs) {
+        await this.git.run(['checkout', '--theirs', '--', path]);
+        await this.git.run(['add', '--', path]);
+      } else {
+        await this.git.run(['rm', '--quiet', '--', path]);
+      }
+      result.conflicts.push({ path, resolution: inTheirs ? 'kept the upstream file' : 'deleted, as upstream did' });
+    }
+    await this.git.run(['commit', '--quiet', '--no-edit', '--no-verify'], { env });
+  }
+
+  private async isAncestor(a: string, b: string): Promise<boolean> {
+    return this.git.run(['merge-base', '--is-ancestor', a, b]).then(() => true, () => false);
+  }
+}

@@ -1,0 +1,48 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startTestDaemon, jsonRequest, authed } from './helpers/daemon.ts';
+
+interface Entry {
+  commit: string;
+  catalog: string;
+  author: string;
+  date: string;
+  message: string;
+  change: string;
+  fields: Array<{ field: string; old?: unknown; new?: unknown }>;
+}
+
+test('history lists each change of an image, newest first: who, when, which fields, old → new', async (t) => {
+  const d = await startTestDaemon();
+  try {
+    const created = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'debian', access: 'public', min_ram: 256 }));
+    const id = ((await created.json()) as { id: string }).id;
+    await fetch(`${d.url}/images/${id}`, jsonRequest(d.token, 'PUT', { name: 'debian-12', min_ram: 512 }));
+    await fetch(`${d.url}/images/${id}/file`, authed(d.token, { method: 'PUT', body: 'disk' }));
+    await fetch(`${d.url}/images/${id}`, jsonRequest(d.token, 'PUT', { access: 'private' }));
+
+    const res = await fetch(`${d.url}/images/${id}/history`, authed(d.token));
+    t.is(res.status, 200);
+    const { history } = (await res.json()) as { history: Entry[] };
+    t.deepEqual(history.map((e) => `${e.catalog}:${e.change}`), ['private:updated', 'shared:updated', 'shared:updated', 'shared:updated', 'shared:created']);
+    t.deepEqual(history[0]!.fields.find((f) => f.field === 'access'), { field: 'access', old: 'public', new: 'private' }, 'the move between catalogues is one change of access');
+    const rename = history.find((e) => e.message.startsWith(`Update image ${id}: name, min_ram`))!;
+    t.is(rename.author, 'admin');
+    t.regex(rename.commit, /^[0-9a-f]{40}$/);
+    t.deepEqual(rename.fields.filter((f) => f.field !== 'updated_at'), [
+      { field: 'name', old: 'debian', new: 'debian-12' },
+      { field: 'min_ram', old: 256, new: 512 },
+    ]);
+    const upload = history.find((e) => e.message.startsWith(`Upload image ${id}`))!;
+    t.true(upload.fields.some((f) => f.field === 'checksum' && f.old === undefined && typeof f.new === 'string'));
+    for (let i = 1; i < history.length; i++) t.true(history[i - 1]!.date >= history[i]!.date);
+
+    t.is((await fetch(`${d.url}/images/${id}/history`)).status, 404, 'a private image has no history for anonymous callers');
+
+    const cli = await promisify(execFile)(process.execPath, ['src/cli/visor.ts', 'history', id, '--json'], { env: { ...process.env, VISOR_URL: d.url, VISOR_TOKEN: d.token } });
+    t.is((JSON.parse(cli.stdout) as Entry[]).length, history.length);
+  } finally {
+    await d.stop();
+  }
+});

@@ -1,0 +1,155 @@
+import test from 'ava';
+import { join } from 'node:path';
+import { initCatalog } from '../src/catalog/CatalogRepo.ts';
+import { startTestDaemon, jsonRequest, authed, type TestDaemon } from './helpers/daemon.ts';
+import { git, tryGit, tempDir, imageRecord, writeRecordFile, readRecordFile, recordFile } from './helpers/gitRepos.ts';
+
+interface SyncResult {
+  upstream: string;
+  mode: string;
+  changed: string[];
+  conflicts: Array<{ path: string; field?: string; ours?: unknown; theirs?: unknown; resolution: string }>;
+  problems: Array<{ file: string; field: string; rule: string }>;
+}
+
+/** A public catalogue somewhere (a plain repository), and a daemon following it. */
+async function upstreamAndDaemon(): Promise<{ upstream: string; d: TestDaemon }> {
+  const root = await tempDir();
+  const upstream = join(root, 'public');
+  await initCatalog(upstream);
+  const d = await startTestDaemon({ config: { upstreams: { public: { url: upstream, interval_seconds: 0 } } } });
+  return { upstream, d };
+}
+
+async function publish(upstream: string, records: Array<Record<string, unknown>>, message = 'publish'): Promise<void> {
+  for (const r of records) await writeRecordFile(upstream, r);
+  git(upstream, 'add', '-A');
+  git(upstream, 'commit', '-q', '-m', message);
+}
+
+async function sync(d: TestDaemon): Promise<SyncResult> {
+  const res = await fetch(`${d.url}/sync`, authed(d.token, { method: 'POST' }));
+  const body = (await res.json()) as { results: SyncResult[] };
+  return body.results[0]!;
+}
+
+async function names(d: TestDaemon): Promise<string[]> {
+  const l = (await (await fetch(`${d.url}/images?sort=name&dir=asc&limit=1000`)).json()) as { images: { name: string }[] };
+  return l.images.map((i) => i.name);
+}
+
+test('a daemon follows its upstream: the first sync merges it in, later ones fast-forward, the index follows', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    const a = imageRecord({ name: 'alpha' });
+    const b = imageRecord({ name: 'bravo' });
+    await publish(upstream, [a, b]);
+    const first = await sync(d);
+    t.is(first.mode, 'adopted', 'a fresh instance takes the upstream history as its own');
+    t.deepEqual(await names(d), ['alpha', 'bravo']);
+
+    await publish(upstream, [{ ...a, description: 'now described' }, imageRecord({ name: 'charlie' })]);
+    git(upstream, 'rm', '-q', recordFile(b.id));
+    git(upstream, 'commit', '-q', '-m', 'drop bravo');
+    const second = await sync(d);
+    t.is(second.mode, 'fast-forward');
+    t.is(second.changed.length, 3);
+    t.deepEqual(await names(d), ['alpha', 'charlie']);
+    t.is(((await (await fetch(`${d.url}/images/${a.id}`)).json()) as { description: string }).description, 'now described');
+
+    t.is((await sync(d)).mode, 'up-to-date');
+  } finally {
+    await d.stop();
+  }
+});
+
+test('an instance with images of its own merges its upstream in', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'local-public', access: 'public' }));
+    await publish(upstream, [imageRecord({ name: 'from-upstream' })]);
+    const result = await sync(d);
+    t.is(result.mode, 'merge');
+    t.deepEqual(await names(d), ['from-upstream', 'local-public']);
+    t.true(result.conflicts.every((c) => !c.path.startsWith('images/')), 'only the catalogues\' own files (README, config) differed');
+  } finally {
+    await d.stop();
+  }
+});
+
+test('a conflict between an upstream change and a local edit: upstream wins that field, and it is reported', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    const a = imageRecord({ name: 'alpha', min_ram: 128 });
+    await publish(upstream, [a]);
+    await sync(d);
+    // Locally: a new name and a description. Upstream: another name and more RAM.
+    t.is((await fetch(`${d.url}/images/${a.id}`, jsonRequest(d.token, 'PUT', { name: 'local-name', description: 'local note' }))).status, 200);
+    await publish(upstream, [{ ...a, name: 'upstream-name', min_ram: 512 }]);
+    const result = await sync(d);
+    t.is(result.mode, 'merge');
+    const record = (await (await fetch(`${d.url}/images/${a.id}`)).json()) as Record<string, unknown>;
+    t.is(record['name'], 'upstream-name', 'the documented rule: upstream wins a conflicting field');
+    t.is(record['min_ram'], 512, 'upstream-only changes arrive');
+    t.is(record['description'], 'local note', 'local-only changes stay');
+    const conflict = result.conflicts.find((c) => c.field === 'name');
+    t.like(conflict, { path: recordFile(a.id), ours: 'local-name', theirs: 'upstream-name', resolution: 'kept upstream value' });
+    const catalog = join(d.dataDir, 'catalog');
+    t.regex(git(catalog, 'log', '-1', '--format=%s'), /^Merge upstream public/);
+    t.is(JSON.parse(git(catalog, 'show', `HEAD^1:${recordFile(a.id)}`))['name'], 'local-name', 'the local version stays in history');
+  } finally {
+    await d.stop();
+  }
+});
+
+test('an upstream change that breaks the rules is refused and changes nothing', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    const a = imageRecord({ name: 'alpha' });
+    await publish(upstream, [a]);
+    await sync(d);
+    const head = git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD');
+    await publish(upstream, [{ ...a, checksum: `sha256:${'f'.repeat(64)}` }, imageRecord({ name: 'new-but-blocked' })]);
+    const result = await sync(d);
+    t.is(result.mode, 'refused');
+    t.like(result.problems[0], { file: recordFile(a.id), field: 'checksum', rule: 'immutable' });
+    t.is(git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD'), head);
+    t.deepEqual(await names(d), ['alpha']);
+  } finally {
+    await d.stop();
+  }
+});
+
+test('POST /sync needs an administrator, and an unknown upstream is a 404', async (t) => {
+  const { d } = await upstreamAndDaemon();
+  try {
+    t.is((await fetch(`${d.url}/sync`, { method: 'POST' })).status, 401);
+    t.is((await fetch(`${d.url}/sync?upstream=nope`, authed(d.token, { method: 'POST' }))).status, 404);
+  } finally {
+    await d.stop();
+  }
+});
+
+test('private images never reach the shared catalogue, and the private catalogue refuses every push', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    await publish(upstream, [imageRecord({ name: 'public-one' })]);
+    await sync(d);
+    const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'secret', access: 'private' }));
+    const secret = ((await res.json()) as { id: string }).id;
+    // Publishing the instance's shared catalogue back upstream carries no trace of the private image.
+    const shared = join(d.dataDir, 'catalog');
+    t.is(tryGit(shared, 'push', '-q', upstream, 'HEAD:refs/heads/from-instance').status, 0);
+    t.is(git(upstream, 'log', '--all', '--format=%H', '--', recordFile(secret)).trim(), '');
+    // The private catalogue cannot be pushed anywhere, even by hand.
+    const bare = join(await tempDir(), 'elsewhere.git');
+    git(shared, 'init', '-q', '--bare', bare);
+    const push = tryGit(join(d.dataDir, 'private-catalog'), 'push', bare, 'HEAD:refs/heads/leak');
+    t.not(push.status, 0);
+    t.regex(push.stderr, /private images never leave this instance/);
+    t.is(tryGit(bare, 'rev-parse', '--verify', 'refs/heads/leak').status, 128);
+    t.truthy(await readRecordFile(join(d.dataDir, 'private-catalog'), secret));
+  } finally {
+    await d.stop();
+  }
+});
