@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,6 +15,21 @@ export function git(dir: string, ...args: string[]): string {
 export function tryGit(dir: string, ...args: string[]): { status: number; stderr: string; stdout: string } {
   const r = spawnSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, ...IDENTITY } });
   return { status: r.status ?? -1, stderr: r.stderr, stdout: r.stdout };
+}
+
+/**
+ * Like tryGit, without blocking: for git talking to a daemon in this same process, which a
+ * synchronous spawn would starve.
+ */
+export function gitAsync(dir: string, ...args: string[]): Promise<{ status: number; stderr: string; stdout: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('git', args, { cwd: dir, env: { ...process.env, ...IDENTITY } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+  });
 }
 
 export async function tempDir(prefix = 'visor-git-'): Promise<string> {

@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import type { Context } from 'koa';
+import { forbidden } from '../src/errors/VisorError.ts';
+
+const PREFIX = '/catalog.git';
+// Read-only: clone and fetch (upload-pack), never push (receive-pack).
+const ALLOWED = /^\/(info\/refs|git-upload-pack|HEAD|objects\/.+)$/;
+
+/**
+ * Serves the shared catalogue over Git's smart HTTP protocol through the stock `git http-backend`
+ * (CGI), so `git clone http://host:4568/catalog.git` works with any git client. Returns false for
+ * requests outside /catalog.git.
+ */
+export async function serveGit(ctx: Context, repoDir: string): Promise<boolean> {
+  if (ctx.path !== PREFIX && !ctx.path.startsWith(`${PREFIX}/`)) return false;
+  const pathInfo = ctx.path.slice(PREFIX.length);
+  if (!ALLOWED.test(pathInfo) || pathInfo.includes('..') || ctx.query['service'] === 'git-receive-pack') {
+    throw forbidden('the catalogue is served read-only: clone and fetch only');
+  }
+  const child = spawn('git', ['http-backend'], {
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      GIT_PROJECT_ROOT: `${repoDir}/.git`,
+      GIT_HTTP_EXPORT_ALL: '1',
+      PATH_INFO: pathInfo,
+      QUERY_STRING: ctx.querystring,
+      REQUEST_METHOD: ctx.method,
+      CONTENT_TYPE: ctx.get('content-type'),
+      REMOTE_ADDR: ctx.ip,
+      GIT_PROTOCOL: ctx.get('git-protocol'),
+      HTTP_CONTENT_ENCODING: ctx.get('content-encoding'),
+    },
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  child.stdin.on('error', () => undefined);
+  if (ctx.method === 'POST') ctx.req.pipe(child.stdin);
+  else child.stdin.end();
+
+  // CGI: header lines, a blank line, then the body.
+  const body = new PassThrough();
+  await new Promise<void>((resolve, reject) => {
+    let head = Buffer.alloc(0);
+    let inBody = false;
+    child.on('error', reject);
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (inBody) {
+        body.write(chunk);
+        return;
+      }
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf('\r\n\r\n') >= 0 ? head.indexOf('\r\n\r\n') : head.indexOf('\n\n');
+      if (end < 0) return;
+      const sep = head[end] === 13 ? 4 : 2;
+      for (const line of head.subarray(0, end).toString('latin1').split(/\r?\n/)) {
+        const colon = line.indexOf(':');
+        if (colon < 0) continue;
+        const name = line.slice(0, colon).trim();
+        const value = line.slice(colon + 1).trim();
+        if (name.toLowerCase() === 'status') ctx.status = Number(value.split(' ')[0]);
+        else ctx.set(name, value);
+      }
+      inBody = true;
+      body.write(head.subarray(end + sep));
+      resolve();
+    });
+    child.stdout.on('end', () => {
+      body.end();
+      resolve();
+    });
+  });
+  if (!ctx.status || ctx.status === 404) ctx.status = 200;
+  ctx.body = body;
+  return true;
+}

@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import type { CliSession } from '../CliSession.ts';
+import { parseNonNegativeInteger } from '../optionParsers.ts';
+
+export function registerMirrorCommand(program: Command, session: CliSession): void {
+  program
+    .command('mirror')
+    .description('clone a catalogue and follow it (fast-forward only)')
+    .argument('<url>', 'catalogue to mirror, e.g. http://127.0.0.1:4568/catalog.git')
+    .argument('<dir>', 'folder of the mirror')
+    .option('--interval <seconds>', 'seconds between fetches', parseNonNegativeInteger, 300)
+    .option('--once', 'clone or update once and exit')
+    .action(async (url: string, dir: string, options: { interval: number; once?: boolean }) => {
+      const { mirrorOnce } = await import('../../sync/CatalogMirror.ts');
+      for (;;) {
+        const round = await mirrorOnce(url, dir);
+        session.output.result(round, () => (round.cloned ? `cloned ${url} into ${dir} at ${round.after ?? ''}` : round.before === round.after ? `${dir} is up to date` : `${dir}: ${round.before ?? ''} → ${round.after ?? ''}`));
+        if (options.once) return;
+        await new Promise((r) => setTimeout(r, options.interval * 1000));
+      }
+    });
+}

@@ -1,0 +1,69 @@
+import test from 'ava';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startTestDaemon, jsonRequest, type TestDaemon } from './helpers/daemon.ts';
+import { git, gitAsync, tempDir, recordFile, readRecordFile } from './helpers/gitRepos.ts';
+
+let d: TestDaemon;
+test.before(async () => {
+  d = await startTestDaemon();
+});
+test.after.always(async () => {
+  await d?.stop();
+});
+
+async function create(body: Record<string, unknown>): Promise<string> {
+  const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', body));
+  return ((await res.json()) as { id: string }).id;
+}
+
+test('the stock git client clones the shared catalogue over HTTP; private images are not in it', async (t) => {
+  const pub = await create({ name: 'clone-me', access: 'public' });
+  const priv = await create({ name: 'not-me', access: 'private' });
+  const dir = join(await tempDir(), 'clone');
+  const clone = await gitAsync('.', 'clone', '-q', `${d.url}/catalog.git`, dir);
+  t.is(clone.status, 0, clone.stderr);
+  t.is((await readRecordFile(dir, pub))['name'], 'clone-me');
+  t.is(git(dir, 'log', '--all', '--format=%H', '--', recordFile(priv)).trim(), '');
+  t.is(git(dir, 'rev-parse', 'HEAD').trim(), git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD').trim());
+});
+
+test('the Git endpoint is read-only: pushes are refused', async (t) => {
+  const dir = join(await tempDir(), 'clone');
+  t.is((await gitAsync('.', 'clone', '-q', `${d.url}/catalog.git`, dir)).status, 0);
+  git(dir, 'commit', '-q', '--allow-empty', '-m', 'try to push');
+  const push = await gitAsync(dir, 'push', 'origin', 'HEAD:refs/heads/main');
+  t.not(push.status, 0);
+  t.is((await fetch(`${d.url}/catalog.git/info/refs?service=git-receive-pack`)).status, 403);
+});
+
+test('the static view serves catalogue files with object ids as ETags, and 304 when unchanged', async (t) => {
+  const id = await create({ name: 'static', access: 'public' });
+  const head = (await (await fetch(`${d.url}/catalog/HEAD`)).json()) as { commit: string };
+  t.regex(head.commit, /^[0-9a-f]{40}$/);
+  const file = await fetch(`${d.url}/catalog/files/${recordFile(id)}`);
+  t.is(file.status, 200);
+  t.is(file.headers.get('content-type'), 'application/json; charset=utf-8');
+  t.is(((await file.json()) as { name: string }).name, 'static');
+  const etag = file.headers.get('etag')!;
+  t.regex(etag, /^"[0-9a-f]{40}"$/);
+  t.is((await fetch(`${d.url}/catalog/files/${recordFile(id)}`, { headers: { 'if-none-match': etag } })).status, 304);
+  const shard = (await (await fetch(`${d.url}/catalog/files/images/${id.slice(0, 2)}`)).json()) as { entries: { name: string; type: string }[] };
+  t.true(shard.entries.some((e) => e.name === `${id}.json` && e.type === 'file'));
+  const priv = await create({ name: 'hidden', access: 'private' });
+  t.is((await fetch(`${d.url}/catalog/files/${recordFile(priv)}`)).status, 404);
+  t.is((await fetch(`${d.url}/catalog/files/images/..%2F..%2Fetc`)).status, 400);
+});
+
+test('visor mirror clones, then follows with fast-forwards', async (t) => {
+  const dir = join(await tempDir(), 'mirror');
+  const run = (args: string[]) => promisify(execFile)(process.execPath, ['src/cli/visor.ts', ...args, '--json']);
+  const first = JSON.parse((await run(['mirror', `${d.url}/catalog.git`, dir, '--once'])).stdout) as { cloned: boolean };
+  t.true(first.cloned);
+  const id = await create({ name: 'arrives-later', access: 'public' });
+  const second = JSON.parse((await run(['mirror', `${d.url}/catalog.git`, dir, '--once'])).stdout) as { cloned: boolean; before: string; after: string };
+  t.false(second.cloned);
+  t.not(second.before, second.after);
+  t.is((await readRecordFile(dir, id))['name'], 'arrives-later');
+});
