@@ -1,12 +1,14 @@
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type ConfigFile, type VisorConfig } from '../src/config/VisorConfig.ts';
 import { createLogger, type Logger } from '../src/log/Logger.ts';
 import { VisorCore } from '../src/service/VisorCore.ts';
-import { AdminTokenAuthenticator, loadOrCreateAdminToken } from '../src/auth/AdminTokenAuthenticator.ts';
+import { invalidField } from '../src/errors/VisorError.ts';
 import { createApp } from './app.ts';
+import { auditClientErrors } from './auditTrail.ts';
 
 export interface DaemonOptions {
   configPath?: string;
@@ -19,6 +21,7 @@ export interface DaemonOptions {
 
 export interface RunningDaemon {
   url: string;
+  /** The first admin's key from the admin-token file ('' once that file was removed). */
   token: string;
   config: VisorConfig;
   core: VisorCore;
@@ -35,15 +38,18 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     ...(options.env ? { env: options.env } : {}),
   });
   const logger = options.logger ?? createLogger(config.log.level);
+  // Certificate files are read before anything opens, so a bad path stops the start cleanly.
+  const tls = config.server.tls;
+  const tlsFiles = tls ? { cert: readTlsFile(tls.cert, 'server.tls_cert'), key: readTlsFile(tls.key, 'server.tls_key') } : undefined;
   const core = await VisorCore.open(config, logger);
-  const tokenFile = join(config.dataDir, ADMIN_TOKEN_FILE);
-  const { token, created } = await loadOrCreateAdminToken(tokenFile);
+  const { adminToken: token, adminTokenCreated: created, adminTokenFile } = core.accessControl;
   if (created && options.announceToken !== false) {
     // Plain stderr, not the structured log: a secret must not travel into log aggregation.
-    process.stderr.write(`\nVISOR admin token (shown once; also stored in ${tokenFile}, mode 0600):\n  ${token}\n\n`);
+    process.stderr.write(`\nVISOR admin token (shown once; also stored in ${adminTokenFile.path}, mode 0600):\n  ${token}\n\n`);
   }
-  const app = createApp(core, new AdminTokenAuthenticator(token), logger);
-  const server: Server = createServer(app.callback());
+  const app = createApp(core, core.accessControl.authenticator, logger);
+  const server: Server = tlsFiles ? createTlsServer(tlsFiles, app.callback()) : createServer(app.callback());
+  auditClientErrors(server, core.accessControl.audit);
   // Uploads of many GiB may take long; only idle connections time out.
   server.requestTimeout = 0;
   server.headersTimeout = 60_000;
@@ -52,7 +58,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   await once(server, 'listening');
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
+  const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
+  if (!tls && !isLoopback(address.address)) {
+    logger.warn({ url }, 'serving plain HTTP beyond loopback: API keys cross the network readable; configure server.tls_cert and server.tls_key or a TLS proxy');
+  }
   if (!config.server.publicUrl) core.service.publicUrl = url;
   logger.info({ url, catalog: config.catalog.path, images: core.service.size }, 'visor daemon ready');
   return {
@@ -72,4 +81,16 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       logger.flush();
     },
   };
+}
+
+function readTlsFile(path: string, setting: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw invalidField(setting, 'readable', 'a readable PEM file', `${setting}: cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address === '::ffff:127.0.0.1';
 }

@@ -14,3 +14,7 @@ export type {
   ImageStatus,
   ImageView,
 } from './catalog/ImageRecord.ts';
+export type { HistoryEntry, FieldChange } from './catalog/ImageHistory.ts';
+export type { GroupView, IssuedKey, Role, UserView } from './accounts/Account.ts';
+export type { Grantee, ImageGrantsView, Permission } from './access/Permission.ts';
+export type { ImageUsage, StorageUse, UsageReport, UserActivity } from './tracking/UsageReport.ts';

@@ -81,7 +81,7 @@ test('invalid or misplaced catalogue files are skipped, reported, and the rest i
   const d = await startTestDaemon({ dataDir });
   const listed = (await (await fetch(`${d.url}/images`)).json()) as { images: { id: string }[] };
   t.deepEqual(listed.images.map((i) => i.id), [good]);
-  const health = (await (await fetch(`${d.url}/health`)).json()) as { catalog: { invalid_files: number } };
+  const health = (await (await fetch(`${d.url}/health`, authed(d.token))).json()) as { catalog: { invalid_files: number } };
   t.is(health.catalog.invalid_files, 3);
   await d.stop();
 });

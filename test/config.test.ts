@@ -9,7 +9,7 @@ test('with no file, everything lives under the data directory on loopback port 4
   const c = loadConfig({ env: { HOME: '/home/u' } });
   t.is(c.dataDir, '/home/u/.local/share/visor');
   t.is(c.catalog.path, '/home/u/.local/share/visor/catalog');
-  t.is(c.stores['fs']?.path, '/home/u/.local/share/visor/images');
+  t.is((c.stores['fs'] as { path?: string } | undefined)?.path, '/home/u/.local/share/visor/images');
   t.is(c.server.host, '127.0.0.1');
   t.is(c.server.port, 4568);
   t.is(c.uploads.checksum, 'sha256');
@@ -42,8 +42,8 @@ test('unknown settings and bad values are refused, naming the setting', async (t
   t.is(port?.problems[0]?.field, 'server.port');
   const sum = t.throws(() => loadConfig({ env: { HOME: '/h', VISOR_CHECKSUM: 'md5' } }), { instanceOf: VisorError });
   t.is(sum?.problems[0]?.field, 'uploads.checksum');
-  const store = t.throws(() => loadConfig({ env: { HOME: '/h' }, overrides: { stores: { s3: { type: 's3' } } } }), { instanceOf: VisorError });
-  t.is(store?.problems[0]?.field, 'stores.s3.type');
+  const store = t.throws(() => loadConfig({ env: { HOME: '/h' }, overrides: { stores: { tape: { type: 'ftp' } } } }), { instanceOf: VisorError });
+  t.is(store?.problems[0]?.field, 'stores.tape.type');
   await writeFile(file, 'this is not toml');
   t.throws(() => loadConfig({ configPath: file, env: {} }), { message: /cannot read configuration/ });
 });

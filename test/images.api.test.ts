@@ -239,7 +239,8 @@ test('an unknown store is refused when registering', async (t) => {
 
 test('health reports the catalogue and the store', async (t) => {
   await create({ name: 'counted' });
-  const res = await fetch(`${d.url}/health`);
+  // The admin's view: others get only the count of images they may see (test/access.matrix.test.ts).
+  const res = await fetch(`${d.url}/health`, authed(d.token));
   t.is(res.status, 200);
   const body = (await res.json()) as { status: string; catalog: { head: string; images: number }; stores: Record<string, { ok: boolean; type: string }> };
   t.is(body.status, 'ok');

@@ -1,29 +1,17 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { bodyParser } from '@koa/bodyparser';
 import type { ImageService } from '../../src/service/ImageService.ts';
 import type { ImageSchema } from '../../src/catalog/ImageSchema.ts';
 import { parseImageQuery, queryToParams, type QueryParams } from '../../src/catalog/ImageQuery.ts';
 import type { ImageRecord } from '../../src/catalog/ImageRecord.ts';
 import type { Principal } from '../../src/auth/Principal.ts';
-import { invalidField, VisorError } from '../../src/errors/VisorError.ts';
+import { invalidField } from '../../src/errors/VisorError.ts';
+import { jsonBody } from '../jsonBody.ts';
 import { pickRange } from '../rangeHeader.ts';
+import { sendPositional } from '../positionalSender.ts';
 
 function principal(ctx: Context): Principal | undefined {
   return ctx.state['principal'] as Principal | undefined;
-}
-
-/** Accepts only JSON bodies on the JSON routes; the body parser alone would silently skip others. */
-function jsonBody(maxBytes: number) {
-  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: maxBytes, jsonStrict: true });
-  return async (ctx: Context, next: () => Promise<unknown>) => {
-    if (!ctx.is('application/json')) {
-      throw new VisorError('invalid', 'the body must be JSON (Content-Type: application/json)', [
-        { field: 'Content-Type', rule: 'media-type', expected: 'application/json', message: `Content-Type is ${ctx.get('content-type') || 'missing'}` },
-      ]);
-    }
-    return parse(ctx, next);
-  };
 }
 
 /** Digest header value (RFC 9530) from a "<alg>:<hex>" checksum. */
@@ -38,8 +26,11 @@ export function imageRoutes(router: Router, service: ImageService, schema: Image
   const list = (detail: boolean) => (ctx: Context) => {
     const query = parseImageQuery(ctx.query as QueryParams, schema);
     const page = service.list(query, principal(ctx));
-    const images = page.images.map((r) => (detail ? service.view(r) : service.brief(r)));
-    ctx.body = page.nextMarker ? { images, next: `${ctx.path}?${queryToParams(query, page.nextMarker).toString()}` } : { images };
+    // Brief records are serialised once per version and cached: the page is assembled as text.
+    const items = page.images.map((r) => (detail ? JSON.stringify(service.view(r)) : service.briefJson(r)));
+    const next = page.nextMarker ? `,"next":${JSON.stringify(`${ctx.path}?${queryToParams(query, page.nextMarker).toString()}`)}` : '';
+    ctx.type = 'application/json';
+    ctx.body = `{"images":[${items.join(',')}]${next}}`;
   };
   router.get('/images', list(false));
   router.get('/images/detail', list(true));
@@ -112,6 +103,15 @@ export function imageRoutes(router: Router, service: ImageService, schema: Image
     ctx.length = range ? range.end - range.start + 1 : size;
     if (ctx.method === 'HEAD') {
       ctx.status = range ? 206 : 200;
+      return;
+    }
+    if (download.openPositional) {
+      const reader = await download.openPositional();
+      // Koa steps aside: the ring sender writes the body itself.
+      ctx.status = range ? 206 : 200;
+      ctx.respond = false;
+      ctx.res.writeHead(ctx.status, ctx.response.headers as Record<string, string>);
+      await sendPositional(ctx.res, reader, range ? range.start : 0, ctx.length ?? size);
       return;
     }
     ctx.body = await download.open();

@@ -1,10 +1,10 @@
 import type { Principal } from './Principal.ts';
 
 /**
- * The one seam through which requests are authenticated. Returns undefined for an anonymous request
- * (no credentials) and throws an 'unauthenticated' VisorError for bad credentials. The admin-token
- * implementation is replaced by user accounts later without touching routes or the core.
+ * The one seam through which requests are authenticated. Resolves to undefined for an anonymous
+ * request (no credentials) and rejects with an 'unauthenticated' VisorError for bad credentials, so
+ * routes and the core never see how credentials are checked.
  */
 export interface Authenticator {
-  authenticate(authorization: string | undefined): Principal | undefined;
+  authenticate(authorization: string | undefined): Promise<Principal | undefined>;
 }

@@ -1,4 +1,5 @@
-import { mkdir, writeFile, access } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR, SCHEMA_VERSION } from './CatalogLayout.ts';
@@ -60,24 +61,17 @@ VISOR image schema (catalog-schema/image.schema.json, version ${SCHEMA_VERSION})
  */
 const REPO_CONFIG: ReadonlyArray<[string, string]> = [
   ['core.fsync', 'committed,index'],
+  // Not 'batch': git promises that is as safe as fsync only on macOS and Windows file systems.
   ['core.fsyncMethod', 'fsync'],
   ['feature.manyFiles', 'true'],
   ['gc.auto', '0'],
 ];
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Creates a new catalogue: a git repository with a README, the catalogue config and an images/ folder. */
 export async function initCatalog(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
-  if (await exists(join(dir, '.git'))) throw conflict(`${dir} is already a git repository`);
+  if (existsSync(join(dir, '.git'))) throw conflict(`${dir} is already a git repository`);
   const git = simpleGit(dir);
   await git.init(['--initial-branch=main']);
   await configureCatalogRepo(dir);
@@ -120,5 +114,5 @@ export async function forbidPushes(dir: string): Promise<void> {
 }
 
 export async function isCatalog(dir: string): Promise<boolean> {
-  return (await exists(join(dir, '.git'))) && (await exists(join(dir, CATALOG_CONFIG_FILE)));
+  return existsSync(join(dir, '.git')) && existsSync(join(dir, CATALOG_CONFIG_FILE));
 }

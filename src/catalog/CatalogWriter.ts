@@ -126,14 +126,12 @@ export class CatalogWriter {
   }
 
   private async apply(requests: CommitRequest[]): Promise<string> {
-    const paths = new Set<string>();
+    // The last change to a path in the batch is the one that counts; distinct paths are written in parallel.
+    const finalContent = new Map<string, string | null>();
+    for (const request of requests) for (const change of request.changes) finalContent.set(change.path, change.content);
+    const paths = new Set(finalContent.keys());
     try {
-      for (const request of requests) {
-        for (const change of request.changes) {
-          paths.add(change.path);
-          await this.writeWorkingFile(change);
-        }
-      }
+      await Promise.all([...finalContent].map(([path, content]) => this.writeWorkingFile({ path, content })));
       const list = [...paths];
       await this.git.run(['update-index', '--add', '--remove', '-z', '--stdin'], { input: `${list.join('\0')}\0` });
       const tree = (await this.git.run(['write-tree'])).stdout.trim();

@@ -1,4 +1,5 @@
-import { chmod, mkdir, writeFile, access } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, isAbsolute } from 'node:path';
 import { GitRunner } from '../git/GitRunner.ts';
@@ -11,17 +12,9 @@ async function hookProgram(name: HookName): Promise<string> {
   const here = dirname(fileURLToPath(import.meta.url));
   const fromSource = join(here, '..', '..', 'hooks', `${name}.ts`);
   const fromBuild = join(here, '..', '..', 'hooks', `${name}.js`);
-  return import.meta.url.endsWith('.ts') ? fromSource : (await exists(fromBuild)) ? fromBuild : fromSource;
+  return import.meta.url.endsWith('.ts') ? fromSource : existsSync(fromBuild) ? fromBuild : fromSource;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The script git runs: this Node and this VISOR, by absolute path, so the hook works whatever PATH git has. */
 export async function hookScript(name: HookName): Promise<string> {

@@ -23,7 +23,8 @@ export interface ImageQuery {
   marker?: string;
 }
 
-export const DEFAULT_LIMIT = 100;
+// Glance's default page: small pages keep list latency flat however large the catalogue.
+export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 1000;
 const RESERVED = new Set(['sort', 'dir', 'limit', 'marker', 'tag', 'tags']);
 /** Fields whose values are structured or per-instance: no equality filter on them. */

@@ -87,13 +87,17 @@ async function readConfigFile(path: string): Promise<ConfigFile | undefined> {
   return { url: url as string | undefined, token: token as string | undefined };
 }
 
-/** A token readable by other users is a leaked token; refuse it rather than silently use it. */
+/**
+ * The token file must be the owner's alone: readable by others, the key has leaked; writable by
+ * others, they could swap in their own key or URL and collect what the CLI sends. Refuse either.
+ */
 async function assertPrivate(path: string): Promise<void> {
   if (process.platform === 'win32') return;
   const mode = (await stat(path)).mode & 0o777;
-  if ((mode & 0o044) !== 0) {
+  if ((mode & 0o077) !== 0) {
+    const how = (mode & 0o044) !== 0 ? 'readable' : 'writable';
     throw new CliError(
-      `refusing to use the token in ${path}: the file is readable by group or others ` +
+      `refusing to use the token in ${path}: the file is ${how} by group or others ` +
         `(mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`,
       ExitCode.auth,
     );

@@ -6,11 +6,18 @@ import { registerDeleteCommand } from './commands/delete.ts';
 import { registerDetailCommand } from './commands/detail.ts';
 import { registerDownloadCommand } from './commands/download.ts';
 import { registerLatestCommand } from './commands/latest.ts';
+import { registerHistoryCommand } from './commands/history.ts';
+import { registerMirrorCommand } from './commands/mirror.ts';
+import { registerPublishCommand } from './commands/publish.ts';
 import { registerListCommand } from './commands/list.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerShowCommand } from './commands/show.ts';
 import { registerUpdateCommand } from './commands/update.ts';
 import { registerUploadCommand } from './commands/upload.ts';
+import { registerUserCommand } from './commands/user.ts';
+import { registerGroupCommand } from './commands/group.ts';
+import { registerGrantCommands } from './commands/grant.ts';
+import { registerReportCommand } from './commands/report.ts';
 import { errorReportLines } from './errorReport.ts';
 import { exitCodeFor } from './exitCodeFor.ts';
 import { ExitCode } from './ExitCode.ts';
@@ -26,7 +33,14 @@ const COMMANDS = [
   registerUploadCommand,
   registerDownloadCommand,
   registerLatestCommand,
+  registerHistoryCommand,
+  registerMirrorCommand,
+  registerPublishCommand,
   registerCatalogCommand,
+  registerGrantCommands,
+  registerUserCommand,
+  registerGroupCommand,
+  registerReportCommand,
 ];
 
 /** Runs `visor` with the given arguments (without node and script) and answers the exit code. */
@@ -34,7 +48,7 @@ export async function runVisor(args: readonly string[]): Promise<ExitCode> {
   const program = new Command('visor')
     .description('VISOR: virtual-machine images, catalogued in Git')
     .option('--url <url>', 'daemon URL (env VISOR_URL; default http://127.0.0.1:4568)')
-    .option('--token <token>', 'bearer token for writes and private images (env VISOR_TOKEN)')
+    .option('--token <key>', 'API key (visor_<key id>_<secret>) for writes and private images (env VISOR_TOKEN)')
     .option('--json', 'print results as JSON on stdout, for scripts')
     // Set before adding commands: subcommands inherit both settings.
     .exitOverride()

@@ -1,10 +1,14 @@
 import type { Writable } from 'node:stream';
 import got, { type Got, type Method } from 'got';
 import type { ImageBrief, ImageInput, ImageView } from '../catalog/ImageRecord.ts';
+import type { HistoryEntry } from '../catalog/ImageHistory.ts';
 import { downloadImageFile, type DownloadOptions, type DownloadResult } from './downloadImageFile.ts';
 import { toSearchParams, type ImageQuery } from './ImageQuery.ts';
 import { uploadImageFile, type UploadOptions } from './uploadImageFile.ts';
 import { VisorClientError } from './VisorClientError.ts';
+import type { GroupView, IssuedKey, Role, UserView } from '../accounts/Account.ts';
+import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
+import type { UsageReport } from '../tracking/UsageReport.ts';
 
 export const DEFAULT_VISOR_URL = 'http://127.0.0.1:4568';
 
@@ -13,6 +17,8 @@ export interface VisorClientOptions {
   url?: string;
   /** Bearer token; needed for writes and to see private images. */
   token?: string;
+  /** Extra trusted certificate authorities (PEM), e.g. for a daemon with a self-signed certificate. */
+  ca?: string | Buffer;
   /** How often a failed read (GET/HEAD) is retried on network errors and 5xx (default 2); writes never are. */
   retries?: number;
 }
@@ -51,6 +57,7 @@ export class VisorClient {
       // Only reads are retried: a repeated write could apply twice.
       retry: { limit: options.retries ?? 2, methods: ['GET', 'HEAD'] },
       timeout: { connect: 10_000, socket: 120_000 },
+      ...(options.ca !== undefined ? { https: { certificateAuthority: options.ca } } : {}),
     });
   }
 
@@ -110,12 +117,105 @@ export class VisorClient {
   }
 
   /** The newest available image of a series. */
+  /** Each change of an image, newest first: who, when, and every field's old and new value. */
+  async history(id: string): Promise<HistoryEntry[]> {
+    return (await this.json<{ history: HistoryEntry[] }>(this.resolve(`/images/${encodeURIComponent(id)}/history`))).history;
+  }
+
   latest(series: string): Promise<ImageView> {
     return this.json(this.resolve(`/series/${encodeURIComponent(series)}/latest`));
   }
 
+  /** The account the client's key belongs to (`{name: null, anonymous: true}` without a key). */
+  whoami(): Promise<UserView | { name: null; anonymous: true }> {
+    return this.json(this.resolve('/whoami'));
+  }
+
+  /** Who was granted what on an image (its owner and admins only). */
+  grants(id: string): Promise<ImageGrantsView> {
+    return this.json(`${this.imageUrl(id)}/grants`);
+  }
+
+  /** Grants `checkout` or `commit` on an image to a user or group of the daemon's instance. */
+  grant(id: string, grantee: Grantee, permission: Permission): Promise<ImageGrantsView> {
+    return this.json(this.grantUrl(id, grantee), { method: 'PUT', json: { permission } });
+  }
+
+  revoke(id: string, grantee: Grantee): Promise<ImageGrantsView> {
+    return this.json(this.grantUrl(id, grantee), { method: 'DELETE' });
+  }
+
+  /** Admin: every account. */
+  async users(): Promise<UserView[]> {
+    return (await this.json<{ users: UserView[] }>(this.resolve('/users'))).users;
+  }
+
+  user(name: string): Promise<UserView> {
+    return this.json(this.userUrl(name));
+  }
+
+  /** Admin: creates an account; the answer holds its key, which is shown this once. */
+  addUser(input: { name: string; role?: Role; groups?: string[] }): Promise<IssuedKey> {
+    return this.json(this.resolve('/users'), { method: 'POST', json: input });
+  }
+
+  /** Admin: a disabled account's key is refused until it is enabled again. */
+  setUserDisabled(name: string, disabled: boolean): Promise<UserView> {
+    return this.json(this.userUrl(name), { method: 'PUT', json: { disabled } });
+  }
+
+  removeUser(name: string): Promise<UserView> {
+    return this.json(this.userUrl(name), { method: 'DELETE' });
+  }
+
+  /** A new key for the account (admins, or the user themself); the old one stops working at once. */
+  rotateKey(name: string): Promise<IssuedKey> {
+    return this.json(`${this.userUrl(name)}/key`, { method: 'POST' });
+  }
+
+  async groups(): Promise<GroupView[]> {
+    return (await this.json<{ groups: GroupView[] }>(this.resolve('/groups'))).groups;
+  }
+
+  createGroup(name: string): Promise<GroupView> {
+    return this.json(this.resolve('/groups'), { method: 'POST', json: { name } });
+  }
+
+  deleteGroup(name: string): Promise<GroupView> {
+    return this.json(this.groupUrl(name), { method: 'DELETE' });
+  }
+
+  addGroupMember(group: string, user: string): Promise<GroupView> {
+    return this.json(`${this.groupUrl(group)}/members/${encodeURIComponent(user)}`, { method: 'PUT' });
+  }
+
+  removeGroupMember(group: string, user: string): Promise<GroupView> {
+    return this.json(`${this.groupUrl(group)}/members/${encodeURIComponent(user)}`, { method: 'DELETE' });
+  }
+
+  /** Admin: download counts, unused images, per-user activity and storage use. */
+  report(options: { unusedDays?: number; top?: number; activityDays?: number } = {}): Promise<UsageReport> {
+    const searchParams = new URLSearchParams();
+    if (options.unusedDays !== undefined) searchParams.set('unused_days', String(options.unusedDays));
+    if (options.top !== undefined) searchParams.set('top', String(options.top));
+    if (options.activityDays !== undefined) searchParams.set('activity_days', String(options.activityDays));
+    return this.json(this.resolve('/report'), { searchParams });
+  }
+
   health(): Promise<HealthReport> {
     return this.json(this.resolve('/health'));
+  }
+
+  private grantUrl(id: string, grantee: Grantee): string {
+    return `${this.imageUrl(id)}/grants/${grantee.kind === 'user' ? 'users' : 'groups'}/${encodeURIComponent(grantee.name)}`;
+  }
+
+  private userUrl(name: string): string {
+    return this.resolve(`/users/${encodeURIComponent(name)}`);
+  }
+
+  private groupUrl(name: string): string {
+    return this.resolve(`/groups/${encodeURIComponent(name)}`);
   }
 
   private imageUrl(id: string): string {

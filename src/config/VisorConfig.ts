@@ -3,42 +3,62 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.ts';
+import { parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
-export interface FsStoreConfig {
-  type: 'fs';
-  path: string;
-  fsync: boolean;
-}
+// Store types and their settings live beside their parser.
+export type { StoreConfig, FsStoreConfig, S3StoreConfig, SwiftStoreConfig, HttpStoreConfig, HdfsStoreConfig, StoreSettings } from './storeConfig.ts';
 
-export type StoreConfig = FsStoreConfig;
+/** A catalogue this instance follows: fetched on a schedule (0 = only on POST /sync) and merged in. */
+export interface UpstreamConfig {
+  name: string;
+  url: string;
+  branch: string;
+  intervalSeconds: number;
+}
 
 export interface VisorConfig {
   dataDir: string;
   defaultStore: string;
-  server: { host: string; port: number; publicUrl: string; maxJsonBytes: number };
-  catalog: { path: string };
+  server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined };
+  catalog: { path: string; privatePath: string };
   uploads: { maxBytes: number; checksum: DigestAlgorithm };
   log: { level: string };
   stores: Record<string, StoreConfig>;
+  upstreams: UpstreamConfig[];
+  /** The audit log of every API operation, outside the catalogue, rotated by size. */
+  audit: { dir: string; maxBytes: number; keep: number };
+  /** log2 of scrypt's N for new API key hashes: each costs ~100 ms at 15, 1 ms at 10. */
+  auth: { keyHashCost: number };
+}
+
+/** Certificate and private key files (PEM): the daemon then speaks HTTPS only. */
+export interface TlsConfig {
+  cert: string;
+  key: string;
 }
 
 /** The configuration file's shape (snake_case, all optional), also accepted as overrides by tests. */
 export interface ConfigFile {
   data_dir?: string;
   default_store?: string;
-  server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number };
-  catalog?: { path?: string };
+  server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string };
+  catalog?: { path?: string; private_path?: string };
   uploads?: { max_bytes?: number; checksum?: string };
   log?: { level?: string };
-  stores?: Record<string, { type?: string; path?: string; fsync?: boolean }>;
+  audit?: { path?: string; max_bytes?: number; keep?: number };
+  auth?: { key_hash_cost?: number };
+  stores?: Record<string, StoreSettings>;
+  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number }>;
 }
 
 const KNOWN: Record<string, readonly string[]> = {
-  '': ['data_dir', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores'],
-  server: ['host', 'port', 'public_url', 'max_json_bytes'],
-  catalog: ['path'],
+  '': ['data_dir', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams'],
+  server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key'],
+  audit: ['path', 'max_bytes', 'keep'],
+  auth: ['key_hash_cost'],
+  catalog: ['path', 'private_path'],
   uploads: ['max_bytes', 'checksum'],
   log: ['level'],
 };
@@ -107,6 +127,12 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   const publicUrl = (env['VISOR_PUBLIC_URL'] ?? o.server?.public_url ?? file.server?.public_url ?? '').replace(/\/+$/, '');
   const checksum = env['VISOR_CHECKSUM'] ?? o.uploads?.checksum ?? file.uploads?.checksum ?? 'sha256';
   if (checksum !== 'sha256' && checksum !== 'sha512') throw invalidField('uploads.checksum', 'enum', 'sha256 or sha512');
+  const tlsCert = env['VISOR_TLS_CERT'] ?? o.server?.tls_cert ?? file.server?.tls_cert;
+  const tlsKey = env['VISOR_TLS_KEY'] ?? o.server?.tls_key ?? file.server?.tls_key;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    throw invalidField(tlsCert === undefined ? 'server.tls_cert' : 'server.tls_key', 'required', 'both server.tls_cert and server.tls_key, or neither');
+  }
+  const tls = tlsCert !== undefined && tlsKey !== undefined ? { cert: resolve(expandHome(tlsCert, env)), key: resolve(expandHome(tlsKey, env)) } : undefined;
   const level = env['VISOR_LOG_LEVEL'] ?? o.log?.level ?? file.log?.level ?? 'info';
   if (!LEVELS.includes(level)) throw invalidField('log.level', 'enum', `one of ${LEVELS.join(', ')}`);
 
@@ -114,14 +140,20 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   const declared: NonNullable<ConfigFile['stores']> = { fs: {}, ...file.stores, ...o.stores };
   for (const [name, s] of Object.entries(declared)) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) throw invalidField(`stores.${name}`, 'pattern', 'a name matching ^[a-z][a-z0-9_-]{0,62}$');
-    const type = s.type ?? 'fs';
-    if (type !== 'fs') throw invalidField(`stores.${name}.type`, 'enum', 'fs (S3, Swift, HTTP and WebHDFS adapters are not available yet)');
-    const fsyncSetting = name === 'fs' && env['VISOR_FS_FSYNC'] !== undefined ? env['VISOR_FS_FSYNC'] : s.fsync;
-    stores[name] = {
-      type: 'fs',
-      path: resolve(expandHome(s.path || join(dataDir, name === 'fs' ? 'images' : `images-${name}`), env)),
-      fsync: fsyncSetting === undefined ? true : boolean(fsyncSetting, `stores.${name}.fsync`),
-    };
+    const table = name === 'fs' && env['VISOR_FS_FSYNC'] !== undefined ? { ...s, fsync: env['VISOR_FS_FSYNC'] } : s;
+    stores[name] = parseStoreConfig(name, table, env, { dataDir, expandHome: (p) => expandHome(p, env) });
+  }
+
+  const upstreams: UpstreamConfig[] = [];
+  for (const [name, u] of Object.entries({ ...file.upstreams, ...o.upstreams })) {
+    if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) throw invalidField(`upstreams.${name}`, 'pattern', 'a name matching ^[a-z][a-z0-9_-]{0,62}$');
+    for (const key of Object.keys(u)) {
+      if (!['url', 'branch', 'interval_seconds'].includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', 'one of url, branch, interval_seconds');
+    }
+    if (typeof u.url !== 'string' || u.url === '') throw invalidField(`upstreams.${name}.url`, 'required', 'the URL or path of a git repository');
+    const branch = u.branch ?? 'main';
+    if (!/^[A-Za-z0-9._/-]{1,200}$/.test(branch) || branch.includes('..')) throw invalidField(`upstreams.${name}.branch`, 'pattern', 'a branch name');
+    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400) });
   }
   const defaultStore = env['VISOR_DEFAULT_STORE'] ?? o.default_store ?? file.default_store ?? 'fs';
   if (!stores[defaultStore]) throw invalidField('default_store', 'exists', `one of the configured stores: ${Object.keys(stores).join(', ')}`);
@@ -134,13 +166,24 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       port,
       publicUrl,
       maxJsonBytes: integer(env['VISOR_MAX_JSON_BYTES'] ?? o.server?.max_json_bytes ?? file.server?.max_json_bytes ?? 1 << 20, 'server.max_json_bytes', 1024),
+      tls,
     },
-    catalog: { path: resolve(expandHome(env['VISOR_CATALOG_PATH'] ?? (o.catalog?.path || file.catalog?.path || join(dataDir, 'catalog')), env)) },
+    catalog: {
+      path: resolve(expandHome(env['VISOR_CATALOG_PATH'] ?? (o.catalog?.path || file.catalog?.path || join(dataDir, 'catalog')), env)),
+      privatePath: resolve(expandHome(env['VISOR_PRIVATE_CATALOG_PATH'] ?? (o.catalog?.private_path || file.catalog?.private_path || join(dataDir, 'private-catalog')), env)),
+    },
     uploads: {
       maxBytes: integer(env['VISOR_MAX_UPLOAD_BYTES'] ?? o.uploads?.max_bytes ?? file.uploads?.max_bytes ?? 2 ** 40, 'uploads.max_bytes', 0),
       checksum,
     },
     log: { level },
     stores,
+    upstreams,
+    audit: {
+      dir: resolve(expandHome(env['VISOR_AUDIT_PATH'] ?? (o.audit?.path || file.audit?.path || join(dataDir, 'audit')), env)),
+      maxBytes: integer(env['VISOR_AUDIT_MAX_BYTES'] ?? o.audit?.max_bytes ?? file.audit?.max_bytes ?? 64 * 2 ** 20, 'audit.max_bytes', 1024),
+      keep: integer(env['VISOR_AUDIT_KEEP'] ?? o.audit?.keep ?? file.audit?.keep ?? 10, 'audit.keep', 0, 1000),
+    },
+    auth: { keyHashCost: integer(env['VISOR_KEY_HASH_COST'] ?? o.auth?.key_hash_cost ?? file.auth?.key_hash_cost ?? 15, 'auth.key_hash_cost', 10, 20) },
   };
 }

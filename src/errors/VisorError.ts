@@ -25,13 +25,25 @@ export type ErrorKind =
 export class VisorError extends Error {
   readonly kind: ErrorKind;
   readonly problems: FieldProblem[];
+  /**
+   * Set when the error refuses access (401, 403, or a 404 hiding an image the caller may not see):
+   * why, for the audit log only. Clients never see it, so a hidden image stays indistinguishable.
+   */
+  denial: string | undefined;
 
   constructor(kind: ErrorKind, message: string, problems: FieldProblem[] = [], options?: ErrorOptions) {
     super(message, options);
     this.name = 'VisorError';
     this.kind = kind;
     this.problems = problems;
+    this.denial = kind === 'unauthenticated' || kind === 'forbidden' ? message : undefined;
   }
+}
+
+/** Marks an error as an access refusal with the reason the audit log records. */
+export function denied(error: VisorError, reason: string): VisorError {
+  error.denial = reason;
+  return error;
 }
 
 export const invalid = (message: string, problems: FieldProblem[] = []): VisorError =>

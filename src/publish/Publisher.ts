@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { GitRunner } from '../git/GitRunner.ts';
 import { FsStore } from '../store/FsStore.ts';
-import { DigestMeter } from '../service/DigestMeter.ts';
+import { hashedCopy } from '../service/UploadHasher.ts';
 import { ImageSchema } from '../catalog/ImageSchema.ts';
 import { recordPath } from '../catalog/CatalogLayout.ts';
 import { serializeRecord } from '../catalog/RecordFile.ts';
@@ -41,16 +40,15 @@ async function storeDisk(disk: string, storeDir: string, storeName: string): Pro
   const id = randomUUID();
   const store = new FsStore({ name: storeName, path: storeDir });
   await store.init();
-  const meter = new DigestMeter('sha256', Number.MAX_SAFE_INTEGER);
   const write = await store.write(id);
   try {
-    await pipeline(createReadStream(disk), meter, write.stream);
+    const copied = await hashedCopy(createReadStream(disk), write.stream, 'sha256', Number.MAX_SAFE_INTEGER);
     await write.commit();
+    return { id, size: copied.bytes, checksum: copied.checksum };
   } catch (e) {
     await write.abort();
     throw e;
   }
-  return { id, size: meter.bytes, checksum: meter.digest() };
 }
 
 /**

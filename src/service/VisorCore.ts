@@ -1,18 +1,24 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VisorConfig } from '../config/VisorConfig.ts';
 import type { Logger } from '../log/Logger.ts';
 import { ImageSchema } from '../catalog/ImageSchema.ts';
 import { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { CatalogWriter } from '../catalog/CatalogWriter.ts';
-import { initCatalog, isCatalog, configureCatalogRepo } from '../catalog/CatalogRepo.ts';
-import type { FileProblem } from '../catalog/CatalogScanner.ts';
+import { initCatalog, isCatalog, configureCatalogRepo, forbidPushes } from '../catalog/CatalogRepo.ts';
+import { checkRecordFile, type FileProblem } from '../catalog/CatalogScanner.ts';
+import { idFromPath } from '../catalog/CatalogLayout.ts';
+import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
+import { StaticView } from '../catalog/StaticView.ts';
 import { CatalogSnapshot } from '../catalog/CatalogSnapshot.ts';
 import { GitRunner } from '../git/GitRunner.ts';
-import { FsStore } from '../store/FsStore.ts';
+import { createStore } from '../store/createStore.ts';
 import type { ImageStore, StoreHealth } from '../store/ImageStore.ts';
 import { AccessStats } from '../tracking/AccessStats.ts';
 import { ImageService } from './ImageService.ts';
+import { AccessControl } from '../access/AccessControl.ts';
+import { CatalogRepositories, scopeOf, type CatalogRepository, type CatalogScope } from '../catalog/CatalogRepositories.ts';
+import type { ImageRecord } from '../catalog/ImageRecord.ts';
 
 export interface CatalogHealth {
   path: string;
@@ -21,6 +27,35 @@ export interface CatalogHealth {
   invalid_files: number;
   commits: number;
   writes: number;
+  private: { path: string; head: string | undefined; commits: number; writes: number };
+}
+
+interface OpenedCatalog {
+  repo: CatalogRepository;
+  snapshot: CatalogSnapshot;
+  records: ImageRecord[];
+  problems: FileProblem[];
+  source: 'snapshot' | 'scan';
+}
+
+/** Opens (creating on first start) one catalogue repository and loads its records. */
+async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, schema: ImageSchema, logger: Logger): Promise<OpenedCatalog> {
+  if (!(await isCatalog(dir))) {
+    logger.info({ catalog: dir, scope }, 'creating a new catalogue');
+    await initCatalog(dir);
+  } else {
+    await configureCatalogRepo(dir);
+  }
+  if (scope === 'private') await forbidPushes(dir);
+  const started = performance.now();
+  const git = new GitRunner(dir);
+  const snapshot = new CatalogSnapshot(snapshotFile, dir, git, schema);
+  const { records, problems, source, reread } = await snapshot.load();
+  for (const p of problems) logger.warn({ scope, file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
+  logger.info({ scope, images: records.length, source, reread, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
+  const writer = new CatalogWriter(dir, git);
+  await writer.open();
+  return { repo: { scope, dir, writer }, snapshot, records, problems, source };
 }
 
 /** Everything the edges need, assembled from a configuration: the composition root. */
@@ -30,59 +65,68 @@ export class VisorCore {
   readonly stores: ReadonlyMap<string, ImageStore>;
   readonly invalidFiles: FileProblem[];
   readonly schema: ImageSchema;
-  private readonly writer: CatalogWriter;
+  /** Accounts, grants, authentication, the audit log and reports. */
+  readonly accessControl: AccessControl;
+  readonly catalogs: CatalogRepositories;
+  readonly follower: UpstreamFollower;
+  readonly staticView: StaticView;
+  readonly index: CatalogIndex;
   private readonly stats: AccessStats;
-  private readonly index: CatalogIndex;
-  private readonly snapshot: CatalogSnapshot;
+  private readonly snapshots: Record<CatalogScope, CatalogSnapshot>;
+  private readonly invalidByScope: Record<CatalogScope, FileProblem[]>;
 
-  private constructor(parts: { config: VisorConfig; service: ImageService; stores: Map<string, ImageStore>; writer: CatalogWriter; stats: AccessStats; index: CatalogIndex; invalidFiles: FileProblem[]; snapshot: CatalogSnapshot; schema: ImageSchema }) {
+  private constructor(parts: { config: VisorConfig; service: ImageService; stores: Map<string, ImageStore>; catalogs: CatalogRepositories; stats: AccessStats; index: CatalogIndex; invalidByScope: Record<CatalogScope, FileProblem[]>; snapshots: Record<CatalogScope, CatalogSnapshot>; schema: ImageSchema; accessControl: AccessControl ; logger: Logger }) {
     this.config = parts.config;
     this.service = parts.service;
     this.stores = parts.stores;
-    this.writer = parts.writer;
+    this.catalogs = parts.catalogs;
+    this.staticView = new StaticView(parts.catalogs.shared.dir);
+    this.follower = new UpstreamFollower(parts.catalogs.shared, parts.config.upstreams, (paths) => this.reload('shared', paths), parts.logger);
     this.stats = parts.stats;
     this.index = parts.index;
-    this.invalidFiles = parts.invalidFiles;
-    this.snapshot = parts.snapshot;
+    this.invalidByScope = parts.invalidByScope;
+    this.invalidFiles = [...parts.invalidByScope.shared, ...parts.invalidByScope.private];
+    this.snapshots = parts.snapshots;
     this.schema = parts.schema;
+    this.accessControl = parts.accessControl;
   }
 
   static async open(config: VisorConfig, logger: Logger): Promise<VisorCore> {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    const dir = config.catalog.path;
-    if (!(await isCatalog(dir))) {
-      logger.info({ catalog: dir }, 'creating a new catalogue');
-      await initCatalog(dir);
-    } else {
-      await configureCatalogRepo(dir);
-    }
     const schema = new ImageSchema();
-    const started = performance.now();
-    const git = new GitRunner(dir);
-    const snapshot = new CatalogSnapshot(join(config.dataDir, 'catalog-index.json'), dir, git, schema);
-    const { records, problems, source, reread } = await snapshot.load();
-    for (const p of problems) logger.warn({ file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
-    const index = new CatalogIndex(records);
+    const [shared, priv] = await Promise.all([
+      openCatalog('shared', config.catalog.path, join(config.dataDir, 'catalog-index.json'), schema, logger),
+      openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), schema, logger),
+    ]);
+    const records = new Map(shared.records.map((r) => [r.id, r]));
+    for (const r of priv.records) {
+      // The same id in both: a move cut short by a stop. The private copy wins: never expose by accident.
+      if (records.has(r.id)) logger.warn({ image: r.id }, 'image found in both catalogues; serving the private one');
+      records.set(r.id, r);
+    }
+    const index = new CatalogIndex(records.values());
     index.warm();
-    logger.info({ images: index.size, source, reread, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
+    const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
 
     const stores = new Map<string, ImageStore>();
     for (const [name, s] of Object.entries(config.stores)) {
-      const store = new FsStore({ name, path: s.path, fsync: s.fsync });
+      const store = createStore(name, s);
       await store.init();
       stores.set(name, store);
     }
-    const writer = new CatalogWriter(dir, git);
-    await writer.open();
     const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
-    const publicUrl = config.server.publicUrl || `http://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
+    const accessControl = await AccessControl.open(config, logger, { images: () => index.all(), stats });
+    const publicUrl = config.server.publicUrl || `${config.server.tls ? 'https' : 'http'}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
     const service = new ImageService({
       schema,
       index,
-      writer,
+      catalogs,
       stores,
       defaultStore: config.defaultStore,
       stats,
+      access: accessControl.access,
+      grants: accessControl.grants,
+      accounts: accessControl.accounts,
       maxUploadBytes: config.uploads.maxBytes,
       checksum: config.uploads.checksum,
       publicUrl,
@@ -90,28 +134,66 @@ export class VisorCore {
     });
     const recovered = await service.recoverInterruptedUploads();
     if (recovered.length > 0) logger.warn({ images: recovered }, 'uploads interrupted by a stop were marked error');
-    const core = new VisorCore({ config, service, stores, writer, stats, index, invalidFiles: problems, snapshot, schema });
+    const core = new VisorCore({ config, service, stores, catalogs, stats, index, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot }, schema, accessControl, logger });
+    core.follower.start();
     // After a full scan, save at once (off the start-up path) so the next start is quick even after a crash.
-    if (source === 'scan') setImmediate(() => void core.saveSnapshot().catch((e: unknown) => logger.warn({ err: e }, 'could not save the index snapshot')));
+    if (shared.source === 'scan' || priv.source === 'scan') setImmediate(() => void core.saveSnapshot().catch((e: unknown) => logger.warn({ err: e }, 'could not save the index snapshot')));
     return core;
   }
 
-  saveSnapshot(): Promise<void> {
-    return this.snapshot.save(this.writer.headCommit, this.index.all(), this.invalidFiles);
+  /**
+   * Re-reads changed files of one catalogue into the index: the cost of an upstream change is the
+   * change, not the catalogue. A record the other catalogue holds under the same id keeps that copy.
+   */
+  async reload(scope: CatalogScope, paths: string[]): Promise<void> {
+    const dir = this.catalogs.of(scope).dir;
+    for (const path of paths) {
+      const id = idFromPath(path);
+      if (!id) continue;
+      const current = this.index.get(id);
+      if (current && scopeOf(current) !== scope) continue;
+      const text = await readFile(join(dir, path), 'utf8').catch(() => undefined);
+      const checked = text === undefined ? undefined : checkRecordFile(this.schema, path, text);
+      if (checked?.record) this.index.put(checked.record);
+      else this.index.delete(id);
+    }
+  }
+
+  async saveSnapshot(): Promise<void> {
+    for (const scope of ['shared', 'private'] as const) {
+      const records = [...this.index.all()].filter((r) => scopeOf(r) === scope);
+      await this.snapshots[scope].save(this.catalogs.of(scope).writer.headCommit, records, this.invalidByScope[scope]);
+    }
   }
 
   catalogHealth(): CatalogHealth {
-    return { path: this.config.catalog.path, head: this.writer.headCommit, images: this.index.size, invalid_files: this.invalidFiles.length, commits: this.writer.commits, writes: this.writer.writes };
+    const { shared, private: priv } = this.catalogs;
+    return {
+      path: shared.dir,
+      head: shared.writer.headCommit,
+      images: this.index.size,
+      invalid_files: this.invalidFiles.length,
+      commits: shared.writer.commits,
+      writes: shared.writer.writes,
+      private: { path: priv.dir, head: priv.writer.headCommit, commits: priv.writer.commits, writes: priv.writer.writes },
+    };
   }
 
   async storeHealth(): Promise<Record<string, StoreHealth & { type: string }>> {
     const out: Record<string, StoreHealth & { type: string }> = {};
-    await Promise.all([...this.stores].map(async ([name, store]) => (out[name] = { type: store.type, ...(await store.health()) })));
+    // A store that does not answer in time is reported as such: /health must not hang on it.
+    const timeout = (store: ImageStore) =>
+      new Promise<StoreHealth>((resolve) => setTimeout(() => resolve({ ok: false, detail: `store ${store.name} (${store.type}): no answer to the health probe within 10 s` }), 10_000).unref());
+    await Promise.all([...this.stores].map(async ([name, store]) => (out[name] = { type: store.type, ...(await Promise.race([store.health(), timeout(store)])) })));
     return out;
   }
 
   async close(): Promise<void> {
+    this.follower.stop();
+    this.staticView.close();
     await this.stats.close();
+    await this.accessControl.close();
     await this.saveSnapshot();
+    for (const store of this.stores.values()) await store.close();
   }
 }

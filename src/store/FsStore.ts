@@ -4,8 +4,8 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import type { ByteRange, ImageStore, ObjectStat, StoreHealth, StoreWrite } from './ImageStore.ts';
-import { notFound } from '../errors/VisorError.ts';
+import type { PositionalReader, ByteRange, ImageStore, IncompleteWrite, ObjectStat, StoreHealth, StoreWrite, WriteOptions } from './ImageStore.ts';
+import { objectNotFound, unsafeKey } from './storeErrors.ts';
 
 export interface FsStoreOptions {
   name: string;
@@ -25,6 +25,7 @@ const READ_BUFFER = 1 << 20;
 export class FsStore implements ImageStore {
   readonly name: string;
   readonly type = 'fs';
+  readonly writable = true;
   readonly root: string;
   private readonly fsync: boolean;
 
@@ -41,14 +42,14 @@ export class FsStore implements ImageStore {
   }
 
   private pathOf(key: string): string {
-    if (!KEY.test(key)) throw new Error(`fs store: unsafe key ${JSON.stringify(key)}`);
+    if (!KEY.test(key)) throw unsafeKey(this, key, 'letters, digits, ".", "_" and "-", not starting with a dot');
     return join(this.root, key.slice(0, 2), key);
   }
 
   async stat(key: string): Promise<ObjectStat | undefined> {
     try {
       const s = await stat(this.pathOf(key));
-      return { key, size: s.size };
+      return { key, size: s.size, modified: s.mtime };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
@@ -58,7 +59,7 @@ export class FsStore implements ImageStore {
   async read(key: string, range?: ByteRange, signal?: AbortSignal): Promise<Readable> {
     const path = this.pathOf(key);
     const handle = await open(path, 'r').catch((e: NodeJS.ErrnoException) => {
-      throw e.code === 'ENOENT' ? notFound(`object ${key} in store ${this.name}`) : e;
+      throw e.code === 'ENOENT' ? objectNotFound(this, key) : e;
     });
     return createReadStream('', {
       fd: handle,
@@ -68,17 +69,28 @@ export class FsStore implements ImageStore {
     });
   }
 
-  async write(key: string, options: { signal?: AbortSignal } = {}): Promise<StoreWrite> {
+  async openPositional(key: string): Promise<PositionalReader> {
+    const handle = await open(this.pathOf(key), 'r').catch((e: NodeJS.ErrnoException) => {
+      throw e.code === 'ENOENT' ? objectNotFound(this, key) : e;
+    });
+    return {
+      read: async (buffer, position, length) => (await handle.read(buffer, 0, length, position)).bytesRead,
+      close: () => handle.close(),
+    };
+  }
+
+  async write(key: string, options: WriteOptions = {}): Promise<StoreWrite> {
     const target = this.pathOf(key);
     const temp = join(this.root, '.incoming', `${key}.${randomBytes(6).toString('hex')}`);
     const stream = createWriteStream(temp, { flags: 'wx', highWaterMark: READ_BUFFER, ...(options.signal ? { signal: options.signal } : {}) });
     const fsync = this.fsync;
     let settled = false;
-    return {
+    const write: StoreWrite = {
       stream,
       async commit() {
         if (settled) throw new Error('write already settled');
         settled = true;
+        options.signal?.throwIfAborted();
         if (!stream.writableFinished) await finished(stream);
         if (fsync) {
           const fd = await open(temp, 'r');
@@ -99,6 +111,9 @@ export class FsStore implements ImageStore {
         await unlink(temp).catch(() => undefined);
       },
     };
+    // A cancelled write cleans up by itself: the caller may never get to call abort().
+    options.signal?.addEventListener('abort', () => void write.abort(), { once: true });
+    return write;
   }
 
   async delete(key: string): Promise<void> {
@@ -113,10 +128,25 @@ export class FsStore implements ImageStore {
       for (const key of (await readdir(join(this.root, shard))).sort()) {
         if (!key.startsWith(prefix)) continue;
         const s = await stat(join(this.root, shard, key));
-        yield { key, size: s.size };
+        yield { key, size: s.size, modified: s.mtime };
       }
     }
   }
+
+  async *incompleteWrites(): AsyncIterable<IncompleteWrite> {
+    for (const name of (await readdir(join(this.root, '.incoming'))).sort()) {
+      if (name.startsWith('.health-')) continue;
+      const s = await stat(join(this.root, '.incoming', name)).catch(() => undefined);
+      if (s) yield { key: name.replace(/\.[0-9a-f]{12}$/, ''), id: name, started: s.mtime, bytes: s.size };
+    }
+  }
+
+  async discardIncomplete(write: IncompleteWrite): Promise<void> {
+    if (write.id.includes('/') || write.id.startsWith('.')) throw unsafeKey(this, write.id, 'a file name in .incoming');
+    await rm(join(this.root, '.incoming', write.id), { force: true });
+  }
+
+  async close(): Promise<void> {}
 
   async health(): Promise<StoreHealth> {
     // A real write and read, not just a stat: a read-only or full disk must show here.

@@ -22,6 +22,8 @@ export async function startTestDaemon(opts: { config?: ConfigFile; dataDir?: str
     data_dir: dataDir,
     server: { port: 0, ...opts.config?.server },
     log: { level: 'silent', ...opts.config?.log },
+    // Key hashes at the lowest cost (~1 ms, not ~100): the suite makes hundreds of keys.
+    auth: { key_hash_cost: 10, ...opts.config?.auth },
   };
   // An empty environment keeps a developer's VISOR_* variables out of the tests.
   const daemon = await startDaemon({ overrides, env: { HOME: process.env['HOME'] ?? '/root' }, announceToken: false });

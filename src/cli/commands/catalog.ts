@@ -63,8 +63,9 @@ export function registerCatalogCommand(program: Command, session: CliSession): v
     .argument('<ours>', 'our version, replaced by the result (%A)')
     .argument('<theirs>', 'their version (%B)')
     .argument('[path]', 'path of the record in the catalogue (%P)')
-    .option('--prefer <side>', 'resolve conflicting fields with ours or theirs instead of stopping', 'none')
-    .option('--report <file>', 'append every conflict, resolved or not, as a JSON line')
+    // The daemon's upstream sync sets these through the environment; people get the default: stop.
+    .option('--prefer <side>', 'resolve conflicting fields with ours or theirs instead of stopping', process.env['VISOR_MERGE_PREFER'] ?? 'none')
+    .option('--report <file>', 'append every conflict, resolved or not, as a JSON line', process.env['VISOR_MERGE_REPORT'])
     .action(async (base: string, ours: string, theirs: string, path: string | undefined, options: { prefer: string; report?: string }) => {
       const { runMergeDriver } = await import('../../catalog/MergeDriver.ts');
       const clean = await runMergeDriver({ base, ours, theirs, path: path ?? ours, prefer: options.prefer, ...(options.report ? { report: options.report } : {}) });

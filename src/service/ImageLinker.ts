@@ -1,0 +1,89 @@
+import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { DigestAlgorithm } from '../config/VisorConfig.ts';
+import { conflict, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
+import type { Principal } from '../auth/Principal.ts';
+import type { ImageStore } from '../store/ImageStore.ts';
+import { HttpStore } from '../store/http/HttpStore.ts';
+import type { ImageService } from './ImageService.ts';
+import { algorithmOf, digestOf } from './ImageCopier.ts';
+
+export interface LinkRequest {
+  /** A store instance and a key in it… */
+  store?: string;
+  key?: string;
+  /** …or a URL under the base of a configured http store. */
+  url?: string;
+  /** Expected digest, checked as the object is read. */
+  checksum?: string;
+}
+
+const CHECKSUM = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
+
+/**
+ * Registers a file that is already in a store as an image's file (or as one more location of it):
+ * an image by URL through an http store above all. The object is read once, end to end, for its
+ * size and digest: the catalogue never records a digest VISOR has not seen.
+ */
+export class ImageLinker {
+  private readonly service: ImageService;
+  private readonly stores: ReadonlyMap<string, ImageStore>;
+  private readonly defaultAlgorithm: DigestAlgorithm;
+
+  constructor(options: { service: ImageService; stores: ReadonlyMap<string, ImageStore>; checksum: DigestAlgorithm }) {
+    this.service = options.service;
+    this.stores = options.stores;
+    this.defaultAlgorithm = options.checksum;
+  }
+
+  private resolve(request: LinkRequest): { store: ImageStore; key: string } {
+    const problems: FieldProblem[] = [];
+    if (request.url !== undefined) {
+      if (typeof request.url !== 'string') throw invalidField('url', 'type', 'a URL');
+      for (const store of this.stores.values()) {
+        const key = store instanceof HttpStore ? store.keyOf(request.url) : undefined;
+        if (key) return { store, key };
+      }
+      throw invalidField('url', 'exists', 'a URL under the base URL of a configured http store', `url: no configured http store serves ${request.url}`);
+    }
+    if (typeof request.store !== 'string' || !this.stores.has(request.store)) problems.push({ field: 'store', rule: 'exists', expected: `one of the configured stores: ${[...this.stores.keys()].join(', ')}`, message: 'store: a configured store (or url) is required' });
+    if (typeof request.key !== 'string' || request.key === '') problems.push({ field: 'key', rule: 'required', expected: 'the object key in that store', message: 'key: required with store' });
+    if (problems.length > 0) throw invalid(problems.map((p) => p.message).join('; '), problems);
+    return { store: this.stores.get(request.store!)!, key: request.key! };
+  }
+
+  async link(id: string, request: LinkRequest, caller: Principal | undefined): Promise<ImageRecord> {
+    if (typeof request !== 'object' || request === null) throw invalidField('(body)', 'type', 'a JSON object with url, or store and key');
+    if (request.checksum !== undefined && (typeof request.checksum !== 'string' || !CHECKSUM.test(request.checksum))) {
+      throw invalidField('checksum', 'pattern', 'sha256:<64 hex digits> or sha512:<128 hex digits>');
+    }
+    const { store, key } = this.resolve(request);
+    return this.service.withFileWork(id, caller, async (current, who) => {
+      if ((current.locations ?? []).some((l) => l.store === store.name && l.key === key)) return current;
+      const available = current.status === 'available';
+      if (!available && current.status !== 'locked' && current.status !== 'error') throw conflict(`image ${id} is ${current.status}`);
+      const expected = available ? current.checksum! : request.checksum;
+      if (available && request.checksum !== undefined && request.checksum !== expected) {
+        throw invalidField('checksum', 'match', expected!, `checksum: image ${id} has ${expected}, not ${request.checksum}`);
+      }
+      const stat = await store.stat(key);
+      if (!stat) throw notFound(`object ${key} in store ${store.name}`);
+      const algorithm = expected ? algorithmOf(expected) : this.defaultAlgorithm;
+      const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER);
+      if (expected !== undefined && seen.checksum !== expected) {
+        throw invalidField('checksum', 'match', expected, `checksum mismatch: object ${key} in store ${store.name} has ${seen.checksum}, expected ${expected}`);
+      }
+      if (available && seen.bytes !== current.size) throw conflict(`object ${key} in store ${store.name} has ${seen.bytes} bytes; image ${id} has ${current.size}`);
+      const now = new Date().toISOString();
+      const location = { store: store.name, key };
+      return this.service.changeRecord(
+        id,
+        who,
+        (r) =>
+          available
+            ? { ...r, locations: [...(r.locations ?? []), location], updated_at: now }
+            : { ...r, status: 'available', store: store.name, size: seen.bytes, checksum: seen.checksum, uploaded_at: now, updated_at: now, locations: [location] },
+        available ? `Add location of image ${id} in store ${store.name}` : `Register image ${id} from store ${store.name}: ${seen.bytes} bytes, ${seen.checksum}`,
+      );
+    });
+  }
+}

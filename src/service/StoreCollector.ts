@@ -1,0 +1,80 @@
+import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import { invalidField } from '../errors/VisorError.ts';
+import type { ImageStore, IncompleteWrite, ObjectStat } from '../store/ImageStore.ts';
+
+export interface GcOptions {
+  /** Leftovers younger than this are left alone: they may belong to a write still running elsewhere. */
+  olderThanMs: number;
+  /** Report only. */
+  dryRun: boolean;
+  /** Also delete objects that no image location names (off by default: a bucket may be shared). */
+  unreferenced: boolean;
+}
+
+export interface GcReport {
+  store: string;
+  type: string;
+  dry_run: boolean;
+  incomplete: Array<{ key: string; id: string; started?: string; bytes?: number; removed: boolean }>;
+  unreferenced: Array<{ key: string; size: number; modified?: string; removed: boolean }>;
+  errors: string[];
+}
+
+/**
+ * `visor store gc`: finds what crashed writes left in a store (unfinished multipart uploads, segments
+ * no manifest names, temporary files) and removes them; optionally, objects no image points to.
+ */
+export class StoreCollector {
+  private readonly stores: ReadonlyMap<string, ImageStore>;
+  private readonly images: () => Iterable<ImageRecord>;
+  private readonly busy: () => ReadonlySet<string>;
+
+  constructor(options: { stores: ReadonlyMap<string, ImageStore>; images: () => Iterable<ImageRecord>; busy: () => ReadonlySet<string> }) {
+    this.stores = options.stores;
+    this.images = options.images;
+    this.busy = options.busy;
+  }
+
+  async collect(name: string, options: GcOptions): Promise<GcReport> {
+    const store = this.stores.get(name);
+    if (!store) throw invalidField('store', 'exists', `one of the configured stores: ${[...this.stores.keys()].join(', ')}`);
+    const cutoff = Date.now() - options.olderThanMs;
+    const old = (d: Date | undefined) => d === undefined || d.getTime() <= cutoff;
+    const report: GcReport = { store: name, type: store.type, dry_run: options.dryRun, incomplete: [], unreferenced: [], errors: [] };
+
+    const leftovers: IncompleteWrite[] = [];
+    for await (const w of store.incompleteWrites()) if (old(w.started) && !this.busy().has(w.key)) leftovers.push(w);
+    for (const w of leftovers) {
+      let removed = false;
+      if (!options.dryRun) {
+        try {
+          await store.discardIncomplete(w);
+          removed = true;
+        } catch (e) {
+          report.errors.push((e as Error).message);
+        }
+      }
+      report.incomplete.push({ key: w.key, id: w.id, ...(w.started ? { started: w.started.toISOString() } : {}), ...(w.bytes !== undefined ? { bytes: w.bytes } : {}), removed });
+    }
+
+    if (options.unreferenced && store.writable) {
+      const referenced = new Set<string>();
+      for (const r of this.images()) for (const l of r.locations ?? []) if (l.store === name) referenced.add(l.key);
+      const orphans: ObjectStat[] = [];
+      for await (const o of store.list()) if (!referenced.has(o.key) && !this.busy().has(o.key) && old(o.modified)) orphans.push(o);
+      for (const o of orphans) {
+        let removed = false;
+        if (!options.dryRun) {
+          try {
+            await store.delete(o.key);
+            removed = true;
+          } catch (e) {
+            report.errors.push((e as Error).message);
+          }
+        }
+        report.unreferenced.push({ key: o.key, size: o.size, ...(o.modified ? { modified: o.modified.toISOString() } : {}), removed });
+      }
+    }
+    return report;
+  }
+}

@@ -1,0 +1,124 @@
+import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { AccessEntry } from './AccessStats.ts';
+import type { AuditEntry } from './AuditEntry.ts';
+
+export interface UsageReportOptions {
+  /** Images not downloaded for this many days are listed as candidates for deletion. */
+  unusedDays: number;
+  /** Length of the most and least downloaded lists. */
+  top: number;
+  /** Per-user activity covers the audit log of this many days. */
+  activityDays: number;
+  now?: Date;
+}
+
+export interface ImageUsage {
+  id: string;
+  name: string;
+  owner: string;
+  status: string;
+  downloads: number;
+  /** Last download, else upload, else registration: when the image was last of use. */
+  last_used: string;
+  size?: number;
+}
+
+export interface UserActivity {
+  /** Account name, or "(anonymous)". */
+  user: string;
+  requests: number;
+  reads: number;
+  downloads: number;
+  writes: number;
+  denied: number;
+  last_seen: string;
+}
+
+/** Stored copies of image files and their bytes. */
+export interface StorageUse {
+  files: number;
+  bytes: number;
+}
+
+/** The administrator's usage statistics (the paper's section 5.2.3). */
+export interface UsageReport {
+  generated_at: string;
+  images: number;
+  most_downloaded: ImageUsage[];
+  least_downloaded: ImageUsage[];
+  unused: { days: number; since: string; count: number; images: ImageUsage[] };
+  activity: { days: number; since: string; users: UserActivity[] };
+  storage: { total: StorageUse; by_store: Record<string, StorageUse>; by_owner: Record<string, StorageUse> };
+}
+
+const ANONYMOUS = '(anonymous)';
+/** The unused list is for reading; past this many the count still says how many there are. */
+const MAX_LISTED = 1000;
+
+export interface UsageInput {
+  images: Iterable<ImageRecord>;
+  stats: (id: string) => AccessEntry | undefined;
+  audit: AsyncIterable<AuditEntry>;
+}
+
+export async function buildUsageReport(input: UsageInput, options: UsageReportOptions): Promise<UsageReport> {
+  const now = options.now ?? new Date();
+  const unusedSince = new Date(now.getTime() - options.unusedDays * 86_400_000).toISOString();
+  const activitySince = new Date(now.getTime() - options.activityDays * 86_400_000).toISOString();
+
+  const usage: ImageUsage[] = [];
+  const byStore: Record<string, StorageUse> = {};
+  const byOwner: Record<string, StorageUse> = {};
+  const total: StorageUse = { files: 0, bytes: 0 };
+  for (const r of input.images) {
+    const s = input.stats(r.id);
+    usage.push({
+      id: r.id,
+      name: r.name,
+      owner: r.owner,
+      status: r.status,
+      downloads: s?.count ?? 0,
+      last_used: s?.last ?? r.uploaded_at ?? r.created_at,
+      ...(r.size !== undefined ? { size: r.size } : {}),
+    });
+    // Storage used: a file copied to two stores takes space in both.
+    for (const loc of r.locations ?? []) {
+      const bytes = r.size ?? 0;
+      for (const use of [(byStore[loc.store] ??= { files: 0, bytes: 0 }), (byOwner[r.owner] ??= { files: 0, bytes: 0 }), total]) {
+        use.files++;
+        use.bytes += bytes;
+      }
+    }
+  }
+  const available = usage.filter((u) => u.status === 'available');
+  const byName = (a: ImageUsage, b: ImageUsage) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+  const most = available.filter((u) => u.downloads > 0).sort((a, b) => b.downloads - a.downloads || byName(a, b));
+  const least = [...available].sort((a, b) => a.downloads - b.downloads || a.last_used.localeCompare(b.last_used) || byName(a, b));
+  const unused = usage.filter((u) => u.last_used < unusedSince).sort((a, b) => a.last_used.localeCompare(b.last_used) || byName(a, b));
+
+  const users = new Map<string, UserActivity>();
+  for await (const e of input.audit) {
+    if (e.at < activitySince) continue;
+    const name = e.user ?? ANONYMOUS;
+    let a = users.get(name);
+    if (!a) users.set(name, (a = { user: name, requests: 0, reads: 0, downloads: 0, writes: 0, denied: 0, last_seen: e.at }));
+    a.requests++;
+    if (e.outcome === 'denied') a.denied++;
+    else if (e.method === 'GET' || e.method === 'HEAD') {
+      // Whole files only, as in the download counts: a ranged read is a read.
+      if (e.action === 'image.download' && e.method === 'GET' && e.status === 200 && e.outcome === 'ok') a.downloads++;
+      else a.reads++;
+    } else a.writes++;
+    if (e.at > a.last_seen) a.last_seen = e.at;
+  }
+
+  return {
+    generated_at: now.toISOString(),
+    images: usage.length,
+    most_downloaded: most.slice(0, options.top),
+    least_downloaded: least.slice(0, options.top),
+    unused: { days: options.unusedDays, since: unusedSince, count: unused.length, images: unused.slice(0, MAX_LISTED) },
+    activity: { days: options.activityDays, since: activitySince, users: [...users.values()].sort((a, b) => b.requests - a.requests || a.user.localeCompare(b.user)) },
+    storage: { total, by_store: byStore, by_owner: byOwner },
+  };
+}

@@ -1,0 +1,425 @@
+#!/usr/bin/env bash
+# VISOR catalogue-scale benchmark. Measures, on this machine only (127.0.0.1), each against its target:
+#   1. `visor catalog validate DIR` on a 100,000-image catalogue (target < 10 s);
+#   2. a pull request of 100 files (60 added, 30 modified, 10 deleted): `visor catalog validate DIR
+#      --base main` cold (no facts cache) and warm, and `git push` of the branch to a bare repository
+#      with the pre-receive hook installed by `visor catalog install-hooks` (target < 1 s);
+#   3. a daemon following an upstream (the generated catalogue): the first sync (adoption), then 10
+#      images changed upstream: POST /sync until the response, and until GET /images/<id> shows every
+#      change (target < 1 s); plus the static view (/catalog/files): a full walk and the update after
+#      the change, as a mirror that does not clone would do it;
+#   4. history: 1,000,000 commits (100,000 adds, then modifications) written with `git fast-import`,
+#      then `git clone --no-local` (full), `git clone --depth 1` and a one-commit squashed history: time
+#      and .git size; and `git log -- <record>` (what GET /images/:id/history runs) without and with a
+#      commit-graph. When the history cannot be written within its time budget (or the disk is short),
+#      it stops at the largest count reached and the full-clone figures are extrapolated, saying so.
+# Prints a report and writes it as JSON to test/bench/results/catalog-scale.json.
+#
+#   bash test/bench/catalog-scale.sh                 # full: 100,000 images, 1,000,000 commits (~35 min)
+#   BENCH_QUICK=1 bash test/bench/catalog-scale.sh   # quick: 10,000 images, 10,000 commits (~3 min)
+#
+# Environment:
+#   BENCH_QUICK=1                 the quick mode above
+#   BENCH_IMAGES=N, BENCH_COMMITS=N   override the sizes
+#   BENCH_HISTORY_BUDGET=S        seconds fast-import may run (default 600)
+#   BENCH_ADOPT_TIMEOUT=S         seconds the first sync (adoption) may take (default 300); past it the
+#                                 daemon is stopped and restarted on a clone of the upstream instead
+#   BENCH_STATIC_SECONDS=S        bound of the full static-view walk (default 60; the rest is estimated)
+#   BENCH_ONLY="validate pr sync history"   run only some parts (the catalogue is always generated)
+#   BENCH_KEEP=1                  keep the temporary directory
+#   BENCH_STRICT=1                exit 1 when a target is missed or not measured
+#
+# Every server listens on 127.0.0.1 on a free port; every step is bounded in time; only processes this
+# script started are stopped, by PID (on exit too); everything temporary lives in one mktemp -d
+# directory, removed at the end. Nothing in the project's own repository is changed.
+set -uo pipefail
+
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$BENCH_DIR/../.." && pwd)"
+NODE="$ROOT/node_modules/.bin/node"
+HELPER="$BENCH_DIR/catalogScale.ts"
+RESULTS="$BENCH_DIR/results/catalog-scale.json"
+
+if [ "${BENCH_QUICK:-0}" = 1 ]; then
+  MODE=quick; IMAGES="${BENCH_IMAGES:-10000}"; COMMITS="${BENCH_COMMITS:-10000}"
+else
+  MODE=full; IMAGES="${BENCH_IMAGES:-100000}"; COMMITS="${BENCH_COMMITS:-1000000}"
+fi
+HISTORY_BUDGET="${BENCH_HISTORY_BUDGET:-600}"
+ADOPT_TIMEOUT="${BENCH_ADOPT_TIMEOUT:-300}"
+STATIC_SECONDS="${BENCH_STATIC_SECONDS:-60}"
+ONLY="${BENCH_ONLY:-validate pr sync history}"
+READY_TIMEOUT=180      # seconds a daemon may take to answer /health
+STEP_TIMEOUT=600       # seconds any single CLI or git step may take
+CLONE_TIMEOUT=3600     # seconds one clone of the big history may take
+
+WORK="$(mktemp -d -t visor-scale.XXXXXX)"
+METRICS="$WORK/metrics.jsonl"
+PIDS="$WORK/pids"
+: >"$METRICS"
+: >"$PIDS"
+DAEMON_PID=""
+
+log() { printf '[scale %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+record() { printf '{"key":"%s","value":%s}\n' "$1" "$2" >>"$METRICS"; }
+json_str() { "$NODE" -e 'process.stdout.write(JSON.stringify(process.argv[1] ?? ""))' -- "$1"; }
+problem() { log "PROBLEM: $*"; record 'errors[]' "$(json_str "$*")"; }
+now_ns() { date +%s%N; }
+ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
+bytes_of() { du -sb "$1" 2>/dev/null | cut -f1; }
+
+# ---- processes ----------------------------------------------------------------------------------
+alive() {
+  local state
+  [ -r "/proc/$1/stat" ] || return 1
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
+  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+register_pid() { echo "$1 $2" >>"$PIDS"; }
+# stop_pid PID MARKER: TERM (KILL after 10 s) the process if it is still ours (MARKER in its command line).
+stop_pid() {
+  local pid="$1" marker="$2" i
+  if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.1; done
+    if alive "$pid"; then
+      log "process $pid ($marker) did not stop on TERM; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+cleanup() {
+  local pid marker
+  if [ -f "$PIDS" ]; then
+    while read -r pid marker; do [ -n "$pid" ] && stop_pid "$pid" "$marker"; done < <(tac "$PIDS")
+  fi
+  if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else log "removing $WORK"; rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM HUP
+
+# timed VAR CMD...: runs CMD bounded by STEP_TIMEOUT; VAR gets the wall time in ms; returns CMD's status.
+timed() {
+  local __var="$1" t0 rc; shift
+  t0="$(now_ns)"
+  timeout "$STEP_TIMEOUT" "$@"; rc=$?
+  printf -v "$__var" '%s' "$(ms_since "$t0")"
+  return "$rc"
+}
+# the CLI, as a command (so that `timeout` can run it); the catalogue comes from the arguments only
+VISOR=(env -u VISOR_CATALOG_PATH -u VISOR_CONFIG -u VISOR_URL -u VISOR_TOKEN "$NODE" "$ROOT/src/cli/visor.ts")
+
+free_port() {
+  "$NODE" -e 'const s=require("node:net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# start_daemon NAME DATA_DIR CONFIG: spawns the daemon on a free port, waits for GET /health → 200.
+start_daemon() {
+  local name="$1" data="$2" config="$3" port t0 code deadline
+  port="$(free_port)" || return 1
+  DAEMON_URL="http://127.0.0.1:$port"
+  DAEMON_LOG="$WORK/daemon-$name.log"
+  t0="$(now_ns)"
+  (cd "$ROOT" && unset VISOR_CATALOG_PATH VISOR_CONFIG VISOR_PUBLIC_URL &&
+    VISOR_DATA_DIR="$data" VISOR_PORT="$port" VISOR_HOST=127.0.0.1 \
+      exec "$NODE" src/cli/visor.ts serve --config "$config") >"$DAEMON_LOG" 2>&1 &
+  DAEMON_PID=$!
+  register_pid "$DAEMON_PID" visor.ts
+  deadline=$((t0 + READY_TIMEOUT * 1000000000))
+  while :; do
+    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$DAEMON_URL/health" 2>/dev/null)"
+    [ "$code" = 200 ] && break
+    if ! alive "$DAEMON_PID"; then
+      wait "$DAEMON_PID" 2>/dev/null
+      problem "daemon ($name) exited before it was ready; log tail: $(tail -c 1500 "$DAEMON_LOG" | tr '\n' ' ')"
+      DAEMON_PID=""; return 1
+    fi
+    if [ "$(now_ns)" -gt "$deadline" ]; then
+      problem "daemon ($name) not ready after ${READY_TIMEOUT}s"
+      stop_daemon; return 1
+    fi
+    sleep 0.02
+  done
+  DAEMON_READY_MS="$(ms_since "$t0")"
+  log "daemon ($name) ready in ${DAEMON_READY_MS} ms at $DAEMON_URL (pid $DAEMON_PID)"
+}
+stop_daemon() {
+  [ -n "${DAEMON_PID:-}" ] || return 0
+  stop_pid "$DAEMON_PID" visor.ts
+  DAEMON_PID=""
+}
+proc_kb() {
+  local k v rest
+  while read -r k v rest; do
+    if [ "$k" = "$2:" ]; then echo "$v"; return 0; fi
+  done <"/proc/$1/status" 2>/dev/null
+  return 1
+}
+
+ensure_tools() {
+  local need=()
+  command -v git >/dev/null || need+=(git)
+  command -v curl >/dev/null || need+=(curl)
+  if [ "${#need[@]}" -gt 0 ]; then
+    [ "$(id -u)" = 0 ] || { log "install ${need[*]} first"; return 1; }
+    log "installing ${need[*]} with apt-get"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null || return 1
+  fi
+  [ -x "$NODE" ] || { log "no $NODE: run npm ci first"; return 1; }
+}
+
+# ---- 0. the catalogue ---------------------------------------------------------------------------
+CAT="$WORK/catalog"
+generate_catalog() {
+  log "generating a catalogue of $IMAGES images (generateCatalog.ts)"
+  "$NODE" "$BENCH_DIR/generateCatalog.ts" "$CAT" "$IMAGES" >"$WORK/gen.json" || return 1
+  record catalog "$(cat "$WORK/gen.json")"
+  record catalog.bytes "$(bytes_of "$CAT")"
+  # flush the new files now, so their write-back does not run during the measurements
+  sync
+}
+
+# ---- 1. validate --------------------------------------------------------------------------------
+bench_validate() {
+  local i ms rc
+  timed ms "${VISOR[@]}" --version >/dev/null && record validate.cli_startup_ms "$ms"
+  for i in 0 1; do
+    timed ms "${VISOR[@]}" catalog validate "$CAT" >"$WORK/validate-$i.txt" 2>&1; rc=$?
+    record "validate.full_ms.$i" "$ms"
+    record "validate.exit.$i" "$rc"
+    log "visor catalog validate ($IMAGES images), run $((i + 1)): $ms ms, exit $rc"
+    [ "$rc" = 0 ] || problem "validate run $((i + 1)) exited $rc: $(head -c 400 "$WORK/validate-$i.txt")"
+  done
+  record validate.problems "$(grep -c '\[' "$WORK/validate-0.txt" || true)"
+}
+
+# ---- 2. pull request ----------------------------------------------------------------------------
+bench_pr() {
+  local ms rc gitdir server facts
+  log "pull request: 60 added, 30 modified, 10 deleted on branch pr"
+  "$NODE" "$HELPER" make-pr "$CAT" --added 60 --modified 30 --deleted 10 >"$WORK/pr.json" || { problem "make-pr failed"; return 1; }
+  record pr.made "$(cat "$WORK/pr.json")"
+  gitdir="$(git -C "$CAT" rev-parse --absolute-git-dir)"
+  facts="$gitdir/visor/facts.json"
+  rm -f "$facts"
+  timed ms "${VISOR[@]}" catalog validate "$CAT" --base main >"$WORK/pr-cold.txt" 2>&1; rc=$?
+  record pr.validate_cold_ms "$ms"; record pr.validate_cold_exit "$rc"
+  log "validate --base main, cold: $ms ms, exit $rc"
+  [ "$rc" = 0 ] || problem "validate --base (cold) exited $rc: $(head -c 400 "$WORK/pr-cold.txt")"
+  record pr.facts_bytes "$(bytes_of "$facts" || echo null)"
+  timed ms "${VISOR[@]}" catalog validate "$CAT" --base main >"$WORK/pr-warm.txt" 2>&1; rc=$?
+  record pr.validate_warm_ms "$ms"; record pr.validate_warm_exit "$rc"
+  log "validate --base main, warm: $ms ms, exit $rc"
+
+  # the same check through a server's pre-receive hook
+  server="$WORK/server.git"
+  log "bare clone of main, install-hooks"
+  timed ms git clone -q --bare --no-local --single-branch -b main "$CAT" "$server" || { problem "bare clone failed"; return 1; }
+  record pr.bare_clone_ms "$ms"
+  "${VISOR[@]}" catalog install-hooks "$server" >"$WORK/install-hooks.txt" 2>&1 || { problem "install-hooks failed: $(cat "$WORK/install-hooks.txt")"; return 1; }
+  rm -f "$server/visor/facts.json"
+  timed ms git -C "$CAT" push -q "$server" pr:refs/heads/pr >"$WORK/push-cold.txt" 2>&1; rc=$?
+  record pr.push_cold_ms "$ms"; record pr.push_cold_exit "$rc"
+  log "git push (pre-receive hook, cold): $ms ms, exit $rc"
+  [ "$rc" = 0 ] || problem "push (cold) exited $rc: $(head -c 400 "$WORK/push-cold.txt")"
+  timed ms git -C "$CAT" push -q "$server" pr:refs/heads/pr-warm >"$WORK/push-warm.txt" 2>&1; rc=$?
+  record pr.push_warm_ms "$ms"; record pr.push_warm_exit "$rc"
+  log "git push (pre-receive hook, warm): $ms ms, exit $rc"
+  mv "$server/hooks/pre-receive" "$server/hooks/pre-receive.off"
+  timed ms git -C "$CAT" push -q "$server" pr:refs/heads/pr-nohook >"$WORK/push-nohook.txt" 2>&1; rc=$?
+  record pr.push_nohook_ms "$ms"
+  log "git push (no hook): $ms ms, exit $rc"
+  mv "$server/hooks/pre-receive.off" "$server/hooks/pre-receive"
+  # a pull request that breaks a rule is refused (the hook really checks): a changed checksum
+  record pr.push_refused_exit "$(push_bad_change "$server")"
+  rm -rf "$server"
+}
+
+# push_bad_change SERVER: pushes a commit changing an immutable field; echoes push's exit status.
+push_bad_change() {
+  local server="$1" path rc
+  path="$(git -C "$CAT" ls-files images | sed -n 5p)"
+  git -C "$CAT" checkout -q -b bad pr
+  sed -i -E 's/("checksum": "sha[0-9]+:)[0-9a-f]{8}/\1deadbeef/' "$CAT/$path"
+  git -C "$CAT" -c user.name=bench -c user.email=bench@visor.invalid commit -q --no-verify -am 'bench: change a checksum'
+  timeout "$STEP_TIMEOUT" git -C "$CAT" push -q "$server" bad:refs/heads/bad >"$WORK/push-bad.txt" 2>&1; rc=$?
+  [ "$rc" != 0 ] || problem "a push changing a checksum was accepted"
+  git -C "$CAT" checkout -q pr
+  echo "$rc"
+}
+
+# ---- 3. upstream sync ---------------------------------------------------------------------------
+bench_sync() {
+  local data config token out mode
+  git -C "$CAT" checkout -q main || { problem "cannot check out main"; return 1; }
+  config="$WORK/visor-sync.toml"
+  printf '[upstreams.bench]\nurl = "%s"\ninterval_seconds = 0\n' "$CAT" >"$config"
+  data="$WORK/daemon"
+  mkdir -p "$data"
+  start_daemon sync "$data" "$config" || return 1
+  record sync.ready_ms "$DAEMON_READY_MS"
+  token="$WORK/token"; tr -d ' \n\r\t' <"$data/admin-token" >"$token"
+
+  log "first sync: the daemon adopts the $IMAGES-image upstream (bound ${ADOPT_TIMEOUT}s)"
+  record sync.adopt_timeout_ms $((ADOPT_TIMEOUT * 1000))
+  out="$WORK/sync-adopt.json"
+  timeout $((ADOPT_TIMEOUT + 30)) "$NODE" "$HELPER" sync-timing --url "$DAEMON_URL" --token-file "$token" --timeout "$ADOPT_TIMEOUT" >"$out"
+  cat "$out" >&2
+  mode="$(sed -n 's/.*"mode":"\([a-z-]*\)".*/\1/p' "$out")"
+  if [ "$mode" = adopted ]; then
+    record sync.adopt "$(cat "$out")"
+    record sync.seeded false
+  else
+    [ -s "$out" ] && record sync.adopt "$(sed 's/"response_ms":null,//' "$out")"
+    problem "first sync did not adopt the upstream within ${ADOPT_TIMEOUT}s (mode ${mode:-none}); restarting the daemon on a clone of the upstream"
+    record sync.seeded true
+    stop_daemon
+    data="$WORK/daemon-seeded"
+    mkdir -p "$data"
+    git clone -q "$CAT" "$data/catalog" || { problem "clone for the seeded daemon failed"; return 1; }
+    start_daemon seeded "$data" "$config" || return 1
+    record sync.seeded_ready_ms "$DAEMON_READY_MS"
+    tr -d ' \n\r\t' <"$data/admin-token" >"$token"
+  fi
+  record sync.images "$(curl -s --max-time 10 "$DAEMON_URL/health" | sed -n 's/.*"images":\([0-9]*\).*/\1/p' | head -n1 | grep . || echo null)"
+  record sync.rss_kb "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
+
+  # nothing new upstream: the price of a webhook that changes nothing
+  "$NODE" "$HELPER" sync-timing --url "$DAEMON_URL" --token-file "$token" --timeout 120 >"$WORK/sync-noop.json" &&
+    record sync.noop "$(cat "$WORK/sync-noop.json")"
+
+  # the static view, as a mirror that does not clone reads it: everything once, then what changed
+  log "static view: full walk (bound ${STATIC_SECONDS}s)"
+  timeout $((STATIC_SECONDS + 120)) "$NODE" "$HELPER" static-walk --url "$DAEMON_URL" --state "$WORK/static-state.json" \
+    --max-seconds "$STATIC_SECONDS" >"$WORK/static-full.json" && record sync.static_full "$(cat "$WORK/static-full.json")"
+  cat "$WORK/static-full.json" >&2
+
+  log "10 images change upstream; POST /sync until they show"
+  "$NODE" "$HELPER" upstream-change "$CAT" 10 --out "$WORK/changes.jsonl" >"$WORK/upstream-change.json" ||
+    { problem "upstream-change failed"; stop_daemon; return 1; }
+  out="$WORK/sync-change.json"
+  timeout 200 "$NODE" "$HELPER" sync-timing --url "$DAEMON_URL" --token-file "$token" --changes "$WORK/changes.jsonl" --timeout 120 >"$out"
+  cat "$out" >&2
+  [ -s "$out" ] && record sync.change "$(cat "$out")"
+  grep -q '"mode":"fast-forward"' "$out" || problem "the sync of 10 changes was not a fast-forward: $(head -c 300 "$out")"
+
+  log "static view: update after the change"
+  timeout 300 "$NODE" "$HELPER" static-walk --url "$DAEMON_URL" --state "$WORK/static-state.json" --max-seconds 120 \
+    >"$WORK/static-update.json" && record sync.static_update "$(cat "$WORK/static-update.json")"
+  cat "$WORK/static-update.json" >&2
+  record sync.rss_after_kb "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
+  stop_daemon
+  rm -rf "$WORK/daemon" "$WORK/daemon-seeded"
+}
+
+# ---- 4. history and clones ----------------------------------------------------------------------
+bench_history() {
+  local hist="$WORK/history.git" avail need commits ms rc url path squash got bpc
+  git -C "$CAT" checkout -q main 2>/dev/null
+  commits="$COMMITS"
+  # Room for the source, a full clone and slack: budget 4 KB a commit three times over.
+  avail=$(($(df -Pk "$WORK" | awk 'NR==2 {print $4}') * 1024))
+  need=$((commits * 4096 * 3))
+  record meta.disk_avail_bytes "$avail"
+  if [ "$need" -gt "$avail" ]; then
+    commits=$((avail / (4096 * 3)))
+    problem "disk: $avail bytes free, too little for $COMMITS commits; writing at most $commits"
+  fi
+  log "history: up to $commits commits with git fast-import (budget ${HISTORY_BUDGET}s)"
+  timeout $((HISTORY_BUDGET + 900)) "$NODE" "$HELPER" history "$CAT" "$hist" --commits "$commits" \
+    --budget-seconds "$HISTORY_BUDGET" >"$WORK/history.json" || { problem "history generation failed"; return 1; }
+  cat "$WORK/history.json" >&2
+  record history "$(cat "$WORK/history.json")"
+  got="$(sed -n 's/.*"commits":\([0-9]*\).*/\1/p' "$WORK/history.json")"
+  record clone.source_pack_bytes "$(git -C "$hist" count-objects -v | awk '/^size-pack:/ {print $2 * 1024}')"
+  record clone.source_objects "$(git -C "$hist" count-objects -v | awk '/^in-pack:/ {print $2}')"
+  url="file://$hist"
+  sync
+
+  log "git clone --no-local (full history, $got commits)"
+  t0="$(now_ns)"; timeout "$CLONE_TIMEOUT" git clone -q --no-local "$url" "$WORK/clone-full"; rc=$?
+  ms="$(ms_since "$t0")"
+  if [ "$rc" = 0 ]; then
+    record clone.full_ms "$ms"
+    record clone.full_git_bytes "$(bytes_of "$WORK/clone-full/.git")"
+    record clone.worktree_bytes "$(($(bytes_of "$WORK/clone-full") - $(bytes_of "$WORK/clone-full/.git")))"
+    log "full clone: $ms ms, .git $(bytes_of "$WORK/clone-full/.git") bytes"
+    # what GET /images/:id/history runs: the log of one record, through the whole history
+    path="$(git -C "$WORK/clone-full" ls-files images | sed -n 7p)"
+    timed ms git -C "$WORK/clone-full" log --format=%H -- "$path" >"$WORK/log-one.txt" &&
+      record clone.log_one_ms "$ms" && record clone.log_one_commits "$(wc -l <"$WORK/log-one.txt")"
+    log "git log -- <one record>: $ms ms ($(wc -l <"$WORK/log-one.txt") commits)"
+    local wrote
+    timed wrote git -C "$WORK/clone-full" commit-graph write --reachable --changed-paths 2>/dev/null &&
+      record clone.commit_graph_write_ms "$wrote"
+    timed ms git -C "$WORK/clone-full" log --format=%H -- "$path" >/dev/null &&
+      record clone.log_one_graph_ms "$ms"
+    log "commit-graph with changed paths written in $wrote ms; then git log -- <one record>: $ms ms"
+  else
+    problem "full clone failed or timed out (exit $rc after $ms ms)"
+  fi
+  rm -rf "$WORK/clone-full"
+
+  log "git clone --depth 1"
+  t0="$(now_ns)"; timeout "$CLONE_TIMEOUT" git clone -q --depth 1 "$url" "$WORK/clone-shallow"; rc=$?
+  ms="$(ms_since "$t0")"
+  if [ "$rc" = 0 ]; then
+    record clone.shallow_ms "$ms"; record clone.shallow_git_bytes "$(bytes_of "$WORK/clone-shallow/.git")"
+    log "shallow clone: $ms ms, .git $(bytes_of "$WORK/clone-shallow/.git") bytes"
+  else
+    problem "shallow clone failed (exit $rc)"
+  fi
+  rm -rf "$WORK/clone-shallow"
+
+  log "squashed history: one commit with the same tree"
+  squash="$(git -C "$hist" -c user.name=bench -c user.email=bench@visor.invalid commit-tree 'main^{tree}' -m 'Catalogue as of main (history squashed)')" &&
+    git -C "$hist" update-ref refs/heads/squashed "$squash"
+  t0="$(now_ns)"; timeout "$CLONE_TIMEOUT" git clone -q --no-local --single-branch -b squashed "$url" "$WORK/clone-squashed"; rc=$?
+  ms="$(ms_since "$t0")"
+  if [ "$rc" = 0 ]; then
+    record clone.squashed_ms "$ms"; record clone.squashed_git_bytes "$(bytes_of "$WORK/clone-squashed/.git")"
+    log "squashed clone: $ms ms, .git $(bytes_of "$WORK/clone-squashed/.git") bytes"
+  else
+    problem "squashed clone failed (exit $rc)"
+  fi
+  rm -rf "$WORK/clone-squashed"
+
+  if [ -n "$got" ] && [ "$got" -lt "$COMMITS" ]; then
+    log "history stopped at $got of $COMMITS commits: extrapolating the full clone linearly"
+    "$NODE" -e '
+      const [got, want, bytes, ms] = process.argv.slice(1).map(Number);
+      const f = want / got;
+      console.log(JSON.stringify({ commits: want, from_commits: got, full_git_bytes: Math.round(bytes * f), full_ms: Math.round(ms * f), method: "linear in commits" }));
+    ' -- "$got" "$COMMITS" \
+      "$(sed -n 's/.*"clone.full_git_bytes","value":\([0-9]*\).*/\1/p' "$METRICS")" \
+      "$(sed -n 's/.*"clone.full_ms","value":\([0-9]*\).*/\1/p' "$METRICS")" >"$WORK/extrapolated.json" &&
+      record clone.extrapolated "$(cat "$WORK/extrapolated.json")"
+  fi
+  rm -rf "$hist"
+}
+
+# ---- main ---------------------------------------------------------------------------------------
+ensure_tools || exit 1
+record meta.mode "\"$MODE\""
+record meta.date "\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\""
+record meta.images "$IMAGES"
+record meta.commits_requested "$COMMITS"
+record meta.node "\"$("$NODE" --version)\""
+record meta.git "$(json_str "$(git --version)")"
+record meta.cpus "$(nproc)"
+record meta.mem_total_kb "$(awk '/MemTotal/ {print $2}' /proc/meminfo)"
+record meta.git_head "$(json_str "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo none)")"
+record meta.history_budget_s "$HISTORY_BUDGET"
+log "mode $MODE ($IMAGES images, $COMMITS commits); work dir $WORK"
+
+if generate_catalog; then
+  [[ " $ONLY " == *" validate "* ]] && bench_validate
+  [[ " $ONLY " == *" pr "* ]] && bench_pr
+  [[ " $ONLY " == *" sync "* ]] && { bench_sync; stop_daemon; }
+  [[ " $ONLY " == *" history "* ]] && bench_history
+else
+  problem "catalogue generation failed"
+fi
+stop_daemon
+"$NODE" "$HELPER" report "$METRICS" "$RESULTS"

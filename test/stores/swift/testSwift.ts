@@ -1,0 +1,47 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+
+/** Where the one-node Swift of the tests listens, and the TempAuth account (also the S3 key pair). */
+export interface TestSwift {
+  url: string;
+  authUrl: string;
+  user: string;
+  key: string;
+}
+
+let running: Promise<TestSwift> | undefined;
+
+/**
+ * The real Swift of the tests (TempAuth and s3api on loopback): ensure.sh installs and starts it unless
+ * `npm test` already did, and is safe to call from several test files at once.
+ */
+export function testSwift(): Promise<TestSwift> {
+  running ??= (async () => {
+    const script = fileURLToPath(new URL('./ensure.sh', import.meta.url));
+    const { stdout } = await promisify(execFile)('bash', [script], { timeout: 300_000 });
+    const state = Object.fromEntries(
+      (await readFile(stdout.trim(), 'utf8'))
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    return { url: state['SWIFT_URL']!, authUrl: state['SWIFT_AUTH_URL']!, user: state['SWIFT_USER']!, key: state['SWIFT_KEY']! };
+  })();
+  return running;
+}
+
+/** A new, empty bucket (a Swift container) with a name no other test uses. */
+export async function freshBucket(swift: TestSwift, label: string): Promise<string> {
+  const bucket = `${label}-${randomBytes(5).toString('hex')}`;
+  const client = new S3Client({ endpoint: swift.url, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: swift.user, secretAccessKey: swift.key } });
+  try {
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+  } finally {
+    client.destroy();
+  }
+  return bucket;
+}
