@@ -18,6 +18,8 @@ import { registerUserCommand } from './commands/user.ts';
 import { registerGroupCommand } from './commands/group.ts';
 import { registerGrantCommands } from './commands/grant.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerCopyCommand } from './commands/copy.ts';
+import { registerStoreCommand } from './commands/storeGc.ts';
 import { errorReportLines } from './errorReport.ts';
 import { exitCodeFor } from './exitCodeFor.ts';
 import { ExitCode } from './ExitCode.ts';
@@ -41,6 +43,8 @@ const COMMANDS = [
   registerUserCommand,
   registerGroupCommand,
   registerReportCommand,
+  registerCopyCommand,
+  registerStoreCommand,
 ];
 
 /** Runs `visor` with the given arguments (without node and script) and answers the exit code. */

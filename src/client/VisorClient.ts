@@ -32,6 +32,15 @@ export interface ImagePage<T> {
 /** Fields for PUT /images/:id: a partial ImageInput where null removes an optional field. */
 export type ImagePatch = { [K in keyof ImageInput]?: ImageInput[K] | null };
 
+export interface StoreGcReport {
+  store: string;
+  type: string;
+  dry_run: boolean;
+  incomplete: Array<{ key: string; id: string; started?: string; bytes?: number; removed: boolean }>;
+  unreferenced: Array<{ key: string; size: number; modified?: string; removed: boolean }>;
+  errors: string[];
+}
+
 export interface HealthReport {
   status: string;
   catalog: Record<string, unknown>;
@@ -204,6 +213,29 @@ export class VisorClient {
 
   health(): Promise<HealthReport> {
     return this.json(this.resolve('/health'));
+  }
+
+  /** Copies (or with move, moves) the image's file to another store; verified on arrival. */
+  copy(id: string, to: string, options: { move?: boolean } = {}): Promise<ImageView> {
+    return this.json(`${this.imageUrl(id)}/copy`, { method: 'POST', json: { to, ...(options.move ? { move: true } : {}) } });
+  }
+
+  /** Registers a file already in a store (by URL, or store and key) as the image's file or one more location. */
+  link(id: string, target: { url: string } | { store: string; key: string }, options: { checksum?: string } = {}): Promise<ImageView> {
+    return this.json(`${this.imageUrl(id)}/locations`, { method: 'POST', json: { ...target, ...options } });
+  }
+
+  /** The daemon's stores (names and types) and the default one. */
+  stores(): Promise<{ default: string; stores: Array<{ name: string; type: string; writable: boolean }> }> {
+    return this.json(this.resolve('/stores'));
+  }
+
+  /** Removes what crashed writes left in a store (and, asked, objects no image names); admins only. */
+  collectStoreGarbage(store: string, options: { dryRun?: boolean; olderThanSeconds?: number; unreferenced?: boolean } = {}): Promise<StoreGcReport> {
+    return this.json(this.resolve(`/stores/${encodeURIComponent(store)}/gc`), {
+      method: 'POST',
+      json: { dry_run: options.dryRun === true, unreferenced: options.unreferenced === true, ...(options.olderThanSeconds !== undefined ? { older_than_seconds: options.olderThanSeconds } : {}) },
+    });
   }
 
   private grantUrl(id: string, grantee: Grantee): string {

@@ -134,7 +134,7 @@ export function parseStoreConfig(name: string, table: StoreSettings, env: NodeJS
   };
   const prefix = (): string => {
     const p = text('prefix') ?? '';
-    if (p !== '' && !/^[A-Za-z0-9._~/-]{1,512}$/.test(p)) throw invalidField(field('prefix'), 'pattern', 'letters, digits and . _ ~ - /');
+    if (p !== '' && (!/^[A-Za-z0-9_~-][A-Za-z0-9._~/-]{0,511}$/.test(p) || p.split('/').includes('..'))) throw invalidField(field('prefix'), 'pattern', 'letters, digits and . _ ~ - /, relative, without ".." segments');
     return p;
   };
   const common = (): StoreCommonConfig => ({ timeoutMs: int('timeout_ms', 30_000, 100, 3_600_000), retries: int('retries', 3, 0, 10) });
