@@ -490,10 +490,10 @@ function report(argv: string[]): void {
   const ms = (v: number | undefined): string => (v === undefined ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
   const mb = (v: number | undefined): string => (v === undefined ? '—' : v >= 1e9 ? `${(v / 1e9).toFixed(2)} GB` : `${(v / 1e6).toFixed(1)} MB`);
   const n = (v: number | undefined): string => (v === undefined ? '—' : v.toLocaleString('en-US'));
-  const rows: Array<{ section: string; figure: string; value: string; target: string; verdict: string; note?: string }> = [];
+  const all: Array<{ section: string; figure: string; value: string; target: string; verdict: string; note?: string; measured: boolean }> = [];
   const check = (section: string, figure: string, value: number | undefined, shown: string, limitMs: number | undefined, note?: string) => {
     const verdict = limitMs === undefined ? 'info' : value === undefined ? 'n/a' : value < limitMs ? 'PASS' : 'MISS';
-    rows.push({ section, figure, value: shown, target: limitMs === undefined ? '' : `< ${ms(limitMs)}`, verdict, ...(note ? { note } : {}) });
+    all.push({ section, figure, value: shown, target: limitMs === undefined ? '' : `< ${ms(limitMs)}`, verdict, ...(note ? { note } : {}), measured: value !== undefined });
   };
   const images = num('meta.images');
   const sec1 = `1. validate (${n(images)} images)`;
@@ -526,13 +526,14 @@ function report(argv: string[]): void {
   const sec4 = `4. history (${n(commits)} commits${get('history.stopped_by_budget') === true ? ', cut by the time budget' : ''})`;
   check(sec4, `fast-import (${n(num('history.commits_per_s'))} commits/s)`, num('history.ms'), ms(num('history.ms')), undefined);
   check(sec4, 'source repository pack', num('clone.source_pack_bytes'), mb(num('clone.source_pack_bytes')), undefined);
-  check(sec4, 'git clone --no-local (full history): time', num('clone.full_ms'), ms(num('clone.full_ms')), undefined);
-  check(sec4, 'git clone --no-local (full history): .git size', num('clone.full_git_bytes'), mb(num('clone.full_git_bytes')), undefined);
-  check(sec4, 'git clone --depth 1: time', num('clone.shallow_ms'), ms(num('clone.shallow_ms')), undefined);
-  check(sec4, 'git clone --depth 1: .git size', num('clone.shallow_git_bytes'), mb(num('clone.shallow_git_bytes')), undefined);
+  check(sec4, 'git clone -n --no-local (full history): time', num('clone.full_ms'), ms(num('clone.full_ms')), undefined);
+  check(sec4, 'git clone -n --no-local (full history): .git size', num('clone.full_git_bytes'), mb(num('clone.full_git_bytes')), undefined);
+  check(sec4, 'git clone -n --depth 1: time', num('clone.shallow_ms'), ms(num('clone.shallow_ms')), undefined);
+  check(sec4, 'git clone -n --depth 1: .git size', num('clone.shallow_git_bytes'), mb(num('clone.shallow_git_bytes')), undefined);
   check(sec4, 'squashed (one commit, same tree): clone time', num('clone.squashed_ms'), ms(num('clone.squashed_ms')), undefined);
   check(sec4, 'squashed (one commit, same tree): .git size', num('clone.squashed_git_bytes'), mb(num('clone.squashed_git_bytes')), undefined);
-  check(sec4, 'working tree (checked-out files)', num('clone.worktree_bytes'), mb(num('clone.worktree_bytes')), undefined);
+  check(sec4, 'checkout of the working tree (any of the three)', num('clone.checkout_ms'), ms(num('clone.checkout_ms')), undefined);
+  check(sec4, 'working tree size', num('clone.worktree_bytes'), mb(num('clone.worktree_bytes')), undefined);
   check(sec4, 'git log -- <one record> (GET /images/:id/history), full clone', num('clone.log_one_ms'), ms(num('clone.log_one_ms')), undefined);
   check(sec4, 'git commit-graph write --reachable --changed-paths', num('clone.commit_graph_write_ms'), ms(num('clone.commit_graph_write_ms')), undefined);
   check(sec4, 'git log -- <one record> with that commit-graph', num('clone.log_one_graph_ms'), ms(num('clone.log_one_graph_ms')), undefined);
@@ -540,9 +541,16 @@ function report(argv: string[]): void {
     check(sec4, `extrapolated to ${n(num('clone.extrapolated.commits'))} commits: full clone .git`, num('clone.extrapolated.full_git_bytes'), mb(num('clone.extrapolated.full_git_bytes')), undefined, 'linear in commits');
     check(sec4, `extrapolated to ${n(num('clone.extrapolated.commits'))} commits: full clone time`, num('clone.extrapolated.full_ms'), ms(num('clone.extrapolated.full_ms')), undefined, 'linear in commits');
   }
+  // Parts that did not run (BENCH_ONLY) leave their section out.
+  const ran = new Set(all.filter((r) => r.measured).map((r) => r.section));
+  const rows = all.filter((r) => ran.has(r.section)).map(({ measured: _m, ...r }) => r);
   const errors = get('errors');
   const width = Math.max(...rows.map((r) => r.figure.length));
-  const lines: string[] = [`VISOR catalogue-scale benchmark — ${String(get('meta.mode'))} mode, ${String(get('meta.date'))}`];
+  const loads = get('meta.loadavg');
+  const lines: string[] = [
+    `VISOR catalogue-scale benchmark — ${String(get('meta.mode'))} mode, ${String(get('meta.date'))}`,
+    `load average before each part: ${loads && typeof loads === 'object' ? Object.entries(loads).map(([k, v]) => `${k} ${String(v)}`).join('; ') : '—'}`,
+  ];
   let section = '';
   for (const r of rows) {
     if (r.section !== section) lines.push('', r.section);

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { StoreWrite } from '../ImageStore.ts';
+import { StoreWriteStream } from '../StoreWriteStream.ts';
 import { partSizeFor } from '../partSize.ts';
 import { abortError, storeFailure } from '../storeErrors.ts';
 import { s3Failure } from './s3Failure.ts';
@@ -25,7 +25,7 @@ export interface S3WriteTarget {
  * object smaller than one part is kept until commit and sent with one PutObject; a larger one is
  * completed (made visible) only by commit.
  */
-export class S3MultipartWrite extends Writable implements StoreWrite {
+export class S3MultipartWrite extends StoreWriteStream {
   private readonly t: S3WriteTarget;
   private buffer: Buffer | undefined;
   private filled = 0;
@@ -40,16 +40,8 @@ export class S3MultipartWrite extends Writable implements StoreWrite {
   private readonly controller = new AbortController();
 
   constructor(target: S3WriteTarget) {
-    super({ highWaterMark: 1 << 20 });
+    super(target.signal);
     this.t = target;
-    target.signal?.addEventListener('abort', () => {
-      this.destroy(abortError(target.signal));
-      void this.abort();
-    }, { once: true });
-  }
-
-  get stream(): Writable {
-    return this;
   }
 
   private get signal(): AbortSignal {

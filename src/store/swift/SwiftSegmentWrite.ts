@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { StoreWrite } from '../ImageStore.ts';
+import { StoreWriteStream } from '../StoreWriteStream.ts';
 import type { HttpAnswer } from '../http/HttpExchange.ts';
 import { partSizeFor } from '../partSize.ts';
 import { abortError, storeFailure } from '../storeErrors.ts';
@@ -40,7 +40,7 @@ export function newWriteId(): string {
  * visible is written only by commit(). Segments cannot be retried (their bytes are gone), so a failed
  * segment fails the write; the token is renewed before each segment instead.
  */
-export class SwiftSegmentWrite extends Writable implements StoreWrite {
+export class SwiftSegmentWrite extends StoreWriteStream {
   readonly writeId = newWriteId();
   private readonly t: SwiftWriteTarget;
   private readonly segments: Segment[] = [];
@@ -50,16 +50,8 @@ export class SwiftSegmentWrite extends Writable implements StoreWrite {
   private readonly begun: Array<{ path: string; answer: Promise<HttpAnswer> }> = [];
 
   constructor(target: SwiftWriteTarget) {
-    super({ highWaterMark: 1 << 20 });
+    super(target.signal);
     this.t = target;
-    target.signal?.addEventListener('abort', () => {
-      this.destroy(abortError(target.signal));
-      void this.abort();
-    }, { once: true });
-  }
-
-  get stream(): Writable {
-    return this;
   }
 
   /** Segment names relative to the segment container: <object>/<write id>/<8-digit sequence>. */

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { StoreWrite } from '../ImageStore.ts';
+import { StoreWriteStream } from '../StoreWriteStream.ts';
 import type { HttpAnswer } from '../http/HttpExchange.ts';
 import { abortError } from '../storeErrors.ts';
 import type { WebHdfsStore } from './WebHdfsStore.ts';
@@ -20,23 +20,15 @@ export interface WebHdfsWriteTarget {
  * commit: readers see the whole file or none. The body cannot be replayed, so the datanode step is
  * never retried.
  */
-export class WebHdfsWrite extends Writable implements StoreWrite {
+export class WebHdfsWrite extends StoreWriteStream {
   private readonly t: WebHdfsWriteTarget;
   private upload: { stream: Writable; answer: Promise<HttpAnswer> } | undefined;
   private starting: Promise<{ stream: Writable; answer: Promise<HttpAnswer> }> | undefined;
   private settled = false;
 
   constructor(target: WebHdfsWriteTarget) {
-    super({ highWaterMark: 1 << 20 });
+    super(target.signal);
     this.t = target;
-    target.signal?.addEventListener('abort', () => {
-      this.destroy(abortError(target.signal));
-      void this.abort();
-    }, { once: true });
-  }
-
-  get stream(): Writable {
-    return this;
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
