@@ -136,8 +136,9 @@ export class VisorCore {
     if (recovered.length > 0) logger.warn({ images: recovered }, 'uploads interrupted by a stop were marked error');
     const core = new VisorCore({ config, service, stores, catalogs, stats, index, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot }, schema, accessControl, logger });
     core.follower.start();
-    // After a full scan, save at once (off the start-up path) so the next start is quick even after a crash.
-    if (shared.source === 'scan' || priv.source === 'scan') setImmediate(() => void core.saveSnapshot().catch((e: unknown) => logger.warn({ err: e }, 'could not save the index snapshot')));
+    // The snapshot is saved on stop, not after a scan: serialising 100,000 records blocks the event
+    // loop for a second and doubles memory just as the first requests arrive. After a crash, the next
+    // start scans again.
     return core;
   }
 

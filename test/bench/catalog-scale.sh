@@ -314,8 +314,29 @@ bench_sync() {
     >"$WORK/static-update.json" && record sync.static_update "$(cat "$WORK/static-update.json")"
   cat "$WORK/static-update.json" >&2
   record sync.rss_after_kb "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
+  daemon_writes "$data" "$token"
   stop_daemon
   rm -rf "$WORK/daemon" "$WORK/daemon-seeded"
+}
+
+# daemon_writes DATA TOKEN: what the daemon's own commits leave in its catalogue. It commits with
+# plumbing and sets gc.auto=0, so every write stays as loose objects until something repacks.
+daemon_writes() {
+  local data="$1" token="$2" cat="$1/catalog" before after c0 c1
+  loose() { git -C "$cat" count-objects -v | awk '/^count:/ {c=$2} /^size:/ {s=$2} END {print c, s * 1024}'; }
+  shared_commits() { curl -s --max-time 10 -H "Authorization: Bearer $(cat "$token")" "$DAEMON_URL/health" | grep -o '"commits":[0-9]*' | head -n1 | cut -d: -f2; }
+  read -r before[0] before[1] < <(loose)
+  c0="$(shared_commits)"
+  log "daemon writes: 200 sequential POST /images (one commit each)"
+  timeout 180 "$NODE" "$BENCH_DIR/createLoad.ts" --url "$DAEMON_URL" --token-file "$token" --concurrency 1 \
+    --max-requests 200 --max-seconds 120 --warmup 0 >"$WORK/writes.json" || { problem "daemon writes failed"; return 1; }
+  record sync.writes.load "$(cat "$WORK/writes.json")"
+  read -r after[0] after[1] < <(loose)
+  c1="$(shared_commits)"
+  record sync.writes.shared_commits "$((${c1:-0} - ${c0:-0}))"
+  record sync.writes.loose_objects "$((after[0] - before[0]))"
+  record sync.writes.loose_bytes "$((after[1] - before[1]))"
+  log "daemon writes: $((${c1:-0} - ${c0:-0})) shared commits added $((after[0] - before[0])) loose objects, $((after[1] - before[1])) bytes"
 }
 
 # ---- 4. history and clones ----------------------------------------------------------------------

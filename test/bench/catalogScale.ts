@@ -510,7 +510,7 @@ function report(argv: string[]): void {
   const sec3 = `3. upstream sync (${n(images)} images)`;
   check(sec3, 'daemon start-up (empty data dir)', num('sync.ready_ms'), ms(num('sync.ready_ms')), undefined);
   const adoptMs = num('sync.adopt.response_ms');
-  check(sec3, `first sync: adopt the upstream (mode ${String(get('sync.adopt.mode') ?? '—')})`, adoptMs, adoptMs === undefined ? `> ${ms(num('sync.adopt_timeout_ms'))} (timed out)` : ms(adoptMs), undefined, get('sync.seeded') === true ? 'did not finish in its bound: the daemon was restarted on a clone of the upstream' : undefined);
+  check(sec3, `first sync: adopt the upstream${get('sync.adopt.mode') ? ` (mode ${String(get('sync.adopt.mode'))})` : ''}`, adoptMs, adoptMs === undefined ? `> ${ms(num('sync.adopt_timeout_ms'))} (timed out)` : ms(adoptMs), undefined, get('sync.seeded') === true ? 'did not finish in its bound: the daemon was restarted on a clone of the upstream' : undefined);
   check(sec3, 'daemon start-up on a clone (when seeded)', num('sync.seeded_ready_ms'), ms(num('sync.seeded_ready_ms')), undefined);
   const seeded = get('sync.seeded') === true;
   for (const round of [1, 2] as const) {
@@ -522,6 +522,10 @@ function report(argv: string[]): void {
   const walkCut = get('sync.static_full.complete') === false;
   check(sec3, `static view: full walk (${n(num('sync.static_full.requests'))} requests${walkCut ? `, ${n(num('sync.static_full.files_fetched'))} of ${n(num('sync.static_full.files_changed'))} files` : ''})`, num('sync.static_full.ms'), `${ms(num('sync.static_full.ms'))}, ${mb(num('sync.static_full.bytes'))}`, undefined, walkCut ? `cut at its bound; whole walk at this rate ≈ ${ms(num('sync.static_full.estimated_full_ms'))}` : undefined);
   check(sec3, `static view: update after the two changes (${n(num('sync.static_update.requests'))} requests)`, num('sync.static_update.ms'), `${ms(num('sync.static_update.ms'))}, ${mb(num('sync.static_update.bytes'))}`, undefined);
+  const writes = num('sync.writes.shared_commits');
+  const looseBytes = num('sync.writes.loose_bytes');
+  const perCommit = writes && looseBytes !== undefined ? looseBytes / writes : undefined;
+  check(sec3, `daemon writes: loose objects per commit (${n(writes)} commits, gc.auto=0)`, perCommit, perCommit === undefined ? '—' : `${n(Math.round((num('sync.writes.loose_objects') ?? 0) / (writes ?? 1)))} objects, ${(perCommit / 1000).toFixed(1)} kB`, undefined, perCommit === undefined ? undefined : `1,000,000 such commits ≈ ${mb(perCommit * 1e6)} unpacked`);
   const commits = num('history.commits');
   const sec4 = `4. history (${n(commits)} commits${get('history.stopped_by_budget') === true ? ', cut by the time budget' : ''})`;
   check(sec4, `fast-import (${n(num('history.commits_per_s'))} commits/s)`, num('history.ms'), ms(num('history.ms')), undefined);
