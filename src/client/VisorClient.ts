@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import got, { type Got, type Method } from 'got';
 import type { ImageBrief, ImageInput, ImageView } from '../catalog/ImageRecord.ts';
 import type { HistoryEntry } from '../catalog/ImageHistory.ts';
+import type { GcReport } from '../service/StoreCollector.ts';
 import { downloadImageFile, type DownloadOptions, type DownloadResult } from './downloadImageFile.ts';
 import { toSearchParams, type ImageQuery } from './ImageQuery.ts';
 import { uploadImageFile, type UploadOptions } from './uploadImageFile.ts';
@@ -32,14 +33,8 @@ export interface ImagePage<T> {
 /** Fields for PUT /images/:id: a partial ImageInput where null removes an optional field. */
 export type ImagePatch = { [K in keyof ImageInput]?: ImageInput[K] | null };
 
-export interface StoreGcReport {
-  store: string;
-  type: string;
-  dry_run: boolean;
-  incomplete: Array<{ key: string; id: string; started?: string; bytes?: number; removed: boolean }>;
-  unreferenced: Array<{ key: string; size: number; modified?: string; removed: boolean }>;
-  errors: string[];
-}
+/** What `visor store gc` found and removed in one store (the daemon's own report shape). */
+export type StoreGcReport = GcReport;
 
 export interface HealthReport {
   status: string;
