@@ -18,8 +18,6 @@ jobs:
     runs-on: ubuntu-latest
     steps:
       - uses: actions/checkout@v4
-        with:
-          fetch-depth: 0
       - uses: actions/setup-node@v4
         with:
           node-version: 24
@@ -27,7 +25,9 @@ jobs:
         env:
           BASE: \${{ github.base_ref }}
         run: |
-          if [ -n "$BASE" ]; then npx --yes visor catalog validate --base "origin/$BASE"
+          if [ -n "$BASE" ]; then
+            git fetch --depth=1 origin "$BASE:refs/remotes/origin/$BASE"
+            npx --yes visor catalog validate --base "origin/$BASE"
           else npx --yes visor catalog validate; fi
 `;
 

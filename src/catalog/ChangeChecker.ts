@@ -91,6 +91,20 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
     const id = idFromPath(path);
     if (id) factsById.set(id, facts);
   }
+  // Built once per check: looking these up record by record was quadratic (100,000 adopted records
+  // meant billions of comparisons).
+  const bySeriesName = new Map<string, string[]>();
+  const referrersOf = new Map<string, Array<{ id: string; as: 'kernel' | 'ramdisk' }>>();
+  for (const [id, f] of factsById) {
+    if (f.series !== undefined && f.name !== undefined) {
+      const key = `${f.series}\u0000${f.name}`;
+      bySeriesName.set(key, [...(bySeriesName.get(key) ?? []), id]);
+    }
+    for (const as of ['kernel', 'ramdisk'] as const) {
+      const ref = f[as];
+      if (ref !== undefined) referrersOf.set(ref, [...(referrersOf.get(ref) ?? []), { id, as }]);
+    }
+  }
   const lookupTarget = async (id: string): Promise<ImageRecord | undefined> => parse(await read(targetEntries, target, recordPath(id)));
 
   for (const path of [...changes.added, ...changes.modified]) {
@@ -120,7 +134,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
         }
       }
       if ((before.type === 'kernel' || before.type === 'ramdisk') && record.type !== before.type) {
-        const users = [...factsById].filter(([, f]) => f[before.type as 'kernel' | 'ramdisk'] === record.id).map(([id]) => id);
+        const users = (referrersOf.get(record.id) ?? []).filter((u) => u.as === before.type).map((u) => u.id);
         if (users.length > 0) fileProblem('type', 'referenced', before.type, `is the ${before.type} of ${users.join(', ')}; its type cannot change`);
       }
     }
@@ -131,8 +145,8 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
     }
     for (const p of referenceProblems(record, (id) => refs.get(id))) problems.push({ file: path, ...p });
     if (record.series !== undefined) {
-      for (const [id, f] of factsById) {
-        if (id !== record.id && f.series === record.series && f.name === record.name) {
+      for (const id of bySeriesName.get(`${record.series}\u0000${record.name}`) ?? []) {
+        if (id !== record.id) {
           fileProblem('name', 'unique-in-series', `a name not used by another image of series ${record.series}`, `image ${id} of series ${record.series} is already named ${JSON.stringify(record.name)}`);
         }
       }
@@ -142,10 +156,8 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
   for (const path of changes.deleted) {
     const id = idFromPath(path);
     if (!id) continue;
-    for (const [userId, f] of factsById) {
-      if (f.kernel === id || f.ramdisk === id) {
-        problems.push({ file: path, field: '(file)', rule: 'referenced', expected: 'an image nothing references', message: `cannot be deleted: it is the ${f.kernel === id ? 'kernel' : 'ramdisk'} of ${userId}` });
-      }
+    for (const user of referrersOf.get(id) ?? []) {
+      problems.push({ file: path, field: '(file)', rule: 'referenced', expected: 'an image nothing references', message: `cannot be deleted: it is the ${user.as} of ${user.id}` });
     }
   }
   return { problems, changes };

@@ -12,7 +12,9 @@ interface Request {
  */
 export class GitObjectReader {
   private readonly child: ChildProcessWithoutNullStreams;
-  private readonly pending: Request[] = [];
+  // A queue with a head index: shift() on an array of 100,000 waiting reads copies it every time.
+  private pending: Request[] = [];
+  private head = 0;
   private buffer: Buffer = Buffer.alloc(0);
   private failed: Error | undefined;
 
@@ -45,27 +47,38 @@ export class GitObjectReader {
     this.child.stdin.end();
   }
 
+  private next(): Request {
+    const r = this.pending[this.head++]!;
+    if (this.head === this.pending.length) {
+      this.pending = [];
+      this.head = 0;
+    }
+    return r;
+  }
+
   private drain(): void {
-    while (this.pending.length > 0) {
+    while (this.head < this.pending.length) {
       const eol = this.buffer.indexOf(10);
       if (eol < 0) return;
       const header = this.buffer.subarray(0, eol).toString('utf8');
       if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
         this.buffer = this.buffer.subarray(eol + 1);
-        this.pending.shift()!.resolve(undefined);
+        this.next().resolve(undefined);
         continue;
       }
       const size = Number(header.split(' ')[2]);
       if (this.buffer.length < eol + 1 + size + 1) return;
       const body = Buffer.from(this.buffer.subarray(eol + 1, eol + 1 + size));
       this.buffer = this.buffer.subarray(eol + 1 + size + 1);
-      this.pending.shift()!.resolve(body);
+      this.next().resolve(body);
     }
   }
 
   private fail(error: Error): void {
     if (this.failed) return;
     this.failed = error;
-    for (const p of this.pending.splice(0)) p.reject(error);
+    for (const p of this.pending.slice(this.head)) p.reject(error);
+    this.pending = [];
+    this.head = 0;
   }
 }

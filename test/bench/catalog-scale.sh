@@ -10,13 +10,14 @@
 #      the change, as a mirror that does not clone would do it;
 #   4. history: 1,000,000 commits (100,000 adds, then modifications) written with `git fast-import`,
 #      then `git clone --no-local` (full), `git clone --depth 1` and a one-commit squashed history: time
-#      and .git size; and `git log -- <record>` (what GET /images/:id/history runs) without and with a
-#      commit-graph. When the history cannot be written within its time budget (or the disk is short),
+#      and .git size; `git log -- <record>` (what GET /images/:id/history runs) without and with a
+#      commit-graph; then 10 new commits and `git fetch` into the full and the shallow clone.
+#      When the history cannot be written within its time budget (or the disk is short),
 #      it stops at the largest count reached and the full-clone figures are extrapolated, saying so.
 # Prints a report and writes it as JSON to test/bench/results/catalog-scale.json.
 #
-#   bash test/bench/catalog-scale.sh                 # full: 100,000 images, 1,000,000 commits (~35 min)
-#   BENCH_QUICK=1 bash test/bench/catalog-scale.sh   # quick: 10,000 images, 10,000 commits (~3 min)
+#   bash test/bench/catalog-scale.sh                 # full: 100,000 images, 1,000,000 commits (~30 min)
+#   BENCH_QUICK=1 bash test/bench/catalog-scale.sh   # quick: 10,000 images, 10,000 commits (~4 min)
 #
 # Environment:
 #   BENCH_QUICK=1                 the quick mode above
@@ -26,6 +27,7 @@
 #                                 daemon is stopped and restarted on a clone of the upstream instead
 #   BENCH_STATIC_SECONDS=S        bound of the full static-view walk (default 60; the rest is estimated)
 #   BENCH_ONLY="validate pr sync history"   run only some parts (the catalogue is always generated)
+#   BENCH_RESULTS=FILE            write the JSON there instead
 #   BENCH_KEEP=1                  keep the temporary directory
 #   BENCH_STRICT=1                exit 1 when a target is missed or not measured
 #
@@ -38,7 +40,7 @@ BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$BENCH_DIR/../.." && pwd)"
 NODE="$ROOT/node_modules/.bin/node"
 HELPER="$BENCH_DIR/catalogScale.ts"
-RESULTS="$BENCH_DIR/results/catalog-scale.json"
+RESULTS="${BENCH_RESULTS:-$BENCH_DIR/results/catalog-scale.json}"
 
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
   MODE=quick; IMAGES="${BENCH_IMAGES:-10000}"; COMMITS="${BENCH_COMMITS:-10000}"
@@ -390,7 +392,7 @@ bench_history() {
   else
     problem "full clone failed or timed out (exit $rc after $ms ms)"
   fi
-  rm -rf "$WORK/clone-full"; sync
+  sync
 
   log "git clone -n --depth 1"
   t0="$(now_ns)"; timeout "$CLONE_TIMEOUT" git clone -q -n --depth 1 "$url" "$WORK/clone-shallow"; rc=$?
@@ -401,7 +403,6 @@ bench_history() {
   else
     problem "shallow clone failed (exit $rc)"
   fi
-  rm -rf "$WORK/clone-shallow"
 
   log "squashed history: one commit with the same tree"
   squash="$(git -C "$hist" -c user.name=bench -c user.email=bench@visor.invalid commit-tree 'main^{tree}' -m 'Catalogue as of main (history squashed)')" &&
@@ -416,6 +417,23 @@ bench_history() {
   fi
   rm -rf "$WORK/clone-squashed"
 
+  # Keeping up: 10 new commits upstream, then a fetch into the full clone and one into the shallow
+  # clone (which keeps its depth). A shallow fetch makes the server walk the whole tree of the
+  # client's shallow commit to know what the client has: its cost is the catalogue, not the change.
+  if [ -d "$WORK/clone-full" ] && [ -d "$WORK/clone-shallow" ]; then
+    log "10 more commits upstream; git fetch into the full and the shallow clone"
+    if add_commits "$hist" 10; then
+      timed ms git -C "$WORK/clone-full" fetch -q origin && record clone.fetch_full_ms "$ms"
+      log "git fetch (full clone): $ms ms"
+      timed ms git -C "$WORK/clone-shallow" fetch -q --depth 1 origin main && record clone.fetch_shallow_ms "$ms"
+      log "git fetch --depth 1 (shallow clone): $ms ms"
+      record clone.shallow_after_fetch_git_bytes "$(bytes_of "$WORK/clone-shallow/.git")"
+    else
+      problem "could not add commits to the history"
+    fi
+  fi
+  rm -rf "$WORK/clone-full" "$WORK/clone-shallow"
+
   if [ -n "$got" ] && [ "$got" -lt "$COMMITS" ]; then
     log "history stopped at $got of $COMMITS commits: extrapolating the full clone linearly"
     "$NODE" -e '
@@ -428,6 +446,22 @@ bench_history() {
       record clone.extrapolated "$(cat "$WORK/extrapolated.json")"
   fi
   rm -rf "$hist"
+}
+
+# add_commits BARE N: N commits on main, each changing one record (plumbing, with a temporary index).
+add_commits() {
+  local repo="$1" n="$2" i path blob tree commit index="$WORK/add.index"
+  GIT_INDEX_FILE="$index" git -C "$repo" read-tree main || return 1
+  for ((i = 1; i <= n; i++)); do
+    path="$(git -C "$repo" ls-tree -r --name-only main images | sed -n "$((i * 997))p")"
+    blob="$(git -C "$repo" cat-file blob "main:$path" | sed "s/\"updated_at\": \"[^\"]*\"/\"updated_at\": \"$(date -u +%Y-%m-%dT%H:%M:%S).${i}00Z\"/" |
+      git -C "$repo" hash-object -w --stdin)" || return 1
+    GIT_INDEX_FILE="$index" git -C "$repo" update-index --cacheinfo "100644,$blob,$path" || return 1
+    tree="$(GIT_INDEX_FILE="$index" git -C "$repo" write-tree)" || return 1
+    commit="$(git -C "$repo" -c user.name=bench -c user.email=bench@visor.invalid commit-tree "$tree" -p main -m "bench: update $path")" || return 1
+    git -C "$repo" update-ref refs/heads/main "$commit" || return 1
+  done
+  rm -f "$index"
 }
 
 # ---- main ---------------------------------------------------------------------------------------

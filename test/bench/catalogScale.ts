@@ -541,6 +541,8 @@ function report(argv: string[]): void {
   check(sec4, 'git log -- <one record> (GET /images/:id/history), full clone', num('clone.log_one_ms'), ms(num('clone.log_one_ms')), undefined);
   check(sec4, 'git commit-graph write --reachable --changed-paths', num('clone.commit_graph_write_ms'), ms(num('clone.commit_graph_write_ms')), undefined);
   check(sec4, 'git log -- <one record> with that commit-graph', num('clone.log_one_graph_ms'), ms(num('clone.log_one_graph_ms')), undefined);
+  check(sec4, 'then 10 new commits: git fetch into the full clone', num('clone.fetch_full_ms'), ms(num('clone.fetch_full_ms')), undefined);
+  check(sec4, 'then 10 new commits: git fetch --depth 1 into the shallow clone', num('clone.fetch_shallow_ms'), ms(num('clone.fetch_shallow_ms')), undefined);
   if (num('clone.extrapolated.full_git_bytes') !== undefined) {
     check(sec4, `extrapolated to ${n(num('clone.extrapolated.commits'))} commits: full clone .git`, num('clone.extrapolated.full_git_bytes'), mb(num('clone.extrapolated.full_git_bytes')), undefined, 'linear in commits');
     check(sec4, `extrapolated to ${n(num('clone.extrapolated.commits'))} commits: full clone time`, num('clone.extrapolated.full_ms'), ms(num('clone.extrapolated.full_ms')), undefined, 'linear in commits');
