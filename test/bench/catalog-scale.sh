@@ -62,44 +62,12 @@ PIDS="$WORK/pids"
 : >"$PIDS"
 DAEMON_PID=""
 
-log() { printf '[scale %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-record() { printf '{"key":"%s","value":%s}\n' "$1" "$2" >>"$METRICS"; }
-json_str() { "$NODE" -e 'process.stdout.write(JSON.stringify(process.argv[1] ?? ""))' -- "$1"; }
-problem() { log "PROBLEM: $*"; record 'errors[]' "$(json_str "$*")"; }
+BENCH_TAG=scale
+# shellcheck source=benchLib.sh
+source "$(dirname "$0")/benchLib.sh"
 now_ns() { date +%s%N; }
 ms_since() { echo $((($(now_ns) - $1) / 1000000)); }
 bytes_of() { du -sb "$1" 2>/dev/null | cut -f1; }
-
-# ---- processes ----------------------------------------------------------------------------------
-alive() {
-  local state
-  [ -r "/proc/$1/stat" ] || return 1
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-register_pid() { echo "$1 $2" >>"$PIDS"; }
-# stop_pid PID MARKER: TERM (KILL after 10 s) the process if it is still ours (MARKER in its command line).
-stop_pid() {
-  local pid="$1" marker="$2" i
-  if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.1; done
-    if alive "$pid"; then
-      log "process $pid ($marker) did not stop on TERM; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local pid marker
-  if [ -f "$PIDS" ]; then
-    while read -r pid marker; do [ -n "$pid" ] && stop_pid "$pid" "$marker"; done < <(tac "$PIDS")
-  fi
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else log "removing $WORK"; rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT TERM HUP
 
 # timed VAR CMD...: runs CMD bounded by STEP_TIMEOUT; VAR gets the wall time in ms; returns CMD's status.
 timed() {

@@ -55,45 +55,9 @@ PIDS="$WORK/pids"        # "PID marker" lines of every long-running process this
 : >"$METRICS"
 : >"$PIDS"
 
-log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-
-# record KEY JSON-VALUE: one metric for the report (KEY "errors[]" appends).
-record() { printf '{"key":"%s","value":%s}\n' "$1" "$2" >>"$METRICS"; }
-json_str() { "$NODE" -e 'process.stdout.write(JSON.stringify(process.argv[1] ?? ""))' -- "$1"; }
-problem() { log "PROBLEM: $*"; record 'errors[]' "$(json_str "$*")"; }
-
-# ---- processes ----------------------------------------------------------------------------------
-# alive PID: the process exists and is not a zombie.
-alive() {
-  local state
-  [ -r "/proc/$1/stat" ] || return 1
-  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" || return 1
-  [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
-}
-register_pid() { echo "$1 $2" >>"$PIDS"; }
-# stop_pid PID MARKER: TERM (then KILL after 10 s) the process, if it is still the one we started
-# (its command line contains MARKER), and reap it.
-stop_pid() {
-  local pid="$1" marker="$2" i
-  if alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do alive "$pid" || break; sleep 0.1; done
-    if alive "$pid"; then
-      log "process $pid ($marker) did not stop on TERM; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  local pid marker
-  if [ -f "$PIDS" ]; then
-    while read -r pid marker; do [ -n "$pid" ] && stop_pid "$pid" "$marker"; done < <(tac "$PIDS")
-  fi
-  if [ "${BENCH_KEEP:-0}" = 1 ]; then log "kept $WORK"; else log "removing $WORK"; rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT TERM HUP
+BENCH_TAG=bench
+# shellcheck source=benchLib.sh
+source "$(dirname "$0")/benchLib.sh"
 
 free_port() {
   "$NODE" -e 'const s=require("node:net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
