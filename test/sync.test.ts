@@ -17,6 +17,8 @@ async function upstreamAndDaemon(): Promise<{ upstream: string; d: TestDaemon }>
   const root = await tempDir();
   const upstream = join(root, 'public');
   await initCatalog(upstream);
+  // Its own creator: two catalogues created by VISOR in the same second would share their first commit.
+  git(upstream, 'commit', '-q', '--amend', '--reset-author', '--no-edit');
   const d = await startTestDaemon({ config: { upstreams: { public: { url: upstream, interval_seconds: 0 } } } });
   return { upstream, d };
 }

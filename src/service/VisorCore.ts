@@ -192,6 +192,7 @@ export class VisorCore {
   async close(): Promise<void> {
     this.follower.stop();
     this.staticView.close();
+    await Promise.all([this.catalogs.shared.writer.close(), this.catalogs.of('private').writer.close()]);
     await this.stats.close();
     await this.accessControl.close();
     await this.saveSnapshot();

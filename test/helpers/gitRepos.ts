@@ -32,6 +32,19 @@ export function gitAsync(dir: string, ...args: string[]): Promise<{ status: numb
   });
 }
 
+/**
+ * `git status --porcelain` once the daemon's index has caught up with its commits (it lags while
+ * writes keep coming): polls for up to 5 s and returns the last answer.
+ */
+export async function statusWhenSettled(dir: string, ...paths: string[]): Promise<string> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const out = (await gitAsync(dir, 'status', '--porcelain', '--', ...paths)).stdout.trim();
+    if (out === '' || Date.now() > deadline) return out;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function tempDir(prefix = 'visor-git-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
