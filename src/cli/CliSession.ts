@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import type { Command } from 'commander';
-import { VisorClient } from '../client/VisorClient.ts';
+import type { VisorClient } from '../client/VisorClient.ts';
 import { resolveConnection, type ConnectionSettings } from './connectionSettings.ts';
 import { Output } from './output/Output.ts';
 
@@ -32,6 +32,8 @@ export class CliSession {
     if (this.client) return this.client;
     const { url, token } = this.options();
     this.connection = await resolveConnection({ flags: { url, token }, env: process.env, homeDir: homedir() });
+    // Loaded here, not at start: `visor serve` never needs the HTTP client.
+    const { VisorClient } = await import('../client/VisorClient.ts');
     // No retries: a person or a script sees a down daemon at once and decides what to do.
     this.client = new VisorClient({ url: this.connection.url, token: this.connection.token, retries: 0 });
     return this.client;

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEFAULT_VISOR_URL } from '../client/VisorClient.ts';
+import { DEFAULT_VISOR_URL } from '../client/defaultUrl.ts';
 import { CliError } from './CliError.ts';
 import { ExitCode } from './ExitCode.ts';
 

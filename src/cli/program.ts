@@ -1,50 +1,35 @@
 import { Command, CommanderError } from 'commander';
 import { CliSession } from './CliSession.ts';
-import { registerAddCommand } from './commands/add.ts';
-import { registerCatalogCommand } from './commands/catalog.ts';
-import { registerDeleteCommand } from './commands/delete.ts';
-import { registerDetailCommand } from './commands/detail.ts';
-import { registerDownloadCommand } from './commands/download.ts';
-import { registerLatestCommand } from './commands/latest.ts';
-import { registerHistoryCommand } from './commands/history.ts';
-import { registerMirrorCommand } from './commands/mirror.ts';
-import { registerPublishCommand } from './commands/publish.ts';
-import { registerListCommand } from './commands/list.ts';
-import { registerServeCommand } from './commands/serve.ts';
-import { registerShowCommand } from './commands/show.ts';
-import { registerUpdateCommand } from './commands/update.ts';
-import { registerUploadCommand } from './commands/upload.ts';
-import { registerUserCommand } from './commands/user.ts';
-import { registerGroupCommand } from './commands/group.ts';
-import { registerGrantCommands } from './commands/grant.ts';
-import { registerReportCommand } from './commands/report.ts';
-import { registerCopyCommand } from './commands/copy.ts';
-import { registerStoreCommand } from './commands/storeGc.ts';
-import { errorReportLines } from './errorReport.ts';
-import { exitCodeFor } from './exitCodeFor.ts';
 import { ExitCode } from './ExitCode.ts';
 
-const COMMANDS = [
-  registerServeCommand,
-  registerAddCommand,
-  registerListCommand,
-  registerDetailCommand,
-  registerShowCommand,
-  registerUpdateCommand,
-  registerDeleteCommand,
-  registerUploadCommand,
-  registerDownloadCommand,
-  registerLatestCommand,
-  registerHistoryCommand,
-  registerMirrorCommand,
-  registerPublishCommand,
-  registerCatalogCommand,
-  registerGrantCommands,
-  registerUserCommand,
-  registerGroupCommand,
-  registerReportCommand,
-  registerCopyCommand,
-  registerStoreCommand,
+type Register = (program: Command, session: CliSession) => void;
+
+/**
+ * Commands load on demand: a run of one command loads only its own module (the daemon, a
+ * long-running `visor serve`, then never holds the HTTP client, tables or progress bars).
+ * Help and unknown commands load them all.
+ */
+const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Register> }> = [
+  { names: ['serve'], load: async () => (await import('./commands/serve.ts')).registerServeCommand },
+  { names: ['add'], load: async () => (await import('./commands/add.ts')).registerAddCommand },
+  { names: ['list'], load: async () => (await import('./commands/list.ts')).registerListCommand },
+  { names: ['detail'], load: async () => (await import('./commands/detail.ts')).registerDetailCommand },
+  { names: ['show'], load: async () => (await import('./commands/show.ts')).registerShowCommand },
+  { names: ['update'], load: async () => (await import('./commands/update.ts')).registerUpdateCommand },
+  { names: ['delete'], load: async () => (await import('./commands/delete.ts')).registerDeleteCommand },
+  { names: ['upload'], load: async () => (await import('./commands/upload.ts')).registerUploadCommand },
+  { names: ['download'], load: async () => (await import('./commands/download.ts')).registerDownloadCommand },
+  { names: ['latest'], load: async () => (await import('./commands/latest.ts')).registerLatestCommand },
+  { names: ['history'], load: async () => (await import('./commands/history.ts')).registerHistoryCommand },
+  { names: ['mirror'], load: async () => (await import('./commands/mirror.ts')).registerMirrorCommand },
+  { names: ['publish'], load: async () => (await import('./commands/publish.ts')).registerPublishCommand },
+  { names: ['catalog'], load: async () => (await import('./commands/catalog.ts')).registerCatalogCommand },
+  { names: ['grant', 'revoke', 'grants'], load: async () => (await import('./commands/grant.ts')).registerGrantCommands },
+  { names: ['user'], load: async () => (await import('./commands/user.ts')).registerUserCommand },
+  { names: ['group'], load: async () => (await import('./commands/group.ts')).registerGroupCommand },
+  { names: ['report'], load: async () => (await import('./commands/report.ts')).registerReportCommand },
+  { names: ['copy', 'link'], load: async () => (await import('./commands/copy.ts')).registerCopyCommand },
+  { names: ['store'], load: async () => (await import('./commands/storeGc.ts')).registerStoreCommand },
 ];
 
 /** Runs `visor` with the given arguments (without node and script) and answers the exit code. */
@@ -58,12 +43,14 @@ export async function runVisor(args: readonly string[]): Promise<ExitCode> {
     .exitOverride()
     .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'visor: ')) });
   const session = new CliSession(program);
-  for (const register of COMMANDS) register(program, session);
+  const wanted = COMMANDS.filter((c) => c.names.includes(args[0] ?? ''));
+  for (const command of wanted.length > 0 ? wanted : COMMANDS) (await command.load())(program, session);
 
   try {
     await program.parseAsync(args, { from: 'user' });
     return ExitCode.ok;
   } catch (error) {
+    const [{ exitCodeFor }, { errorReportLines }] = await Promise.all([import('./exitCodeFor.ts'), import('./errorReport.ts')]);
     const code = exitCodeFor(error);
     // Commander has already printed its own usage errors (and help, exit 0).
     if (!(error instanceof CommanderError)) {

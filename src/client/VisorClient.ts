@@ -10,8 +10,9 @@ import { VisorClientError } from './VisorClientError.ts';
 import type { GroupView, IssuedKey, Role, UserView } from '../accounts/Account.ts';
 import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
 import type { UsageReport } from '../tracking/UsageReport.ts';
+import { DEFAULT_VISOR_URL } from './defaultUrl.ts';
 
-export const DEFAULT_VISOR_URL = 'http://127.0.0.1:4568';
+export { DEFAULT_VISOR_URL };
 
 export interface VisorClientOptions {
   /** Base URL of the daemon (default http://127.0.0.1:4568). */

@@ -3,7 +3,7 @@ import type { DigestAlgorithm } from '../config/VisorConfig.ts';
 import { conflict, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
-import { HttpStore } from '../store/http/HttpStore.ts';
+import type { HttpStore } from '../store/http/HttpStore.ts';
 import type { ImageService } from './ImageService.ts';
 import { algorithmOf, digestOf } from './ImageCopier.ts';
 
@@ -40,7 +40,8 @@ export class ImageLinker {
     if (request.url !== undefined) {
       if (typeof request.url !== 'string') throw invalidField('url', 'type', 'a URL');
       for (const store of this.stores.values()) {
-        const key = store instanceof HttpStore ? store.keyOf(request.url) : undefined;
+        // By type, not instanceof: the http adapter is loaded only when one is configured.
+        const key = store.type === 'http' ? (store as HttpStore).keyOf(request.url) : undefined;
         if (key) return { store, key };
       }
       throw invalidField('url', 'exists', 'a URL under the base URL of a configured http store', `url: no configured http store serves ${request.url}`);

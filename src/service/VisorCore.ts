@@ -110,7 +110,7 @@ export class VisorCore {
 
     const stores = new Map<string, ImageStore>();
     for (const [name, s] of Object.entries(config.stores)) {
-      const store = createStore(name, s);
+      const store = await createStore(name, s);
       await store.init();
       stores.set(name, store);
     }

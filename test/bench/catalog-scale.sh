@@ -77,8 +77,9 @@ timed() {
   printf -v "$__var" '%s' "$(ms_since "$t0")"
   return "$rc"
 }
+build_visor || { log "build failed"; exit 1; }
 # the CLI, as a command (so that `timeout` can run it); the catalogue comes from the arguments only
-VISOR=(env -u VISOR_CATALOG_PATH -u VISOR_CONFIG -u VISOR_URL -u VISOR_TOKEN "$NODE" "$ROOT/src/cli/visor.ts")
+VISOR=(env -u VISOR_CATALOG_PATH -u VISOR_CONFIG -u VISOR_URL -u VISOR_TOKEN "$NODE" "$ROOT/$VISOR_JS")
 
 free_port() {
   "$NODE" -e 'const s=require("node:net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
@@ -93,9 +94,9 @@ start_daemon() {
   t0="$(now_ns)"
   (cd "$ROOT" && unset VISOR_CATALOG_PATH VISOR_CONFIG VISOR_PUBLIC_URL &&
     VISOR_DATA_DIR="$data" VISOR_PORT="$port" VISOR_HOST=127.0.0.1 \
-      exec "$NODE" src/cli/visor.ts serve --config "$config") >"$DAEMON_LOG" 2>&1 &
+      exec "$NODE" "$VISOR_JS" serve --config "$config") >"$DAEMON_LOG" 2>&1 &
   DAEMON_PID=$!
-  register_pid "$DAEMON_PID" visor.ts
+  register_pid "$DAEMON_PID" visor.js
   deadline=$((t0 + READY_TIMEOUT * 1000000000))
   while :; do
     code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$DAEMON_URL/health" 2>/dev/null)"
@@ -116,7 +117,7 @@ start_daemon() {
 }
 stop_daemon() {
   [ -n "${DAEMON_PID:-}" ] || return 0
-  stop_pid "$DAEMON_PID" visor.ts
+  stop_pid "$DAEMON_PID" visor.js
   DAEMON_PID=""
 }
 proc_kb() {

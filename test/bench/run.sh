@@ -99,7 +99,7 @@ else
   printf '# VISOR benchmark: defaults; data dir, host and port come from the environment\n' >"$CONFIG"
 fi
 
-daemon_available() { [ -f "$ROOT/src/cli/visor.ts" ]; }
+daemon_available() { [ -f "$ROOT/$VISOR_JS" ]; }
 
 # start_daemon NAME DATA_DIR: spawns the daemon on a free port and waits for GET /health → 200.
 # Sets DAEMON_PID, DAEMON_URL, DAEMON_LOG, DAEMON_READY_MS.
@@ -112,9 +112,9 @@ start_daemon() {
   # catalogue and config come from $data and $CONFIG only, whatever the caller's environment says
   (cd "$ROOT" && unset VISOR_CATALOG_PATH VISOR_CONFIG VISOR_PUBLIC_URL &&
     VISOR_DATA_DIR="$data" VISOR_PORT="$port" VISOR_HOST=127.0.0.1 \
-      exec "$NODE" src/cli/visor.ts serve --config "$CONFIG") >"$DAEMON_LOG" 2>&1 &
+      exec "$NODE" "$VISOR_JS" serve --config "$CONFIG") >"$DAEMON_LOG" 2>&1 &
   DAEMON_PID=$!
-  register_pid "$DAEMON_PID" visor.ts
+  register_pid "$DAEMON_PID" visor.js
   deadline=$((t0 + READY_TIMEOUT * 1000000000))
   while :; do
     code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$DAEMON_URL/health" 2>/dev/null)"
@@ -126,7 +126,7 @@ start_daemon() {
     fi
     if [ "$(now_ns)" -gt "$deadline" ]; then
       problem "daemon ($name) not ready after ${READY_TIMEOUT}s; log tail: $(tail -c 1500 "$DAEMON_LOG" | tr '\n' ' ')"
-      stop_pid "$DAEMON_PID" visor.ts
+      stop_pid "$DAEMON_PID" visor.js
       return 1
     fi
     sleep 0.01
@@ -138,7 +138,7 @@ stop_daemon() {
   local t0
   [ -n "${DAEMON_PID:-}" ] || return 0
   t0="$(now_ns)"
-  stop_pid "$DAEMON_PID" visor.ts
+  stop_pid "$DAEMON_PID" visor.js
   log "daemon (pid $DAEMON_PID) stopped in $((($(now_ns) - t0) / 1000000)) ms"
   DAEMON_PID=""
 }
@@ -321,7 +321,7 @@ EOF
 
   # daemon upload and download
   if ! daemon_available; then
-    problem "daemon not available (no src/cli/visor.ts): transfers through VISOR not measured"
+    problem "daemon not available (no $VISOR_JS): transfers through VISOR not measured"
     rm -f "$file"; return 1
   fi
   data="$(generate transfers 10)" || { problem "catalogue generation for transfers failed"; rm -f "$file"; return 1; }
@@ -394,6 +394,7 @@ EOF
 
 # ---- main ---------------------------------------------------------------------------------------
 ensure_tools || { log "missing tools"; exit 1; }
+build_visor || { log "build failed"; exit 1; }
 
 record meta.mode "\"$MODE\""
 record meta.date "\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\""
@@ -410,7 +411,7 @@ record meta.read_endpoints "$(tr -d '\n' <<<"$READ_ENDPOINTS")"
 record meta.create_bounds "{\"concurrent\":{\"max\":$CREATE_MAX,\"seconds\":$CREATE_SECS},\"sequential\":{\"max\":$SEQ_MAX,\"seconds\":$SEQ_SECS}}"
 
 log "mode $MODE; work dir $WORK"
-daemon_available || problem "daemon not available yet (no src/cli/visor.ts): only the baselines run"
+daemon_available || problem "daemon not available yet (no $VISOR_JS): only the baselines run"
 
 if [[ " $ONLY " == *" reads "* ]] && daemon_available; then
   bench_reads small "$SMALL"; stop_daemon

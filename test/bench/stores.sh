@@ -26,6 +26,8 @@ state=$(bash test/stores/swift/ensure.sh)
 # shellcheck source=/dev/null
 source "$state"
 
+# the daemon as shipped: compiled to dist/
+"$node" node_modules/typescript/bin/tsc -p tsconfig.build.json
 work=$(mktemp -d /tmp/visor-bench-stores.XXXXXX)
 daemon_pid=""
 cleanup() {
@@ -64,7 +66,7 @@ user = "$SWIFT_USER"
 container = "bench-swift-$(date +%s)"
 TOML
 VISOR_STORE_S3_ACCESS_KEY_ID="$SWIFT_USER" VISOR_STORE_S3_SECRET_ACCESS_KEY="$SWIFT_KEY" VISOR_STORE_SWIFT_KEY="$SWIFT_KEY" \
-  "$node" src/cli/visor.ts serve --config "$work/visor.toml" >"$work/daemon.log" 2>&1 &
+  "$node" dist/src/cli/visor.js serve --config "$work/visor.toml" >"$work/daemon.log" 2>&1 &
 daemon_pid=$!
 url="http://127.0.0.1:$port"
 for _ in $(seq 1 100); do curl -sf "$url/health" >/dev/null 2>&1 && break; sleep 0.2; done
