@@ -122,6 +122,24 @@ test('an upstream change that breaks the rules is refused and changes nothing', 
   }
 });
 
+test('a private record arriving from an upstream is refused, even from a catalogue not marked public', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    await publish(upstream, [imageRecord({ name: 'alpha' })]);
+    await sync(d);
+    const head = git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD');
+    const leaked = imageRecord({ name: 'someone-elses-secret', access: 'private' });
+    await publish(upstream, [leaked]);
+    const result = await sync(d);
+    t.is(result.mode, 'refused');
+    t.like(result.problems[0], { file: recordFile(leaked.id), field: 'access', rule: 'public-catalogue' });
+    t.is(git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD'), head, 'the shared catalogue is as it was');
+    t.is((await fetch(`${d.url}/images/${leaked.id}`, authed(d.token))).status, 404);
+  } finally {
+    await d.stop();
+  }
+});
+
 test('POST /sync needs an administrator, and an unknown upstream is a 404', async (t) => {
   const { d } = await upstreamAndDaemon();
   try {

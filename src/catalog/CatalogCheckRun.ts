@@ -3,11 +3,12 @@ import { GitRunner } from '../git/GitRunner.ts';
 import { GitObjectReader } from '../git/GitObjectReader.ts';
 import { ImageSchema } from './ImageSchema.ts';
 import { CatalogFacts } from './CatalogFacts.ts';
-import { checkChanges, type ChangeSummary } from './ChangeChecker.ts';
-import type { TreeRef } from './CatalogTree.ts';
+import { checkChanges, type ChangeSummary, type CheckOptions } from './ChangeChecker.ts';
+import { listTree, type TreeRef } from './CatalogTree.ts';
 import type { FileProblem } from './CatalogScanner.ts';
 
 export const ZERO_OID = /^0+$/;
+const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
 /**
  * One checking session over a repository (a clone or a bare server repository): the object reader,
@@ -18,6 +19,8 @@ export class CatalogCheckRun {
   private readonly reader: GitObjectReader;
   private readonly schema = new ImageSchema();
   private readonly facts: CatalogFacts;
+  /** The listings of the last commits checked: the next listing is one of these plus a diff. */
+  private listings: Array<{ commit: string; entries: Map<string, string> }> = [];
 
   private constructor(git: GitRunner, gitDir: string) {
     this.git = git;
@@ -31,8 +34,35 @@ export class CatalogCheckRun {
     return new CatalogCheckRun(git, gitDir);
   }
 
-  async check(base: TreeRef, target: TreeRef): Promise<{ problems: FileProblem[]; changes: ChangeSummary }> {
-    return checkChanges({ git: this.git, reader: this.reader, schema: this.schema, facts: this.facts }, base, target);
+  async check(base: TreeRef, target: TreeRef, options: CheckOptions = {}): Promise<{ problems: FileProblem[]; changes: ChangeSummary }> {
+    return checkChanges({ git: this.git, reader: this.reader, schema: this.schema, facts: this.facts, list: (ref) => this.list(ref) }, base, target, options);
+  }
+
+  /**
+   * A commit's files by path. A run that checks one commit after another (a daemon's syncs) lists
+   * the tree once, then applies `git diff-tree` from the nearest listing: proportional to the change.
+   */
+  private async list(ref: TreeRef): Promise<Map<string, string>> {
+    if (ref.kind !== 'commit' || !COMMIT_ID.test(ref.rev)) return listTree(this.git, ref);
+    const known = this.listings.find((l) => l.commit === ref.rev);
+    if (known) return known.entries;
+    const from = this.listings.at(-1);
+    const entries = from ? await this.applyDiff(from, ref.rev) : await listTree(this.git, ref);
+    this.listings = [...this.listings.slice(-1), { commit: ref.rev, entries }];
+    return entries;
+  }
+
+  private async applyDiff(from: { commit: string; entries: Map<string, string> }, commit: string): Promise<Map<string, string>> {
+    const out = (await this.git.run(['diff-tree', '-r', '-z', '--no-renames', from.commit, commit])).stdout.split('\0');
+    const entries = new Map(from.entries);
+    // Records of ":<old mode> <new mode> <old id> <new id> <status>" then the path.
+    for (let i = 0; i + 1 < out.length; i += 2) {
+      const meta = out[i]!.split(' ');
+      const path = out[i + 1]!;
+      if (meta[4] === 'D') entries.delete(path);
+      else entries.set(path, meta[3]!);
+    }
+    return entries;
   }
 
   async isAncestor(older: string, newer: string): Promise<boolean> {

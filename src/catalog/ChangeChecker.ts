@@ -20,6 +20,13 @@ export interface ChangeCheckContext {
   reader: GitObjectReader;
   schema: ImageSchema;
   facts: CatalogFacts;
+  /** Lists a version's files (default: listTree); a long-lived checker answers from the last listing and a diff. */
+  list?: (ref: TreeRef) => Promise<Map<string, string>>;
+}
+
+export interface CheckOptions {
+  /** Refuse private records whatever the catalogue's config says (a daemon's shared catalogue). */
+  publicOnly?: boolean;
 }
 
 export interface ChangeSummary {
@@ -51,8 +58,9 @@ export function diffTrees(base: Map<string, string>, target: Map<string, string>
  * pre-receive hooks and of `visor catalog validate --base`. Returns every problem, one per file and
  * field, never stopping at the first.
  */
-export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, target: TreeRef): Promise<{ problems: FileProblem[]; changes: ChangeSummary }> {
-  const [baseEntries, targetEntries] = await Promise.all([listTree(ctx.git, base), listTree(ctx.git, target)]);
+export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, target: TreeRef, options: CheckOptions = {}): Promise<{ problems: FileProblem[]; changes: ChangeSummary }> {
+  const list = ctx.list ?? ((ref: TreeRef) => listTree(ctx.git, ref));
+  const [baseEntries, targetEntries] = await Promise.all([list(base), list(target)]);
   const changes = diffTrees(baseEntries, targetEntries);
   const problems: FileProblem[] = [];
   const read = async (entries: Map<string, string>, ref: TreeRef, path: string) => {
@@ -70,7 +78,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
 
   // The catalogue's own settings come from the base: a change cannot loosen the rules it is judged by.
   const config = parse(await read(base.kind === 'empty' ? targetEntries : baseEntries, base.kind === 'empty' ? target : base, CATALOG_CONFIG_FILE)) as { visibility?: string } | undefined;
-  const publicCatalogue = config?.visibility === 'public';
+  const publicCatalogue = options.publicOnly === true || config?.visibility === 'public';
 
   const addedSet = new Set(changes.added);
   const lowerCase = new Map<string, string>();

@@ -1,8 +1,14 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 
+export interface GitObject {
+  oid: string;
+  type: 'blob' | 'tree' | 'commit' | 'tag';
+  body: Buffer;
+}
+
 interface Request {
   spec: string;
-  resolve: (value: Buffer | undefined) => void;
+  resolve: (value: GitObject | undefined) => void;
   reject: (error: Error) => void;
 }
 
@@ -29,8 +35,13 @@ export class GitObjectReader {
     this.child.on('close', () => this.fail(new Error('git cat-file ended')));
   }
 
-  /** An object by name (oid, rev:path or :path for the index); undefined when it does not exist. */
-  read(spec: string): Promise<Buffer | undefined> {
+  /** An object's content by name (oid, rev:path or :path for the index); undefined when it does not exist. */
+  async read(spec: string): Promise<Buffer | undefined> {
+    return (await this.object(spec))?.body;
+  }
+
+  /** An object with its id and type; undefined when it does not exist. */
+  object(spec: string): Promise<GitObject | undefined> {
     if (this.failed) return Promise.reject(this.failed);
     if (/[\n]/.test(spec)) return Promise.reject(new Error('object names cannot contain newlines'));
     return new Promise((resolve, reject) => {
@@ -66,11 +77,12 @@ export class GitObjectReader {
         this.next().resolve(undefined);
         continue;
       }
-      const size = Number(header.split(' ')[2]);
+      const [oid = '', type, sizeText] = header.split(' ');
+      const size = Number(sizeText);
       if (this.buffer.length < eol + 1 + size + 1) return;
       const body = Buffer.from(this.buffer.subarray(eol + 1, eol + 1 + size));
       this.buffer = this.buffer.subarray(eol + 1 + size + 1);
-      this.next().resolve(body);
+      this.next().resolve({ oid, type: type as GitObject['type'], body });
     }
   }
 

@@ -80,7 +80,7 @@ export class VisorCore {
     this.service = parts.service;
     this.stores = parts.stores;
     this.catalogs = parts.catalogs;
-    this.staticView = new StaticView(parts.catalogs.shared.dir);
+    this.staticView = new StaticView(parts.catalogs.shared.dir, () => parts.catalogs.shared.writer.headCommit);
     this.follower = new UpstreamFollower(parts.catalogs.shared, parts.config.upstreams, (paths) => this.reload('shared', paths), parts.logger);
     this.stats = parts.stats;
     this.index = parts.index;
@@ -190,7 +190,7 @@ export class VisorCore {
   }
 
   async close(): Promise<void> {
-    this.follower.stop();
+    await this.follower.close();
     this.staticView.close();
     await Promise.all([this.catalogs.shared.writer.close(), this.catalogs.of('private').writer.close()]);
     await this.stats.close();

@@ -49,6 +49,8 @@ export class UpstreamFollower {
   private readonly logger: Logger;
   private readonly timers: NodeJS.Timeout[] = [];
   private running: Promise<unknown> = Promise.resolve();
+  /** Kept from sync to sync: facts and the last tree listing stay in memory, so a sync costs what changed. */
+  private checkRun: Promise<CatalogCheckRun> | undefined;
 
   constructor(repo: CatalogRepository, upstreams: UpstreamConfig[], onChanged: (paths: string[]) => Promise<void>, logger: Logger) {
     this.repo = repo;
@@ -74,6 +76,15 @@ export class UpstreamFollower {
 
   stop(): void {
     for (const t of this.timers.splice(0)) clearInterval(t);
+  }
+
+  /** Stops the schedules, waits for a running sync, and saves what the checks learned. */
+  async close(): Promise<void> {
+    this.stop();
+    await this.running;
+    const run = this.checkRun;
+    this.checkRun = undefined;
+    if (run) await (await run).close();
   }
 
   /** Syncs one upstream by name, or all of them; syncs never overlap. */
@@ -140,20 +151,19 @@ export class UpstreamFollower {
       }
     }
     const after = (await this.git.revParse('HEAD'))!;
-    const run = await CatalogCheckRun.open(this.repo.dir);
-    try {
-      const { problems, changes } = await run.check(commitRef(before), commitRef(after));
-      if (problems.length > 0) {
-        await this.git.run(['reset', '--quiet', '--hard', before]);
-        result.mode = 'refused';
-        result.problems = problems;
-        return;
-      }
-      result.after = after;
-      result.changed = [...changes.added, ...changes.modified, ...changes.deleted].filter((p) => p.startsWith('images/'));
-    } finally {
-      await run.close();
+    this.checkRun ??= CatalogCheckRun.open(this.repo.dir);
+    const run = await this.checkRun;
+    // The shared catalogue is what this instance serves to mirrors and pushes upstream: a private
+    // record arriving from an upstream must not settle in it, whatever that upstream's config says.
+    const { problems, changes } = await run.check(commitRef(before), commitRef(after), { publicOnly: true });
+    if (problems.length > 0) {
+      await this.git.run(['reset', '--quiet', '--hard', before]);
+      result.mode = 'refused';
+      result.problems = problems;
+      return;
     }
+    result.after = after;
+    result.changed = [...changes.added, ...changes.modified, ...changes.deleted].filter((p) => p.startsWith('images/'));
   }
 
   /** The rule for what the field merge cannot settle (one side deleted, or a file that is not JSON): upstream's version. */
