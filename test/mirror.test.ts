@@ -18,7 +18,8 @@ async function create(body: Record<string, unknown>): Promise<string> {
   return ((await res.json()) as { id: string }).id;
 }
 
-test('the stock git client clones the shared catalogue over HTTP; private images are not in it', async (t) => {
+// Serial: other tests here write to the same daemon, which would move its HEAD past the clone.
+test.serial('the stock git client clones the shared catalogue over HTTP; private images are not in it', async (t) => {
   const pub = await create({ name: 'clone-me', access: 'public' });
   const priv = await create({ name: 'not-me', access: 'private' });
   const dir = join(await tempDir(), 'clone');

@@ -4,7 +4,7 @@ import { GitObjectReader } from '../git/GitObjectReader.ts';
 import { ImageSchema } from './ImageSchema.ts';
 import { CatalogFacts } from './CatalogFacts.ts';
 import { checkChanges, type ChangeSummary, type CheckOptions } from './ChangeChecker.ts';
-import { listTree, type TreeRef } from './CatalogTree.ts';
+import { diffCommits, listTree, type TreeRef } from './CatalogTree.ts';
 import type { FileProblem } from './CatalogScanner.ts';
 
 export const ZERO_OID = /^0+$/;
@@ -38,6 +38,11 @@ export class CatalogCheckRun {
     return checkChanges({ git: this.git, reader: this.reader, schema: this.schema, facts: this.facts, list: (ref) => this.list(ref) }, base, target, options);
   }
 
+  /** Lists a commit and learns the facts of its records ahead of the first check that needs them. */
+  async prepare(commit: string): Promise<void> {
+    await this.facts.forTree(await this.list({ kind: 'commit', rev: commit }), this.reader);
+  }
+
   /**
    * A commit's files by path. A run that checks one commit after another (a daemon's syncs) lists
    * the tree once, then applies `git diff-tree` from the nearest listing: proportional to the change.
@@ -53,14 +58,10 @@ export class CatalogCheckRun {
   }
 
   private async applyDiff(from: { commit: string; entries: Map<string, string> }, commit: string): Promise<Map<string, string>> {
-    const out = (await this.git.run(['diff-tree', '-r', '-z', '--no-renames', from.commit, commit])).stdout.split('\0');
     const entries = new Map(from.entries);
-    // Records of ":<old mode> <new mode> <old id> <new id> <status>" then the path.
-    for (let i = 0; i + 1 < out.length; i += 2) {
-      const meta = out[i]!.split(' ');
-      const path = out[i + 1]!;
-      if (meta[4] === 'D') entries.delete(path);
-      else entries.set(path, meta[3]!);
+    for (const c of await diffCommits(this.git, from.commit, commit)) {
+      if (c.status === 'D') entries.delete(c.path);
+      else entries.set(c.path, c.after);
     }
     return entries;
   }

@@ -21,6 +21,12 @@ jobs:
       - uses: actions/setup-node@v4
         with:
           node-version: 24
+      # Facts of records already checked, by blob id: a check then reads only what changed.
+      - uses: actions/cache@v4
+        with:
+          path: .git/visor
+          key: visor-facts-\${{ github.sha }}
+          restore-keys: visor-facts-
       - name: Check the catalogue
         env:
           BASE: \${{ github.base_ref }}
@@ -33,6 +39,10 @@ jobs:
 
 const GITLAB_CI = `visor-catalogue:
   image: node:24
+  # Facts of records already checked, by blob id: a check then reads only what changed.
+  cache:
+    key: visor-facts
+    paths: [.git/visor/]
   script:
     - |
       if [ -n "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME" ]; then

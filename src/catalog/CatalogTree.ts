@@ -23,6 +23,26 @@ export async function listTree(git: GitRunner, ref: TreeRef): Promise<Map<string
   return entries;
 }
 
+export interface TreeChange {
+  path: string;
+  /** Blob ids before and after (all zeros where the file did not exist). */
+  before: string;
+  after: string;
+  status: 'A' | 'M' | 'D' | 'T';
+}
+
+/** The files that differ between two commits, by `git diff-tree`: proportional to the change. */
+export async function diffCommits(git: GitRunner, from: string, to: string): Promise<TreeChange[]> {
+  const out = (await git.run(['diff-tree', '-r', '-z', '--no-renames', from, to])).stdout.split('\0');
+  const changes: TreeChange[] = [];
+  // Records of ":<old mode> <new mode> <old id> <new id> <status>" then the path.
+  for (let i = 0; i + 1 < out.length; i += 2) {
+    const [, , before = '', after = '', status] = out[i]!.split(' ');
+    changes.push({ path: out[i + 1]!, before, after, status: status as TreeChange['status'] });
+  }
+  return changes;
+}
+
 export function describeTree(ref: TreeRef): string {
   return ref.kind === 'commit' ? ref.rev : ref.kind === 'index' ? 'the staged index' : 'the empty tree';
 }

@@ -6,7 +6,7 @@ import type { ImageRecord } from './ImageRecord.ts';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR, idFromPath, recordPath } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
 import { referenceProblems } from './CatalogRules.ts';
-import { listTree, type TreeRef } from './CatalogTree.ts';
+import { diffCommits, listTree, type TreeRef } from './CatalogTree.ts';
 import type { CatalogFacts, RecordFacts } from './CatalogFacts.ts';
 
 /**
@@ -35,10 +35,6 @@ export interface ChangeSummary {
   deleted: string[];
 }
 
-function blobSpec(ref: TreeRef, entries: Map<string, string>, path: string): string | undefined {
-  return ref.kind === 'empty' ? undefined : entries.get(path);
-}
-
 /** Files that differ between two trees, by blob id. */
 export function diffTrees(base: Map<string, string>, target: Map<string, string>): ChangeSummary {
   const added: string[] = [];
@@ -60,13 +56,23 @@ export function diffTrees(base: Map<string, string>, target: Map<string, string>
  */
 export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, target: TreeRef, options: CheckOptions = {}): Promise<{ problems: FileProblem[]; changes: ChangeSummary }> {
   const list = ctx.list ?? ((ref: TreeRef) => listTree(ctx.git, ref));
-  const [baseEntries, targetEntries] = await Promise.all([list(base), list(target)]);
-  const changes = diffTrees(baseEntries, targetEntries);
+  const targetEntries = await list(target);
+  // Between two commits, git names what changed (and the blobs before) without listing the base.
+  let changes: ChangeSummary;
+  let baseBlob: (path: string) => string | undefined;
+  if (base.kind === 'commit' && target.kind === 'commit') {
+    const diff = await diffCommits(ctx.git, base.rev, target.rev);
+    changes = { added: [], modified: [], deleted: [] };
+    for (const c of diff) (c.status === 'A' ? changes.added : c.status === 'D' ? changes.deleted : changes.modified).push(c.path);
+    const before = new Map(diff.filter((c) => c.status !== 'A').map((c) => [c.path, c.before]));
+    baseBlob = (path) => before.get(path);
+  } else {
+    const baseEntries = await list(base);
+    changes = diffTrees(baseEntries, targetEntries);
+    baseBlob = (path) => baseEntries.get(path);
+  }
   const problems: FileProblem[] = [];
-  const read = async (entries: Map<string, string>, ref: TreeRef, path: string) => {
-    const oid = blobSpec(ref, entries, path);
-    return oid ? ctx.reader.text(oid) : undefined;
-  };
+  const readBlob = async (oid: string | undefined) => (oid ? ctx.reader.text(oid) : undefined);
   const parse = (text: string | undefined): ImageRecord | undefined => {
     if (text === undefined) return undefined;
     try {
@@ -77,10 +83,13 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
   };
 
   // The catalogue's own settings come from the base: a change cannot loosen the rules it is judged by.
-  const config = parse(await read(base.kind === 'empty' ? targetEntries : baseEntries, base.kind === 'empty' ? target : base, CATALOG_CONFIG_FILE)) as { visibility?: string } | undefined;
+  const configText =
+    base.kind === 'commit' ? await ctx.reader.text(`${base.rev}:${CATALOG_CONFIG_FILE}`) : base.kind === 'index' ? await ctx.reader.text(`:${CATALOG_CONFIG_FILE}`) : await readBlob(targetEntries.get(CATALOG_CONFIG_FILE));
+  const config = parse(configText) as { visibility?: string } | undefined;
   const publicCatalogue = options.publicOnly === true || config?.visibility === 'public';
 
   const addedSet = new Set(changes.added);
+  const modifiedSet = new Set(changes.modified);
   const lowerCase = new Map<string, string>();
   for (const path of targetEntries.keys()) {
     const key = path.toLowerCase();
@@ -106,14 +115,19 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
   for (const [id, f] of factsById) {
     if (f.series !== undefined && f.name !== undefined) {
       const key = `${f.series}\u0000${f.name}`;
-      bySeriesName.set(key, [...(bySeriesName.get(key) ?? []), id]);
+      const ids = bySeriesName.get(key);
+      if (ids) ids.push(id);
+      else bySeriesName.set(key, [id]);
     }
     for (const as of ['kernel', 'ramdisk'] as const) {
       const ref = f[as];
-      if (ref !== undefined) referrersOf.set(ref, [...(referrersOf.get(ref) ?? []), { id, as }]);
+      if (ref === undefined) continue;
+      const users = referrersOf.get(ref);
+      if (users) users.push({ id, as });
+      else referrersOf.set(ref, [{ id, as }]);
     }
   }
-  const lookupTarget = async (id: string): Promise<ImageRecord | undefined> => parse(await read(targetEntries, target, recordPath(id)));
+  const lookupTarget = async (id: string): Promise<ImageRecord | undefined> => parse(await readBlob(targetEntries.get(recordPath(id))));
 
   for (const path of [...changes.added, ...changes.modified]) {
     if (!path.startsWith(`${IMAGES_DIR}/`)) continue;
@@ -122,7 +136,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
       problems.push({ file: path, field: '(file)', rule: 'layout', expected: 'images/<first two characters of the id>/<id>.json', message: 'not where an image record belongs' });
       continue;
     }
-    const checked = checkRecordFile(ctx.schema, path, (await read(targetEntries, target, path)) ?? '');
+    const checked = checkRecordFile(ctx.schema, path, (await readBlob(targetEntries.get(path))) ?? '');
     problems.push(...checked.problems);
     const record = checked.record;
     if (!record) continue;
@@ -131,7 +145,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
     if (publicCatalogue && record.access === 'private') {
       fileProblem('access', 'public-catalogue', 'public', 'this catalogue is public: private images must stay in their own instance');
     }
-    const before = changes.modified.includes(path) ? parse(await read(baseEntries, base, path)) : undefined;
+    const before = modifiedSet.has(path) ? parse(await readBlob(baseBlob(path))) : undefined;
     if (before) {
       const b = before as unknown as Record<string, unknown>;
       const a = record as unknown as Record<string, unknown>;

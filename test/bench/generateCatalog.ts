@@ -2,12 +2,12 @@
  * Benchmark catalogue generator: writes N valid image records straight into a new VISOR catalogue
  * (a Git repository, branch main) without going through the API, and commits them in one commit.
  *
- *   node test/bench/generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack]
+ *   node test/bench/generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack] [--public]
  *
  * DIR must not exist or be empty. Layout: DIR/visor-catalog.json ({"schema_version": 1}) and
  * DIR/images/<first two chars of id>/<id>.json, one pretty-printed record per file, keys in the
  * schema's order. Records vary in name, architecture, disk, sizes, tags, series and created_at;
- * access is mostly public, status is available. Output is deterministic for a given seed.
+ * access is mostly public (all public with --public: a public catalogue that daemons follow), status is available. Output is deterministic for a given seed.
  * --ids FILE writes K (default 1000) ids of public records, one a line (for the show benchmark).
  * After the commit the repository is packed (git repack -a -d), as a cloned catalogue would be,
  * unless --no-pack. Prints one JSON line with the counts and timings.
@@ -23,18 +23,19 @@ interface Options {
   idsFile: string | undefined;
   idsCount: number;
   pack: boolean;
+  publicOnly: boolean;
 }
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack]\n`,
+    `${message}\nusage: generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack] [--public]\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
   const positional: string[] = [];
-  const opts: Options = { dir: '', count: 0, seed: 1, idsFile: undefined, idsCount: 1000, pack: true };
+  const opts: Options = { dir: '', count: 0, seed: 1, idsFile: undefined, idsCount: 1000, pack: true, publicOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const value = (): string => {
@@ -46,6 +47,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--ids') opts.idsFile = value();
     else if (a === '--ids-count') opts.idsCount = Number(value());
     else if (a === '--no-pack') opts.pack = false;
+    else if (a === '--public') opts.publicOnly = true;
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else positional.push(a);
   }
@@ -183,7 +185,8 @@ function main(): void {
     const variant = pick(variants);
     const architecture = weighted(architectures);
     const disk = weighted(disks);
-    const access = rand() < 0.9 ? 'public' : 'private';
+    // The draw happens either way, so that --public changes nothing else in the catalogue.
+    const access = rand() < 0.9 || opts.publicOnly ? 'public' : 'private';
     const created = now - Math.floor(rand() * spanMs);
     const uploaded = created + int(1, 3600) * 1000;
     const updated = Math.min(now, uploaded + (rand() < 0.3 ? int(1, 90 * 24 * 3600) * 1000 : 0));
