@@ -40,22 +40,31 @@ export function checkRecordFile(schema: ImageSchema, file: string, text: string)
   return problems.length > 0 ? { problems } : { record, problems };
 }
 
+/** The shard folders of a catalogue's images/ (empty when there is none). */
+export function listShards(dir: string): string[] {
+  try {
+    return readdirSync(join(dir, IMAGES_DIR))
+      .filter((s) => s !== '.gitkeep')
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Reads every record of a catalogue's working tree. Synchronous on purpose: for 100,000 small files
  * sync reads measured 1.5 s against 6 s for the promise API (thread-pool round trips dominate).
  */
 export function scanCatalog(dir: string, schema: ImageSchema): ScanResult {
+  return scanShards(dir, schema, listShards(dir));
+}
+
+/** Reads the records of some shard folders. */
+export function scanShards(dir: string, schema: ImageSchema, shards: readonly string[]): ScanResult {
   const records: ImageRecord[] = [];
   const problems: FileProblem[] = [];
   const root = join(dir, IMAGES_DIR);
-  let shards: string[];
-  try {
-    shards = readdirSync(root);
-  } catch {
-    return { records, problems };
-  }
-  for (const shard of shards.sort()) {
-    if (shard === '.gitkeep') continue;
+  for (const shard of shards) {
     let names: string[];
     try {
       names = readdirSync(join(root, shard));

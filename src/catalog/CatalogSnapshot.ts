@@ -5,7 +5,8 @@ import type { GitRunner } from '../git/GitRunner.ts';
 import type { ImageSchema } from './ImageSchema.ts';
 import type { ImageRecord } from './ImageRecord.ts';
 import { IMAGES_DIR, idFromPath } from './CatalogLayout.ts';
-import { checkRecordFile, scanCatalog, type FileProblem, type ScanResult } from './CatalogScanner.ts';
+import { checkRecordFile, type FileProblem, type ScanResult } from './CatalogScanner.ts';
+import { scanCatalogParallel } from './ParallelScan.ts';
 
 const VERSION = 1;
 
@@ -50,7 +51,7 @@ export class CatalogSnapshot {
       const changed = await this.changedSince(snapshot.head).catch(() => undefined);
       if (changed) return this.apply(snapshot, changed);
     }
-    return { ...scanCatalog(this.dir, this.schema), source: 'scan', reread: 0 };
+    return { ...(await scanCatalogParallel(this.dir, this.schema)), source: 'scan', reread: 0 };
   }
 
   async save(head: string | undefined, records: Iterable<ImageRecord>, problems: FileProblem[]): Promise<void> {
