@@ -52,13 +52,14 @@ test('a stop before the index caught up is mended at the next open', async (t) =
   await Promise.all([writer.close(), next.close()]);
 });
 
-test('hundreds of commits stay a handful of packs, and the repository stays sound', async (t) => {
+test('hundreds of commits stay a handful of packs with a commit-graph, and the repository stays sound', async (t) => {
   const { dir, writer } = await openWriter();
   for (let i = 0; i < 200; i++) await writer.commit({ changes: [change(`{"n":${i}}\n`)], author, message: `write ${i}` });
   await writer.close();
   const counts = Object.fromEntries((await out(dir, 'count-objects', '-v')).split('\n').map((l) => l.split(': ') as [string, string]));
   t.true(Number(counts['packs']) <= 12, `${counts['packs']} packs after 200 commits`);
   t.is(Number(counts['count']), 0, 'no loose objects');
+  t.true(existsSync(join(dir, '.git', 'objects', 'info', 'commit-graphs', 'commit-graph-chain')), 'history queries have a commit-graph');
   t.is((await gitAsync(dir, 'fsck', '--no-progress')).status, 0);
   t.is(await out(dir, 'rev-list', '--count', 'HEAD'), '201');
 });

@@ -237,7 +237,8 @@ export class CatalogWriter {
   }
 
   /**
-   * Every commit is a small pack; a geometric repack keeps their number logarithmic, off the queue.
+   * Every commit is a small pack; a geometric repack keeps their number logarithmic, off the queue,
+   * and the commit-graph grows by a layer.
    * fast-import keeps its packs (.keep) while it runs, so it is ended first; the next commit starts
    * another, which also bounds what that process remembers.
    */
@@ -247,6 +248,9 @@ export class CatalogWriter {
     await this.fastImport.close();
     this.repacking = this.git
       .run(['repack', '-d', '-q', '--geometric=2'])
+      // A commit-graph layer for the new commits, with changed-path filters: `git log -- <file>`
+      // (an image's history) then skips the commits that did not touch it.
+      .then(() => this.git.run(['commit-graph', 'write', '--reachable', '--changed-paths', '--split', '--max-new-filters=2048']))
       .then(() => undefined, () => undefined)
       .finally(() => {
         this.repacking = undefined;
