@@ -3,8 +3,9 @@ import { GitRunner } from '../git/GitRunner.ts';
 import { GitObjectReader } from '../git/GitObjectReader.ts';
 import { ImageSchema } from './ImageSchema.ts';
 import { CatalogFacts } from './CatalogFacts.ts';
-import { checkChanges, type ChangeSummary, type CheckOptions } from './ChangeChecker.ts';
-import { diffCommits, listTree, type TreeRef } from './CatalogTree.ts';
+import { checkChanges, treeFactsOf, type ChangeCheckContext, type ChangeSummary, type CheckOptions } from './ChangeChecker.ts';
+import type { TreeFacts } from './TreeFacts.ts';
+import { diffCommits, type TreeRef } from './CatalogTree.ts';
 import type { FileProblem } from './CatalogScanner.ts';
 
 export const ZERO_OID = /^0+$/;
@@ -19,8 +20,8 @@ export class CatalogCheckRun {
   private readonly reader: GitObjectReader;
   private readonly schema = new ImageSchema();
   private readonly facts: CatalogFacts;
-  /** The listings of the last commits checked: the next listing is one of these plus a diff. */
-  private listings: Array<{ commit: string; entries: Map<string, string> }> = [];
+  /** The last commit's files and facts, kept current by diffs from check to check. */
+  private latest: { commit: string; tree: TreeFacts } | undefined;
 
   private constructor(git: GitRunner, gitDir: string) {
     this.git = git;
@@ -35,35 +36,40 @@ export class CatalogCheckRun {
   }
 
   async check(base: TreeRef, target: TreeRef, options: CheckOptions = {}): Promise<{ problems: FileProblem[]; changes: ChangeSummary }> {
-    return checkChanges({ git: this.git, reader: this.reader, schema: this.schema, facts: this.facts, list: (ref) => this.list(ref) }, base, target, options);
+    return checkChanges(this.context(), base, target, options);
   }
 
   /** Lists a commit and learns the facts of its records ahead of the first check that needs them. */
   async prepare(commit: string): Promise<void> {
-    await this.facts.forTree(await this.list({ kind: 'commit', rev: commit }), this.reader);
+    await this.tree({ kind: 'commit', rev: commit });
+  }
+
+  private context(): ChangeCheckContext {
+    return { git: this.git, reader: this.reader, schema: this.schema, facts: this.facts, tree: (ref) => this.tree(ref) };
   }
 
   /**
-   * A commit's files by path. A run that checks one commit after another (a daemon's syncs) lists
-   * the tree once, then applies `git diff-tree` from the nearest listing: proportional to the change.
+   * A commit's files and facts. A run that checks one commit after another (a daemon's syncs) lists
+   * the tree once, then moves it along `git diff-tree`: proportional to the change. Other versions
+   * (the index, a name rather than a commit id) are listed in full.
    */
-  private async list(ref: TreeRef): Promise<Map<string, string>> {
-    if (ref.kind !== 'commit' || !COMMIT_ID.test(ref.rev)) return listTree(this.git, ref);
-    const known = this.listings.find((l) => l.commit === ref.rev);
-    if (known) return known.entries;
-    const from = this.listings.at(-1);
-    const entries = from ? await this.applyDiff(from, ref.rev) : await listTree(this.git, ref);
-    this.listings = [...this.listings.slice(-1), { commit: ref.rev, entries }];
-    return entries;
-  }
-
-  private async applyDiff(from: { commit: string; entries: Map<string, string> }, commit: string): Promise<Map<string, string>> {
-    const entries = new Map(from.entries);
-    for (const c of await diffCommits(this.git, from.commit, commit)) {
-      if (c.status === 'D') entries.delete(c.path);
-      else entries.set(c.path, c.after);
+  private async tree(ref: TreeRef): Promise<TreeFacts> {
+    if (ref.kind !== 'commit' || !COMMIT_ID.test(ref.rev)) return treeFactsOf(this.context(), ref);
+    if (this.latest?.commit === ref.rev) return this.latest.tree;
+    if (!this.latest) {
+      this.latest = { commit: ref.rev, tree: await treeFactsOf(this.context(), ref) };
+      return this.latest.tree;
     }
-    return entries;
+    const { tree } = this.latest;
+    const changed = await diffCommits(this.git, this.latest.commit, ref.rev);
+    const added = new Map(changed.filter((c) => c.status !== 'D').map((c) => [c.path, c.after]));
+    const facts = await this.facts.forTree(added, this.reader);
+    for (const c of changed) {
+      if (c.status === 'D') tree.delete(c.path);
+      else tree.set(c.path, c.after, facts.get(c.path));
+    }
+    this.latest = { commit: ref.rev, tree };
+    return tree;
   }
 
   async isAncestor(older: string, newer: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -90,7 +91,8 @@ export class CatalogFacts {
   async save(): Promise<void> {
     if (!this.cacheFile || !this.dirty) return;
     await mkdir(dirname(this.cacheFile), { recursive: true });
-    const temp = `${this.cacheFile}.${process.pid}.tmp`;
+    // Unique per save: two runs in one process (or two processes) may save at once; the last rename wins whole.
+    const temp = `${this.cacheFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const rows = [...this.byOid].map(([oid, f]) => [oid, ...FIELDS.map((field) => f[field] ?? 0)]);
     await writeFile(temp, JSON.stringify({ version: CACHE_VERSION, rows } satisfies SavedFacts));
     await rename(temp, this.cacheFile);

@@ -7,7 +7,8 @@ import { CATALOG_CONFIG_FILE, IMAGES_DIR, idFromPath, recordPath } from './Catal
 import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
 import { referenceProblems } from './CatalogRules.ts';
 import { diffCommits, listTree, type TreeRef } from './CatalogTree.ts';
-import type { CatalogFacts, RecordFacts } from './CatalogFacts.ts';
+import type { CatalogFacts } from './CatalogFacts.ts';
+import { TreeFacts } from './TreeFacts.ts';
 
 /**
  * Facts of an image that nothing may change once set: what was published is what stays published.
@@ -20,8 +21,8 @@ export interface ChangeCheckContext {
   reader: GitObjectReader;
   schema: ImageSchema;
   facts: CatalogFacts;
-  /** Lists a version's files (default: listTree); a long-lived checker answers from the last listing and a diff. */
-  list?: (ref: TreeRef) => Promise<Map<string, string>>;
+  /** A version's files and record facts (default: listed in full); a long-lived checker keeps them current by diffs. */
+  tree?: (ref: TreeRef) => Promise<TreeFacts>;
 }
 
 export interface CheckOptions {
@@ -55,8 +56,8 @@ export function diffTrees(base: Map<string, string>, target: Map<string, string>
  * field, never stopping at the first.
  */
 export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, target: TreeRef, options: CheckOptions = {}): Promise<{ problems: FileProblem[]; changes: ChangeSummary }> {
-  const list = ctx.list ?? ((ref: TreeRef) => listTree(ctx.git, ref));
-  const targetEntries = await list(target);
+  const tree = await (ctx.tree ?? ((ref: TreeRef) => treeFactsOf(ctx, ref)))(target);
+  const targetEntries = tree.entries;
   // Between two commits, git names what changed (and the blobs before) without listing the base.
   let changes: ChangeSummary;
   let baseBlob: (path: string) => string | undefined;
@@ -67,7 +68,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
     const before = new Map(diff.filter((c) => c.status !== 'A').map((c) => [c.path, c.before]));
     baseBlob = (path) => before.get(path);
   } else {
-    const baseEntries = await list(base);
+    const baseEntries = await listTree(ctx.git, base);
     changes = diffTrees(baseEntries, targetEntries);
     baseBlob = (path) => baseEntries.get(path);
   }
@@ -90,43 +91,14 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
 
   const addedSet = new Set(changes.added);
   const modifiedSet = new Set(changes.modified);
-  const lowerCase = new Map<string, string>();
-  for (const path of targetEntries.keys()) {
-    const key = path.toLowerCase();
-    const other = lowerCase.get(key);
-    if (other !== undefined && (addedSet.has(path) || addedSet.has(other))) {
-      // Name the newcomer: the file already there is not the one to rename.
-      const [newcomer, existing] = addedSet.has(path) && !addedSet.has(other) ? [path, other] : [other, path];
-      problems.push({ file: newcomer, field: '(file)', rule: 'case-collision', expected: 'a path unique regardless of case', message: `collides with ${existing} on a case-insensitive file system` });
+  for (const path of changes.added) {
+    for (const twin of tree.caseTwins(path)) {
+      // Name the newcomer: the file already there is not the one to rename (two newcomers: once).
+      if (addedSet.has(twin) && twin < path) continue;
+      problems.push({ file: path, field: '(file)', rule: 'case-collision', expected: 'a path unique regardless of case', message: `collides with ${twin} on a case-insensitive file system` });
     }
-    lowerCase.set(key, path);
   }
 
-  const factsByPath = await ctx.facts.forTree(targetEntries, ctx.reader);
-  const factsById = new Map<string, RecordFacts>();
-  for (const [path, facts] of factsByPath) {
-    const id = idFromPath(path);
-    if (id) factsById.set(id, facts);
-  }
-  // Built once per check: looking these up record by record was quadratic (100,000 adopted records
-  // meant billions of comparisons).
-  const bySeriesName = new Map<string, string[]>();
-  const referrersOf = new Map<string, Array<{ id: string; as: 'kernel' | 'ramdisk' }>>();
-  for (const [id, f] of factsById) {
-    if (f.series !== undefined && f.name !== undefined) {
-      const key = `${f.series}\u0000${f.name}`;
-      const ids = bySeriesName.get(key);
-      if (ids) ids.push(id);
-      else bySeriesName.set(key, [id]);
-    }
-    for (const as of ['kernel', 'ramdisk'] as const) {
-      const ref = f[as];
-      if (ref === undefined) continue;
-      const users = referrersOf.get(ref);
-      if (users) users.push({ id, as });
-      else referrersOf.set(ref, [{ id, as }]);
-    }
-  }
   const lookupTarget = async (id: string): Promise<ImageRecord | undefined> => parse(await readBlob(targetEntries.get(recordPath(id))));
 
   for (const path of [...changes.added, ...changes.modified]) {
@@ -156,7 +128,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
         }
       }
       if ((before.type === 'kernel' || before.type === 'ramdisk') && record.type !== before.type) {
-        const users = (referrersOf.get(record.id) ?? []).filter((u) => u.as === before.type).map((u) => u.id);
+        const users = tree.referrersOf(record.id).filter((u) => u.as === before.type).map((u) => u.id);
         if (users.length > 0) fileProblem('type', 'referenced', before.type, `is the ${before.type} of ${users.join(', ')}; its type cannot change`);
       }
     }
@@ -167,7 +139,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
     }
     for (const p of referenceProblems(record, (id) => refs.get(id))) problems.push({ file: path, ...p });
     if (record.series !== undefined) {
-      for (const id of bySeriesName.get(`${record.series}\u0000${record.name}`) ?? []) {
+      for (const id of tree.namesakes(record.series, record.name)) {
         if (id !== record.id) {
           fileProblem('name', 'unique-in-series', `a name not used by another image of series ${record.series}`, `image ${id} of series ${record.series} is already named ${JSON.stringify(record.name)}`);
         }
@@ -178,9 +150,15 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
   for (const path of changes.deleted) {
     const id = idFromPath(path);
     if (!id) continue;
-    for (const user of referrersOf.get(id) ?? []) {
+    for (const user of tree.referrersOf(id)) {
       problems.push({ file: path, field: '(file)', rule: 'referenced', expected: 'an image nothing references', message: `cannot be deleted: it is the ${user.as} of ${user.id}` });
     }
   }
   return { problems, changes };
+}
+
+/** A version of the catalogue listed in full, with the facts of every record (cached by blob id). */
+export async function treeFactsOf(ctx: ChangeCheckContext, ref: TreeRef): Promise<TreeFacts> {
+  const entries = await listTree(ctx.git, ref);
+  return new TreeFacts(entries, await ctx.facts.forTree(entries, ctx.reader));
 }

@@ -126,21 +126,27 @@ export class UpstreamFollower {
     const started = performance.now();
     const tracking = `refs/remotes/${u.name}/${u.branch}`;
     const result: SyncResult = { upstream: u.name, mode: 'up-to-date', before: undefined, after: undefined, changed: [], conflicts: [], problems: [], ms: 0 };
+    const phases: Record<string, number> = {};
+    const phase = async (name: string, work: () => Promise<unknown>) => {
+      const t = performance.now();
+      await work();
+      phases[name] = Math.round(performance.now() - t);
+    };
     try {
-      await this.git.run(['fetch', '--quiet', '--no-tags', u.url, `+refs/heads/${u.branch}:${tracking}`]);
-      await this.repo.writer.exclusive(() => this.integrate(u, tracking, result));
-      if (result.changed.length > 0) await this.onChanged(result.changed);
+      await phase('fetch', () => this.git.run(['fetch', '--quiet', '--no-tags', u.url, `+refs/heads/${u.branch}:${tracking}`]));
+      await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, tracking, result, phase)));
+      if (result.changed.length > 0) await phase('reload', () => this.onChanged(result.changed));
     } catch (error) {
       result.mode = 'failed';
       result.error = (error as Error).message;
     }
     result.ms = Math.round(performance.now() - started);
     const level = result.mode === 'failed' || result.mode === 'refused' || result.conflicts.length > 0 ? 'warn' : 'info';
-    this.logger[level]({ upstream: u.name, mode: result.mode, changed: result.changed.length, conflicts: result.conflicts, problems: result.problems.length, error: result.error, ms: result.ms }, 'upstream sync');
+    this.logger[level]({ upstream: u.name, mode: result.mode, changed: result.changed.length, conflicts: result.conflicts, problems: result.problems.length, error: result.error, ms: result.ms, phases }, 'upstream sync');
     return result;
   }
 
-  private async integrate(u: UpstreamConfig, tracking: string, result: SyncResult): Promise<void> {
+  private async integrate(u: UpstreamConfig, tracking: string, result: SyncResult, phase: (name: string, work: () => Promise<unknown>) => Promise<void>): Promise<void> {
     const before = (await this.git.revParse('HEAD'))!;
     const theirs = (await this.git.revParse(tracking))!;
     result.before = before;
@@ -151,7 +157,7 @@ export class UpstreamFollower {
     await mkdir(join(gitDir, 'visor'), { recursive: true });
     await rm(report, { force: true });
     if (await this.isAncestor(before, theirs)) {
-      await this.git.run(['merge', '--ff-only', '--quiet', theirs]);
+      await phase('merge', () => this.git.run(['merge', '--ff-only', '--quiet', theirs]));
       result.mode = 'fast-forward';
     } else if ((await this.git.run(['rev-list', '--count', 'HEAD'])).stdout.trim() === '1') {
       // A fresh instance (only its creation commit, never an image of its own) takes the upstream's
@@ -177,7 +183,9 @@ export class UpstreamFollower {
     const run = await this.checkRun;
     // The shared catalogue is what this instance serves to mirrors and pushes upstream: a private
     // record arriving from an upstream must not settle in it, whatever that upstream's config says.
-    const { problems, changes } = await run.check(commitRef(before), commitRef(after), { publicOnly: true });
+    let checked: Awaited<ReturnType<CatalogCheckRun['check']>> | undefined;
+    await phase('check', async () => (checked = await run.check(commitRef(before), commitRef(after), { publicOnly: true })));
+    const { problems, changes } = checked!;
     if (problems.length > 0) {
       await this.git.run(['reset', '--quiet', '--hard', before]);
       result.mode = 'refused';
