@@ -10,25 +10,43 @@ export type Reference = { id: string; as: 'kernel' | 'ramdisk' };
  */
 export class TreeFacts {
   /** Every file: path → blob id. */
-  readonly entries = new Map<string, string>();
-  private readonly recordFacts = new Map<string, RecordFacts>();
-  private readonly seriesNames = new Map<string, Set<string>>();
+  readonly entries: Map<string, string>;
+  /** Facts of the image records, by path. */
+  private readonly recordFacts: Map<string, RecordFacts>;
+  private readonly seriesNames = new Map<string, string[]>();
   private readonly references = new Map<string, Reference[]>();
-  private readonly byLowerCase = new Map<string, string[]>();
+  /** Case-folded path → the path; a second path with the same folding goes to `caseCollisions` (rare). */
+  private readonly byLowerCase = new Map<string, string>();
+  private readonly caseCollisions = new Map<string, string[]>();
 
+  /** Takes both maps over (no copies: at 100,000 files each copy costs tens of milliseconds). */
   constructor(entries: Map<string, string>, factsByPath: Map<string, RecordFacts>) {
-    for (const [path, oid] of entries) this.set(path, oid, factsByPath.get(path));
+    this.entries = entries;
+    this.recordFacts = factsByPath;
+    for (const path of entries.keys()) this.foldCase(path);
+    for (const [path, facts] of factsByPath) this.index(path, facts);
   }
 
   /** Adds or replaces a file; `facts` for image records. */
   set(path: string, oid: string, facts: RecordFacts | undefined): void {
     if (this.entries.has(path)) this.delete(path);
     this.entries.set(path, oid);
-    addTo(this.byLowerCase, path.toLowerCase(), path);
-    const id = facts ? idFromPath(path) : undefined;
-    if (!facts || !id) return;
+    this.foldCase(path);
+    if (!facts) return;
     this.recordFacts.set(path, facts);
-    if (facts.series !== undefined && facts.name !== undefined) addToSet(this.seriesNames, seriesKey(facts.series, facts.name), id);
+    this.index(path, facts);
+  }
+
+  private foldCase(path: string): void {
+    const folded = path.toLowerCase();
+    if (this.byLowerCase.has(folded)) addTo(this.caseCollisions, folded, path);
+    else this.byLowerCase.set(folded, path);
+  }
+
+  private index(path: string, facts: RecordFacts): void {
+    const id = idFromPath(path);
+    if (!id) return;
+    if (facts.series !== undefined && facts.name !== undefined) addTo(this.seriesNames, seriesKey(facts.series, facts.name), id);
     for (const as of ['kernel', 'ramdisk'] as const) {
       const ref = facts[as];
       if (ref !== undefined) addTo(this.references, ref, { id, as });
@@ -37,15 +55,22 @@ export class TreeFacts {
 
   delete(path: string): void {
     if (!this.entries.delete(path)) return;
-    removeFrom(this.byLowerCase, path.toLowerCase(), (p) => p === path);
+    const folded = path.toLowerCase();
+    if (this.byLowerCase.get(folded) === path) {
+      const [next, ...rest] = this.caseCollisions.get(folded) ?? [];
+      if (next === undefined) this.byLowerCase.delete(folded);
+      else {
+        this.byLowerCase.set(folded, next);
+        if (rest.length > 0) this.caseCollisions.set(folded, rest);
+        else this.caseCollisions.delete(folded);
+      }
+    } else removeFrom(this.caseCollisions, folded, (p) => p === path);
     const facts = this.recordFacts.get(path);
+    this.recordFacts.delete(path);
     const id = idFromPath(path);
     if (!facts || !id) return;
-    this.recordFacts.delete(path);
     if (facts.series !== undefined && facts.name !== undefined) {
-      const key = seriesKey(facts.series, facts.name);
-      this.seriesNames.get(key)?.delete(id);
-      if (this.seriesNames.get(key)?.size === 0) this.seriesNames.delete(key);
+      removeFrom(this.seriesNames, seriesKey(facts.series, facts.name), (other) => other === id);
     }
     for (const as of ['kernel', 'ramdisk'] as const) {
       const ref = facts[as];
@@ -55,7 +80,7 @@ export class TreeFacts {
 
   /** Ids of the records of a series with this name. */
   namesakes(series: string, name: string): string[] {
-    return [...(this.seriesNames.get(seriesKey(series, name)) ?? [])];
+    return this.seriesNames.get(seriesKey(series, name)) ?? [];
   }
 
   /** Records that name this image as their kernel or ramdisk. */
@@ -65,7 +90,9 @@ export class TreeFacts {
 
   /** Other files whose paths differ from this one only in case. */
   caseTwins(path: string): string[] {
-    return (this.byLowerCase.get(path.toLowerCase()) ?? []).filter((p) => p !== path);
+    const folded = path.toLowerCase();
+    const first = this.byLowerCase.get(folded);
+    return [...(first === undefined ? [] : [first]), ...(this.caseCollisions.get(folded) ?? [])].filter((p) => p !== path);
   }
 }
 
@@ -77,12 +104,6 @@ function addTo<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);
   if (list) list.push(value);
   else map.set(key, [value]);
-}
-
-function addToSet(map: Map<string, Set<string>>, key: string, value: string): void {
-  const set = map.get(key);
-  if (set) set.add(value);
-  else map.set(key, new Set([value]));
 }
 
 function removeFrom<T>(map: Map<string, T[]>, key: string, match: (value: T) => boolean): void {
