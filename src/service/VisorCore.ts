@@ -58,6 +58,16 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
   return { repo: { scope, dir, writer }, snapshot, records, problems, source };
 }
 
+async function openStores(config: VisorConfig): Promise<Map<string, ImageStore>> {
+  const stores = new Map<string, ImageStore>();
+  for (const [name, s] of Object.entries(config.stores)) {
+    const store = await createStore(name, s);
+    await store.init();
+    stores.set(name, store);
+  }
+  return stores;
+}
+
 /** Everything the edges need, assembled from a configuration: the composition root. */
 export class VisorCore {
   readonly config: VisorConfig;
@@ -94,9 +104,17 @@ export class VisorCore {
   static async open(config: VisorConfig, logger: Logger): Promise<VisorCore> {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const schema = new ImageSchema();
-    const [shared, priv] = await Promise.all([
-      openCatalog('shared', config.catalog.path, join(config.dataDir, 'catalog-index.json'), schema, logger),
-      openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), schema, logger),
+    const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
+    let index: CatalogIndex | undefined;
+    // Stores and access control open while the catalogues load: a first start's key hashing and git
+    // spawns then overlap the scan instead of following it.
+    const [[shared, priv], stores, accessControl] = await Promise.all([
+      Promise.all([
+        openCatalog('shared', config.catalog.path, join(config.dataDir, 'catalog-index.json'), schema, logger),
+        openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), schema, logger),
+      ]),
+      openStores(config),
+      AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }),
     ]);
     const records = new Map(shared.records.map((r) => [r.id, r]));
     for (const r of priv.records) {
@@ -104,18 +122,8 @@ export class VisorCore {
       if (records.has(r.id)) logger.warn({ image: r.id }, 'image found in both catalogues; serving the private one');
       records.set(r.id, r);
     }
-    const index = new CatalogIndex(records.values());
-    index.warm();
+    index = new CatalogIndex(records.values());
     const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
-
-    const stores = new Map<string, ImageStore>();
-    for (const [name, s] of Object.entries(config.stores)) {
-      const store = await createStore(name, s);
-      await store.init();
-      stores.set(name, store);
-    }
-    const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
-    const accessControl = await AccessControl.open(config, logger, { images: () => index.all(), stats });
     const publicUrl = config.server.publicUrl || `${config.server.tls ? 'https' : 'http'}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
     const service = new ImageService({
       schema,
