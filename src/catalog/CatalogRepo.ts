@@ -1,6 +1,7 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { simpleGit } from 'simple-git';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR, SCHEMA_VERSION } from './CatalogLayout.ts';
 import { conflict } from '../errors/VisorError.ts';
@@ -78,10 +79,29 @@ const REPO_CONFIG: ReadonlyArray<[string, string]> = [
 ];
 
 
-/** Creates a new catalogue: a git repository with a README, the catalogue config and an images/ folder. */
+/**
+ * Creates a new catalogue: a git repository with a README, the catalogue config and an images/
+ * folder. A new folder is built beside its final name and renamed into place, so that a start cut
+ * short (a crash, or a daemon stopped by another error) leaves no half-made catalogue that later
+ * starts would trip over. An existing folder with files in it is made a catalogue in place.
+ */
 export async function initCatalog(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
   if (existsSync(join(dir, '.git'))) throw conflict(`${dir} is already a git repository`);
+  if (existsSync(dir) && (await readdir(dir)).length > 0) return buildCatalog(dir);
+  const parent = dirname(resolve(dir));
+  await mkdir(parent, { recursive: true });
+  const temp = join(parent, `.${basename(dir)}.init-${randomBytes(4).toString('hex')}`);
+  try {
+    await buildCatalog(temp);
+    await rename(temp, dir);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function buildCatalog(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
   const git = simpleGit(dir);
   await git.init(['--initial-branch=main']);
   await configureCatalogRepo(dir);

@@ -58,6 +58,17 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
   return { repo: { scope, dir, writer }, snapshot, records, problems, source };
 }
 
+/**
+ * Like Promise.all, but waits for every step before failing with the first error: a step that
+ * fails must not leave another (creating a catalogue, say) cut off halfway.
+ */
+async function allSettled<T extends readonly unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 async function openStores(config: VisorConfig): Promise<Map<string, ImageStore>> {
   const stores = new Map<string, ImageStore>();
   for (const [name, s] of Object.entries(config.stores)) {
@@ -108,14 +119,14 @@ export class VisorCore {
     let index: CatalogIndex | undefined;
     // Stores and access control open while the catalogues load: a first start's key hashing and git
     // spawns then overlap the scan instead of following it.
-    const [[shared, priv], stores, accessControl] = await Promise.all([
-      Promise.all([
+    const [[shared, priv], stores, accessControl] = await allSettled([
+      allSettled([
         openCatalog('shared', config.catalog.path, join(config.dataDir, 'catalog-index.json'), schema, logger),
         openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), schema, logger),
-      ]),
+      ] as const),
       openStores(config),
       AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }),
-    ]);
+    ] as const);
     const records = new Map(shared.records.map((r) => [r.id, r]));
     for (const r of priv.records) {
       // The same id in both: a move cut short by a stop. The private copy wins: never expose by accident.
