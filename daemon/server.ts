@@ -64,9 +64,6 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   }
   if (!config.server.publicUrl) core.service.publicUrl = url;
   logger.info({ url, catalog: config.catalog.path, images: core.service.size }, 'visor daemon ready');
-  // The default list order (~200 ms at 100,000 images) is built just after listening: reads by id,
-  // downloads and health answer meanwhile; a list that comes first builds it itself.
-  setImmediate(() => core.index.warm());
   return {
     url,
     token,

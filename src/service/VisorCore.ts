@@ -134,6 +134,7 @@ export class VisorCore {
       records.set(r.id, r);
     }
     index = new CatalogIndex(records.values());
+    index.warm();
     const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
     const publicUrl = config.server.publicUrl || `${config.server.tls ? 'https' : 'http'}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
     const service = new ImageService({
