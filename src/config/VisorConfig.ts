@@ -93,12 +93,6 @@ function integer(value: unknown, field: string, min: number, max = Number.MAX_SA
   return n;
 }
 
-function boolean(value: unknown, field: string): boolean {
-  if (value === true || value === 'true' || value === '1') return true;
-  if (value === false || value === 'false' || value === '0') return false;
-  throw invalidField(field, 'type', 'true or false');
-}
-
 /**
  * Builds the daemon's configuration: defaults, then the file, then overrides (tests), then the
  * environment. With no file at all everything lives under the data directory.
@@ -107,10 +101,8 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   const env = options.env ?? process.env;
   const explicit = options.configPath ?? env['VISOR_CONFIG'];
   let file: ConfigFile = {};
-  let source = 'defaults';
   const candidate = explicit ?? join(defaultDataDir(env), 'visor.toml');
   if (explicit !== undefined || existsSync(candidate)) {
-    source = candidate;
     try {
       file = parseToml(readFileSync(candidate, 'utf8')) as ConfigFile;
     } catch (e) {

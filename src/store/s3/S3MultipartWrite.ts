@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { StoreWriteStream } from '../StoreWriteStream.ts';
