@@ -28,7 +28,8 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync
 import { dirname, join } from 'node:path';
 import { Agent, request } from 'node:http';
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+import { loadMetrics, type Json } from './benchMetrics.ts';
+import { prng } from './seededRandom.ts';
 type Rec = Record<string, unknown> & { id: string; name: string; access: string };
 
 const say = (message: string): void => void process.stderr.write(`[catalogScale] ${message}\n`);
@@ -60,18 +61,6 @@ const numOpt = (opt: Map<string, string>, key: string, dflt: number): number => 
   if (!Number.isFinite(n) || n < 0) fail(`--${key} must be a non-negative number`);
   return n;
 };
-
-/** mulberry32, as in generateCatalog.ts: reproducible picks. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const recordPath = (id: string): string => `images/${id.slice(0, 2)}/${id}.json`;
 const serialize = (r: Rec): string => `${JSON.stringify(r, null, 2)}\n`;
@@ -451,42 +440,7 @@ async function history(argv: string[]): Promise<void> {
 function report(argv: string[]): void {
   const [metricsPath, outPath] = argv;
   if (!metricsPath || !outPath) fail('usage: report METRICS.jsonl OUT.json');
-  const data: { [k: string]: Json } = {};
-  for (const line of readFileSync(metricsPath, 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    let entry: { key: string; value: Json };
-    try {
-      entry = JSON.parse(line) as { key: string; value: Json };
-    } catch {
-      say(`skipping unreadable metrics line: ${line.slice(0, 200)}`);
-      continue;
-    }
-    const parts = entry.key.split('.');
-    let node = data;
-    for (const p of parts.slice(0, -1)) {
-      const next = node[p];
-      if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) node[p] = {};
-      node = node[p] as { [k: string]: Json };
-    }
-    const last = parts[parts.length - 1] as string;
-    if (last.endsWith('[]')) {
-      const list = node[last.slice(0, -2)];
-      if (Array.isArray(list)) list.push(entry.value);
-      else node[last.slice(0, -2)] = [entry.value];
-    } else node[last] = entry.value;
-  }
-  const get = (path: string): Json | undefined => {
-    let node: Json | undefined = data;
-    for (const p of path.split('.')) {
-      if (node === null || node === undefined || typeof node !== 'object' || Array.isArray(node)) return undefined;
-      node = node[p];
-    }
-    return node;
-  };
-  const num = (path: string): number | undefined => {
-    const v = get(path);
-    return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-  };
+  const { data, get, num } = loadMetrics(metricsPath, (line) => say(`skipping unreadable metrics line: ${line.slice(0, 200)}`));
   const ms = (v: number | undefined): string => (v === undefined ? '—' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
   const mb = (v: number | undefined): string => (v === undefined ? '—' : v >= 1e9 ? `${(v / 1e9).toFixed(2)} GB` : `${(v / 1e6).toFixed(1)} MB`);
   const n = (v: number | undefined): string => (v === undefined ? '—' : v.toLocaleString('en-US'));

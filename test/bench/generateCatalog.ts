@@ -15,6 +15,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { prng } from './seededRandom.ts';
 
 interface Options {
   dir: string;
@@ -58,18 +59,6 @@ function parseArgs(argv: string[]): Options {
   if (!Number.isFinite(opts.seed)) usage('--seed must be a number');
   if (!Number.isInteger(opts.idsCount) || opts.idsCount < 0) usage('--ids-count must be a non-negative integer');
   return opts;
-}
-
-/** mulberry32: small, fast, seedable PRNG returning floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const HEX = '0123456789abcdef';

@@ -8,10 +8,10 @@
  * key ending in [] ("errors[]") appends to a list.
  * Exit status 0; with BENCH_STRICT=1, 1 when any target is missed or not measured.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { loadMetrics, type Json } from './benchMetrics.ts';
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Verdict = 'PASS' | 'MISS' | 'n/a' | 'info';
 
 interface Check {
@@ -29,47 +29,7 @@ if (!metricsPath || !outPath) {
   process.exit(2);
 }
 
-// ---- load metrics into a nested object ---------------------------------------------------------
-const data: { [k: string]: Json } = {};
-const lines = readFileSync(metricsPath, 'utf8').split('\n');
-for (const line of lines) {
-  if (!line.trim()) continue;
-  let entry: { key: string; value: Json };
-  try {
-    entry = JSON.parse(line) as { key: string; value: Json };
-  } catch {
-    process.stderr.write(`report: skipping unreadable metrics line: ${line.slice(0, 200)}\n`);
-    continue;
-  }
-  const parts = entry.key.split('.');
-  let node: { [k: string]: Json } = data;
-  for (const p of parts.slice(0, -1)) {
-    const next = node[p];
-    if (next === undefined || next === null || typeof next !== 'object' || Array.isArray(next)) node[p] = {};
-    node = node[p] as { [k: string]: Json };
-  }
-  const last = parts[parts.length - 1] as string;
-  if (last.endsWith('[]')) {
-    // "errors[]": append to a list instead of replacing.
-    const name = last.slice(0, -2);
-    const list = node[name];
-    if (Array.isArray(list)) list.push(entry.value);
-    else node[name] = [entry.value];
-  } else node[last] = entry.value;
-}
-
-const get = (path: string): Json | undefined => {
-  let node: Json | undefined = data;
-  for (const p of path.split('.')) {
-    if (node === null || node === undefined || typeof node !== 'object' || Array.isArray(node)) return undefined;
-    node = node[p];
-  }
-  return node;
-};
-const num = (path: string): number | undefined => {
-  const v = get(path);
-  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
-};
+const { data, get, num } = loadMetrics(metricsPath, (line) => process.stderr.write(`report: skipping unreadable metrics line: ${line.slice(0, 200)}\n`));
 
 const fmt = (v: number | undefined, digits = 0, unit = ''): string =>
   v === undefined
