@@ -19,6 +19,7 @@ import { syncRoutes } from './routes/syncRoutes.ts';
 import { catalogRoutes } from './routes/catalogRoutes.ts';
 import { storeRoutes } from './routes/storeRoutes.ts';
 import { serveGit } from './gitHttpBackend.ts';
+import { principalOf } from './requestPrincipal.ts';
 
 /** The HTTP edge: translates requests to core calls and core results (and errors) to responses. */
 export function createApp(core: VisorCore, auth: Authenticator, logger: Logger): Koa {
@@ -31,7 +32,7 @@ export function createApp(core: VisorCore, auth: Authenticator, logger: Logger):
   app.use(async (ctx, next) => {
     const started = performance.now();
     try {
-      ctx.state['principal'] = await auth.authenticate(ctx.get('authorization') || undefined);
+      ctx.state['principal'] = await principalOf(ctx.req, auth);
       await next();
     } catch (error) {
       const { status, body, internal } = errorResponse(error);

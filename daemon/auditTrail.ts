@@ -24,20 +24,64 @@ export function auditTrail(audit: AuditLog): Middleware {
     ctx.set('X-Request-Id', request);
     // Read now: once the connection is gone its socket, and so the address, is too.
     const ip = ctx.request.ip;
-    ctx.res.once('close', () => audit.append(entryOf(ctx, request, started, ip)));
+    ctx.res.once('close', () => audit.append(auditEntry(exchangeOf(ctx, request, started, ip))));
     await next();
   };
 }
 
-function entryOf(ctx: Context, request: string, started: number, ip: string): AuditEntry {
-  const principal = ctx.state['principal'] as Principal | undefined;
-  const denial = ctx.state['denial'] as string | undefined;
-  const status = ctx.status;
-  const finished = ctx.res.writableFinished;
+/** What an audit entry is made of, whichever path answered the request. */
+export interface Exchange {
+  request: string;
+  /** performance.now() when the request arrived. */
+  started: number;
+  ip: string;
+  method: string;
+  /** The request target as sent (path and query). */
+  url: string;
+  path: string;
+  /** The route pattern that matched, e.g. /images/:id. */
+  route: string | undefined;
+  /** The image the route named (its :id parameter). */
+  id: string | undefined;
+  principal: Principal | undefined;
+  denial: string | undefined;
+  authorization: string;
+  agent: string;
+  status: number;
+  /** Whether the answer was sent whole. */
+  finished: boolean;
+  /** The answer's Content-Length, when it had one. */
+  length: number | undefined;
+  /** The Location of an image created. */
+  location: string;
+}
+
+function exchangeOf(ctx: Context, request: string, started: number, ip: string): Exchange {
   const route = (ctx as Context & { _matchedRoute?: string | RegExp })._matchedRoute;
-  const image = imageOf(ctx);
-  const key = principal?.keyId ?? presentedKeyId(ctx.get('authorization'));
-  const agent = ctx.get('user-agent');
+  return {
+    request,
+    started,
+    ip,
+    method: ctx.method,
+    url: ctx.originalUrl,
+    path: ctx.path,
+    route: typeof route === 'string' ? route : undefined,
+    id: (ctx.params as Record<string, string> | undefined)?.['id'],
+    principal: ctx.state['principal'] as Principal | undefined,
+    denial: ctx.state['denial'] as string | undefined,
+    authorization: ctx.get('authorization'),
+    agent: ctx.get('user-agent'),
+    status: ctx.status,
+    finished: ctx.res.writableFinished,
+    length: typeof ctx.length === 'number' ? ctx.length : undefined,
+    location: ctx.response.get('location'),
+  };
+}
+
+export function auditEntry(x: Exchange): AuditEntry {
+  const { principal, denial, status, finished, agent } = x;
+  const image = x.id !== undefined ? x.id.slice(0, 128) : /^\/images\/([0-9a-f-]{36})$/.exec(x.location)?.[1];
+  const key = principal?.keyId ?? presentedKeyId(x.authorization);
   let outcome: AuditOutcome = 'ok';
   if (!finished) outcome = 'aborted';
   else if (denial !== undefined || status === 401 || status === 403) outcome = 'denied';
@@ -45,29 +89,21 @@ function entryOf(ctx: Context, request: string, started: number, ip: string): Au
   else if (status >= 400) outcome = 'rejected';
   return {
     at: new Date().toISOString(),
-    request,
+    request: x.request,
     user: principal?.name ?? null,
     ...(key !== undefined ? { key } : {}),
-    action: auditAction(ctx.method, typeof route === 'string' ? route : undefined, ctx.path),
-    method: ctx.method,
-    path: redactKeys(ctx.originalUrl).slice(0, MAX_TEXT),
+    action: auditAction(x.method, x.route, x.path),
+    method: x.method,
+    path: redactKeys(x.url).slice(0, MAX_TEXT),
     ...(image !== undefined ? { image } : {}),
     status,
     outcome,
     ...(outcome === 'denied' ? { reason: (denial ?? 'credentials refused').slice(0, MAX_TEXT) } : {}),
-    ip,
+    ip: x.ip,
     ...(agent !== '' ? { agent: redactKeys(agent).slice(0, 200) } : {}),
-    ...(finished && ctx.method === 'GET' && status < 300 && typeof ctx.length === 'number' ? { bytes: ctx.length } : {}),
-    ms: Math.round((performance.now() - started) * 10) / 10,
+    ...(finished && x.method === 'GET' && status < 300 && x.length !== undefined ? { bytes: x.length } : {}),
+    ms: Math.round((performance.now() - x.started) * 10) / 10,
   };
-}
-
-/** The image a request named, or created (its Location). */
-function imageOf(ctx: Context): string | undefined {
-  const id = (ctx.params as Record<string, string> | undefined)?.['id'];
-  if (id !== undefined) return id.slice(0, 128);
-  const created = /^\/images\/([0-9a-f-]{36})$/.exec(ctx.response.get('location'));
-  return created?.[1];
 }
 
 /** The key id a refused Authorization header claimed, when it has the shape of one. */

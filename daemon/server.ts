@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../src/log/Logger.ts';
 import { VisorCore } from '../src/service/VisorCore.ts';
 import { invalidField } from '../src/errors/VisorError.ts';
 import { createApp } from './app.ts';
+import { withHotReads } from './hotReads.ts';
 import { auditClientErrors } from './auditTrail.ts';
 
 export interface DaemonOptions {
@@ -17,6 +18,8 @@ export interface DaemonOptions {
   logger?: Logger;
   /** Print a newly created admin token on stderr (default true). */
   announceToken?: boolean;
+  /** Answer the hot reads on node:http, not through Koa (default true; tests compare both). */
+  hotReads?: boolean;
 }
 
 export interface RunningDaemon {
@@ -47,8 +50,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     // Plain stderr, not the structured log: a secret must not travel into log aggregation.
     process.stderr.write(`\nVISOR admin token (shown once; also stored in ${adminTokenFile.path}, mode 0600):\n  ${token}\n\n`);
   }
-  const app = createApp(core, core.accessControl.authenticator, logger);
-  const server: Server = tlsFiles ? createTlsServer(tlsFiles, app.callback()) : createServer(app.callback());
+  const auth = core.accessControl.authenticator;
+  const app = createApp(core, auth, logger).callback();
+  // At debug level every request takes the full path, where its request line is logged.
+  const hot = options.hotReads !== false && !logger.isLevelEnabled('debug');
+  const listener = hot ? withHotReads({ service: core.service, schema: core.schema, auth, audit: core.accessControl.audit }, app) : app;
+  const server: Server = tlsFiles ? createTlsServer(tlsFiles, listener) : createServer(listener);
   auditClientErrors(server, core.accessControl.audit);
   // Uploads of many GiB may take long; only idle connections time out.
   server.requestTimeout = 0;

@@ -2,7 +2,8 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ImageService } from '../../src/service/ImageService.ts';
 import type { ImageSchema } from '../../src/catalog/ImageSchema.ts';
-import { parseImageQuery, queryToParams, type QueryParams } from '../../src/catalog/ImageQuery.ts';
+import type { QueryParams } from '../../src/catalog/ImageQuery.ts';
+import { listImages, showImage, type ReadReply } from '../imageReads.ts';
 import type { ImageRecord } from '../../src/catalog/ImageRecord.ts';
 import type { Principal } from '../../src/auth/Principal.ts';
 import { invalidField } from '../../src/errors/VisorError.ts';
@@ -23,33 +24,24 @@ function reprDigest(checksum: string): string {
 export function imageRoutes(router: Router, service: ImageService, schema: ImageSchema, maxJsonBytes: number): void {
   const json = jsonBody(maxJsonBytes);
 
-  const list = (detail: boolean) => (ctx: Context) => {
-    const query = parseImageQuery(ctx.query as QueryParams, schema);
-    const page = service.list(query, principal(ctx));
-    // Brief records are serialised once per version and cached: the page is assembled as text.
-    const items = page.images.map((r) => (detail ? JSON.stringify(service.view(r)) : service.briefJson(r)));
-    const next = page.nextMarker ? `,"next":${JSON.stringify(`${ctx.path}?${queryToParams(query, page.nextMarker).toString()}`)}` : '';
-    ctx.type = 'application/json';
-    ctx.body = `{"images":[${items.join(',')}]${next}}`;
+  const sendReply = (ctx: Context, reply: ReadReply) => {
+    ctx.status = reply.status;
+    if (reply.etag !== undefined) ctx.set('ETag', reply.etag);
+    if (reply.json !== undefined) {
+      ctx.type = 'application/json';
+      ctx.body = reply.json;
+    }
   };
+  const list = (detail: boolean) => (ctx: Context) => sendReply(ctx, listImages(service, schema, ctx.path, ctx.query as QueryParams, principal(ctx), detail));
   router.get('/images', list(false));
   router.get('/images/detail', list(true));
+  router.get('/images/:id', (ctx) => sendReply(ctx, showImage(service, ctx.params['id']!, principal(ctx), ctx.get('if-none-match') || undefined)));
 
   const sendRecord = (ctx: Context, r: ImageRecord) => {
     ctx.set('ETag', service.etag(r));
-    ctx.body = service.view(r);
+    ctx.type = 'application/json';
+    ctx.body = service.viewJson(r);
   };
-
-  router.get('/images/:id', (ctx) => {
-    const r = service.get(ctx.params['id']!, principal(ctx));
-    const etag = service.etag(r);
-    if (ctx.get('if-none-match') === etag) {
-      ctx.set('ETag', etag);
-      ctx.status = 304;
-      return;
-    }
-    sendRecord(ctx, r);
-  });
 
   router.post('/images', json, async (ctx) => {
     const r = await service.create(ctx.request.body, principal(ctx));
@@ -64,7 +56,8 @@ export function imageRoutes(router: Router, service: ImageService, schema: Image
   });
 
   router.delete('/images/:id', async (ctx) => {
-    ctx.body = service.view(await service.remove(ctx.params['id']!, principal(ctx)));
+    ctx.type = 'application/json';
+    ctx.body = service.viewJson(await service.remove(ctx.params['id']!, principal(ctx)));
   });
 
   router.put('/images/:id/file', async (ctx) => {

@@ -82,12 +82,11 @@ export class ImageService {
   private readonly uploading = new Set<string>();
   /** Which of an image's locations a download reads from. */
   readonly failover: StoreFailover;
-  /** Base of image uris; the server sets it once it knows the port it listens on. */
-  publicUrl: string;
+  private base: string;
 
   constructor(options: ImageServiceOptions) {
     this.o = options;
-    this.publicUrl = options.publicUrl;
+    this.base = options.publicUrl;
     this.failover = new StoreFailover(options.stores);
   }
 
@@ -126,11 +125,38 @@ export class ImageService {
     return { ...r, uri: `${this.publicUrl}/images/${r.id}`, access_count: stats?.count ?? 0, ...(stats ? { accessed_at: stats.last } : {}) };
   }
 
+  /** JSON.stringify(view(r)), built from the record's text (cached per version) and its live counters. */
+  viewJson(r: ImageRecord): string {
+    let text = this.viewTexts.get(r);
+    if (text === undefined) {
+      // uri, access_count and accessed_at are never stored, so they follow the record's own fields.
+      text = JSON.stringify({ ...r, uri: `${this.publicUrl}/images/${r.id}` }).slice(0, -1);
+      this.viewTexts.set(r, text);
+    }
+    const stats = this.o.stats.get(r.id);
+    return `${text},"access_count":${stats?.count ?? 0}${stats ? `,"accessed_at":${JSON.stringify(stats.last)}` : ''}}`;
+  }
+
   // Records are never changed in place (a change replaces the object), so what is derived from one
   // record alone is computed once per version: the brief view and the ETag were ~40% of a read.
-  private readonly briefs = new WeakMap<ImageRecord, ImageBrief>();
   private readonly etags = new WeakMap<ImageRecord, string>();
-  private readonly briefTexts = new WeakMap<ImageRecord, string>();
+  // These hold the uri, so they are dropped when the base changes.
+  private briefs = new WeakMap<ImageRecord, ImageBrief>();
+  private briefTexts = new WeakMap<ImageRecord, string>();
+  private viewTexts = new WeakMap<ImageRecord, string>();
+
+  /** Base of image uris; the server sets it once it knows the port it listens on. */
+  get publicUrl(): string {
+    return this.base;
+  }
+
+  set publicUrl(url: string) {
+    if (url === this.base) return;
+    this.base = url;
+    this.briefs = new WeakMap();
+    this.briefTexts = new WeakMap();
+    this.viewTexts = new WeakMap();
+  }
 
   briefJson(r: ImageRecord): string {
     let text = this.briefTexts.get(r);

@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { parse as parseQuery } from 'node:querystring';
+import type { Authenticator } from '../src/auth/Authenticator.ts';
+import type { Principal } from '../src/auth/Principal.ts';
+import type { ImageSchema } from '../src/catalog/ImageSchema.ts';
+import type { ImageService } from '../src/service/ImageService.ts';
+import type { AuditLog } from '../src/tracking/AuditLog.ts';
+import { auditEntry } from './auditTrail.ts';
+import { listImages, showImage, type ReadReply } from './imageReads.ts';
+import { principalOf } from './requestPrincipal.ts';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const IMAGE_PATH = /^\/images\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+
+export interface HotReadOptions {
+  service: ImageService;
+  schema: ImageSchema;
+  auth: Authenticator;
+  audit: AuditLog;
+}
+
+/**
+ * The three hot read routes (GET and HEAD of /images, /images/detail and /images/<id>) answered on
+ * node:http itself: Koa's context, router and middleware chain cost more than the read (~40 µs of
+ * ~90 µs a request here). The answers come from the same functions the Koa routes call, are
+ * authenticated by the same seam and audited with the same entry. Only successful answers are sent
+ * here: a request with anything to refuse (bad credentials, a malformed query, an unknown or hidden
+ * image) goes to the Koa app, the one place where errors are answered.
+ */
+export function withHotReads(o: HotReadOptions, app: RequestListener): RequestListener {
+  return (req, res) => {
+    const { method, url = '' } = req;
+    if (method !== 'GET' && method !== 'HEAD') return app(req, res);
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    let route: string;
+    let id: string | undefined;
+    if (path === '/images' || path === '/images/detail') route = path;
+    else {
+      id = IMAGE_PATH.exec(path)?.[1];
+      if (id === undefined) return app(req, res);
+      route = '/images/:id';
+    }
+    const started = performance.now();
+    principalOf(req, o.auth).then(
+      (who) => {
+        let reply: ReadReply;
+        try {
+          reply =
+            id !== undefined
+              ? showImage(o.service, id, who, req.headers['if-none-match'])
+              : listImages(o.service, o.schema, path, parseQuery(q === -1 ? '' : url.slice(q + 1)), who, route === '/images/detail');
+        } catch {
+          return app(req, res);
+        }
+        send(o.audit, req, res, reply, { started, route, id, who });
+      },
+      () => app(req, res),
+    );
+  };
+}
+
+function send(audit: AuditLog, req: IncomingMessage, res: ServerResponse, reply: ReadReply, r: { started: number; route: string; id: string | undefined; who: Principal | undefined }): void {
+  const request = randomUUID();
+  // Read now: once the connection is gone its socket, and so the address, is too.
+  const ip = req.socket.remoteAddress ?? '';
+  const length = reply.json === undefined ? undefined : Buffer.byteLength(reply.json);
+  const headers = ['X-Request-Id', request];
+  if (reply.etag !== undefined) headers.push('ETag', reply.etag);
+  if (length !== undefined) headers.push('Content-Type', JSON_TYPE, 'Content-Length', String(length));
+  res.once('close', () =>
+    audit.append(
+      auditEntry({
+        request,
+        started: r.started,
+        ip,
+        method: req.method!,
+        url: req.url!,
+        path: r.route === '/images/:id' ? `/images/${r.id!}` : r.route,
+        route: r.route,
+        id: r.id,
+        principal: r.who,
+        denial: undefined,
+        authorization: req.headers.authorization ?? '',
+        agent: req.headers['user-agent'] ?? '',
+        status: reply.status,
+        finished: res.writableFinished,
+        length,
+        location: '',
+      }),
+    ),
+  );
+  res.writeHead(reply.status, headers);
+  // HEAD: node:http sends the headers and drops the body.
+  res.end(reply.json);
+}
