@@ -7,7 +7,6 @@ import { loadConfig, type ConfigFile, type VisorConfig } from '../src/config/Vis
 import { createLogger, type Logger } from '../src/log/Logger.ts';
 import { VisorCore } from '../src/service/VisorCore.ts';
 import { invalidField } from '../src/errors/VisorError.ts';
-import { createApp } from './app.ts';
 import { withHotReads } from './hotReads.ts';
 import { auditClientErrors } from './auditTrail.ts';
 
@@ -44,7 +43,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   // Certificate files are read before anything opens, so a bad path stops the start cleanly.
   const tls = config.server.tls;
   const tlsFiles = tls ? { cert: readTlsFile(tls.cert, 'server.tls_cert'), key: readTlsFile(tls.key, 'server.tls_key') } : undefined;
-  const core = await VisorCore.open(config, logger);
+  const opening = VisorCore.open(config, logger);
+  // The HTTP stack loads while the catalogue is read (a first start's scan has a worker meanwhile).
+  const { createApp } = await import('./app.ts');
+  const core = await opening;
   const { adminToken: token, adminTokenCreated: created, adminTokenFile } = core.accessControl;
   if (created && options.announceToken !== false) {
     // Plain stderr, not the structured log: a secret must not travel into log aggregation.

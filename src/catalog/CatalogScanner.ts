@@ -61,10 +61,21 @@ export function scanCatalog(dir: string, schema: ImageSchema): ScanResult {
 
 /** Reads the records of some shard folders. */
 export function scanShards(dir: string, schema: ImageSchema, shards: readonly string[]): ScanResult {
+  let next = 0;
+  return scanShardQueue(dir, schema, shards, () => next++);
+}
+
+/**
+ * Reads the records of the shard folders whose indexes `take` hands out, until it hands out one past
+ * the end: threads sharing one counter share the shards out as they go. `texts`, if given, receives
+ * the text of each record's file.
+ */
+export function scanShardQueue(dir: string, schema: ImageSchema, shards: readonly string[], take: () => number, texts?: string[]): ScanResult {
   const records: ImageRecord[] = [];
   const problems: FileProblem[] = [];
   const root = join(dir, IMAGES_DIR);
-  for (const shard of shards) {
+  for (let i = take(); i < shards.length; i = take()) {
+    const shard = shards[i]!;
     let names: string[];
     try {
       names = readdirSync(join(root, shard));
@@ -74,9 +85,13 @@ export function scanShards(dir: string, schema: ImageSchema, shards: readonly st
     }
     for (const name of names) {
       const file = `${IMAGES_DIR}/${shard}/${name}`;
-      const result = checkRecordFile(schema, file, readFileSync(join(root, shard, name), 'utf8'));
+      const text = readFileSync(join(root, shard, name), 'utf8');
+      const result = checkRecordFile(schema, file, text);
       problems.push(...result.problems);
-      if (result.record) records.push(result.record);
+      if (result.record) {
+        records.push(result.record);
+        texts?.push(text);
+      }
     }
   }
   return { records, problems };

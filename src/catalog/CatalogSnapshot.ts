@@ -6,7 +6,7 @@ import type { ImageSchema } from './ImageSchema.ts';
 import type { ImageRecord } from './ImageRecord.ts';
 import { IMAGES_DIR, idFromPath } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem, type ScanResult } from './CatalogScanner.ts';
-import { scanCatalogParallel } from './ParallelScan.ts';
+import { ParallelScan } from './ParallelScan.ts';
 
 const VERSION = 1;
 
@@ -44,14 +44,18 @@ export class CatalogSnapshot {
     this.schema = schema;
   }
 
-  async load(): Promise<LoadResult> {
+  /** The records: from the snapshot and what changed since, or else a full scan (`early`, if begun). */
+  async load(early?: ParallelScan): Promise<LoadResult> {
     const snapshot = this.read();
     const head = await this.git.revParse('HEAD');
     if (snapshot && head) {
       const changed = await this.changedSince(snapshot.head).catch(() => undefined);
-      if (changed) return this.apply(snapshot, changed);
+      if (changed) {
+        early?.cancel();
+        return this.apply(snapshot, changed);
+      }
     }
-    return { ...(await scanCatalogParallel(this.dir, this.schema)), source: 'scan', reread: 0 };
+    return { ...(await (early ?? new ParallelScan(this.dir)).finish(this.schema)), source: 'scan', reread: 0 };
   }
 
   async save(head: string | undefined, records: Iterable<ImageRecord>, problems: FileProblem[]): Promise<void> {

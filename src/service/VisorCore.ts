@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VisorConfig } from '../config/VisorConfig.ts';
@@ -7,7 +8,8 @@ import { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { CatalogWriter } from '../catalog/CatalogWriter.ts';
 import { initCatalog, isCatalog, configureCatalogRepo, forbidPushes } from '../catalog/CatalogRepo.ts';
 import { checkRecordFile, type FileProblem } from '../catalog/CatalogScanner.ts';
-import { idFromPath } from '../catalog/CatalogLayout.ts';
+import { IMAGES_DIR, idFromPath } from '../catalog/CatalogLayout.ts';
+import { ParallelScan } from '../catalog/ParallelScan.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
 import { StaticView } from '../catalog/StaticView.ts';
 import { CatalogSnapshot } from '../catalog/CatalogSnapshot.ts';
@@ -39,8 +41,10 @@ interface OpenedCatalog {
 }
 
 /** Opens (creating on first start) one catalogue repository and loads its records. */
-async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, schema: ImageSchema, logger: Logger): Promise<OpenedCatalog> {
+async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, schema: ImageSchema, logger: Logger, early?: ParallelScan): Promise<OpenedCatalog> {
   if (!(await isCatalog(dir))) {
+    early?.cancel();
+    early = undefined;
     logger.info({ catalog: dir, scope }, 'creating a new catalogue');
     await initCatalog(dir);
   } else {
@@ -50,7 +54,7 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
   const started = performance.now();
   const git = new GitRunner(dir);
   const snapshot = new CatalogSnapshot(snapshotFile, dir, git, schema);
-  const { records, problems, source, reread } = await snapshot.load();
+  const { records, problems, source, reread } = await snapshot.load(early);
   for (const p of problems) logger.warn({ scope, file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
   logger.info({ scope, images: records.length, source, reread, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
   const writer = new CatalogWriter(dir, git);
@@ -113,6 +117,18 @@ export class VisorCore {
   }
 
   static async open(config: VisorConfig, logger: Logger): Promise<VisorCore> {
+    const sharedSnapshot = join(config.dataDir, 'catalog-index.json');
+    // With no snapshot the shared catalogue will be scanned in full: a worker starts on it now, while
+    // this thread compiles the schema and opens the rest, and this thread joins it when ready.
+    const early = !existsSync(sharedSnapshot) && existsSync(join(config.catalog.path, IMAGES_DIR)) ? new ParallelScan(config.catalog.path) : undefined;
+    try {
+      return await VisorCore.openWith(config, logger, sharedSnapshot, early);
+    } finally {
+      early?.cancel();
+    }
+  }
+
+  private static async openWith(config: VisorConfig, logger: Logger, sharedSnapshot: string, early: ParallelScan | undefined): Promise<VisorCore> {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const schema = new ImageSchema();
     const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
@@ -121,7 +137,7 @@ export class VisorCore {
     // spawns then overlap the scan instead of following it.
     const [[shared, priv], stores, accessControl] = await allSettled([
       allSettled([
-        openCatalog('shared', config.catalog.path, join(config.dataDir, 'catalog-index.json'), schema, logger),
+        openCatalog('shared', config.catalog.path, sharedSnapshot, schema, logger, early),
         openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), schema, logger),
       ] as const),
       openStores(config),
