@@ -57,6 +57,37 @@ test('a daemon serves a catalogue written directly, and reloads its own writes a
   await again.stop();
 });
 
+test('an image found in both catalogues (a move cut short) is served from the private one', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'visor-cat-'));
+  const shared = join(dataDir, 'catalog');
+  const priv = join(dataDir, 'private-catalog');
+  const id = randomUUID();
+  const other = randomUUID();
+  for (const [dir, record] of [
+    [shared, recordFor(id, { name: 'shared-copy' })],
+    [priv, recordFor(id, { name: 'private-copy', access: 'private' })],
+  ] as const) {
+    await initCatalog(dir);
+    await writeRecord(dir, record);
+    git(dir, 'add', '-A');
+    git(dir, 'commit', '-qm', 'the same image');
+  }
+  await writeRecord(shared, recordFor(other));
+  git(shared, 'add', '-A');
+  git(shared, 'commit', '-qm', 'another');
+
+  const d = await startTestDaemon({ dataDir });
+  try {
+    const seen = (await (await fetch(`${d.url}/images/${id}`, authed(d.token))).json()) as { name: string; access: string };
+    t.like(seen, { name: 'private-copy', access: 'private' });
+    t.is((await fetch(`${d.url}/images/${id}`)).status, 404, 'never exposed by the shared copy');
+    const listed = (await (await fetch(`${d.url}/images?limit=1000`, authed(d.token))).json()) as { images: { id: string; name: string }[] };
+    t.deepEqual(listed.images.map((i) => i.name).sort(), ['img-' + other.slice(0, 4), 'private-copy'].sort());
+  } finally {
+    await d.stop();
+  }
+});
+
 test('invalid or misplaced catalogue files are skipped, reported, and the rest is served', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'visor-cat-'));
   const catalog = join(dataDir, 'catalog');

@@ -143,13 +143,12 @@ export class VisorCore {
       openStores(config),
       AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }),
     ] as const);
-    const records = new Map(shared.records.map((r) => [r.id, r]));
+    index = new CatalogIndex(shared.records);
     for (const r of priv.records) {
       // The same id in both: a move cut short by a stop. The private copy wins: never expose by accident.
-      if (records.has(r.id)) logger.warn({ image: r.id }, 'image found in both catalogues; serving the private one');
-      records.set(r.id, r);
+      if (index.get(r.id)) logger.warn({ image: r.id }, 'image found in both catalogues; serving the private one');
+      index.put(r);
     }
-    index = new CatalogIndex(records.values());
     index.warm();
     const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
     const publicUrl = config.server.publicUrl || `${config.server.tls ? 'https' : 'http'}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
