@@ -44,6 +44,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const tls = config.server.tls;
   const tlsFiles = tls ? { cert: readTlsFile(tls.cert, 'server.tls_cert'), key: readTlsFile(tls.key, 'server.tls_key') } : undefined;
   const opening = VisorCore.open(config, logger);
+  // Its failure is reported by the await below, even when it comes before the import is done.
+  opening.catch(() => undefined);
   // The HTTP stack loads while the catalogue is read (a first start's scan has a worker meanwhile).
   const { createApp } = await import('./app.ts');
   const core = await opening;

@@ -1,9 +1,10 @@
 import test from 'ava';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/VisorConfig.ts';
 import { VisorError } from '../src/errors/VisorError.ts';
+import { startTestDaemon } from './helpers/daemon.ts';
 
 test('with no file, everything lives under the data directory on loopback port 4568', (t) => {
   const c = loadConfig({ env: { HOME: '/home/u' } });
@@ -46,4 +47,16 @@ test('unknown settings and bad values are refused, naming the setting', async (t
   t.is(store?.problems[0]?.field, 'stores.tape.type');
   await writeFile(file, 'this is not toml');
   t.throws(() => loadConfig({ configPath: file, env: {} }), { message: /cannot read configuration/ });
+});
+
+test('a data directory that cannot be created stops the start with that error', async (t) => {
+  const parent = await mkdtemp(join(tmpdir(), 'visor-notdir-'));
+  const file = join(parent, 'a-file');
+  await writeFile(file, 'not a directory');
+  try {
+    const error = await t.throwsAsync(startTestDaemon({ dataDir: join(file, 'data') }));
+    t.regex(error.message, /ENOTDIR|not a directory/);
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
 });
