@@ -122,7 +122,12 @@ export class ImageService {
 
   view(r: ImageRecord): ImageView {
     const stats = this.o.stats.get(r.id);
-    return { ...r, uri: `${this.publicUrl}/images/${r.id}`, access_count: stats?.count ?? 0, ...(stats ? { accessed_at: stats.last } : {}) };
+    return { ...r, uri: this.uriOf(r), access_count: stats?.count ?? 0, ...(stats ? { accessed_at: stats.last } : {}) };
+  }
+
+  /** Where this instance serves the record. */
+  private uriOf(r: ImageRecord): string {
+    return `${this.base}/images/${r.id}`;
   }
 
   /** JSON.stringify(view(r)), built from the record's text (cached per version) and its live counters. */
@@ -130,7 +135,7 @@ export class ImageService {
     let text = this.viewTexts.get(r);
     if (text === undefined) {
       // uri, access_count and accessed_at are never stored, so they follow the record's own fields.
-      text = JSON.stringify({ ...r, uri: `${this.publicUrl}/images/${r.id}` }).slice(0, -1);
+      text = JSON.stringify({ ...r, uri: this.uriOf(r) }).slice(0, -1);
       this.viewTexts.set(r, text);
     }
     const stats = this.o.stats.get(r.id);
@@ -170,7 +175,7 @@ export class ImageService {
   brief(r: ImageRecord): ImageBrief {
     let brief = this.briefs.get(r);
     if (!brief) {
-      const v = { ...r, uri: `${this.publicUrl}/images/${r.id}` } as unknown as Record<string, unknown>;
+      const v = { ...r, uri: this.uriOf(r) } as unknown as Record<string, unknown>;
       const out: Record<string, unknown> = {};
       for (const f of BRIEF_FIELDS) if (v[f] !== undefined) out[f] = v[f];
       brief = out as unknown as ImageBrief;
