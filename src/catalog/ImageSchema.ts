@@ -4,6 +4,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 import { invalid, type FieldProblem } from '../errors/VisorError.ts';
 import type { ImageRecord } from './ImageRecord.ts';
+import { isDateTime } from './DateTimeFormat.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under nodenext.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -37,6 +38,7 @@ export class ImageSchema {
     this.schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as RecordSchema;
     const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
     addFormats(ajv);
+    ajv.addFormat('date-time', isDateTime);
     this.check = ajv.compile(this.schema);
     const entries = Object.entries(this.schema.properties);
     this.fields = new Set(entries.map(([name]) => name));
