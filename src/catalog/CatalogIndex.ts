@@ -1,5 +1,5 @@
 import type { ImageRecord } from './ImageRecord.ts';
-import type { ImageQuery } from './ImageQuery.ts';
+import { DEFAULT_ORDER, type ImageQuery, type SortDirection } from './ImageQuery.ts';
 import { invalidField } from '../errors/VisorError.ts';
 
 type Value = string | number | undefined;
@@ -25,6 +25,36 @@ function fieldValue(record: ImageRecord, field: string): Value {
   return (record as unknown as Record<string, Value>)[field];
 }
 
+/** The order of a list sorted by `sort`: ties break on id in the same direction, so every order is total and markers are exact. */
+export function recordOrder(sort: string, dir: SortDirection): (a: ImageRecord, b: ImageRecord) => number {
+  const sign = dir === 'asc' ? 1 : -1;
+  return (a, b) => sign * (compareValues(fieldValue(a, sort), fieldValue(b, sort)) || compareValues(a.id, b.id));
+}
+
+/**
+ * The positions of `records` in recordOrder(sort, dir). Each record's value is read once instead of at
+ * every comparison (about 1.7 million of them for 100,000 records): half the cost of sorting with
+ * recordOrder itself.
+ */
+export function sortedPositions(records: readonly ImageRecord[], sort: string, dir: SortDirection): Int32Array<ArrayBuffer> {
+  const sign = dir === 'asc' ? 1 : -1;
+  const keyed = records.map((r, i) => ({ v: fieldValue(r, sort), id: r.id, i }));
+  keyed.sort((a, b) => sign * (compareValues(a.v, b.v) || compareValues(a.id, b.id)));
+  return Int32Array.from(keyed, (k) => k.i);
+}
+
+/** Two lists sorted by `order`, merged into one. */
+export function mergeSorted(a: readonly ImageRecord[], b: readonly ImageRecord[], order: (a: ImageRecord, b: ImageRecord) => number): ImageRecord[] {
+  const out = new Array<ImageRecord>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = order(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
+  return out;
+}
+
 interface SortedOrder {
   cmp: (a: ImageRecord, b: ImageRecord) => number;
   list: ImageRecord[];
@@ -40,8 +70,10 @@ export class CatalogIndex {
   private readonly byValue = new Map<string, Map<Value, Set<string>>>();
   private readonly sorted = new Map<string, SortedOrder>();
 
-  constructor(records: Iterable<ImageRecord> = []) {
+  /** `newestFirst`, if given, holds the same records in DEFAULT_ORDER (a first start's scan sorts them on two threads). */
+  constructor(records: Iterable<ImageRecord> = [], newestFirst?: ImageRecord[]) {
     for (const r of records) this.records.set(r.id, r);
+    if (newestFirst) this.sorted.set(`${DEFAULT_ORDER.sort}:${DEFAULT_ORDER.dir}`, { cmp: recordOrder(DEFAULT_ORDER.sort, DEFAULT_ORDER.dir), list: newestFirst });
   }
 
   get size(): number {
@@ -90,23 +122,12 @@ export class CatalogIndex {
     return byValue;
   }
 
-  private comparator(sort: string, dir: 'asc' | 'desc'): (a: ImageRecord, b: ImageRecord) => number {
-    const sign = dir === 'asc' ? 1 : -1;
-    // Ties break on id in the same direction, so every order is total and markers are exact.
-    return (a, b) => sign * (compareValues(fieldValue(a, sort), fieldValue(b, sort)) || compareValues(a.id, b.id));
-  }
-
-  private sortedBy(sort: string, dir: 'asc' | 'desc'): ImageRecord[] {
+  private sortedBy(sort: string, dir: SortDirection): ImageRecord[] {
     const key = `${sort}:${dir}`;
     let order = this.sorted.get(key);
     if (!order) {
-      const cmp = this.comparator(sort, dir);
-      // The same order as cmp, with each record's value read once instead of at every comparison
-      // (about 1.7 million of them for 100,000 records): the first order at start-up costs half.
-      const sign = dir === 'asc' ? 1 : -1;
-      const keyed = Array.from(this.records.values(), (r) => ({ v: fieldValue(r, sort), r }));
-      keyed.sort((a, b) => sign * (compareValues(a.v, b.v) || compareValues(a.r.id, b.r.id)));
-      order = { cmp, list: keyed.map((k) => k.r) };
+      const records = [...this.records.values()];
+      order = { cmp: recordOrder(sort, dir), list: Array.from(sortedPositions(records, sort, dir), (i) => records[i]!) };
       this.sorted.set(key, order);
     }
     return order.list;
@@ -114,13 +135,13 @@ export class CatalogIndex {
 
   /** Builds the default order ahead of the first request. */
   warm(): void {
-    this.sortedBy('created_at', 'desc');
+    this.sortedBy(DEFAULT_ORDER.sort, DEFAULT_ORDER.dir);
   }
 
   /** One page of the records that match the query and that `visible` allows, in the query's order. */
   query(query: ImageQuery, visible: (r: ImageRecord) => boolean): Page {
     const matches = (r: ImageRecord): boolean => visible(r) && this.matches(r, query);
-    const cmp = this.comparator(query.sort, query.dir);
+    const cmp = recordOrder(query.sort, query.dir);
     let after: ImageRecord | undefined;
     if (query.marker !== undefined) {
       after = this.records.get(query.marker);

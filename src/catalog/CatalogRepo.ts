@@ -6,7 +6,7 @@ import { simpleGit } from 'simple-git';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR, SCHEMA_VERSION } from './CatalogLayout.ts';
 import { conflict } from '../errors/VisorError.ts';
 import { GitRunner } from '../git/GitRunner.ts';
-import { registerMergeDriver } from './HookInstaller.ts';
+import { mergeDriverConfig } from './HookInstaller.ts';
 
 /** Image records merge field by field (`visor catalog merge-driver`), not line by line. */
 const GITATTRIBUTES = 'images/**/*.json merge=visor-json\n';
@@ -101,11 +101,8 @@ export async function initCatalog(dir: string): Promise<void> {
 }
 
 async function buildCatalog(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const git = simpleGit(dir);
-  await git.init(['--initial-branch=main']);
-  await configureCatalogRepo(dir);
   await mkdir(join(dir, IMAGES_DIR), { recursive: true });
+  await simpleGit(dir).init(['--initial-branch=main']);
   await writeFile(join(dir, 'README.md'), PUBLISHERS_README);
   await writeFile(join(dir, CATALOG_CONFIG_FILE), `${JSON.stringify({ schema_version: SCHEMA_VERSION, layout: 'images/<id[0:2]>/<id>.json' }, null, 2)}\n`);
   await writeFile(join(dir, IMAGES_DIR, '.gitkeep'), '');
@@ -113,19 +110,35 @@ async function buildCatalog(dir: string): Promise<void> {
   await mkdir(join(dir, '.github', 'workflows'), { recursive: true });
   await writeFile(join(dir, '.github', 'workflows', 'visor-catalog.yml'), GITHUB_WORKFLOW);
   await writeFile(join(dir, '.gitlab-ci.yml'), GITLAB_CI);
-  // The first commit goes through GitRunner: simple-git guards the environment that carries the identity.
-  const runner = new GitRunner(dir);
-  await registerMergeDriver(runner);
-  await runner.run(['add', 'README.md', CATALOG_CONFIG_FILE, `${IMAGES_DIR}/.gitkeep`, '.gitattributes', '.github', '.gitlab-ci.yml']);
-  await runner.run(['commit', '-q', '-m', 'Create VISOR catalogue'], { env: DAEMON_IDENTITY });
+  // One process for the rest (a first start creates the private catalogue while the scan holds the
+  // event loop); the first commit's identity travels in its environment.
+  await new GitRunner(dir).runSequence(
+    [
+      ...catalogRepoConfig().map(([key, value]) => ['config', key, value]),
+      ['add', 'README.md', CATALOG_CONFIG_FILE, `${IMAGES_DIR}/.gitkeep`, '.gitattributes', '.github', '.gitlab-ci.yml'],
+      // gc.auto is off: the maintenance process commit would start has nothing to do.
+      ['-c', 'maintenance.auto=false', 'commit', '-q', '-m', 'Create VISOR catalogue'],
+    ],
+    { env: DAEMON_IDENTITY },
+  );
+}
+
+/** The repository configuration every catalogue gets, and again at every start: the merge driver names this installation's paths, which may have moved. */
+function catalogRepoConfig(): Array<[string, string]> {
+  return [...REPO_CONFIG, ...mergeDriverConfig()];
 }
 
 export async function configureCatalogRepo(dir: string): Promise<void> {
   const git = new GitRunner(dir);
-  // One at a time: git config writes take a lock on .git/config.
-  for (const [key, value] of REPO_CONFIG) await git.run(['config', key, value]);
-  // Again at every start: the driver names this installation's paths, which may have moved.
-  await registerMergeDriver(git);
+  // Only what differs is written (a start then runs one git command, not six); one at a time, as
+  // git config writes take a lock on .git/config.
+  const current = new Map<string, string>();
+  for (const entry of (await git.run(['config', '--local', '--list', '-z'])).stdout.split('\0')) {
+    const eol = entry.indexOf('\n');
+    if (eol > 0) current.set(entry.slice(0, eol), entry.slice(eol + 1));
+  }
+  // git lists names in lower case (none of ours has a subsection with capitals, where case counts).
+  for (const [key, value] of catalogRepoConfig()) if (current.get(key.toLowerCase()) !== value) await git.run(['config', key, value]);
 }
 
 const REFUSE_PUSH = `#!/bin/sh

@@ -1,15 +1,18 @@
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { ImageSchema } from './ImageSchema.ts';
 import { scanShardQueue } from './CatalogScanner.ts';
+import { sortedPositions } from './CatalogIndex.ts';
+import { DEFAULT_ORDER } from './ImageQuery.ts';
 import type { ScanMessage } from './ParallelScan.ts';
 
 // The worker half of scanCatalogParallel: takes shards from the shared counter until none are left,
-// sending the records of each (their files' text) before it takes the next.
+// sending the records of each (their files' text) before it takes the next; at the end, the order
+// of all it sent in the default order.
 const { dir, shards, counter, port } = workerData as { dir: string; shards: string[]; counter: SharedArrayBuffer; port: MessagePort };
 const next = new Int32Array(counter);
 const texts: string[] = [];
-const send = (m: ScanMessage) => port.postMessage(m);
-const { problems } = scanShardQueue(
+const send = (m: ScanMessage, transfer: TransferListItem[] = []) => port.postMessage(m, transfer);
+const { records, problems } = scanShardQueue(
   dir,
   new ImageSchema(),
   shards,
@@ -20,5 +23,6 @@ const { problems } = scanShardQueue(
   },
   texts,
 );
-send({ done: true, problems });
+const newestFirst = sortedPositions(records, DEFAULT_ORDER.sort, DEFAULT_ORDER.dir);
+send({ done: true, problems, newestFirst }, [newestFirst.buffer]);
 port.close();

@@ -13,6 +13,8 @@ export interface FileProblem extends FieldProblem {
 export interface ScanResult {
   records: ImageRecord[];
   problems: FileProblem[];
+  /** The same records in the default order (DEFAULT_ORDER), when the scan sorted them on the way. */
+  newestFirst?: ImageRecord[];
 }
 
 /** Checks one catalogue file's text: JSON, schema, placement, and no per-instance fields. */

@@ -92,9 +92,11 @@ export class CatalogWriter {
   }
 
   async open(): Promise<void> {
-    this.gitDir = (await this.git.run(['rev-parse', '--absolute-git-dir'])).stdout.trim();
-    this.branch = (await this.git.run(['symbolic-ref', 'HEAD'])).stdout.trim();
-    this.head = await this.git.revParse('HEAD');
+    // Three reads at once: at a first start they wait on the event loop a scan is about to hold.
+    const [gitDir, branch, head] = await Promise.all([this.git.run(['rev-parse', '--absolute-git-dir']), this.git.run(['symbolic-ref', 'HEAD']), this.git.revParse('HEAD')]);
+    this.gitDir = gitDir.stdout.trim();
+    this.branch = branch.stdout.trim();
+    this.head = head;
     if (existsSync(join(this.gitDir, STALE_INDEX_MARK))) {
       // Stopped before the index caught up: bring it to HEAD (a mixed reset keeps what is unchanged).
       await this.git.run(['reset', '-q']);

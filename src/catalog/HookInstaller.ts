@@ -48,10 +48,17 @@ export async function installHooks(repo: string, options: { publicCatalogue?: bo
   return { dir: hooksDir, bare, hooks };
 }
 
-/** Tells git how to run the merge driver that .gitattributes names for image records. */
-export async function registerMergeDriver(git: GitRunner): Promise<void> {
+/** The git configuration that tells git how to run the merge driver .gitattributes names for image records. */
+export function mergeDriverConfig(): Array<[string, string]> {
   const here = dirname(fileURLToPath(import.meta.url));
   const cli = import.meta.url.endsWith('.ts') ? join(here, '..', 'cli', 'visor.ts') : join(here, '..', 'cli', 'visor.js');
-  await git.run(['config', 'merge.visor-json.name', 'VISOR image record merge (field by field)']);
-  await git.run(['config', 'merge.visor-json.driver', `"${process.execPath}" "${cli}" catalog merge-driver %O %A %B %P`]);
+  return [
+    ['merge.visor-json.name', 'VISOR image record merge (field by field)'],
+    ['merge.visor-json.driver', `"${process.execPath}" "${cli}" catalog merge-driver %O %A %B %P`],
+  ];
+}
+
+/** Tells git how to run the merge driver that .gitattributes names for image records. */
+export async function registerMergeDriver(git: GitRunner): Promise<void> {
+  for (const [key, value] of mergeDriverConfig()) await git.run(['config', key, value]);
 }

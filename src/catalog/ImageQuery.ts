@@ -3,6 +3,9 @@ import { assertImageId } from './CatalogLayout.ts';
 import type { ImageSchema } from './ImageSchema.ts';
 
 export type SortDirection = 'asc' | 'desc';
+
+/** The order lists have when a query names none: newest first. */
+export const DEFAULT_ORDER = { sort: 'created_at', dir: 'desc' } as const;
 type Scalar = string | number;
 
 export interface RangeFilter {
@@ -46,7 +49,7 @@ function single(params: QueryParams, key: string): string | undefined {
 
 /** Parses query parameters against the image schema; every unknown or malformed one is a 400. */
 export function parseImageQuery(params: QueryParams, schema: ImageSchema): ImageQuery {
-  const query: ImageQuery = { equals: new Map(), ranges: [], tags: [], properties: new Map(), sort: 'created_at', dir: 'desc', limit: DEFAULT_LIMIT };
+  const query: ImageQuery = { equals: new Map(), ranges: [], tags: [], properties: new Map(), ...DEFAULT_ORDER, limit: DEFAULT_LIMIT };
 
   const sort = single(params, 'sort');
   if (sort !== undefined) {

@@ -7,7 +7,7 @@ import { ImageSchema } from '../catalog/ImageSchema.ts';
 import { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { CatalogWriter } from '../catalog/CatalogWriter.ts';
 import { initCatalog, isCatalog, configureCatalogRepo, forbidPushes } from '../catalog/CatalogRepo.ts';
-import { checkRecordFile, type FileProblem } from '../catalog/CatalogScanner.ts';
+import { checkRecordFile, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
 import { IMAGES_DIR, idFromPath } from '../catalog/CatalogLayout.ts';
 import { ParallelScan } from '../catalog/ParallelScan.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
@@ -20,7 +20,6 @@ import { AccessStats } from '../tracking/AccessStats.ts';
 import { ImageService } from './ImageService.ts';
 import { AccessControl } from '../access/AccessControl.ts';
 import { CatalogRepositories, scopeOf, type CatalogRepository, type CatalogScope } from '../catalog/CatalogRepositories.ts';
-import type { ImageRecord } from '../catalog/ImageRecord.ts';
 
 export interface CatalogHealth {
   path: string;
@@ -32,17 +31,20 @@ export interface CatalogHealth {
   private: { path: string; head: string | undefined; commits: number; writes: number };
 }
 
-interface OpenedCatalog {
+interface OpenedCatalog extends ScanResult {
   repo: CatalogRepository;
   snapshot: CatalogSnapshot;
-  records: ImageRecord[];
-  problems: FileProblem[];
   source: 'snapshot' | 'scan';
 }
 
-/** Opens (creating on first start) one catalogue repository and loads its records. */
+/**
+ * Opens (creating on first start) one catalogue repository and loads its records. Its git commands
+ * all run before the load: a scan holds the event loop, and git commands after it would wait for
+ * its end and then run one by one.
+ */
 async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, schema: ImageSchema, logger: Logger, early?: ParallelScan): Promise<OpenedCatalog> {
   if (!(await isCatalog(dir))) {
+    // A catalogue created now holds nothing that an early scan of the folder could have read.
     early?.cancel();
     early = undefined;
     logger.info({ catalog: dir, scope }, 'creating a new catalogue');
@@ -51,15 +53,15 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
     await configureCatalogRepo(dir);
   }
   if (scope === 'private') await forbidPushes(dir);
-  const started = performance.now();
   const git = new GitRunner(dir);
-  const snapshot = new CatalogSnapshot(snapshotFile, dir, git, schema);
-  const { records, problems, source, reread } = await snapshot.load(early);
-  for (const p of problems) logger.warn({ scope, file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
-  logger.info({ scope, images: records.length, source, reread, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
   const writer = new CatalogWriter(dir, git);
   await writer.open();
-  return { repo: { scope, dir, writer }, snapshot, records, problems, source };
+  const started = performance.now();
+  const snapshot = new CatalogSnapshot(snapshotFile, dir, git, schema);
+  const { records, problems, newestFirst, source, reread } = await snapshot.load(early);
+  for (const p of problems) logger.warn({ scope, file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
+  logger.info({ scope, images: records.length, source, reread, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
+  return { repo: { scope, dir, writer }, snapshot, records, problems, source, ...(newestFirst ? { newestFirst } : {}) };
 }
 
 /**
@@ -143,7 +145,7 @@ export class VisorCore {
       openStores(config),
       AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }),
     ] as const);
-    index = new CatalogIndex(shared.records);
+    index = new CatalogIndex(shared.records, shared.newestFirst);
     for (const r of priv.records) {
       // The same id in both: a move cut short by a stop. The private copy wins: never expose by accident.
       if (index.get(r.id)) logger.warn({ image: r.id }, 'image found in both catalogues; serving the private one');
