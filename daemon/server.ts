@@ -5,10 +5,9 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type ConfigFile, type VisorConfig } from '../src/config/VisorConfig.ts';
 import { createLogger, type Logger } from '../src/log/Logger.ts';
-import { VisorCore } from '../src/service/VisorCore.ts';
+import type { VisorCore } from '../src/service/VisorCore.ts';
+import { startEarlyScan } from '../src/service/EarlyScan.ts';
 import { invalidField } from '../src/errors/VisorError.ts';
-import { withHotReads } from './hotReads.ts';
-import { auditClientErrors } from './auditTrail.ts';
 
 export interface DaemonOptions {
   configPath?: string;
@@ -43,11 +42,20 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   // Certificate files are read before anything opens, so a bad path stops the start cleanly.
   const tls = config.server.tls;
   const tlsFiles = tls ? { cert: readTlsFile(tls.cert, 'server.tls_cert'), key: readTlsFile(tls.key, 'server.tls_key') } : undefined;
-  const opening = VisorCore.open(config, logger);
+  // A first start's scan begins before the rest of the daemon loads: it is most of that start.
+  const early = startEarlyScan(config);
+  let opening: Promise<VisorCore>;
+  try {
+    const { VisorCore } = await import('../src/service/VisorCore.ts');
+    opening = VisorCore.open(config, logger, early);
+  } catch (error) {
+    early?.cancel();
+    throw error;
+  }
   // Its failure is reported by the await below, even when it comes before the import is done.
   opening.catch(() => undefined);
   // The HTTP stack loads while the catalogue is read (a first start's scan has a worker meanwhile).
-  const { createApp } = await import('./app.ts');
+  const [{ createApp }, { withHotReads }, { auditClientErrors }] = await Promise.all([import('./app.ts'), import('./hotReads.ts'), import('./auditTrail.ts')]);
   const core = await opening;
   const { adminToken: token, adminTokenCreated: created, adminTokenFile } = core.accessControl;
   if (created && options.announceToken !== false) {

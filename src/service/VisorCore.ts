@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VisorConfig } from '../config/VisorConfig.ts';
@@ -8,8 +7,9 @@ import { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { CatalogWriter } from '../catalog/CatalogWriter.ts';
 import { initCatalog, isCatalog, configureCatalogRepo, forbidPushes } from '../catalog/CatalogRepo.ts';
 import { checkRecordFile, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
-import { IMAGES_DIR, idFromPath } from '../catalog/CatalogLayout.ts';
-import { ParallelScan } from '../catalog/ParallelScan.ts';
+import { idFromPath } from '../catalog/CatalogLayout.ts';
+import type { ParallelScan } from '../catalog/ParallelScan.ts';
+import { sharedSnapshotPath, startEarlyScan } from './EarlyScan.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
 import { StaticView } from '../catalog/StaticView.ts';
 import { CatalogSnapshot } from '../catalog/CatalogSnapshot.ts';
@@ -118,13 +118,14 @@ export class VisorCore {
     this.accessControl = parts.accessControl;
   }
 
-  static async open(config: VisorConfig, logger: Logger): Promise<VisorCore> {
-    const sharedSnapshot = join(config.dataDir, 'catalog-index.json');
-    // With no snapshot the shared catalogue will be scanned in full: a worker starts on it now, while
-    // this thread compiles the schema and opens the rest, and this thread joins it when ready.
-    const early = !existsSync(sharedSnapshot) && existsSync(join(config.catalog.path, IMAGES_DIR)) ? new ParallelScan(config.catalog.path) : undefined;
+  /**
+   * With no snapshot the shared catalogue is scanned in full: a worker starts on it at once (or
+   * earlier: `early`, from startEarlyScan), while this thread compiles the schema and opens the
+   * rest, and this thread joins it when ready.
+   */
+  static async open(config: VisorConfig, logger: Logger, early = startEarlyScan(config)): Promise<VisorCore> {
     try {
-      return await VisorCore.openWith(config, logger, sharedSnapshot, early);
+      return await VisorCore.openWith(config, logger, sharedSnapshotPath(config), early);
     } finally {
       early?.cancel();
     }
