@@ -48,6 +48,16 @@ const sizes = (get('meta.sizes') as { small?: number; large?: number } | undefin
 const endpoints = (get('meta.read_endpoints') as { key: string; label: string }[] | undefined) ?? [];
 const READ_RPS = 10_000;
 const READ_P99 = 10;
+{
+  const rps = num('reads.baseline.wrk.requests_per_sec');
+  add({
+    section: 'Reads baseline (same run)',
+    figure: 'node:http, fixed 100-byte body',
+    value: `${fmt(rps, 0, ' req/s')}, p99 ${fmt(num('reads.baseline.wrk.latency_ms.p99'), 2, ' ms')}`,
+    target: '',
+    verdict: 'info',
+  });
+}
 for (const size of ['small', 'large'] as const) {
   const n = sizes[size];
   const label = n === undefined ? size : `${n.toLocaleString('en-US')} images`;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # VISOR benchmark (npm run bench). Measures, on this machine only (127.0.0.1):
 #   1. reads at two catalogue sizes (generated straight into Git, not through the API): start-up to
-#      ready, RSS, and wrk req/s + p50/p99 for the list, filter, sort, detail and show endpoints;
+#      ready, RSS, and wrk req/s + p50/p99 for the list, filter, sort, detail and show endpoints,
+#      beside node:http answering a fixed body under the same load (what the machine gives that day);
 #   2. creates per second through POST /images (32 in flight, and one sequential client);
 #   3. transfers of a large random file: daemon upload vs `openssl dgst -sha256`, daemon download vs
 #      nginx (sendfile), and the daemon's peak memory meanwhile.
@@ -163,6 +164,28 @@ READ_ENDPOINTS='[{"key":"list","label":"GET /images","path":"/images"},
 {"key":"sort","label":"GET /images?sort=name&dir=asc&limit=25","path":"/images?sort=name&dir=asc&limit=25"},
 {"key":"detail","label":"GET /images/detail?limit=25","path":"/images/detail?limit=25"},
 {"key":"show","label":"GET /images/<id> (1,000 ids)","path":"/images/:id"}]'
+
+# bench_http_baseline: node:http answering a fixed body under the same wrk load; read figures are
+# read beside it (this machine's capacity for the same work varies a lot from day to day).
+bench_http_baseline() {
+  local port pid out i
+  port="$(free_port)" || return 1
+  "$NODE" "$BENCH_DIR/bareHttp.ts" "$port" >"$WORK/bare-http.log" 2>&1 &
+  pid=$!
+  register_pid "$pid" bareHttp.ts
+  for ((i = 0; i < 100; i++)); do grep -q listening "$WORK/bare-http.log" 2>/dev/null && break; sleep 0.05; done
+  out="$WORK/wrk-baseline.txt"
+  timeout $((WRK_WARMUP + 30)) wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_WARMUP}s" --timeout 5s "http://127.0.0.1:$port/" >/dev/null 2>&1
+  log "wrk ${WRK_ARGS[*]} node:http baseline (fixed 100-byte body)"
+  if timeout $((WRK_DURATION + 60)) wrk "${WRK_ARGS[@]}" "http://127.0.0.1:$port/" >"$out" 2>&1 &&
+    "$NODE" "$BENCH_DIR/parseWrk.ts" "$out" >"$out.json"; then
+    record reads.baseline.wrk "$(cat "$out.json")"
+    sed -n '/Requests\/sec/p' "$out" >&2
+  else
+    problem "node:http baseline: wrk failed: $(tail -c 300 "$out")"
+  fi
+  stop_pid "$pid" bareHttp.ts
+}
 
 # bench_reads small|large N
 bench_reads() {
@@ -414,6 +437,7 @@ log "mode $MODE; work dir $WORK"
 daemon_available || problem "daemon not available yet (no $VISOR_JS): only the baselines run"
 
 if [[ " $ONLY " == *" reads "* ]] && daemon_available; then
+  bench_http_baseline
   bench_reads small "$SMALL"; stop_daemon
   bench_reads large "$LARGE"; stop_daemon
 fi
