@@ -7,6 +7,7 @@ import { loadConfig, type ConfigFile, type VisorConfig } from '../src/config/Vis
 import { createLogger, type Logger } from '../src/log/Logger.ts';
 import type { VisorCore } from '../src/service/VisorCore.ts';
 import { startEarlyScan } from '../src/service/EarlyScan.ts';
+import { dropScan } from '../src/catalog/ScanInFlight.ts';
 import { invalidField } from '../src/errors/VisorError.ts';
 
 export interface DaemonOptions {
@@ -43,13 +44,13 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const tls = config.server.tls;
   const tlsFiles = tls ? { cert: readTlsFile(tls.cert, 'server.tls_cert'), key: readTlsFile(tls.key, 'server.tls_key') } : undefined;
   // A first start's scan begins before the rest of the daemon loads: it is most of that start.
-  const early = startEarlyScan(config);
+  startEarlyScan(config);
   let opening: Promise<VisorCore>;
   try {
     const { VisorCore } = await import('../src/service/VisorCore.ts');
-    opening = VisorCore.open(config, logger, early);
+    opening = VisorCore.open(config, logger);
   } catch (error) {
-    early?.cancel();
+    dropScan(config.catalog.path);
     throw error;
   }
   // Its failure is reported by the await below, even when it comes before the import is done.

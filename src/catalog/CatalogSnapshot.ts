@@ -6,7 +6,7 @@ import type { ImageSchema } from './ImageSchema.ts';
 import type { ImageRecord } from './ImageRecord.ts';
 import { IMAGES_DIR, idFromPath } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem, type ScanResult } from './CatalogScanner.ts';
-import { ParallelScan } from './ParallelScan.ts';
+import { dropScan, takeScan } from './ScanInFlight.ts';
 
 const VERSION = 1;
 
@@ -44,18 +44,18 @@ export class CatalogSnapshot {
     this.schema = schema;
   }
 
-  /** The records: from the snapshot and what changed since, or else a full scan (`early`, if begun). */
-  async load(early?: ParallelScan): Promise<LoadResult> {
+  /** The records: from the snapshot and what changed since, or else a full scan (one begun early, if any). */
+  async load(): Promise<LoadResult> {
     const snapshot = this.read();
     const head = await this.git.revParse('HEAD');
     if (snapshot && head) {
       const changed = await this.changedSince(snapshot.head).catch(() => undefined);
       if (changed) {
-        early?.cancel();
+        dropScan(this.dir);
         return this.apply(snapshot, changed);
       }
     }
-    return { ...(await (early ?? new ParallelScan(this.dir)).finish(this.schema)), source: 'scan', reread: 0 };
+    return { ...(await takeScan(this.dir).finish(this.schema)), source: 'scan', reread: 0 };
   }
 
   async save(head: string | undefined, records: Iterable<ImageRecord>, problems: FileProblem[]): Promise<void> {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { VisorConfig } from '../config/VisorConfig.ts';
 import { IMAGES_DIR } from '../catalog/CatalogLayout.ts';
-import { ParallelScan } from '../catalog/ParallelScan.ts';
+import { beginScan } from '../catalog/ScanInFlight.ts';
 
 /** Where the daemon keeps the shared catalogue's index between runs. */
 export function sharedSnapshotPath(config: VisorConfig): string {
@@ -10,10 +10,11 @@ export function sharedSnapshotPath(config: VisorConfig): string {
 }
 
 /**
- * The full scan of the shared catalogue that a start with no index snapshot will need, begun now on
- * a worker. This module loads little on purpose: the daemon starts it before loading the rest of
- * itself (~100 ms), and the scan is most of a first start.
+ * Begins the full scan of the shared catalogue that a start with no index snapshot will need, on a
+ * worker; the catalogue's load takes it over (src/catalog/ScanInFlight.ts). This module loads little
+ * on purpose: the daemon calls it before loading the rest of itself (~100 ms), and the scan is most
+ * of a first start.
  */
-export function startEarlyScan(config: VisorConfig): ParallelScan | undefined {
-  return !existsSync(sharedSnapshotPath(config)) && existsSync(join(config.catalog.path, IMAGES_DIR)) ? new ParallelScan(config.catalog.path) : undefined;
+export function startEarlyScan(config: VisorConfig): void {
+  if (!existsSync(sharedSnapshotPath(config)) && existsSync(join(config.catalog.path, IMAGES_DIR))) beginScan(config.catalog.path);
 }

@@ -8,7 +8,7 @@ import { CatalogWriter } from '../catalog/CatalogWriter.ts';
 import { initCatalog, isCatalog, configureCatalogRepo, forbidPushes } from '../catalog/CatalogRepo.ts';
 import { checkRecordFile, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
 import { idFromPath } from '../catalog/CatalogLayout.ts';
-import type { ParallelScan } from '../catalog/ParallelScan.ts';
+import { dropScan } from '../catalog/ScanInFlight.ts';
 import { sharedSnapshotPath, startEarlyScan } from './EarlyScan.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
 import { StaticView } from '../catalog/StaticView.ts';
@@ -42,11 +42,10 @@ interface OpenedCatalog extends ScanResult {
  * all run before the load: a scan holds the event loop, and git commands after it would wait for
  * its end and then run one by one.
  */
-async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, schema: ImageSchema, logger: Logger, early?: ParallelScan): Promise<OpenedCatalog> {
+async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, schema: ImageSchema, logger: Logger): Promise<OpenedCatalog> {
   if (!(await isCatalog(dir))) {
     // A catalogue created now holds nothing that an early scan of the folder could have read.
-    early?.cancel();
-    early = undefined;
+    dropScan(dir);
     logger.info({ catalog: dir, scope }, 'creating a new catalogue');
     await initCatalog(dir);
   } else {
@@ -58,7 +57,7 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
   await writer.open();
   const started = performance.now();
   const snapshot = new CatalogSnapshot(snapshotFile, dir, git, schema);
-  const { records, problems, newestFirst, source, reread } = await snapshot.load(early);
+  const { records, problems, newestFirst, source, reread } = await snapshot.load();
   for (const p of problems) logger.warn({ scope, file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
   logger.info({ scope, images: records.length, source, reread, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
   return { repo: { scope, dir, writer }, snapshot, records, problems, source, ...(newestFirst ? { newestFirst } : {}) };
@@ -119,19 +118,21 @@ export class VisorCore {
   }
 
   /**
-   * With no snapshot the shared catalogue is scanned in full: a worker starts on it at once (or
-   * earlier: `early`, from startEarlyScan), while this thread compiles the schema and opens the
-   * rest, and this thread joins it when ready.
+   * With no snapshot the shared catalogue is scanned in full: a worker starts on it at once (unless
+   * the daemon began it earlier), while this thread compiles the schema and opens the rest, and this
+   * thread joins it when ready.
    */
-  static async open(config: VisorConfig, logger: Logger, early = startEarlyScan(config)): Promise<VisorCore> {
+  static async open(config: VisorConfig, logger: Logger): Promise<VisorCore> {
+    startEarlyScan(config);
     try {
-      return await VisorCore.openWith(config, logger, sharedSnapshotPath(config), early);
+      return await VisorCore.openWith(config, logger, sharedSnapshotPath(config));
     } finally {
-      early?.cancel();
+      // A start that failed before its load took the scan over.
+      dropScan(config.catalog.path);
     }
   }
 
-  private static async openWith(config: VisorConfig, logger: Logger, sharedSnapshot: string, early: ParallelScan | undefined): Promise<VisorCore> {
+  private static async openWith(config: VisorConfig, logger: Logger, sharedSnapshot: string): Promise<VisorCore> {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     const schema = new ImageSchema();
     const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
@@ -140,7 +141,7 @@ export class VisorCore {
     // spawns then overlap the scan instead of following it.
     const [[shared, priv], stores, accessControl] = await allSettled([
       allSettled([
-        openCatalog('shared', config.catalog.path, sharedSnapshot, schema, logger, early),
+        openCatalog('shared', config.catalog.path, sharedSnapshot, schema, logger),
         openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), schema, logger),
       ] as const),
       openStores(config),
