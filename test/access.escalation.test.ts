@@ -5,7 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { addUser, auditEntriesOf, call, createImage, grant, unique, type Answer } from './helpers/accounts.ts';
+import { call, type Answer } from './helpers/http.ts';
+import { createImage, unique } from './helpers/images.ts';
+import { addUser, auditEntriesOf, grant } from './helpers/accounts.ts';
 
 /**
  * Attempts to gain access one does not have. Each must fail, change nothing (catalogues, accounts,

@@ -1,7 +1,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { addGroup, addUser, auditEntriesOf, call, createImage, grant, unique, type Answer } from './helpers/accounts.ts';
+import { call, type Answer } from './helpers/http.ts';
+import { createImage, unique } from './helpers/images.ts';
+import { addGroup, addUser, auditEntriesOf, grant } from './helpers/accounts.ts';
 
 /**
  * The permission matrix of the paper's access control: every caller × every route × public and

@@ -4,7 +4,9 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { addUser, call, createImage, unique } from './helpers/accounts.ts';
+import { call } from './helpers/http.ts';
+import { createImage, unique } from './helpers/images.ts';
+import { addUser } from './helpers/accounts.ts';
 import type { GroupView, ImageGrantsView, IssuedKey, UsageReport, UserView } from '../src/index.ts';
 
 const NODE = resolve('node_modules/.bin/node');

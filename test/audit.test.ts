@@ -5,7 +5,9 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { addUser, auditEntries, auditEntriesOf, call, createImage, grant, unique } from './helpers/accounts.ts';
+import { call } from './helpers/http.ts';
+import { createImage, unique } from './helpers/images.ts';
+import { addUser, auditEntries, auditEntriesOf, grant } from './helpers/accounts.ts';
 import type { UsageReport } from '../src/tracking/UsageReport.ts';
 import { loadConfig } from '../src/config/VisorConfig.ts';
 

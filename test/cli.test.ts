@@ -1,14 +1,12 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { visorAt, type CliOptions } from './helpers/cli.ts';
+import { randomFile, sha256, storedFile, unique } from './helpers/images.ts';
 import type { ImageBrief, ImageView } from '../src/index.ts';
-
-const NODE = resolve('node_modules/.bin/node');
-const VISOR = resolve('src/cli/visor.ts');
 
 let daemon: TestDaemon;
 let scratch: string;
@@ -23,51 +21,9 @@ test.after.always(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunOptions {
-  /** Environment on top of a clean one; VISOR_URL and VISOR_TOKEN point at the test daemon unless overridden. */
-  env?: Record<string, string | undefined>;
-  cwd?: string;
-  stdin?: Buffer;
-}
-
-/** Runs the `visor` CLI as a user would, with a private HOME so no real config or token leaks in. */
-async function visor(args: string[], options: RunOptions = {}): Promise<Run> {
-  const home = await mkdtemp(join(scratch, 'home-'));
-  const env: Record<string, string> = {};
-  const wanted = { PATH: process.env['PATH'], HOME: home, VISOR_URL: daemon.url, VISOR_TOKEN: daemon.token, ...options.env };
-  for (const [key, value] of Object.entries(wanted)) if (value !== undefined) env[key] = value;
-  const child = spawn(NODE, [VISOR, ...args], { cwd: options.cwd ?? scratch, env, stdio: 'pipe' });
-  child.stdin.end(options.stdin);
-  const stdout: Buffer[] = [];
-  const stderr: Buffer[] = [];
-  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-  const code = await new Promise<number | null>((done) => child.on('close', done));
-  return { code, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
-}
-
-/** Runs with --json and expects success; answers the parsed stdout. */
-async function visorJson<T>(args: string[], options?: RunOptions): Promise<T> {
-  const run = await visor(['--json', ...args], options);
-  if (run.code !== 0) throw new Error(`visor ${args.join(' ')} exited ${String(run.code)}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-}
-
-const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-async function imageFile(bytes = 50_000): Promise<{ path: string; content: Buffer }> {
-  const content = randomBytes(bytes);
-  const path = join(scratch, `${unique('disk')}.raw`);
-  await writeFile(path, content);
-  return { path, content };
-}
+const visor = (args: string[], options?: CliOptions) => visorAt(daemon).run(args, options);
+const visorJson = <T>(args: string[], options?: CliOptions) => visorAt(daemon).json<T>(args, options);
+const imageFile = (bytes = 50_000) => randomFile(scratch, bytes);
 
 async function addWithFile(extra: string[] = []): Promise<{ image: ImageView; content: Buffer }> {
   const { path, content } = await imageFile();
@@ -198,24 +154,17 @@ test('download verifies the file and saves it as ./<name> by default', async (t)
 
 test('download - writes the bytes to stdout and the summary to stderr', async (t) => {
   const { image, content } = await addWithFile();
-  const home = await mkdtemp(join(scratch, 'stdout-'));
-  const child = await new Promise<Buffer>((done, fail) => {
-    const proc = spawn(NODE, [VISOR, 'download', image.id, '-'], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: home, VISOR_URL: daemon.url, VISOR_TOKEN: daemon.token },
-    });
-    const chunks: Buffer[] = [];
-    proc.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    proc.on('error', fail);
-    proc.on('close', (code) => (code === 0 ? done(Buffer.concat(chunks)) : fail(new Error(`exit ${String(code)}`))));
-  });
-  t.true(child.equals(content));
+  const run = await visor(['download', image.id, '-']);
+  t.is(run.code, 0, run.stderr);
+  t.true(run.stdoutBytes.equals(content));
+  t.regex(run.stderr, /verified/);
 });
 
 test('download exits 6 and leaves no file when the digest does not match', async (t) => {
   const { image, content } = await addWithFile();
   const corrupt = Buffer.from(content);
   corrupt[0] = (corrupt[0] ?? 0) ^ 0xff;
-  await writeFile(await storedFile(image), corrupt);
+  await writeFile(await storedFile(daemon.dataDir, image), corrupt);
 
   const cwd = await mkdtemp(join(scratch, 'mismatch-'));
   const run = await visor(['download', image.id, 'disk.raw'], { cwd });
@@ -308,14 +257,3 @@ test('catalog init creates a catalogue that validates; a broken record exits 1 w
   t.is(invalid.code, 1);
   t.regex(invalid.stdout, new RegExp(`^images/01/${id}\\.json: architecture: `, 'm'));
 });
-
-/** The stored copy of an image's file in the daemon's filesystem store, found by its location key. */
-async function storedFile(image: ImageView): Promise<string> {
-  const key = image.locations?.[0]?.key;
-  if (key === undefined) throw new Error('image has no location');
-  const root = join(daemon.dataDir, 'images');
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && entry.name === key) return join(entry.parentPath, entry.name);
-  }
-  throw new Error(`no stored file for ${key}`);
-}

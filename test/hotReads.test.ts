@@ -1,7 +1,9 @@
 import { rm } from 'node:fs/promises';
 import test from 'ava';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { addUser, auditEntriesOf, call, createImage } from './helpers/accounts.ts';
+import { call } from './helpers/http.ts';
+import { createImage } from './helpers/images.ts';
+import { addUser, auditEntriesOf } from './helpers/accounts.ts';
 
 // The hot read routes are answered on node:http, everything else through Koa. Both must give the
 // same answers: the same catalogue is read once with the hot path and once through Koa alone.
