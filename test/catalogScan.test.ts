@@ -1,15 +1,24 @@
 import test from 'ava';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ImageSchema } from '../src/catalog/ImageSchema.ts';
-import { scanCatalog } from '../src/catalog/CatalogScanner.ts';
-import { ParallelScan, scanCatalogParallel } from '../src/catalog/ParallelScan.ts';
+import { listShards, scanCatalog } from '../src/catalog/CatalogScanner.ts';
+import { ParallelScan } from '../src/catalog/ParallelScan.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
+import { loadConfig } from '../src/config/VisorConfig.ts';
+import { takeScan } from '../src/catalog/ScanInFlight.ts';
+import { sharedSnapshotPath, startEarlyScan } from '../src/service/EarlyScan.ts';
 import { CatalogIndex, mergeSorted, recordOrder, sortedPositions } from '../src/catalog/CatalogIndex.ts';
 import { parseImageQuery } from '../src/catalog/ImageQuery.ts';
 import type { ImageRecord } from '../src/catalog/ImageRecord.ts';
+
+/** Polls (every 10 ms, for up to 20 s) until the condition holds; the caller asserts it after. */
+async function until(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!condition() && Date.now() < deadline) await sleep(10);
+}
 
 test('a first-start scan on two threads finds the same records and problems as one thread', async (t) => {
   const dir = await tempDir('visor-scan-');
@@ -22,8 +31,13 @@ test('a first-start scan on two threads finds the same records and problems as o
 
   const schema = new ImageSchema();
   const one = scanCatalog(dir, schema);
-  const two = await scanCatalogParallel(dir, schema);
+  const scan = new ParallelScan(dir);
+  // Joined once the worker has begun, so both threads read (without the wait this thread can read
+  // all 400 files before the worker has loaded).
+  await until(() => scan.handedOut > 0);
+  const two = await scan.finish(schema);
   t.is(two.records.length, 400);
+  t.true(scan.fromWorker > 0, 'the worker read records');
   t.deepEqual(two.records.map((r) => r.id).sort(), one.records.map((r) => r.id).sort());
   t.deepEqual(
     two.problems.map((p) => `${p.file} ${p.field} ${p.rule}`).sort(),
@@ -40,8 +54,12 @@ test('a scan begun early and joined late (the worker read every shard) gives the
   const schema = new ImageSchema();
   const early = new ParallelScan(dir);
   // This thread is busy elsewhere meanwhile: the worker takes the shards on its own.
-  await sleep(1500);
+  const shards = listShards(dir).length;
+  t.true(shards >= 64, 'enough shards for a worker');
+  await until(() => early.handedOut >= shards);
+  t.true(early.handedOut >= shards, 'the worker took every shard before this thread joined');
   const scanned = await early.finish(schema);
+  t.is(early.fromWorker, 300, 'every record came from the worker');
   const one = scanCatalog(dir, schema);
   const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
   t.deepEqual([...scanned.records].sort(byId), [...one.records].sort(byId));
@@ -61,6 +79,7 @@ test('a two-thread scan hands the index its records newest first, ties broken on
   const scanned = await scan.finish(schema);
   const expected = [...scanned.records].sort(recordOrder('created_at', 'desc'));
   t.is(scanned.records.length, 2000);
+  t.true(scan.fromWorker > 0 && scan.fromWorker < 2000, `both threads read records (the worker ${scan.fromWorker} of 2000)`);
   t.deepEqual(scanned.newestFirst?.map((r) => r.id), expected.map((r) => r.id));
 
   // An index given that order serves every page as one that sorts for itself, before and after a write.
@@ -80,4 +99,34 @@ test('sorted shares merge into one list in the same order', (t) => {
   const share = (part: ImageRecord[]) => Array.from(sortedPositions(part, 'created_at', 'desc'), (i) => part[i]!);
   const merged = mergeSorted(share(records.slice(0, 17)), share(records.slice(17)), order);
   t.deepEqual(merged, [...records].sort(order));
+});
+
+test('a first start begins the scan before the daemon loads, and the catalogue load takes over that scan, read by its worker', async (t) => {
+  const dataDir = await tempDir('visor-scan-start-');
+  const config = loadConfig({ overrides: { data_dir: dataDir }, env: { HOME: dataDir } });
+  const catalog = config.catalog.path;
+  for (let i = 0; i < 300; i++) await writeRecordFile(catalog, imageRecord({ name: `start-${i}` }));
+  const shards = listShards(catalog);
+  // A record written after a scan began, in a shard folder of its own: a scan begun before it
+  // does not know that folder, one begun after reads it. That tells which scan was taken over.
+  const freeShard = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0')).find((s) => !shards.includes(s))!;
+  const late = (n: number) => writeRecordFile(catalog, imageRecord({ id: `${freeShard}${randomUUID().slice(2, -2)}${n}${n}`, name: `late-${n}` }));
+
+  // With an index snapshot there is nothing to scan: nothing is begun, the load scans for itself.
+  const snapshot = sharedSnapshotPath(config);
+  await writeFile(snapshot, '{}');
+  startEarlyScan(config);
+  await late(1);
+  t.is((await takeScan(catalog).finish(new ImageSchema())).records.length, 301, 'not begun early: the scan sees the later record');
+  await rm(join(catalog, 'images', freeShard), { recursive: true });
+  await rm(snapshot);
+
+  startEarlyScan(config);
+  await late(2);
+  const scan = takeScan(catalog);
+  await until(() => scan.handedOut >= shards.length);
+  t.true(scan.handedOut >= shards.length, 'the worker took every shard meanwhile');
+  const scanned = await scan.finish(new ImageSchema());
+  t.is(scanned.records.length, 300, 'the scan begun before the later record is the one taken over');
+  t.is(scan.fromWorker, 300, 'and its worker read them all');
 });

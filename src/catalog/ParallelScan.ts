@@ -62,6 +62,11 @@ export class ParallelScan {
     return Atomics.load(this.next, 0);
   }
 
+  /** Records this thread has received from the worker so far: what the worker itself read. */
+  get fromWorker(): number {
+    return this.theirs.length;
+  }
+
   /** This thread joins the scan; resolves once every shard is read, by one thread or the other. */
   async finish(schema: ImageSchema): Promise<ScanResult> {
     const { worker, port, shards } = this;
