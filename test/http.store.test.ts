@@ -1,6 +1,6 @@
 import test from 'ava';
 import { HttpStore } from '../src/store/http/HttpStore.ts';
-import { DEFAULT_RETRY } from '../src/store/transientRetry.ts';
+import { DEFAULT_RETRY } from '../src/store/remote/transientRetry.ts';
 import { storeConformance } from './stores/storeConformance.ts';
 import { startStaticFileServer } from './stores/http/staticFileServer.ts';
 

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
+import { GuardedStore } from '../src/store/GuardedStore.ts';
 import { SwiftStore } from '../src/store/swift/SwiftStore.ts';
 import { KeystoneV3 } from '../src/store/swift/SwiftAuth.ts';
-import { DEFAULT_RETRY } from '../src/store/transientRetry.ts';
+import { DEFAULT_RETRY } from '../src/store/remote/transientRetry.ts';
 import { testSwift } from './stores/swift/testSwift.ts';
 import { startKeystoneTestServer } from './stores/swift/keystoneTestServer.ts';
 
@@ -10,7 +11,7 @@ async function storeWith(lifetimeMs: number) {
   const k = await startKeystoneTestServer(await testSwift(), { lifetimeMs });
   const container = `visor-tok-${randomBytes(5).toString('hex')}`;
   const auth = new KeystoneV3({ url: k.url, user: k.user, password: k.password, userDomain: 'Default', project: k.project, projectDomain: 'Default', interface: 'public', region: 'RegionOne' });
-  const store = new SwiftStore({ name: 'swift-tokens', auth, container, segmentContainer: `${container}_segments`, prefix: '', segmentSize: 1 << 20, maxSegments: 1000, timeoutMs: 30_000, retry: DEFAULT_RETRY });
+  const store = new GuardedStore(new SwiftStore({ name: 'swift-tokens', auth, container, segmentContainer: `${container}_segments`, prefix: '', segmentSize: 1 << 20, maxSegments: 1000, timeoutMs: 30_000, retry: DEFAULT_RETRY }));
   return { k, store };
 }
 

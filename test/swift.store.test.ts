@@ -2,7 +2,7 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { SwiftStore } from '../src/store/swift/SwiftStore.ts';
 import { TempAuthV1 } from '../src/store/swift/SwiftAuth.ts';
-import { DEFAULT_RETRY } from '../src/store/transientRetry.ts';
+import { DEFAULT_RETRY } from '../src/store/remote/transientRetry.ts';
 import { storeConformance } from './stores/storeConformance.ts';
 import { testSwift } from './stores/swift/testSwift.ts';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { finished } from 'node:stream/promises';
 import { WebHdfsStore } from '../src/store/webhdfs/WebHdfsStore.ts';
-import { DEFAULT_RETRY } from '../src/store/transientRetry.ts';
+import { DEFAULT_RETRY } from '../src/store/remote/transientRetry.ts';
 import { storeConformance } from './stores/storeConformance.ts';
 import { startWebHdfsTestServer } from './stores/webhdfs/webHdfsTestServer.ts';
 

@@ -56,17 +56,19 @@ export interface IncompleteWrite {
 }
 
 /**
- * What every storage adapter implements: fs, s3, swift, http (read-only) and hdfs (WebHDFS). Keys
- * are chosen by the core (image ids; paths relative to the base URL for http) and are opaque to the
- * adapter beyond being safe path segments. Every adapter passes test/stores/storeConformance.ts.
+ * What every storage adapter implements: fs, s3, swift, http (read-only), hdfs (WebHDFS) and memory.
+ * Keys are chosen by the core (image ids; paths relative to the base URL for http) and are opaque to
+ * the adapter beyond being safe path segments. Every adapter passes test/stores/storeConformance.ts.
  *
+ * The core never holds an adapter itself: createStore wraps it in a GuardedStore, which checks keys,
+ * turns any failure that is not yet a VisorError into one, and probes health the same way for all.
  * Failures are VisorErrors: a missing object is `not_found`; anything else the store did wrong is
  * `unavailable` with a message that names the store and never carries a credential.
  */
-export interface ImageStore {
+export interface StoreAdapter {
   /** Instance name from configuration, as recorded in image locations. */
   readonly name: string;
-  /** Adapter type: fs, s3, swift, http, hdfs. */
+  /** Adapter type: fs, s3, swift, http, hdfs, memory. */
   readonly type: string;
   /** False for stores VISOR can only read from (http): writes are refused, deletes leave the object. */
   readonly writable: boolean;
@@ -83,10 +85,24 @@ export interface ImageStore {
   write(key: string, options?: WriteOptions): Promise<StoreWrite>;
   /** Removes the object; a missing object is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Objects whose key starts with the prefix. Keys starting with "." are the store's own (the
+   * health probe's object) and are never listed; the core's keys never start with one.
+   */
   list(prefix?: string): AsyncIterable<ObjectStat>;
-  health(): Promise<StoreHealth>;
   incompleteWrites(): AsyncIterable<IncompleteWrite>;
   discardIncomplete(write: IncompleteWrite): Promise<void>;
+  /** Optional, for stores whose objects have URLs (http): the key of a URL under the store, if it is one. */
+  keyOf?(url: string): string | undefined;
   /** Releases connections. */
   close(): Promise<void>;
+}
+
+/** A store as the core uses it: an adapter behind its GuardedStore (see createStore). */
+export interface ImageStore extends StoreAdapter {
+  /**
+   * A real small write, read back and delete through the adapter (read-only stores: a stat), within
+   * a time limit: credentials, permissions, a full or read-only disk all show here.
+   */
+  health(): Promise<StoreHealth>;
 }

@@ -1,17 +1,21 @@
-import type { TestFn } from 'ava';
+import type { ExecutionContext, TestFn } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ImageStore, IncompleteWrite, ObjectStat } from '../../src/store/ImageStore.ts';
+import type { ImageStore, IncompleteWrite, ObjectStat, StoreAdapter } from '../../src/store/ImageStore.ts';
+import { GuardedStore } from '../../src/store/GuardedStore.ts';
 import { VisorError } from '../../src/errors/VisorError.ts';
 
 /** How a store under test is reached; each adapter's test file supplies one (~20 lines). */
 export interface StoreFixture {
-  /** A store with working credentials over a fresh, empty namespace (bucket, container or folder). */
-  open(): Promise<ImageStore>;
+  /**
+   * An adapter with working credentials over a fresh, empty namespace (bucket, container or folder).
+   * The suite meets it as the core does: behind the GuardedStore that createStore puts around it.
+   */
+  open(): Promise<StoreAdapter>;
   /** The same store reached with wrong credentials, and the secrets it was given; absent if it takes none. */
-  openWithBadCredentials?(): Promise<{ store: ImageStore; secrets: string[] }>;
+  openWithBadCredentials?(): Promise<{ store: StoreAdapter; secrets: string[] }>;
   /** Part or segment size the fixture configured (0: no parts), so sizes straddle its boundaries. */
   partSize: number;
   /** Read-only stores: puts an object in place by the store's own means (the server's files). */
@@ -24,6 +28,16 @@ export interface StoreFixture {
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const newKey = (label: string) => `${label}-${randomBytes(6).toString('hex')}`;
+
+/** The keys one test uses: each test has its own, so what it leaves behind can be told apart. */
+interface TestKeys {
+  /** A fresh key, tracked. */
+  key(label: string): string;
+  /** Tracks a key the test made up itself (from a tracked one). */
+  track(key: string): string;
+  /** An object the test means to leave (a read-only store's files belong to their server). */
+  keep(key: string): void;
+}
 
 /** A buffer as a stream of 64 KiB chunks, the way bytes arrive from a network. */
 function chunked(data: Buffer, fail?: Error): Readable {
@@ -64,7 +78,7 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
   const title = (text: string) => (fixture.label ? `${fixture.label}: ${text}` : text);
   let store: ImageStore;
   test.before(async () => {
-    store = await fixture.open();
+    store = new GuardedStore(await fixture.open());
     await store.init();
   });
   test.after.always(async () => {
@@ -73,8 +87,11 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
 
   const readOnly = fixture.seed !== undefined;
   const part = fixture.partSize;
-  const put = async (key: string, data: Buffer): Promise<void> => {
-    if (fixture.seed) return fixture.seed(key, data);
+  const put = async (keys: TestKeys, key: string, data: Buffer): Promise<void> => {
+    if (fixture.seed) {
+      keys.keep(key);
+      return fixture.seed(key, data);
+    }
     const w = await store.write(key, { expectedSize: data.length });
     await pipeline(chunked(data), w.stream);
     await w.commit();
@@ -86,25 +103,62 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
     for (const s of secrets) t.false(text.includes(s), `a secret appears in: ${text}`);
   };
 
-  test(title('health: a working store reports ok'), async (t) => {
+  /**
+   * A test of the suite, followed by the check that it left nothing behind: every key it used has
+   * no object (unless kept) and no unfinished write. A failed test still has its keys cleared, so
+   * the next tests start clean.
+   */
+  const storeTest = (text: string, body: (t: ExecutionContext, keys: TestKeys) => Promise<void>): void => {
+    test(title(text), async (t) => {
+      const used: string[] = [];
+      const kept = new Set<string>();
+      const keys: TestKeys = {
+        key: (label) => keys.track(newKey(label)),
+        track: (key) => (used.push(key), key),
+        keep: (key) => void kept.add(key),
+      };
+      t.teardown(async () => {
+        for (const key of used) {
+          if (!kept.has(key)) await store.delete(key).catch(() => undefined);
+          for (const w of await leftoversOf(key).catch(() => [])) await store.discardIncomplete(w).catch(() => undefined);
+        }
+      });
+      await body(t, keys);
+      const gone = async (): Promise<string[]> => {
+        const left: string[] = [];
+        const unfinished = new Set((await collect(store.incompleteWrites())).map((w) => w.key));
+        for (const key of used) {
+          if (!kept.has(key) && (await visible(key))) left.push(`object ${key}`);
+          if (unfinished.has(key)) left.push(`unfinished write of ${key}`);
+        }
+        return left;
+      };
+      // Settled within seconds: some stores discard what a cancelled write sent in the background.
+      if ((await gone()).length > 0) await eventually(async () => (await gone()).length === 0, 5_000);
+      t.deepEqual(await gone(), [], 'left behind by the test');
+    });
+  };
+
+  storeTest('health: a working store reports ok', async (t) => {
     const h = await store.health();
     t.true(h.ok, h.detail);
   });
 
   const sizes = [...new Set([0, 1, 1000, ...(part > 0 ? [part - 1, part, part + 1, 2 * part + 7] : [256 * 1024 + 3])])];
   for (const size of sizes) {
-    test(title(`round trip of ${size} bytes: stat, list and read give back what was written`), async (t) => {
-      const key = newKey(`size${size}`);
+    storeTest(`round trip of ${size} bytes: stat, list and read give back what was written`, async (t, keys) => {
+      const key = keys.key(`size${size}`);
       const data = randomBytes(size);
-      await put(key, data);
+      await put(keys, key, data);
       t.is((await store.stat(key))?.size, size);
       t.is(sha(await readAll(await store.read(key))), sha(data));
       if (!readOnly) t.deepEqual((await listed(key)).map((o) => [o.key, o.size]), [[key, size]]);
+      await store.delete(key);
     });
   }
 
-  test(title('missing objects: stat is undefined, read rejects not_found, delete is a no-op'), async (t) => {
-    const key = newKey('missing');
+  storeTest('missing objects: stat is undefined, read rejects not_found, delete is a no-op', async (t, keys) => {
+    const key = keys.key('missing');
     t.is(await store.stat(key), undefined);
     const error = await t.throwsAsync(store.read(key), { instanceOf: VisorError });
     t.is(error?.kind, 'not_found');
@@ -112,18 +166,18 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
     await t.notThrowsAsync(store.delete(key));
   });
 
-  test(title('keys that could leave the store namespace are refused'), async (t) => {
-    for (const key of ['../escape', 'a/../../b', '/absolute', '']) {
+  storeTest('keys that could leave the store namespace are refused', async (t) => {
+    for (const key of ['../escape', 'a/../../b', '/absolute', '', '.hidden']) {
       const error = await t.throwsAsync(store.read(key), { instanceOf: VisorError }, key);
       t.is(error?.kind, 'invalid', key);
     }
   });
 
-  test(title('ranges: first byte, last byte, whole, across a part boundary, and an end past the last byte'), async (t) => {
+  storeTest('ranges: first byte, last byte, whole, across a part boundary, and an end past the last byte', async (t, keys) => {
     const size = part > 0 ? 2 * part + 10 : 100_000;
     const data = randomBytes(size);
-    const key = newKey('ranges');
-    await put(key, data);
+    const key = keys.key('ranges');
+    await put(keys, key, data);
     const p = part > 0 ? part : 40_000;
     const cases: Array<[number, number]> = [[0, 0], [size - 1, size - 1], [0, size - 1], [p - 1, p], [p - 3, 2 * p + 2], [17, 17 + 9], [size - 5, size + 1000]];
     for (const [start, end] of cases) {
@@ -131,20 +185,54 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
       // Compared by digest: ava's deepEqual on megabytes of Buffer blocks the event loop for seconds.
       t.is(sha(got), sha(data.subarray(start, Math.min(end, size - 1) + 1)), `${start}-${end}`);
     }
+    await store.delete(key);
   });
 
-  test(title('concurrent readers of one object each get all of it'), async (t) => {
+  storeTest('positional reads (stores that offer them): bytes at any offset into the caller\'s buffer, 0 at the end, not_found for a missing object', async (t, keys) => {
+    if (!store.openPositional) {
+      t.log(`${store.type} offers no positional reads`);
+      t.pass();
+      return;
+    }
+    const size = part > 0 ? 2 * part + 10 : 300_000;
+    const data = randomBytes(size);
+    const key = keys.key('positional');
+    await put(keys, key, data);
+    const reader = await store.openPositional(key);
+    try {
+      const buffer = Buffer.alloc(65536);
+      const at = async (position: number, length: number): Promise<Buffer> => buffer.subarray(0, await reader.read(buffer, position, length));
+      t.is(sha(await at(0, 1000)), sha(data.subarray(0, 1000)), 'the start');
+      t.is(sha(await at(12_345, 7)), sha(data.subarray(12_345, 12_352)), 'a few bytes from the middle, the rest of the buffer untouched by the count');
+      t.is(sha(await at(size - 10, 1000)), sha(data.subarray(size - 10)), 'a read past the end gives what is left');
+      t.is(await reader.read(buffer, size, 1000), 0, 'at the end: 0');
+      t.is(await reader.read(buffer, size + 5000, 1000), 0, 'past the end: 0');
+      // The whole object through one reused buffer, out of order, as a sender with a few buffers does.
+      const whole = Buffer.alloc(size);
+      const offsets = Array.from({ length: Math.ceil(size / buffer.length) }, (_, i) => i * buffer.length).reverse();
+      for (const offset of offsets) (await at(offset, buffer.length)).copy(whole, offset);
+      t.is(sha(whole), sha(data));
+    } finally {
+      await reader.close();
+    }
+    t.is((await t.throwsAsync(store.openPositional(keys.key('positional-missing')), { instanceOf: VisorError }))?.kind, 'not_found');
+    t.is((await t.throwsAsync(store.openPositional('../escape'), { instanceOf: VisorError }))?.kind, 'invalid');
+    await store.delete(key);
+  });
+
+  storeTest('concurrent readers of one object each get all of it', async (t, keys) => {
     const data = randomBytes(part > 0 ? part + 4321 : 300_000);
-    const key = newKey('concurrent');
-    await put(key, data);
+    const key = keys.key('concurrent');
+    await put(keys, key, data);
     const reads = await Promise.all([0, 1, 2, 3, 4, 5].map(async (i) => (i % 2 === 0 ? readAll(await store.read(key)) : readAll(await store.read(key, { start: i, end: data.length - 1 })))));
     reads.forEach((r, i) => t.is(sha(r), sha(i % 2 === 0 ? data : data.subarray(i)), `reader ${i}`));
+    await store.delete(key);
   });
 
-  test(title('a read can be cancelled by its signal'), async (t) => {
+  storeTest('a read can be cancelled by its signal', async (t, keys) => {
     const data = randomBytes(part > 0 ? 2 * part : 2 * 1024 * 1024);
-    const key = newKey('cancelread');
-    await put(key, data);
+    const key = keys.key('cancelread');
+    await put(keys, key, data);
     const controller = new AbortController();
     const stream = await store.read(key, undefined, controller.signal);
     let bytes = 0;
@@ -156,12 +244,13 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
     })();
     await t.throwsAsync(consumed);
     t.true(bytes < data.length);
+    await store.delete(key);
   });
 
   if (readOnly) {
-    test(title('a read-only store refuses writes and leaves objects in place on delete'), async (t) => {
-      const key = newKey('ro');
-      await put(key, Buffer.from('kept'));
+    storeTest('a read-only store refuses writes and leaves objects in place on delete', async (t, keys) => {
+      const key = keys.key('ro');
+      await put(keys, key, Buffer.from('kept'));
       const error = await t.throwsAsync(store.write(key), { instanceOf: VisorError });
       t.is(error?.kind, 'conflict');
       t.false(store.writable);
@@ -169,8 +258,8 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
       t.is((await readAll(await store.read(key))).toString(), 'kept');
     });
   } else {
-    test(title('nothing is visible before commit, everything after'), async (t) => {
-      const key = newKey('commit');
+    storeTest('nothing is visible before commit, everything after', async (t, keys) => {
+      const key = keys.key('commit');
       const data = randomBytes(part > 0 ? part + 1 : 10_000);
       const w = await store.write(key);
       await pipeline(chunked(data), w.stream);
@@ -178,10 +267,11 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
       t.deepEqual(await listed(key), []);
       await w.commit();
       t.is((await store.stat(key))?.size, data.length);
+      await store.delete(key);
     });
 
-    test(title('abort() discards a write: nothing visible, nothing left behind, and the key can be written again'), async (t) => {
-      const key = newKey('abort');
+    storeTest('abort() discards a write: nothing visible, nothing left behind, and the key can be written again', async (t, keys) => {
+      const key = keys.key('abort');
       const w = await store.write(key);
       const data = randomBytes(part > 0 ? part * 2 + 5 : 100_000);
       w.stream.write(data);
@@ -189,12 +279,13 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
       await w.abort();
       t.false(await visible(key));
       t.deepEqual(await leftoversOf(key), []);
-      await put(key, Buffer.from('second'));
+      await put(keys, key, Buffer.from('second'));
       t.is((await readAll(await store.read(key))).toString(), 'second');
+      await store.delete(key);
     });
 
-    test(title('a write cancelled by its signal leaves nothing visible and nothing behind'), async (t) => {
-      const key = newKey('signal');
+    storeTest('a write cancelled by its signal leaves nothing visible and nothing behind', async (t, keys) => {
+      const key = keys.key('signal');
       const controller = new AbortController();
       const w = await store.write(key, { signal: controller.signal });
       // A source that keeps sending until the signal fires, after more than two parts went out.
@@ -216,8 +307,8 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
       t.true(await eventually(async () => (await leftoversOf(key)).length === 0), 'leftovers removed');
     });
 
-    test(title('a write whose source fails is aborted: nothing visible, nothing behind'), async (t) => {
-      const key = newKey('failed');
+    storeTest('a write whose source fails is aborted: nothing visible, nothing behind', async (t, keys) => {
+      const key = keys.key('failed');
       const w = await store.write(key);
       const data = randomBytes(part > 0 ? part + 100 : 100_000);
       await t.throwsAsync(pipeline(chunked(data, new Error('source broke')), w.stream), { message: 'source broke' });
@@ -226,18 +317,19 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
       t.deepEqual(await leftoversOf(key), []);
     });
 
-    test(title('a second committed write replaces the object'), async (t) => {
-      const key = newKey('overwrite');
-      await put(key, randomBytes(part > 0 ? part + 3 : 5000));
+    storeTest('a second committed write replaces the object', async (t, keys) => {
+      const key = keys.key('overwrite');
+      await put(keys, key, randomBytes(part > 0 ? part + 3 : 5000));
       const second = randomBytes(part > 0 ? 2 * part + 1 : 7000);
-      await put(key, second);
+      await put(keys, key, second);
       t.is(sha(await readAll(await store.read(key))), sha(second));
       t.is((await store.stat(key))?.size, second.length);
+      await store.delete(key);
     });
 
-    test(title('delete removes an object for good'), async (t) => {
-      const key = newKey('delete');
-      await put(key, randomBytes(part > 0 ? part + 1 : 1000));
+    storeTest('delete removes an object for good', async (t, keys) => {
+      const key = keys.key('delete');
+      await put(keys, key, randomBytes(part > 0 ? part + 1 : 1000));
       await store.delete(key);
       t.false(await visible(key));
       t.is((await t.throwsAsync(store.read(key), { instanceOf: VisorError }))?.kind, 'not_found');
@@ -245,17 +337,19 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
       await t.notThrowsAsync(store.delete(key));
     });
 
-    test(title('list gives the objects under a prefix, with their sizes'), async (t) => {
-      const prefix = newKey('list');
-      const sizes: Record<string, number> = { [`${prefix}-a`]: 3, [`${prefix}-b`]: 0, [`${prefix}-c`]: 1234 };
-      for (const [key, size] of Object.entries(sizes)) await put(key, randomBytes(size));
-      await put(newKey('other'), Buffer.from('x'));
+    storeTest('list gives the objects under a prefix, with their sizes', async (t, keys) => {
+      const prefix = keys.key('list');
+      const sizes: Record<string, number> = { [keys.track(`${prefix}-a`)]: 3, [keys.track(`${prefix}-b`)]: 0, [keys.track(`${prefix}-c`)]: 1234 };
+      for (const [key, size] of Object.entries(sizes)) await put(keys, key, randomBytes(size));
+      const other = keys.key('other');
+      await put(keys, other, Buffer.from('x'));
       const found = Object.fromEntries((await listed(prefix)).map((o) => [o.key, o.size]));
       t.deepEqual(found, sizes);
+      for (const key of [...Object.keys(sizes), other]) await store.delete(key);
     });
 
-    test(title('a write neither committed nor aborted (a crash) is found as incomplete and discarded by gc'), async (t) => {
-      const key = newKey('crash');
+    storeTest('a write neither committed nor aborted (a crash) is found as incomplete and discarded by gc', async (t, keys) => {
+      const key = keys.key('crash');
       const w = await store.write(key);
       // Bytes past a part boundary, so a multipart upload or a segment exists on the store's side.
       w.stream.write(randomBytes(part > 0 ? 2 * part + 100 : 50_000));
@@ -273,7 +367,9 @@ export function storeConformance(test: TestFn, fixture: StoreFixture): void {
 
   if (fixture.openWithBadCredentials) {
     test(title('bad credentials: health says so, operations fail with an error naming the store, no secret shows'), async (t) => {
-      const { store: bad, secrets } = await fixture.openWithBadCredentials!();
+      const opened = await fixture.openWithBadCredentials!();
+      const bad = new GuardedStore(opened.store);
+      const secrets = opened.secrets;
       try {
         const h = await bad.health();
         t.false(h.ok);

@@ -1,7 +1,7 @@
 import { finished } from 'node:stream/promises';
 import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, PutObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
-import { StoreWriteStream } from '../StoreWriteStream.ts';
-import { partSizeFor } from '../partSize.ts';
+import { StoreWriteStream } from '../remote/StoreWriteStream.ts';
+import { partSizeFor } from '../remote/partSize.ts';
 import { abortError, storeFailure } from '../storeErrors.ts';
 import { s3Failure } from './s3Failure.ts';
 

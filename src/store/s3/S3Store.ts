@@ -1,6 +1,5 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -9,11 +8,9 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
-  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import type { ByteRange, ImageStore, IncompleteWrite, ObjectStat, StoreHealth, StoreWrite, WriteOptions } from '../ImageStore.ts';
-import { assertObjectKey } from '../objectKey.ts';
+import type { ByteRange, IncompleteWrite, ObjectStat, StoreAdapter, StoreWrite, WriteOptions } from '../ImageStore.ts';
 import { abortError, objectNotFound } from '../storeErrors.ts';
 import { isS3NotFound, s3Failure } from './s3Failure.ts';
 import { S3MultipartWrite } from './S3MultipartWrite.ts';
@@ -37,10 +34,8 @@ export interface S3StoreOptions {
   retries: number;
 }
 
-const PROBE_PREFIX = '.visor-health/';
-
 /** Images as objects in an S3 bucket, through @aws-sdk/client-s3, with multipart uploads for large ones. */
-export class S3Store implements ImageStore {
+export class S3Store implements StoreAdapter {
   readonly name: string;
   readonly type = 's3';
   readonly writable = true;
@@ -66,7 +61,7 @@ export class S3Store implements ImageStore {
   }
 
   private objectKey(key: string): string {
-    return this.o.prefix + assertObjectKey(this, key);
+    return this.o.prefix + key;
   }
 
   async init(): Promise<void> {}
@@ -146,6 +141,7 @@ export class S3Store implements ImageStore {
         throw this.failure('listing multipart uploads', e);
       }
       for (const u of page.Uploads ?? []) {
+        if (u.Key!.startsWith(`${this.o.prefix}.`)) continue;
         yield { key: u.Key!.slice(this.o.prefix.length), id: u.UploadId!, ...(u.Initiated ? { started: u.Initiated } : {}) };
       }
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
@@ -158,20 +154,6 @@ export class S3Store implements ImageStore {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.o.bucket, Key: this.o.prefix + write.key, UploadId: write.id }));
     } catch (e) {
       if (!isS3NotFound(e)) throw this.failure(`abort of multipart upload ${write.id}`, e);
-    }
-  }
-
-  async health(): Promise<StoreHealth> {
-    // A real write, read and delete: credentials, bucket and permissions all show here.
-    const key = `${this.o.prefix}${PROBE_PREFIX}${randomBytes(6).toString('hex')}`;
-    try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.o.bucket, Key: key, Body: 'ok', ContentLength: 2 }));
-      const got = await this.client.send(new GetObjectCommand({ Bucket: this.o.bucket, Key: key }));
-      const ok = (await got.Body!.transformToString()) === 'ok';
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.o.bucket, Key: key }));
-      return ok ? { ok } : { ok, detail: 'the probe object read back differently' };
-    } catch (e) {
-      return { ok: false, detail: this.failure('health probe', e).message };
     }
   }
 

@@ -1,5 +1,5 @@
-import type { HttpExchange } from '../http/HttpExchange.ts';
-import { answerText } from '../http/HttpExchange.ts';
+import type { HttpExchange } from '../remote/HttpExchange.ts';
+import { answerText } from '../remote/HttpExchange.ts';
 import { storeFailure } from '../storeErrors.ts';
 
 /** A token and the storage URL it is good for. */

@@ -1,8 +1,8 @@
 import type { VisorError } from '../../errors/VisorError.ts';
-import { HttpExchange, answerText, type HttpAnswer, type HttpOpened } from '../http/HttpExchange.ts';
+import { HttpExchange, answerText, type HttpAnswer, type HttpOpened } from '../remote/HttpExchange.ts';
 import { encodeKeyPath } from '../objectKey.ts';
 import { storeFailure } from '../storeErrors.ts';
-import type { RetryPolicy } from '../transientRetry.ts';
+import type { RetryPolicy } from '../remote/transientRetry.ts';
 import type { SwiftAuth, SwiftSession } from './SwiftAuth.ts';
 
 /** Tokens are renewed this long before they expire, so a long segment upload does not outlive its token. */

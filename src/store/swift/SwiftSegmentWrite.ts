@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { StoreWriteStream } from '../StoreWriteStream.ts';
-import type { HttpAnswer } from '../http/HttpExchange.ts';
-import { partSizeFor } from '../partSize.ts';
+import { StoreWriteStream } from '../remote/StoreWriteStream.ts';
+import type { HttpAnswer } from '../remote/HttpExchange.ts';
+import { partSizeFor } from '../remote/partSize.ts';
 import { abortError, storeFailure } from '../storeErrors.ts';
 import type { SwiftConnection } from './SwiftConnection.ts';
 

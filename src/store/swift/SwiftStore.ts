@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type { ByteRange, ImageStore, IncompleteWrite, ObjectStat, StoreHealth, StoreWrite, WriteOptions } from '../ImageStore.ts';
+import type { ByteRange, IncompleteWrite, ObjectStat, StoreAdapter, StoreWrite, WriteOptions } from '../ImageStore.ts';
 import { assertObjectKey } from '../objectKey.ts';
-import { rangeOf } from '../rangeOf.ts';
+import { rangeOf } from '../remote/rangeOf.ts';
 import { objectNotFound, storeFailure } from '../storeErrors.ts';
-import type { RetryPolicy } from '../transientRetry.ts';
+import type { RetryPolicy } from '../remote/transientRetry.ts';
 import type { SwiftAuth } from './SwiftAuth.ts';
 import { SwiftConnection } from './SwiftConnection.ts';
 import { SwiftSegmentWrite } from './SwiftSegmentWrite.ts';
@@ -31,7 +30,6 @@ interface ListingEntry {
   last_modified?: string;
 }
 
-const PROBE_PREFIX = '.visor-health/';
 const SEGMENT_TAIL = /^(.*)\/([0-9a-z]+-[0-9a-f]{8})\/(\d{8})$/;
 
 /**
@@ -39,7 +37,7 @@ const SEGMENT_TAIL = /^(.*)\/([0-9a-z]+-[0-9a-f]{8})\/(\d{8})$/;
  * static large objects (any size, beyond Swift's 5 GiB object limit), ranged reads, and gc of the
  * segments of writes that never got their manifest.
  */
-export class SwiftStore implements ImageStore {
+export class SwiftStore implements StoreAdapter {
   readonly name: string;
   readonly type = 'swift';
   readonly writable = true;
@@ -54,7 +52,7 @@ export class SwiftStore implements ImageStore {
   }
 
   private objectName(key: string): string {
-    return this.o.prefix + assertObjectKey(this, key);
+    return this.o.prefix + key;
   }
 
   async init(): Promise<void> {}
@@ -156,7 +154,7 @@ export class SwiftStore implements ImageStore {
     const groups = new Map<string, { key: string; writeId: string; bytes: number }>();
     for await (const entry of this.listing(this.o.segmentContainer, this.o.prefix)) {
       const m = SEGMENT_TAIL.exec(entry.name!.slice(this.o.prefix.length));
-      if (!m) continue;
+      if (!m || m[1]!.startsWith('.')) continue;
       const id = `${m[1]}/${m[2]}`;
       const group = groups.get(id) ?? { key: m[1]!, writeId: m[2]!, bytes: 0 };
       group.bytes += entry.bytes ?? 0;
@@ -185,22 +183,6 @@ export class SwiftStore implements ImageStore {
     const paths: string[] = [];
     for await (const entry of this.listing(this.o.segmentContainer, `${this.o.prefix}${write.id}/`)) paths.push(`/${encodeURIComponent(this.o.segmentContainer)}/${entry.name!.split('/').map(encodeURIComponent).join('/')}`);
     await this.dropSegments(paths);
-  }
-
-  async health(): Promise<StoreHealth> {
-    // A real write, read and delete: authentication, container and permissions all show here.
-    const name = `${this.o.prefix}${PROBE_PREFIX}${randomBytes(6).toString('hex')}`;
-    try {
-      // Writes create missing containers, so a missing container is no reason to be unhealthy.
-      await this.ensureContainers();
-      const put = await this.c.call('PUT', this.o.container, name, { operation: 'health probe', body: 'ok' });
-      if (put.status !== 201) throw this.c.unexpected(`health probe (container ${this.o.container})`, put);
-      const got = await this.c.call('GET', this.o.container, name, { operation: 'health probe' });
-      await this.c.call('DELETE', this.o.container, name, { operation: 'health probe' });
-      return got.body.toString() === 'ok' ? { ok: true } : { ok: false, detail: 'the probe object read back differently' };
-    } catch (e) {
-      return { ok: false, detail: (e as Error).message };
-    }
   }
 
   async close(): Promise<void> {

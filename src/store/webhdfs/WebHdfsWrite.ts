@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { StoreWriteStream } from '../StoreWriteStream.ts';
-import type { HttpAnswer } from '../http/HttpExchange.ts';
+import { StoreWriteStream } from '../remote/StoreWriteStream.ts';
+import type { HttpAnswer } from '../remote/HttpExchange.ts';
 import { abortError } from '../storeErrors.ts';
-import type { WebHdfsStore } from './WebHdfsStore.ts';
+import type { WebHdfsNamenode } from './WebHdfsNamenode.ts';
 
 export interface WebHdfsWriteTarget {
-  store: WebHdfsStore;
+  namenode: WebHdfsNamenode;
   key: string;
   /** Final path, and the path under .incoming/ the bytes go to first. */
   target: string;
@@ -46,13 +46,13 @@ export class WebHdfsWrite extends StoreWriteStream {
 
   private start(): Promise<{ stream: Writable; answer: Promise<HttpAnswer> }> {
     this.starting ??= (async () => {
-      const s = this.t.store;
+      const s = this.t.namenode;
       const operation = `upload of ${this.t.key}`;
       const created = await s.call('PUT', this.t.temp, 'CREATE', operation, { overwrite: 'true' });
       const location = created.headers.location;
       if (created.status !== 307 || !location) throw s.unexpected(operation, created);
       if (this.settled) throw abortError(this.t.signal);
-      this.upload = s.http.upload('PUT', new URL(location, s.url('/', 'GETFILESTATUS')).href, { operation, headers: { 'content-type': 'application/octet-stream' } });
+      this.upload = s.http.upload('PUT', s.resolve(location), { operation, headers: { 'content-type': 'application/octet-stream' } });
       return this.upload;
     })();
     return this.starting;
@@ -62,7 +62,7 @@ export class WebHdfsWrite extends StoreWriteStream {
     const upload = await this.start();
     // Done only once the socket took the bytes: callers reuse their buffers after the callback.
     const early = upload.answer.then((a) => {
-      throw this.t.store.unexpected(`upload of ${this.t.key}`, { ...a, json: safeJson(a.body) });
+      throw this.t.namenode.unexpected(`upload of ${this.t.key}`, a);
     });
     early.catch(() => undefined);
     await Promise.race([new Promise<void>((resolve, reject) => upload.stream.write(chunk, (e) => (e ? reject(e) : resolve()))), early]);
@@ -72,7 +72,7 @@ export class WebHdfsWrite extends StoreWriteStream {
     const upload = await this.start();
     upload.stream.end();
     const answer = await upload.answer;
-    if (answer.status !== 201) throw this.t.store.unexpected(`upload of ${this.t.key}`, { ...answer, json: safeJson(answer.body) });
+    if (answer.status !== 201) throw this.t.namenode.unexpected(`upload of ${this.t.key}`, answer);
   }
 
   async commit(): Promise<void> {
@@ -80,7 +80,7 @@ export class WebHdfsWrite extends StoreWriteStream {
     this.t.signal?.throwIfAborted();
     if (!this.writableFinished) await finished(this);
     this.settled = true;
-    const s = this.t.store;
+    const s = this.t.namenode;
     const operation = `publishing ${this.t.key}`;
     try {
       const folder = this.t.target.slice(0, this.t.target.lastIndexOf('/'));
@@ -111,14 +111,6 @@ export class WebHdfsWrite extends StoreWriteStream {
 
   private async removeTemp(): Promise<void> {
     // Best effort: a file left in .incoming/ is found and removed by `visor store gc`.
-    await this.t.store.call('DELETE', this.t.temp, 'DELETE', `discard of ${this.t.key}`).catch(() => undefined);
-  }
-}
-
-function safeJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return undefined;
+    await this.t.namenode.call('DELETE', this.t.temp, 'DELETE', `discard of ${this.t.key}`).catch(() => undefined);
   }
 }

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import type { StoreWrite } from './ImageStore.ts';
-import { abortError } from './storeErrors.ts';
+import type { StoreWrite } from '../ImageStore.ts';
+import { abortError } from '../storeErrors.ts';
 
 /**
  * The common shape of a remote store's write: a Writable that is its own `stream`, buffers up to

@@ -1,5 +1,5 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import type { ByteRange } from './ImageStore.ts';
+import type { ByteRange } from '../ImageStore.ts';
 
 /**
  * The asked-for range of an HTTP answer: the body itself for a 206 (or no range), else the 200 body

@@ -1,11 +1,12 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { finished } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import type { PositionalReader, ByteRange, ImageStore, IncompleteWrite, ObjectStat, StoreHealth, StoreWrite, WriteOptions } from './ImageStore.ts';
-import { objectNotFound, unsafeKey } from './storeErrors.ts';
+import type { PositionalReader, ByteRange, IncompleteWrite, ObjectStat, StoreAdapter, StoreWrite, WriteOptions } from '../ImageStore.ts';
+import { objectNotFound, unsafeKey } from '../storeErrors.ts';
+import { PROBE_KEY_PREFIX } from '../storeHealthProbe.ts';
 import { EarlyFlush } from './EarlyFlush.ts';
 
 export interface FsStoreOptions {
@@ -25,7 +26,7 @@ const WRITE_BUFFER = 8 << 20;
  * Images as files under one folder, sharded like the catalogue (<key[0:2]>/<key>). Writes go to
  * .incoming/ and are renamed into place on commit, so a reader sees a whole file or none.
  */
-export class FsStore implements ImageStore {
+export class FsStore implements StoreAdapter {
   readonly name: string;
   readonly type = 'fs';
   readonly writable = true;
@@ -45,7 +46,9 @@ export class FsStore implements ImageStore {
   }
 
   private pathOf(key: string): string {
-    if (!KEY.test(key)) throw unsafeKey(this, key, 'letters, digits, ".", "_" and "-", not starting with a dot');
+    // File names: the general key rule (GuardedStore) and no "/"; the health probe's keys, which
+    // start with a dot, land in a dot shard that listings skip.
+    if (!KEY.test(key) && !(key.startsWith(PROBE_KEY_PREFIX) && KEY.test(key.slice(PROBE_KEY_PREFIX.length)))) throw unsafeKey(this, key, 'letters, digits, ".", "_" and "-", not starting with a dot');
     return join(this.root, key.slice(0, 2), key);
   }
 
@@ -141,7 +144,7 @@ export class FsStore implements ImageStore {
 
   async *incompleteWrites(): AsyncIterable<IncompleteWrite> {
     for (const name of (await readdir(join(this.root, '.incoming'))).sort()) {
-      if (name.startsWith('.health-')) continue;
+      if (name.startsWith('.')) continue;
       const s = await stat(join(this.root, '.incoming', name)).catch(() => undefined);
       if (s) yield { key: name.replace(/\.[0-9a-f]{12}$/, ''), id: name, started: s.mtime, bytes: s.size };
     }
@@ -153,17 +156,4 @@ export class FsStore implements ImageStore {
   }
 
   async close(): Promise<void> {}
-
-  async health(): Promise<StoreHealth> {
-    // A real write and read, not just a stat: a read-only or full disk must show here.
-    const probe = join(this.root, '.incoming', `.health-${randomBytes(4).toString('hex')}`);
-    try {
-      await writeFile(probe, 'ok');
-      const ok = (await readFile(probe, 'utf8')) === 'ok';
-      await unlink(probe);
-      return { ok };
-    } catch (e) {
-      return { ok: false, detail: (e as Error).message };
-    }
-  }
 }
