@@ -1,46 +1,73 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Logger } from '../src/log/Logger.ts';
-import type { VisorCore } from '../src/service/VisorCore.ts';
 import type { Authenticator } from '../src/auth/Authenticator.ts';
-import { errorResponse } from './httpErrors.ts';
-import { VisorError } from '../src/errors/VisorError.ts';
-import { auditTrail } from './auditTrail.ts';
+import type { Principal } from '../src/auth/Principal.ts';
+import type { HealthReport } from '../src/api/wire.ts';
+import type { ImageSchema } from '../src/catalog/ImageSchema.ts';
+import type { StaticView } from '../src/catalog/StaticView.ts';
+import type { ImageService } from '../src/images/ImageService.ts';
+import type { StoreCollector } from '../src/image-files/StoreCollector.ts';
+import type { StoreDirectory } from '../src/image-files/StoreDirectory.ts';
+import type { AccountService } from '../src/accounts/AccountService.ts';
+import type { UsageReporter } from '../src/tracking/UsageReporter.ts';
+import type { AuditLog } from '../src/tracking/AuditLog.ts';
+import type { UpstreamFollower } from '../src/sync/UpstreamFollower.ts';
+import { MethodNotAllowed, notFound, VisorError } from '../src/errors/VisorError.ts';
 import { redactKeys } from '../src/accounts/ApiKey.ts';
+import { errorResponse } from './httpErrors.ts';
+import { auditTrail } from './auditTrail.ts';
 import { accountRoutes } from './routes/accountRoutes.ts';
 import { grantRoutes } from './routes/grantRoutes.ts';
 import { reportRoutes } from './routes/reportRoutes.ts';
-import { RangeNotSatisfiable } from './rangeHeader.ts';
 import { imageRoutes } from './routes/imageRoutes.ts';
+import { fileRoutes, type FileServices } from './routes/fileRoutes.ts';
 import { seriesRoutes } from './routes/seriesRoutes.ts';
 import { healthRoutes } from './routes/healthRoutes.ts';
-import { historyRoutes } from './routes/historyRoutes.ts';
 import { syncRoutes } from './routes/syncRoutes.ts';
 import { catalogRoutes } from './routes/catalogRoutes.ts';
 import { storeRoutes } from './routes/storeRoutes.ts';
 import { serveGit } from './gitHttpBackend.ts';
 import { principalOf } from './requestPrincipal.ts';
 
+/** The core services the HTTP edge translates for: each route gets only the ones it calls. */
+export interface HttpServices {
+  images: ImageService;
+  schema: ImageSchema;
+  files: FileServices;
+  stores: StoreDirectory;
+  collector: StoreCollector;
+  accounts: AccountService;
+  reports: UsageReporter;
+  follower: UpstreamFollower;
+  staticView: StaticView;
+  health: (who: Principal | undefined) => Promise<HealthReport>;
+  audit: AuditLog;
+  auth: Authenticator;
+  /** The shared catalogue's folder, served read-only over Git's smart HTTP protocol. */
+  sharedCatalogDir: string;
+  maxJsonBytes: number;
+}
+
 /** The HTTP edge: translates requests to core calls and core results (and errors) to responses. */
-export function createApp(core: VisorCore, auth: Authenticator, logger: Logger): Koa {
+export function createApp(s: HttpServices, logger: Logger): Koa {
   const app = new Koa();
   app.proxy = false;
   // Errors are answered by the middleware below; Koa's default handler would only log them twice.
   app.silent = true;
 
-  app.use(auditTrail(core.accessControl.audit));
+  app.use(auditTrail(s.audit));
   app.use(async (ctx, next) => {
     const started = performance.now();
     try {
-      ctx.state['principal'] = await principalOf(ctx.req, auth);
+      ctx.state['principal'] = await principalOf(ctx.req, s.auth);
       await next();
     } catch (error) {
-      const { status, body, internal } = errorResponse(error);
+      const { status, headers, body, internal } = errorResponse(error);
       // Why access was refused goes to the audit log, never to the client.
       if (error instanceof VisorError && error.denial !== undefined) ctx.state['denial'] = error.denial;
       if (internal) logger.error({ err: error, method: ctx.method, url: redactKeys(ctx.url) }, 'request failed');
-      if (error instanceof RangeNotSatisfiable) ctx.set('Content-Range', `bytes */${error.size}`);
-      if (status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="visor"');
+      ctx.set(headers);
       // Answering before the body was read (a refused upload): the connection cannot carry another
       // request, so say so rather than let the client reuse a socket about to be closed.
       if (!ctx.req.readableEnded) ctx.set('Connection', 'close');
@@ -55,21 +82,31 @@ export function createApp(core: VisorCore, auth: Authenticator, logger: Logger):
 
   // Git's smart HTTP protocol (read-only) on /catalog.git, ahead of the router: git sends its own paths.
   app.use(async (ctx, next) => {
-    if (!(await serveGit(ctx, core.catalogs.shared.dir))) await next();
+    if (!(await serveGit(ctx, s.sharedCatalogDir))) await next();
   });
 
   const router = new Router();
-  imageRoutes(router, core.service, core.schema, core.config.server.maxJsonBytes);
-  seriesRoutes(router, core.service);
-  healthRoutes(router, core);
-  grantRoutes(router, core.service);
-  accountRoutes(router, core.accessControl.accounts, core.config.server.maxJsonBytes);
-  reportRoutes(router, core.accessControl.reports);
-  historyRoutes(router, core.service);
-  syncRoutes(router, core.follower);
-  catalogRoutes(router, core.staticView);
-  storeRoutes(router, core, logger);
+  imageRoutes(router, s.images, s.schema, s.maxJsonBytes);
+  fileRoutes(router, s.files, s.maxJsonBytes);
+  seriesRoutes(router, s.images);
+  grantRoutes(router, s.images, s.maxJsonBytes);
+  accountRoutes(router, s.accounts, s.maxJsonBytes);
+  reportRoutes(router, s.reports);
+  syncRoutes(router, s.follower);
+  catalogRoutes(router, s.staticView);
+  storeRoutes(router, s.stores, s.collector, s.maxJsonBytes);
+  healthRoutes(router, s.health);
   app.use(router.routes());
-  app.use(router.allowedMethods());
+  // No route answered: the path takes other methods (405, or the list for OPTIONS), or is unknown (404).
+  app.use((ctx) => {
+    const allowed = [...new Set(router.match(ctx.path, ctx.method).path.flatMap((layer) => layer.methods))];
+    if (allowed.length === 0) throw notFound(`route ${ctx.method} ${ctx.path}`);
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('Allow', allowed.join(', '));
+      ctx.status = 204;
+      return;
+    }
+    throw new MethodNotAllowed(ctx.method, ctx.path, allowed);
+  });
   return app;
 }

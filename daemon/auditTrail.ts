@@ -6,7 +6,7 @@ import { parseApiKey, redactKeys } from '../src/accounts/ApiKey.ts';
 import type { Principal } from '../src/auth/Principal.ts';
 import type { AuditEntry, AuditOutcome } from '../src/tracking/AuditEntry.ts';
 import type { AuditLog } from '../src/tracking/AuditLog.ts';
-import { auditAction } from './auditActions.ts';
+import { actionOf } from '../src/api/routes.ts';
 
 /** Caller-chosen text is cut to this length before it enters the log. */
 const MAX_TEXT = 512;
@@ -92,7 +92,7 @@ export function auditEntry(x: Exchange): AuditEntry {
     request: x.request,
     user: principal?.name ?? null,
     ...(key !== undefined ? { key } : {}),
-    action: auditAction(x.method, x.route, x.path),
+    action: actionOf(x.method, x.route, x.path),
     method: x.method,
     path: redactKeys(x.url).slice(0, MAX_TEXT),
     ...(image !== undefined ? { image } : {}),

@@ -4,14 +4,16 @@ import { parse as parseQuery } from 'node:querystring';
 import type { Authenticator } from '../src/auth/Authenticator.ts';
 import type { Principal } from '../src/auth/Principal.ts';
 import type { ImageSchema } from '../src/catalog/ImageSchema.ts';
-import type { ImageService } from '../src/service/ImageService.ts';
+import type { ImageService } from '../src/images/ImageService.ts';
+import { pathOf, ROUTES, routeMatcher } from '../src/api/routes.ts';
 import type { AuditLog } from '../src/tracking/AuditLog.ts';
 import { auditEntry } from './auditTrail.ts';
 import { listImages, showImage, type ReadReply } from './imageReads.ts';
 import { principalOf } from './requestPrincipal.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const IMAGE_PATH = /^\/images\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+// Only lower-case ids are answered here: anything else goes to the Koa app, which refuses it.
+const showPath = routeMatcher(ROUTES.showImage, { id: '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' });
 
 export interface HotReadOptions {
   service: ImageService;
@@ -36,11 +38,11 @@ export function withHotReads(o: HotReadOptions, app: RequestListener): RequestLi
     const path = q === -1 ? url : url.slice(0, q);
     let route: string;
     let id: string | undefined;
-    if (path === '/images' || path === '/images/detail') route = path;
+    if (path === ROUTES.listImages.path || path === ROUTES.listImageDetails.path) route = path;
     else {
-      id = IMAGE_PATH.exec(path)?.[1];
+      id = showPath(path)?.['id'];
       if (id === undefined) return app(req, res);
-      route = '/images/:id';
+      route = ROUTES.showImage.path;
     }
     const started = performance.now();
     principalOf(req, o.auth).then(
@@ -50,7 +52,7 @@ export function withHotReads(o: HotReadOptions, app: RequestListener): RequestLi
           reply =
             id !== undefined
               ? showImage(o.service, id, who, req.headers['if-none-match'])
-              : listImages(o.service, o.schema, path, parseQuery(q === -1 ? '' : url.slice(q + 1)), who, route === '/images/detail');
+              : listImages(o.service, o.schema, path, parseQuery(q === -1 ? '' : url.slice(q + 1)), who, route === ROUTES.listImageDetails.path);
         } catch {
           return app(req, res);
         }
@@ -77,7 +79,7 @@ function send(audit: AuditLog, req: IncomingMessage, res: ServerResponse, reply:
         ip,
         method: req.method!,
         url: req.url!,
-        path: r.route === '/images/:id' ? `/images/${r.id!}` : r.route,
+        path: r.id !== undefined ? pathOf(ROUTES.showImage, { id: r.id }) : r.route,
         route: r.route,
         id: r.id,
         principal: r.who,

@@ -1,5 +1,6 @@
-import type { ErrorKind, FieldProblem } from '../src/errors/VisorError.ts';
-import { VisorError } from '../src/errors/VisorError.ts';
+import type { ErrorBody } from '../src/api/wire.ts';
+import type { ErrorKind } from '../src/errors/VisorError.ts';
+import { MethodNotAllowed, RangeNotSatisfiable, VisorError } from '../src/errors/VisorError.ts';
 
 /** The one place where the core's error kinds become HTTP statuses. */
 export const STATUS_OF_KIND: Record<ErrorKind, number> = {
@@ -7,35 +8,46 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   precondition_failed: 412,
   too_large: 413,
   range_not_satisfiable: 416,
-  unavailable: 503,
   internal: 500,
+  upstream_failed: 502,
+  unavailable: 503,
 };
 
+/** Errors of Koa's own middleware (the body parser) carry a status: the kind it stands for. */
 const KIND_OF_STATUS: Record<number, ErrorKind> = { 400: 'invalid', 404: 'not_found', 413: 'too_large', 415: 'invalid', 401: 'unauthenticated', 403: 'forbidden' };
 
-export interface ErrorBody {
-  error: { code: ErrorKind; message: string; problems?: FieldProblem[] };
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: ErrorBody;
+  /** A failure of ours, not the client's: worth logging. */
+  internal: boolean;
 }
 
-/** Status and body for anything thrown while handling a request. */
-export function errorResponse(error: unknown): { status: number; body: ErrorBody; internal: boolean } {
+/** Status, headers and JSON body for anything thrown while handling a request: every error has this shape. */
+export function errorResponse(error: unknown): ErrorResponse {
   if (error instanceof VisorError) {
     const body: ErrorBody = { error: { code: error.kind, message: error.message } };
     if (error.problems.length > 0) body.error.problems = error.problems;
-    return { status: STATUS_OF_KIND[error.kind], body, internal: error.kind === 'internal' };
+    if (error.details !== undefined) body.error.details = error.details;
+    const headers: Record<string, string> = {};
+    if (error.kind === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer realm="visor"';
+    if (error instanceof RangeNotSatisfiable) headers['Content-Range'] = `bytes */${error.size}`;
+    if (error instanceof MethodNotAllowed) headers['Allow'] = error.allowed.join(', ');
+    return { status: STATUS_OF_KIND[error.kind], headers, body, internal: error.kind === 'internal' };
   }
-  // Errors raised by Koa's own middleware (body parser: malformed JSON, body over the limit).
-  const e = error as { status?: number; message?: string; type?: string };
+  const e = error as { status?: number; message?: string; type?: string; limit?: number };
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     const code = KIND_OF_STATUS[e.status] ?? 'invalid';
-    const message = e.type === 'entity.too.large' ? `request body exceeds the limit of ${String((e as { limit?: number }).limit)} bytes` : `malformed JSON body: ${e.message ?? 'bad request'}`;
+    const message = e.type === 'entity.too.large' ? `request body exceeds the limit of ${String(e.limit)} bytes` : `malformed JSON body: ${e.message ?? 'bad request'}`;
     const body: ErrorBody = { error: { code, message } };
     if (e.status === 400) body.error.problems = [{ field: '(body)', rule: 'json', expected: 'a JSON object', message }];
-    return { status: e.status, body, internal: false };
+    return { status: STATUS_OF_KIND[code], headers: {}, body, internal: false };
   }
-  return { status: 500, body: { error: { code: 'internal', message: 'internal error' } }, internal: true };
+  return { status: 500, headers: {}, body: { error: { code: 'internal', message: 'internal error' } }, internal: true };
 }

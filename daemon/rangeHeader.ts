@@ -1,5 +1,5 @@
 import type { ByteRange } from '../src/store/ImageStore.ts';
-import { VisorError } from '../src/errors/VisorError.ts';
+import { RangeNotSatisfiable } from '../src/errors/VisorError.ts';
 
 /**
  * The single byte range a Range header asks for, or undefined to send the whole file (no header,
@@ -24,14 +24,6 @@ export function pickRange(header: string | undefined, size: number, ifRange: str
   }
   if (start >= size) throw unsatisfiable(size);
   return { start, end };
-}
-
-export class RangeNotSatisfiable extends VisorError {
-  readonly size: number;
-  constructor(size: number) {
-    super('range_not_satisfiable', `requested range is outside the file of ${size} bytes`);
-    this.size = size;
-  }
 }
 
 function unsatisfiable(size: number): RangeNotSatisfiable {

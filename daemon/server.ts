@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig, type ConfigFile, type VisorConfig } from '../src/config/VisorConfig.ts';
 import { createLogger, type Logger } from '../src/log/Logger.ts';
 import type { VisorCore } from '../src/service/VisorCore.ts';
+import type { HttpServices } from './app.ts';
 import { startEarlyScan } from '../src/service/EarlyScan.ts';
 import { dropScan } from '../src/catalog/ScanInFlight.ts';
 import { invalidField } from '../src/errors/VisorError.ts';
@@ -64,10 +65,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     process.stderr.write(`\nVISOR admin token (shown once; also stored in ${adminTokenFile.path}, mode 0600):\n  ${token}\n\n`);
   }
   const auth = core.accessControl.authenticator;
-  const app = createApp(core, auth, logger).callback();
+  const app = createApp(httpServicesOf(core), logger).callback();
   // At debug level every request takes the full path, where its request line is logged.
   const hot = options.hotReads !== false && !logger.isLevelEnabled('debug');
-  const listener = hot ? withHotReads({ service: core.service, schema: core.schema, auth, audit: core.accessControl.audit }, app) : app;
+  const listener = hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit }, app) : app;
   const server: Server = tlsFiles ? createTlsServer(tlsFiles, listener) : createServer(listener);
   auditClientErrors(server, core.accessControl.audit);
   // Uploads of many GiB may take long; only idle connections time out.
@@ -82,8 +83,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   if (!tls && !isLoopback(address.address)) {
     logger.warn({ url }, 'serving plain HTTP beyond loopback: API keys cross the network readable; configure server.tls_cert and server.tls_key or a TLS proxy');
   }
-  if (!config.server.publicUrl) core.service.publicUrl = url;
-  logger.info({ url, catalog: config.catalog.path, images: core.service.size }, 'visor daemon ready');
+  if (!config.server.publicUrl) core.views.publicUrl = url;
+  logger.info({ url, catalog: config.catalog.path, images: core.images.size }, 'visor daemon ready');
   return {
     url,
     token,
@@ -100,6 +101,27 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       await core.close();
       logger.flush();
     },
+  };
+}
+
+/** What each route of the HTTP edge calls: the core's narrow services, never the whole core. */
+function httpServicesOf(core: VisorCore): HttpServices {
+  const { accessControl } = core;
+  return {
+    images: core.images,
+    schema: core.schema,
+    files: { views: core.views, uploads: core.uploads, downloads: core.downloads, copier: core.copier, linker: core.linker },
+    stores: core.storeDirectory,
+    collector: core.collector,
+    accounts: accessControl.accounts,
+    reports: accessControl.reports,
+    follower: core.follower,
+    staticView: core.staticView,
+    health: (who) => core.health(who),
+    audit: accessControl.audit,
+    auth: accessControl.authenticator,
+    sharedCatalogDir: core.catalogs.shared.dir,
+    maxJsonBytes: core.config.server.maxJsonBytes,
   };
 }
 

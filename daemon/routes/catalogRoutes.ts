@@ -1,5 +1,8 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { ROUTES } from '../../src/api/routes.ts';
 import type { StaticView } from '../../src/catalog/StaticView.ts';
+import { on } from '../route.ts';
 
 /**
  * The static view of the shared catalogue: GET /catalog/HEAD, GET /catalog/files/<path>. Responses
@@ -7,13 +10,13 @@ import type { StaticView } from '../../src/catalog/StaticView.ts';
  * what changed. Private images are never in the shared catalogue, so never here.
  */
 export function catalogRoutes(router: Router, view: StaticView): void {
-  router.get('/catalog/HEAD', async (ctx) => {
+  on(router, ROUTES.catalogHead, async (ctx) => {
     const head = await view.head();
     ctx.set('ETag', `"${head}"`);
     ctx.set('Cache-Control', 'no-cache');
     ctx.body = { commit: head };
   });
-  const serve = async (ctx: Parameters<Parameters<Router['get']>[1]>[0], path: string) => {
+  const serve = async (ctx: Context, path: string) => {
     const entry = await view.entry(path);
     const etag = `"${entry.oid}"`;
     ctx.set('ETag', etag);
@@ -29,6 +32,6 @@ export function catalogRoutes(router: Router, view: StaticView): void {
       ctx.body = { path, entries: entry.content };
     }
   };
-  router.get('/catalog/files', (ctx) => serve(ctx, ''));
-  router.get('/catalog/files/{*path}', (ctx) => serve(ctx, String(ctx.params['path'] ?? '')));
+  on(router, ROUTES.catalogRoot, (ctx) => serve(ctx, ''));
+  on(router, ROUTES.catalogFile, (ctx) => serve(ctx, String(ctx.params['path'] ?? '')));
 }

@@ -1,21 +1,19 @@
 import type Router from '@koa/router';
+import { ROUTES } from '../../src/api/routes.ts';
 import type { UpstreamFollower } from '../../src/sync/UpstreamFollower.ts';
-import type { Principal } from '../../src/auth/Principal.ts';
-import { forbidden, invalidField, unauthenticated } from '../../src/errors/VisorError.ts';
+import { invalidField, VisorError } from '../../src/errors/VisorError.ts';
+import { on, principal } from '../route.ts';
 
-/**
- * POST /sync: fetch and merge the upstream catalogues now (a webhook's target). Admins only: a sync
- * rewrites the shared catalogue. ?upstream=NAME syncs one.
- */
+/** POST /sync: fetch and merge the upstream catalogues now (a webhook's target). ?upstream=NAME syncs one. */
 export function syncRoutes(router: Router, follower: UpstreamFollower): void {
-  router.post('/sync', async (ctx) => {
-    const who = ctx.state['principal'] as Principal | undefined;
-    if (!who) throw unauthenticated();
-    if (!who.admin) throw forbidden('only administrators may sync upstreams');
+  on(router, ROUTES.sync, async (ctx) => {
     const name = ctx.query['upstream'];
     if (name !== undefined && typeof name !== 'string') throw invalidField('upstream', 'single', 'one upstream name');
-    const results = await follower.sync(name);
-    ctx.status = results.some((r) => r.mode === 'failed') ? 502 : 200;
+    const results = await follower.syncNow(principal(ctx), name);
+    const failed = results.filter((r) => r.mode === 'failed');
+    if (failed.length > 0) {
+      throw new VisorError('upstream_failed', `sync of ${failed.map((r) => `upstream ${r.upstream} failed: ${r.error ?? 'unknown error'}`).join('; ')}`, [], { details: { results } });
+    }
     ctx.body = { results };
   });
 }

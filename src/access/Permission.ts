@@ -1,10 +1,9 @@
 import { invalidField } from '../errors/VisorError.ts';
 
-/**
- * The paper's two grantable permissions: `checkout` (see the record, download the file) and `commit`
- * (also change metadata and upload a file). Commit implies checkout.
- */
-export type Permission = 'checkout' | 'commit';
+import type { Permission } from '../api/wire.ts';
+
+export type { Grantee, ImageGrants, ImageGrantsView, Permission } from '../api/wire.ts';
+
 export const PERMISSIONS: readonly Permission[] = ['checkout', 'commit'];
 
 /**
@@ -22,18 +21,6 @@ export function higher(a: AccessLevel, b: AccessLevel): AccessLevel {
   return atLeast(a, b) ? a : b;
 }
 
-/** Whom a grant names: a user or a group of this instance. */
-export interface Grantee {
-  kind: 'user' | 'group';
-  name: string;
-}
-
-/** The grants of one image. */
-export interface ImageGrants {
-  users: Record<string, Permission>;
-  groups: Record<string, Permission>;
-}
-
 /** A grant request's body: exactly `{"permission": "checkout" | "commit"}`. */
 export function readGrantBody(body: unknown): Permission {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidField('(body)', 'type', 'a JSON object {"permission": "checkout" | "commit"}');
@@ -42,11 +29,4 @@ export function readGrantBody(body: unknown): Permission {
   const p = (body as Record<string, unknown>)['permission'];
   if (!PERMISSIONS.includes(p as Permission)) throw invalidField('permission', 'enum', 'checkout or commit');
   return p as Permission;
-}
-
-/** An image's grants as the API shows them to its owner and admins. */
-export interface ImageGrantsView extends ImageGrants {
-  image: string;
-  owner: string;
-  access: 'public' | 'private';
 }

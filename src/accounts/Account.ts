@@ -1,5 +1,7 @@
-/** Roles of the paper's user management: admins manage accounts and may do everything. */
-export type Role = 'admin' | 'user';
+import type { Role } from '../api/wire.ts';
+
+export type { GroupView, IssuedKey, Role, UserView } from '../api/wire.ts';
+
 export const ROLES: readonly Role[] = ['admin', 'user'];
 
 /** A user as the account store keeps it. The key's secret is never stored, only its slow hash. */
@@ -23,25 +25,3 @@ export interface AccountFile {
   retired: string[];
 }
 
-/** A user as the API shows it: never a secret nor a hash. */
-export interface UserView {
-  name: string;
-  role: Role;
-  disabled: boolean;
-  groups: string[];
-  key_id: string;
-  key_created_at: string;
-  created_at: string;
-}
-
-export interface GroupView {
-  name: string;
-  members: string[];
-  created_at: string;
-}
-
-/** A new or rotated key: shown once, in this answer only. */
-export interface IssuedKey {
-  user: UserView;
-  key: string;
-}

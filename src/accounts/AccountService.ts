@@ -1,3 +1,4 @@
+import { assertAdmin } from '../access/assertAdmin.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { conflict, forbidden, invalidField, notFound, unauthenticated, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import type { Grantee } from '../access/Permission.ts';
@@ -39,7 +40,7 @@ export class AccountService {
   }
 
   listUsers(who: Principal | undefined): UserView[] {
-    this.assertAdmin(who, 'list users');
+    assertAdmin(who, 'list users');
     return this.store.users().map(([name, u]) => this.view(name, u));
   }
 
@@ -49,7 +50,7 @@ export class AccountService {
   }
 
   async addUser(body: unknown, who: Principal | undefined): Promise<IssuedKey> {
-    this.assertAdmin(who, 'add users');
+    assertAdmin(who, 'add users');
     const input = fields(body, { name: true, role: false, groups: false });
     const name = assertAccountName(input['name'], 'name');
     const role = input['role'] ?? 'user';
@@ -71,7 +72,7 @@ export class AccountService {
 
   /** Changes `disabled` (the only field that can change: a role is chosen at creation). */
   async updateUser(name: string, body: unknown, who: Principal | undefined): Promise<UserView> {
-    this.assertAdmin(who, 'change users');
+    assertAdmin(who, 'change users');
     const input = fields(body, { disabled: true });
     if (typeof input['disabled'] !== 'boolean') throw invalidField('disabled', 'type', 'true or false');
     const disabled = input['disabled'];
@@ -84,7 +85,7 @@ export class AccountService {
   }
 
   async removeUser(name: string, who: Principal | undefined): Promise<UserView> {
-    this.assertAdmin(who, 'remove users');
+    assertAdmin(who, 'remove users');
     const before = this.view(name, this.requireUser(name));
     await this.store.change((draft) => {
       const user = requireDraftUser(draft, name);
@@ -114,12 +115,12 @@ export class AccountService {
   }
 
   listGroups(who: Principal | undefined): GroupView[] {
-    this.assertAdmin(who, 'list groups');
+    assertAdmin(who, 'list groups');
     return this.store.groups().map(([name, g]) => ({ name, members: [...g.members].sort(), created_at: g.created_at }));
   }
 
   async createGroup(body: unknown, who: Principal | undefined): Promise<GroupView> {
-    this.assertAdmin(who, 'create groups');
+    assertAdmin(who, 'create groups');
     const name = assertAccountName(fields(body, { name: true })['name'], 'name');
     await this.store.change((draft) => {
       if (Object.hasOwn(draft.groups, name)) throw conflict(`group ${name} already exists`);
@@ -129,7 +130,7 @@ export class AccountService {
   }
 
   async deleteGroup(name: string, who: Principal | undefined): Promise<GroupView> {
-    this.assertAdmin(who, 'delete groups');
+    assertAdmin(who, 'delete groups');
     const before = this.groupView(name);
     await this.store.change((draft) => {
       if (!Object.hasOwn(draft.groups, name)) throw notFound(`group ${name}`);
@@ -140,7 +141,7 @@ export class AccountService {
   }
 
   async addMember(group: string, user: string, who: Principal | undefined): Promise<GroupView> {
-    this.assertAdmin(who, 'change groups');
+    assertAdmin(who, 'change groups');
     await this.store.change((draft) => {
       const g = requireDraftGroup(draft, group);
       requireDraftUser(draft, user);
@@ -150,7 +151,7 @@ export class AccountService {
   }
 
   async removeMember(group: string, user: string, who: Principal | undefined): Promise<GroupView> {
-    this.assertAdmin(who, 'change groups');
+    assertAdmin(who, 'change groups');
     await this.store.change((draft) => {
       const g = requireDraftGroup(draft, group);
       if (!g.members.includes(user)) throw notFound(`member ${user} of group ${group}`);
@@ -181,12 +182,6 @@ export class AccountService {
     const u = this.store.user(name);
     if (!u) throw notFound(`user ${name}`);
     return u;
-  }
-
-  private assertAdmin(who: Principal | undefined, what: string): Principal {
-    if (!who) throw unauthenticated();
-    if (!who.admin) throw forbidden(`only admins may ${what}`);
-    return who;
   }
 
   private assertSelfOrAdmin(who: Principal | undefined, name: string, what: string): void {

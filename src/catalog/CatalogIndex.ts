@@ -212,6 +212,16 @@ export class CatalogIndex {
     }
     return best;
   }
+
+  /** The images of a series with this name (the rule unique-in-series). */
+  namesakes(series: string, name: string): ImageRecord[] {
+    const found: ImageRecord[] = [];
+    for (const id of this.valueIndex('series')!.get(series) ?? []) {
+      const r = this.records.get(id)!;
+      if (r.name === name) found.push(r);
+    }
+    return found;
+  }
 }
 
 function addTo(byValue: Map<Value, Set<string>>, value: Value, id: string): void {

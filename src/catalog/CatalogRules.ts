@@ -1,19 +1,39 @@
 import type { ImageRecord } from './ImageRecord.ts';
 import type { FieldProblem } from '../errors/VisorError.ts';
 
-/** Looks up records by id, so the rules run the same over the daemon's index and a scanned tree. */
-export type RecordLookup = (id: string) => ImageRecord | undefined;
+/**
+ * What the rules may know of the other records: the daemon's index (as far as the caller may see),
+ * a scanned working tree, or a commit's tree in a hook.
+ */
+export interface RecordLookup {
+  /** The record with this id; undefined is reported as missing. */
+  record(id: string): ImageRecord | undefined;
+  /** How to name the other images of `series` called `name` than `self`: their ids, or a count of those the caller may not see. */
+  namesakes(series: string, name: string, self: string): string[];
+}
 
 /**
- * Rules that span records: kernel and ramdisk must name existing images of that type.
- * The schema cannot express them; the daemon, `catalog validate` and the hooks share this one copy.
+ * The rules that span records, which the schema cannot express: kernel and ramdisk name existing
+ * images of that type, and within a series every image has its own name. The daemon's writes,
+ * `catalog validate`, the hooks and the sync checks all judge a record with this one function.
  */
-export function referenceProblems(record: ImageRecord, lookup: RecordLookup): FieldProblem[] {
+export function recordProblems(record: ImageRecord, lookup: RecordLookup): FieldProblem[] {
+  const problems = referenceProblems(record, lookup);
+  if (record.series !== undefined) {
+    const others = lookup.namesakes(record.series, record.name, record.id);
+    if (others.length > 0) {
+      problems.push({ field: 'name', rule: 'unique-in-series', expected: `a name not used by another image of series ${record.series}`, message: `${others.join(', ')} of series ${record.series} is already named ${JSON.stringify(record.name)}` });
+    }
+  }
+  return problems;
+}
+
+function referenceProblems(record: ImageRecord, lookup: RecordLookup): FieldProblem[] {
   const problems: FieldProblem[] = [];
   for (const field of ['kernel', 'ramdisk'] as const) {
     const ref = record[field];
     if (ref === undefined) continue;
-    const target = lookup(ref);
+    const target = lookup.record(ref);
     if (!target) {
       problems.push({ field, rule: 'reference', expected: `the id of an existing ${field} image`, message: `${field}: no image ${ref}` });
     } else if (target.type !== field) {
@@ -30,16 +50,7 @@ export function referrers(id: string, all: Iterable<ImageRecord>): ImageRecord[]
   return found;
 }
 
-/** Within a series every image has its own name: duplicates, each paired with the record it names. */
-export function seriesNameProblems(records: Iterable<ImageRecord>): Array<[string, FieldProblem]> {
-  const seen = new Map<string, string>();
-  const out: Array<[string, FieldProblem]> = [];
-  for (const r of records) {
-    if (r.series === undefined) continue;
-    const key = `${r.series}\u0000${r.name}`;
-    const first = seen.get(key);
-    if (first === undefined) seen.set(key, r.id);
-    else out.push([r.id, { field: 'name', rule: 'unique-in-series', expected: `a name not used by another image of series ${r.series}`, message: `image ${first} of series ${r.series} is already named ${JSON.stringify(r.name)}` }]);
-  }
-  return out;
+/** How the rules name images by id: "image <id>". */
+export function imageIds(ids: Iterable<string>): string[] {
+  return [...ids].map((id) => `image ${id}`);
 }

@@ -1,15 +1,20 @@
 import { ImageSchema } from './ImageSchema.ts';
 import { scanCatalog, type FileProblem } from './CatalogScanner.ts';
-import { referenceProblems, seriesNameProblems } from './CatalogRules.ts';
+import { imageIds, recordProblems } from './CatalogRules.ts';
 import { recordPath } from './CatalogLayout.ts';
 
-/** Validates a whole catalogue working tree: every file on its own, then the references between them. */
+/** Validates a whole catalogue working tree: every file on its own, then the rules between them. */
 export async function validateCatalog(dir: string, schema = new ImageSchema()): Promise<FileProblem[]> {
   const { records, problems } = scanCatalog(dir, schema);
   const byId = new Map(records.map((r) => [r.id, r]));
+  // A duplicate name is reported once, on the later record, naming the one that had it first.
+  const firstNamed = new Map<string, string>();
   for (const record of records) {
-    for (const p of referenceProblems(record, (id) => byId.get(id))) problems.push({ file: recordPath(record.id), ...p });
+    const key = record.series === undefined ? undefined : `${record.series}\u0000${record.name}`;
+    const first = key === undefined ? undefined : firstNamed.get(key);
+    if (key !== undefined && first === undefined) firstNamed.set(key, record.id);
+    const lookup = { record: (id: string) => byId.get(id), namesakes: () => (first === undefined ? [] : imageIds([first])) };
+    for (const p of recordProblems(record, lookup)) problems.push({ file: recordPath(record.id), ...p });
   }
-  for (const [id, p] of seriesNameProblems(records)) problems.push({ file: recordPath(id), ...p });
   return problems;
 }

@@ -5,7 +5,7 @@ import type { ImageSchema } from './ImageSchema.ts';
 import type { ImageRecord } from './ImageRecord.ts';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR, idFromPath, recordPath } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
-import { referenceProblems } from './CatalogRules.ts';
+import { imageIds, recordProblems } from './CatalogRules.ts';
 import { diffCommits, listTree, type TreeRef } from './CatalogTree.ts';
 import type { CatalogFacts } from './CatalogFacts.ts';
 import { TreeFacts } from './TreeFacts.ts';
@@ -137,14 +137,8 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
       const ref = record[field];
       if (ref !== undefined) refs.set(ref, await lookupTarget(ref));
     }
-    for (const p of referenceProblems(record, (id) => refs.get(id))) problems.push({ file: path, ...p });
-    if (record.series !== undefined) {
-      for (const id of tree.namesakes(record.series, record.name)) {
-        if (id !== record.id) {
-          fileProblem('name', 'unique-in-series', `a name not used by another image of series ${record.series}`, `image ${id} of series ${record.series} is already named ${JSON.stringify(record.name)}`);
-        }
-      }
-    }
+    const lookup = { record: (id: string) => refs.get(id), namesakes: (series: string, name: string, self: string) => imageIds(tree.namesakes(series, name).filter((id) => id !== self)) };
+    for (const p of recordProblems(record, lookup)) problems.push({ file: path, ...p });
   }
 
   for (const path of changes.deleted) {

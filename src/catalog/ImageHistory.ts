@@ -3,22 +3,10 @@ import { GitRunner } from '../git/GitRunner.ts';
 import { GitObjectReader } from '../git/GitObjectReader.ts';
 import { recordPath } from './CatalogLayout.ts';
 import type { CatalogRepository } from './CatalogRepositories.ts';
+import type { FieldChange, HistoryEntry } from '../api/wire.ts';
 
-export interface FieldChange {
-  field: string;
-  old?: unknown;
-  new?: unknown;
-}
+export type { FieldChange, HistoryEntry };
 
-export interface HistoryEntry {
-  commit: string;
-  catalog: 'shared' | 'private';
-  author: string;
-  date: string;
-  message: string;
-  change: 'created' | 'updated' | 'deleted';
-  fields: FieldChange[];
-}
 
 function parse(text: string | undefined): Record<string, unknown> | undefined {
   if (text === undefined) return undefined;

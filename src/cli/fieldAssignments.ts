@@ -1,4 +1,4 @@
-import type { ImageQuery } from '../client/ImageQuery.ts';
+import type { ImageFilter } from '../client/ImageFilter.ts';
 import type { ImagePatch } from '../client/VisorClient.ts';
 import { invalidInput } from './CliError.ts';
 import { ImageFieldTypes } from './imageFieldTypes.ts';
@@ -18,7 +18,7 @@ export function parseAssignment(argument: string): FieldAssignment {
 }
 
 /** Listing filters: a repeated field becomes a list (OR for fields, AND for tag), as the API expects. */
-export function filtersToQuery(filters: readonly FieldAssignment[]): ImageQuery {
+export function filtersToQuery(filters: readonly FieldAssignment[]): ImageFilter {
   const grouped = new Map<string, string[]>();
   for (const { field, value } of filters) grouped.set(field, [...(grouped.get(field) ?? []), value]);
   return Object.fromEntries([...grouped].map(([field, values]) => [field, values.length === 1 ? (values[0] as string) : values]));

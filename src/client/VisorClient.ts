@@ -1,18 +1,15 @@
 import type { Writable } from 'node:stream';
 import got, { type Got, type Method } from 'got';
-import type { ImageBrief, ImageInput, ImageView } from '../catalog/ImageRecord.ts';
-import type { HistoryEntry } from '../catalog/ImageHistory.ts';
-import type { GcReport } from '../service/StoreCollector.ts';
+import { pathOf, ROUTES, type Route } from '../api/routes.ts';
+import type { GcReport, GroupView, Grantee, HealthReport, HistoryEntry, ImageBrief, ImageGrantsView, ImageInput, ImageView, IssuedKey, Permission, Role, StoreListing, UsageReport, UserView } from '../api/wire.ts';
 import { downloadImageFile, type DownloadOptions, type DownloadResult } from './downloadImageFile.ts';
-import { toSearchParams, type ImageQuery } from './ImageQuery.ts';
+import { toSearchParams, type ImageFilter } from './ImageFilter.ts';
 import { uploadImageFile, type UploadOptions } from './uploadImageFile.ts';
 import { VisorClientError } from './VisorClientError.ts';
-import type { GroupView, IssuedKey, Role, UserView } from '../accounts/Account.ts';
-import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
-import type { UsageReport } from '../tracking/UsageReport.ts';
 import { DEFAULT_VISOR_URL } from './defaultUrl.ts';
 
 export { DEFAULT_VISOR_URL };
+export type { HealthReport };
 
 export interface VisorClientOptions {
   /** Base URL of the daemon (default http://127.0.0.1:4568). */
@@ -37,12 +34,6 @@ export type ImagePatch = { [K in keyof ImageInput]?: ImageInput[K] | null };
 /** What `visor store gc` found and removed in one store (the daemon's own report shape). */
 export type StoreGcReport = GcReport;
 
-export interface HealthReport {
-  status: string;
-  catalog: Record<string, unknown>;
-  stores: Record<string, { ok: boolean; [detail: string]: unknown }>;
-}
-
 interface JsonRequest {
   method?: Method;
   json?: unknown;
@@ -66,18 +57,18 @@ export class VisorClient {
     });
   }
 
-  list(query?: ImageQuery): Promise<ImagePage<ImageBrief>> {
-    return this.json(this.resolve('/images'), { searchParams: toSearchParams(query) });
+  list(query?: ImageFilter): Promise<ImagePage<ImageBrief>> {
+    return this.json(this.resolve(ROUTES.listImages.path), { searchParams: toSearchParams(query) });
   }
 
-  detail(query?: ImageQuery): Promise<ImagePage<ImageView>> {
-    return this.json(this.resolve('/images/detail'), { searchParams: toSearchParams(query) });
+  detail(query?: ImageFilter): Promise<ImagePage<ImageView>> {
+    return this.json(this.resolve(ROUTES.listImageDetails.path), { searchParams: toSearchParams(query) });
   }
 
   /** Every matching image, fetching page after page by following `next`. */
-  listAll(query: ImageQuery | undefined, options: { detail: true }): AsyncGenerator<ImageView>;
-  listAll(query?: ImageQuery, options?: { detail?: false }): AsyncGenerator<ImageBrief>;
-  async *listAll(query?: ImageQuery, options: { detail?: boolean } = {}): AsyncGenerator<ImageBrief | ImageView> {
+  listAll(query: ImageFilter | undefined, options: { detail: true }): AsyncGenerator<ImageView>;
+  listAll(query?: ImageFilter, options?: { detail?: false }): AsyncGenerator<ImageBrief>;
+  async *listAll(query?: ImageFilter, options: { detail?: boolean } = {}): AsyncGenerator<ImageBrief | ImageView> {
     let page = options.detail ? await this.detail(query) : await this.list(query);
     yield* page.images;
     while (page.next !== undefined) {
@@ -92,110 +83,110 @@ export class VisorClient {
 
   /** The image and its ETag, to pass as `ifMatch` to update() so a concurrent change is not overwritten. */
   async getWithETag(id: string): Promise<{ image: ImageView; etag: string | undefined }> {
-    const { body, headers } = await this.request<ImageView>(this.imageUrl(id));
+    const { body, headers } = await this.request<ImageView>(this.at(ROUTES.showImage, { id }));
     return { image: body, etag: headers['etag'] };
   }
 
   create(input: ImageInput): Promise<ImageView> {
-    return this.json(this.resolve('/images'), { method: 'POST', json: input });
+    return this.json(this.at(ROUTES.createImage, {}), { method: 'POST', json: input });
   }
 
   update(id: string, patch: ImagePatch, options: { ifMatch?: string } = {}): Promise<ImageView> {
     const headers: Record<string, string> = options.ifMatch === undefined ? {} : { 'if-match': options.ifMatch };
-    return this.json(this.imageUrl(id), { method: 'PUT', json: patch, headers });
+    return this.json(this.at(ROUTES.updateImage, { id }), { method: 'PUT', json: patch, headers });
   }
 
   /** Removes the image; answers the record as it was. */
   delete(id: string): Promise<ImageView> {
-    return this.json(this.imageUrl(id), { method: 'DELETE' });
+    return this.json(this.at(ROUTES.deleteImage, { id }), { method: 'DELETE' });
   }
 
   /** Streams a file (path) or a stream into the image; allowed while the image is locked or error. */
   upload(id: string, source: string | NodeJS.ReadableStream, options: UploadOptions = {}): Promise<ImageView> {
-    return uploadImageFile(this.http, `${this.imageUrl(id)}/file`, source, options);
+    return uploadImageFile(this.http, this.at(ROUTES.uploadFile, { id }), source, options);
   }
 
   /** Streams the image's file to a path or stream, verifying its digest unless a range is asked for. */
   async download(id: string, destination: string | Writable, options: DownloadOptions = {}): Promise<DownloadResult> {
     const image = await this.get(id);
-    return downloadImageFile(this.http, `${this.imageUrl(id)}/file`, image, destination, options);
+    return downloadImageFile(this.http, this.at(ROUTES.downloadFile, { id }), image, destination, options);
   }
 
   /** The newest available image of a series. */
   /** Each change of an image, newest first: who, when, and every field's old and new value. */
   async history(id: string): Promise<HistoryEntry[]> {
-    return (await this.json<{ history: HistoryEntry[] }>(this.resolve(`/images/${encodeURIComponent(id)}/history`))).history;
+    return (await this.json<{ history: HistoryEntry[] }>(this.at(ROUTES.imageHistory, { id }))).history;
   }
 
   latest(series: string): Promise<ImageView> {
-    return this.json(this.resolve(`/series/${encodeURIComponent(series)}/latest`));
+    return this.json(this.at(ROUTES.latestOfSeries, { name: series }));
   }
 
   /** The account the client's key belongs to (`{name: null, anonymous: true}` without a key). */
   whoami(): Promise<UserView | { name: null; anonymous: true }> {
-    return this.json(this.resolve('/whoami'));
+    return this.json(this.at(ROUTES.whoami, {}));
   }
 
   /** Who was granted what on an image (its owner and admins only). */
   grants(id: string): Promise<ImageGrantsView> {
-    return this.json(`${this.imageUrl(id)}/grants`);
+    return this.json(this.at(ROUTES.listGrants, { id }));
   }
 
   /** Grants `checkout` or `commit` on an image to a user or group of the daemon's instance. */
   grant(id: string, grantee: Grantee, permission: Permission): Promise<ImageGrantsView> {
-    return this.json(this.grantUrl(id, grantee), { method: 'PUT', json: { permission } });
+    return this.json(this.at(grantee.kind === 'user' ? ROUTES.grantUser : ROUTES.grantGroup, { id, name: grantee.name }), { method: 'PUT', json: { permission } });
   }
 
   revoke(id: string, grantee: Grantee): Promise<ImageGrantsView> {
-    return this.json(this.grantUrl(id, grantee), { method: 'DELETE' });
+    return this.json(this.at(grantee.kind === 'user' ? ROUTES.revokeUser : ROUTES.revokeGroup, { id, name: grantee.name }), { method: 'DELETE' });
   }
 
   /** Admin: every account. */
   async users(): Promise<UserView[]> {
-    return (await this.json<{ users: UserView[] }>(this.resolve('/users'))).users;
+    return (await this.json<{ users: UserView[] }>(this.at(ROUTES.listUsers, {}))).users;
   }
 
   user(name: string): Promise<UserView> {
-    return this.json(this.userUrl(name));
+    return this.json(this.at(ROUTES.showUser, { name }));
   }
 
   /** Admin: creates an account; the answer holds its key, which is shown this once. */
   addUser(input: { name: string; role?: Role; groups?: string[] }): Promise<IssuedKey> {
-    return this.json(this.resolve('/users'), { method: 'POST', json: input });
+    return this.json(this.at(ROUTES.createUser, {}), { method: 'POST', json: input });
   }
 
   /** Admin: a disabled account's key is refused until it is enabled again. */
   setUserDisabled(name: string, disabled: boolean): Promise<UserView> {
-    return this.json(this.userUrl(name), { method: 'PUT', json: { disabled } });
+    return this.json(this.at(ROUTES.updateUser, { name }), { method: 'PUT', json: { disabled } });
   }
 
   removeUser(name: string): Promise<UserView> {
-    return this.json(this.userUrl(name), { method: 'DELETE' });
+    return this.json(this.at(ROUTES.removeUser, { name }), { method: 'DELETE' });
   }
 
   /** A new key for the account (admins, or the user themself); the old one stops working at once. */
   rotateKey(name: string): Promise<IssuedKey> {
-    return this.json(`${this.userUrl(name)}/key`, { method: 'POST' });
+    return this.json(this.at(ROUTES.rotateKey, { name }), { method: 'POST' });
   }
 
   async groups(): Promise<GroupView[]> {
-    return (await this.json<{ groups: GroupView[] }>(this.resolve('/groups'))).groups;
+    return (await this.json<{ groups: GroupView[] }>(this.at(ROUTES.listGroups, {}))).groups;
   }
 
   createGroup(name: string): Promise<GroupView> {
-    return this.json(this.resolve('/groups'), { method: 'POST', json: { name } });
+    return this.json(this.at(ROUTES.createGroup, {}), { method: 'POST', json: { name } });
   }
 
   deleteGroup(name: string): Promise<GroupView> {
-    return this.json(this.groupUrl(name), { method: 'DELETE' });
+    return this.json(this.at(ROUTES.deleteGroup, { name }), { method: 'DELETE' });
   }
 
   addGroupMember(group: string, user: string): Promise<GroupView> {
-    return this.json(`${this.groupUrl(group)}/members/${encodeURIComponent(user)}`, { method: 'PUT' });
+    return this.json(this.at(ROUTES.addGroupMember, { name: group, user }), { method: 'PUT' });
   }
 
   removeGroupMember(group: string, user: string): Promise<GroupView> {
-    return this.json(`${this.groupUrl(group)}/members/${encodeURIComponent(user)}`, { method: 'DELETE' });
+    return this.json(this.at(ROUTES.removeGroupMember, { name: group, user }), { method: 'DELETE' });
   }
 
   /** Admin: download counts, unused images, per-user activity and storage use. */
@@ -204,50 +195,39 @@ export class VisorClient {
     if (options.unusedDays !== undefined) searchParams.set('unused_days', String(options.unusedDays));
     if (options.top !== undefined) searchParams.set('top', String(options.top));
     if (options.activityDays !== undefined) searchParams.set('activity_days', String(options.activityDays));
-    return this.json(this.resolve('/report'), { searchParams });
+    return this.json(this.at(ROUTES.usageReport, {}), { searchParams });
   }
 
   health(): Promise<HealthReport> {
-    return this.json(this.resolve('/health'));
+    return this.json(this.at(ROUTES.health, {}));
   }
 
   /** Copies (or with move, moves) the image's file to another store; verified on arrival. */
   copy(id: string, to: string, options: { move?: boolean } = {}): Promise<ImageView> {
-    return this.json(`${this.imageUrl(id)}/copy`, { method: 'POST', json: { to, ...(options.move ? { move: true } : {}) } });
+    return this.json(this.at(ROUTES.copyImage, { id }), { method: 'POST', json: { to, ...(options.move ? { move: true } : {}) } });
   }
 
   /** Registers a file already in a store (by URL, or store and key) as the image's file or one more location. */
   link(id: string, target: { url: string } | { store: string; key: string }, options: { checksum?: string } = {}): Promise<ImageView> {
-    return this.json(`${this.imageUrl(id)}/locations`, { method: 'POST', json: { ...target, ...options } });
+    return this.json(this.at(ROUTES.linkImage, { id }), { method: 'POST', json: { ...target, ...options } });
   }
 
   /** The daemon's stores (names and types) and the default one. */
-  stores(): Promise<{ default: string; stores: Array<{ name: string; type: string; writable: boolean }> }> {
-    return this.json(this.resolve('/stores'));
+  stores(): Promise<StoreListing> {
+    return this.json(this.at(ROUTES.listStores, {}));
   }
 
   /** Removes what crashed writes left in a store (and, asked, objects no image names); admins only. */
   collectStoreGarbage(store: string, options: { dryRun?: boolean; olderThanSeconds?: number; unreferenced?: boolean } = {}): Promise<StoreGcReport> {
-    return this.json(this.resolve(`/stores/${encodeURIComponent(store)}/gc`), {
+    return this.json(this.at(ROUTES.collectStoreGarbage, { name: store }), {
       method: 'POST',
       json: { dry_run: options.dryRun === true, unreferenced: options.unreferenced === true, ...(options.olderThanSeconds !== undefined ? { older_than_seconds: options.olderThanSeconds } : {}) },
     });
   }
 
-  private grantUrl(id: string, grantee: Grantee): string {
-    return `${this.imageUrl(id)}/grants/${grantee.kind === 'user' ? 'users' : 'groups'}/${encodeURIComponent(grantee.name)}`;
-  }
-
-  private userUrl(name: string): string {
-    return this.resolve(`/users/${encodeURIComponent(name)}`);
-  }
-
-  private groupUrl(name: string): string {
-    return this.resolve(`/groups/${encodeURIComponent(name)}`);
-  }
-
-  private imageUrl(id: string): string {
-    return this.resolve(`/images/${encodeURIComponent(id)}`);
+  /** The URL of a route of the one route table, its parameters filled in. */
+  private at<R extends Route>(route: R, params: Parameters<typeof pathOf<R>>[1]): string {
+    return this.resolve(pathOf(route, params));
   }
 
   /** Paths from the daemon (e.g. `next`) are absolute paths; keep any path prefix of the base URL. */

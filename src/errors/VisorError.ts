@@ -18,7 +18,9 @@ export type ErrorKind =
   | 'conflict'
   | 'precondition_failed'
   | 'too_large'
+  | 'method_not_allowed'
   | 'range_not_satisfiable'
+  | 'upstream_failed'
   | 'unavailable'
   | 'internal';
 
@@ -31,12 +33,34 @@ export class VisorError extends Error {
    */
   denial: string | undefined;
 
-  constructor(kind: ErrorKind, message: string, problems: FieldProblem[] = [], options?: ErrorOptions) {
+  /** Machine-readable facts beyond the message (a sync's results, say), sent to the client as they are. */
+  readonly details: unknown;
+
+  constructor(kind: ErrorKind, message: string, problems: FieldProblem[] = [], options?: ErrorOptions & { details?: unknown }) {
     super(message, options);
     this.name = 'VisorError';
     this.kind = kind;
     this.problems = problems;
+    this.details = options?.details;
     this.denial = kind === 'unauthenticated' || kind === 'forbidden' ? message : undefined;
+  }
+}
+
+/** A byte range outside the file: the answer says how long the file is. */
+export class RangeNotSatisfiable extends VisorError {
+  readonly size: number;
+  constructor(size: number) {
+    super('range_not_satisfiable', `requested range is outside the file of ${size} bytes`);
+    this.size = size;
+  }
+}
+
+/** A method the path does not take: the answer lists those it does. */
+export class MethodNotAllowed extends VisorError {
+  readonly allowed: string[];
+  constructor(method: string, path: string, allowed: string[]) {
+    super('method_not_allowed', `${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`);
+    this.allowed = allowed;
   }
 }
 

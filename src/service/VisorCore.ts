@@ -15,13 +15,26 @@ import { StaticView } from '../catalog/StaticView.ts';
 import { CatalogSnapshot } from '../catalog/CatalogSnapshot.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import { createStore } from '../store/createStore.ts';
-import type { ImageStore, StoreHealth } from '../store/ImageStore.ts';
+import type { ImageStore } from '../store/ImageStore.ts';
 import { AccessStats } from '../tracking/AccessStats.ts';
-import { ImageService } from './ImageService.ts';
+import { ImageService } from '../images/ImageService.ts';
+import { ImageLedger } from '../images/ImageLedger.ts';
+import { ImageViews } from '../images/ImageViews.ts';
+import { ImageBytes } from '../image-files/ImageBytes.ts';
+import { ImageCopier } from '../image-files/ImageCopier.ts';
+import { ImageDownloads } from '../image-files/ImageDownloads.ts';
+import { ImageLinker } from '../image-files/ImageLinker.ts';
+import { ImageUploads } from '../image-files/ImageUploads.ts';
+import { StoreCollector } from '../image-files/StoreCollector.ts';
+import { StoreDirectory } from '../image-files/StoreDirectory.ts';
+import { StoredObjects } from '../image-files/StoredObjects.ts';
+import type { HealthReport } from '../api/wire.ts';
+import type { Principal } from '../auth/Principal.ts';
 import { AccessControl } from '../access/AccessControl.ts';
 import { CatalogRepositories, scopeOf, type CatalogRepository, type CatalogScope } from '../catalog/CatalogRepositories.ts';
 
 export interface CatalogHealth {
+  [detail: string]: unknown;
   path: string;
   head: string | undefined;
   images: number;
@@ -84,37 +97,76 @@ async function openStores(config: VisorConfig): Promise<Map<string, ImageStore>>
   return stores;
 }
 
-/** Everything the edges need, assembled from a configuration: the composition root. */
+/** Parts opened by VisorCore.open, from which the services are built. */
+interface CoreParts {
+  config: VisorConfig;
+  logger: Logger;
+  schema: ImageSchema;
+  index: CatalogIndex;
+  catalogs: CatalogRepositories;
+  stores: ReadonlyMap<string, ImageStore>;
+  stats: AccessStats;
+  accessControl: AccessControl;
+  invalidByScope: Record<CatalogScope, FileProblem[]>;
+  snapshots: Record<CatalogScope, CatalogSnapshot>;
+}
+
+/**
+ * The core, assembled from a configuration: each service the edges call, built once here. Edges
+ * take the narrow services they translate for, never this whole object (the daemon's composition,
+ * daemon/server.ts, hands them out).
+ */
 export class VisorCore {
   readonly config: VisorConfig;
-  readonly service: ImageService;
-  readonly stores: ReadonlyMap<string, ImageStore>;
-  readonly invalidFiles: FileProblem[];
   readonly schema: ImageSchema;
+  readonly index: CatalogIndex;
+  readonly catalogs: CatalogRepositories;
+  readonly invalidFiles: FileProblem[];
   /** Accounts, grants, authentication, the audit log and reports. */
   readonly accessControl: AccessControl;
-  readonly catalogs: CatalogRepositories;
+  /** Images' metadata and grants. */
+  readonly images: ImageService;
+  readonly views: ImageViews;
+  /** Images' files: uploads, downloads, copies, links, the stores and their garbage. */
+  readonly uploads: ImageUploads;
+  readonly downloads: ImageDownloads;
+  readonly copier: ImageCopier;
+  readonly linker: ImageLinker;
+  readonly collector: StoreCollector;
+  readonly storeDirectory: StoreDirectory;
   readonly follower: UpstreamFollower;
   readonly staticView: StaticView;
-  readonly index: CatalogIndex;
+  readonly ledger: ImageLedger;
   private readonly stats: AccessStats;
   private readonly snapshots: Record<CatalogScope, CatalogSnapshot>;
   private readonly invalidByScope: Record<CatalogScope, FileProblem[]>;
 
-  private constructor(parts: { config: VisorConfig; service: ImageService; stores: Map<string, ImageStore>; catalogs: CatalogRepositories; stats: AccessStats; index: CatalogIndex; invalidByScope: Record<CatalogScope, FileProblem[]>; snapshots: Record<CatalogScope, CatalogSnapshot>; schema: ImageSchema; accessControl: AccessControl ; logger: Logger }) {
-    this.config = parts.config;
-    this.service = parts.service;
-    this.stores = parts.stores;
-    this.catalogs = parts.catalogs;
-    this.staticView = new StaticView(parts.catalogs.shared.dir, () => parts.catalogs.shared.writer.headCommit);
-    this.follower = new UpstreamFollower(parts.catalogs.shared, parts.config.upstreams, (paths) => this.reload('shared', paths), parts.logger);
-    this.stats = parts.stats;
-    this.index = parts.index;
-    this.invalidByScope = parts.invalidByScope;
-    this.invalidFiles = [...parts.invalidByScope.shared, ...parts.invalidByScope.private];
-    this.snapshots = parts.snapshots;
-    this.schema = parts.schema;
-    this.accessControl = parts.accessControl;
+  private constructor(p: CoreParts) {
+    const { config, logger, stores, index, catalogs, schema, stats, accessControl } = p;
+    this.config = config;
+    this.schema = schema;
+    this.index = index;
+    this.catalogs = catalogs;
+    this.stats = stats;
+    this.accessControl = accessControl;
+    this.snapshots = p.snapshots;
+    this.invalidByScope = p.invalidByScope;
+    this.invalidFiles = [...p.invalidByScope.shared, ...p.invalidByScope.private];
+    const onError = (id: string, error: unknown) => logger.warn({ image: id, err: error }, 'image file operation failed');
+    const publicUrl = config.server.publicUrl || `${config.server.tls ? 'https' : 'http'}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
+    this.ledger = new ImageLedger({ schema, index, catalogs, access: accessControl.access, storeNames: [...stores.keys()] });
+    this.views = new ImageViews({ schema, stats, publicUrl });
+    const objects = new StoredObjects(stores, onError);
+    const bytes = new ImageBytes(stores);
+    this.images = new ImageService({ ledger: this.ledger, views: this.views, schema, index, catalogs, defaultStore: config.defaultStore, stats, grants: accessControl.grants, accounts: accessControl.accounts, objects, onError });
+    this.uploads = new ImageUploads({ ledger: this.ledger, stores, defaultStore: config.defaultStore, maxUploadBytes: config.uploads.maxBytes, checksum: config.uploads.checksum, onError });
+    this.downloads = new ImageDownloads({ ledger: this.ledger, views: this.views, bytes, stats });
+    this.copier = new ImageCopier({ ledger: this.ledger, stores, bytes, objects });
+    this.linker = new ImageLinker({ ledger: this.ledger, stores, checksum: config.uploads.checksum });
+    this.collector = new StoreCollector({ stores, images: () => index.all(), busy: () => this.ledger.busy });
+    this.storeDirectory = new StoreDirectory(stores, config.defaultStore);
+    this.staticView = new StaticView(catalogs.shared.dir, () => catalogs.shared.writer.headCommit);
+    this.follower = new UpstreamFollower(catalogs.shared, config.upstreams, (paths) => this.reload('shared', paths), logger);
   }
 
   /**
@@ -155,25 +207,9 @@ export class VisorCore {
     }
     index.warm();
     const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
-    const publicUrl = config.server.publicUrl || `${config.server.tls ? 'https' : 'http'}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
-    const service = new ImageService({
-      schema,
-      index,
-      catalogs,
-      stores,
-      defaultStore: config.defaultStore,
-      stats,
-      access: accessControl.access,
-      grants: accessControl.grants,
-      accounts: accessControl.accounts,
-      maxUploadBytes: config.uploads.maxBytes,
-      checksum: config.uploads.checksum,
-      publicUrl,
-      onUploadError: (id, error) => logger.warn({ image: id, err: error }, 'image file operation failed'),
-    });
-    const recovered = await service.recoverInterruptedUploads();
+    const core = new VisorCore({ config, logger, schema, index, catalogs, stores, stats, accessControl, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot } });
+    const recovered = await core.ledger.recoverInterruptedUploads();
     if (recovered.length > 0) logger.warn({ images: recovered }, 'uploads interrupted by a stop were marked error');
-    const core = new VisorCore({ config, service, stores, catalogs, stats, index, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot }, schema, accessControl, logger });
     core.follower.start();
     // The snapshot is saved on stop, not after a scan: serialising 100,000 records blocks the event
     // loop for a second and doubles memory just as the first requests arrive. After a crash, the next
@@ -206,9 +242,19 @@ export class VisorCore {
     }
   }
 
-  catalogHealth(): CatalogHealth {
+  /**
+   * GET /health: 'ok' when every store answers a real write and read. Admins get every detail;
+   * others the status, the images they may see and each store's ok — counts of private images and
+   * of private writes would tell them such images exist.
+   */
+  async health(who: Principal | undefined): Promise<HealthReport> {
+    const stores = await this.storeDirectory.health();
+    const status = Object.values(stores).every((s) => s.ok) ? 'ok' : 'degraded';
     const { shared, private: priv } = this.catalogs;
-    return {
+    if (!who?.admin) {
+      return { status, catalog: { head: shared.writer.headCommit, images: this.images.countVisible(who) }, stores: Object.fromEntries(Object.entries(stores).map(([name, s]) => [name, { type: s.type, ok: s.ok }])) };
+    }
+    const catalog: CatalogHealth = {
       path: shared.dir,
       head: shared.writer.headCommit,
       images: this.index.size,
@@ -217,15 +263,7 @@ export class VisorCore {
       writes: shared.writer.writes,
       private: { path: priv.dir, head: priv.writer.headCommit, commits: priv.writer.commits, writes: priv.writer.writes },
     };
-  }
-
-  async storeHealth(): Promise<Record<string, StoreHealth & { type: string }>> {
-    const out: Record<string, StoreHealth & { type: string }> = {};
-    // A store that does not answer in time is reported as such: /health must not hang on it.
-    const timeout = (store: ImageStore) =>
-      new Promise<StoreHealth>((resolve) => setTimeout(() => resolve({ ok: false, detail: `store ${store.name} (${store.type}): no answer to the health probe within 10 s` }), 10_000).unref());
-    await Promise.all([...this.stores].map(async ([name, store]) => (out[name] = { type: store.type, ...(await Promise.race([store.health(), timeout(store)])) })));
-    return out;
+    return { status, catalog, stores };
   }
 
   async close(): Promise<void> {
@@ -235,6 +273,6 @@ export class VisorCore {
     await this.stats.close();
     await this.accessControl.close();
     await this.saveSnapshot();
-    for (const store of this.stores.values()) await store.close();
+    for (const store of this.storeDirectory.stores.values()) await store.close();
   }
 }

@@ -1,3 +1,5 @@
+import { assertAdmin } from '../access/assertAdmin.ts';
+import type { Principal } from '../auth/Principal.ts';
 import { join } from 'node:path';
 import { readFile, rm, mkdir } from 'node:fs/promises';
 import type { UpstreamConfig } from '../config/VisorConfig.ts';
@@ -109,8 +111,17 @@ export class UpstreamFollower {
     return next;
   }
 
+  /**
+   * POST /sync: syncs one upstream by name, or all of them, now (a webhook's target). Admins only: a
+   * sync rewrites the shared catalogue.
+   */
+  syncNow(who: Principal | undefined, name?: string): Promise<SyncResult[]> {
+    assertAdmin(who, 'sync upstreams');
+    return this.sync(name);
+  }
+
   /** Syncs one upstream by name, or all of them; syncs never overlap. */
-  sync(name?: string): Promise<SyncResult[]> {
+  private sync(name?: string): Promise<SyncResult[]> {
     const chosen = name === undefined ? this.upstreams : this.upstreams.filter((u) => u.name === name);
     if (name !== undefined && chosen.length === 0) return Promise.reject(notFound(`upstream ${name}`));
     const next = this.running.then(async () => {

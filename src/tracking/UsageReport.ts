@@ -1,6 +1,9 @@
 import type { ImageRecord } from '../catalog/ImageRecord.ts';
 import type { AccessEntry } from './AccessStats.ts';
 import type { AuditEntry } from './AuditEntry.ts';
+import type { ImageUsage, StorageUse, UsageReport, UserActivity } from '../api/wire.ts';
+
+export type { ImageUsage, StorageUse, UsageReport, UserActivity };
 
 export interface UsageReportOptions {
   /** Images not downloaded for this many days are listed as candidates for deletion. */
@@ -10,45 +13,6 @@ export interface UsageReportOptions {
   /** Per-user activity covers the audit log of this many days. */
   activityDays: number;
   now?: Date;
-}
-
-export interface ImageUsage {
-  id: string;
-  name: string;
-  owner: string;
-  status: string;
-  downloads: number;
-  /** Last download, else upload, else registration: when the image was last of use. */
-  last_used: string;
-  size?: number;
-}
-
-export interface UserActivity {
-  /** Account name, or "(anonymous)". */
-  user: string;
-  requests: number;
-  reads: number;
-  downloads: number;
-  writes: number;
-  denied: number;
-  last_seen: string;
-}
-
-/** Stored copies of image files and their bytes. */
-export interface StorageUse {
-  files: number;
-  bytes: number;
-}
-
-/** The administrator's usage statistics (the paper's section 5.2.3). */
-export interface UsageReport {
-  generated_at: string;
-  images: number;
-  most_downloaded: ImageUsage[];
-  least_downloaded: ImageUsage[];
-  unused: { days: number; since: string; count: number; images: ImageUsage[] };
-  activity: { days: number; since: string; users: UserActivity[] };
-  storage: { total: StorageUse; by_store: Record<string, StorageUse>; by_owner: Record<string, StorageUse> };
 }
 
 const ANONYMOUS = '(anonymous)';

@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageRecord } from '../catalog/ImageRecord.ts';
-import { forbidden, invalidField, unauthenticated } from '../errors/VisorError.ts';
+import { invalidField } from '../errors/VisorError.ts';
+import { assertAdmin } from '../access/assertAdmin.ts';
 import type { AccessStats } from './AccessStats.ts';
 import type { AuditLog } from './AuditLog.ts';
 import { readAuditLog } from './readAuditLog.ts';
@@ -22,8 +23,7 @@ export class UsageReporter {
   }
 
   async report(who: Principal | undefined, options: UsageReportOptions): Promise<UsageReport> {
-    if (!who) throw unauthenticated();
-    if (!who.admin) throw forbidden('only admins may read usage reports');
+    assertAdmin(who, 'read usage reports');
     for (const [field, value] of Object.entries({ unused_days: options.unusedDays, top: options.top, activity_days: options.activityDays })) {
       if (!Number.isSafeInteger(value) || value < 0 || value > 100_000) throw invalidField(field, 'range', 'an integer from 0 to 100000');
     }

@@ -2,9 +2,9 @@
  * Filters, sorting and paging for GET /images and /images/detail: any field=value (an array repeats the
  * field: OR for fields, AND for tag), property.<key>=value, <field>_min/_max, sort, dir, limit, marker.
  */
-export type ImageQuery = Record<string, string | number | readonly string[]>;
+export type ImageFilter = Record<string, string | number | readonly string[]>;
 
-export function toSearchParams(query: ImageQuery = {}): URLSearchParams {
+export function toSearchParams(query: ImageFilter = {}): URLSearchParams {
   const params = new URLSearchParams();
   for (const [key, value] of Object.entries(query)) {
     if (typeof value === 'string' || typeof value === 'number') params.append(key, String(value));

@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import type { Readable, Writable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
 import { tooLarge } from '../errors/VisorError.ts';
+
+/** A digest as VISOR writes it: "<algorithm>:<hex>". */
+export const CHECKSUM_PATTERN = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
+
+export function algorithmOf(checksum: string): DigestAlgorithm {
+  return checksum.startsWith('sha512:') ? 'sha512' : 'sha256';
+}
 
 export interface HashedCopy {
   bytes: number;
@@ -34,4 +41,9 @@ export async function hashedCopy(body: Readable, sink: Writable, algorithm: Dige
   sink.end();
   await finished(sink);
   return { bytes, checksum: `${algorithm}:${hash.digest('hex')}` };
+}
+
+/** The digest of a stream, read to its end: bytes go nowhere. */
+export async function digestOf(stream: Readable, algorithm: DigestAlgorithm, limit: number): Promise<HashedCopy> {
+  return hashedCopy(stream, new Writable({ write: (_c, _e, cb) => cb() }), algorithm, limit);
 }

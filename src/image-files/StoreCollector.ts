@@ -1,6 +1,11 @@
 import type { ImageRecord } from '../catalog/ImageRecord.ts';
 import { invalidField } from '../errors/VisorError.ts';
+import { assertAdmin } from '../access/assertAdmin.ts';
+import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore, IncompleteWrite, ObjectStat } from '../store/ImageStore.ts';
+import type { GcReport } from '../api/wire.ts';
+
+export type { GcReport };
 
 export interface GcOptions {
   /** Leftovers younger than this are left alone: they may belong to a write still running elsewhere. */
@@ -9,15 +14,6 @@ export interface GcOptions {
   dryRun: boolean;
   /** Also delete objects that no image location names (off by default: a bucket may be shared). */
   unreferenced: boolean;
-}
-
-export interface GcReport {
-  store: string;
-  type: string;
-  dry_run: boolean;
-  incomplete: Array<{ key: string; id: string; started?: string; bytes?: number; removed: boolean }>;
-  unreferenced: Array<{ key: string; size: number; modified?: string; removed: boolean }>;
-  errors: string[];
 }
 
 /**
@@ -35,7 +31,9 @@ export class StoreCollector {
     this.busy = options.busy;
   }
 
-  async collect(name: string, options: GcOptions): Promise<GcReport> {
+  /** Admins only: gc deletes objects. */
+  async collect(who: Principal | undefined, name: string, options: GcOptions): Promise<GcReport> {
+    assertAdmin(who, 'collect store garbage');
     const store = this.stores.get(name);
     if (!store) throw invalidField('store', 'exists', `one of the configured stores: ${[...this.stores.keys()].join(', ')}`);
     const cutoff = Date.now() - options.olderThanMs;

@@ -1,11 +1,10 @@
 import type { ImageRecord } from '../catalog/ImageRecord.ts';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
-import { conflict, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
+import { conflict, invalidField, notFound, type FieldProblem, invalid, unauthenticated } from '../errors/VisorError.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
-import type { HttpStore } from '../store/http/HttpStore.ts';
-import type { ImageService } from './ImageService.ts';
-import { algorithmOf, digestOf } from './ImageCopier.ts';
+import type { ImageLedger } from '../images/ImageLedger.ts';
+import { algorithmOf, CHECKSUM_PATTERN, digestOf } from './HashedCopy.ts';
 
 export interface LinkRequest {
   /** A store instance and a key in it… */
@@ -17,20 +16,18 @@ export interface LinkRequest {
   checksum?: string;
 }
 
-const CHECKSUM = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
-
 /**
  * Registers a file that is already in a store as an image's file (or as one more location of it):
  * an image by URL through an http store above all. The object is read once, end to end, for its
  * size and digest: the catalogue never records a digest VISOR has not seen.
  */
 export class ImageLinker {
-  private readonly service: ImageService;
+  private readonly ledger: ImageLedger;
   private readonly stores: ReadonlyMap<string, ImageStore>;
   private readonly defaultAlgorithm: DigestAlgorithm;
 
-  constructor(options: { service: ImageService; stores: ReadonlyMap<string, ImageStore>; checksum: DigestAlgorithm }) {
-    this.service = options.service;
+  constructor(options: { ledger: ImageLedger; stores: ReadonlyMap<string, ImageStore>; checksum: DigestAlgorithm }) {
+    this.ledger = options.ledger;
     this.stores = options.stores;
     this.defaultAlgorithm = options.checksum;
   }
@@ -40,8 +37,8 @@ export class ImageLinker {
     if (request.url !== undefined) {
       if (typeof request.url !== 'string') throw invalidField('url', 'type', 'a URL');
       for (const store of this.stores.values()) {
-        // By type, not instanceof: the http adapter is loaded only when one is configured.
-        const key = store.type === 'http' ? (store as HttpStore).keyOf(request.url) : undefined;
+        // Stores whose objects have URLs (http) say which key a URL is.
+        const key = store.keyOf?.(request.url);
         if (key) return { store, key };
       }
       throw invalidField('url', 'exists', 'a URL under the base URL of a configured http store', `url: no configured http store serves ${request.url}`);
@@ -53,12 +50,13 @@ export class ImageLinker {
   }
 
   async link(id: string, request: LinkRequest, caller: Principal | undefined): Promise<ImageRecord> {
+    if (!caller) throw unauthenticated();
     if (typeof request !== 'object' || request === null) throw invalidField('(body)', 'type', 'a JSON object with url, or store and key');
-    if (request.checksum !== undefined && (typeof request.checksum !== 'string' || !CHECKSUM.test(request.checksum))) {
+    if (request.checksum !== undefined && (typeof request.checksum !== 'string' || !CHECKSUM_PATTERN.test(request.checksum))) {
       throw invalidField('checksum', 'pattern', 'sha256:<64 hex digits> or sha512:<128 hex digits>');
     }
     const { store, key } = this.resolve(request);
-    return this.service.withFileWork(id, caller, async (current, who) => {
+    return this.ledger.withFile(id, caller, 'manage', async (current) => {
       if ((current.locations ?? []).some((l) => l.store === store.name && l.key === key)) return current;
       const available = current.status === 'available';
       if (!available && current.status !== 'locked' && current.status !== 'error') throw conflict(`image ${id} is ${current.status}`);
@@ -76,9 +74,9 @@ export class ImageLinker {
       if (available && seen.bytes !== current.size) throw conflict(`object ${key} in store ${store.name} has ${seen.bytes} bytes; image ${id} has ${current.size}`);
       const now = new Date().toISOString();
       const location = { store: store.name, key };
-      return this.service.changeRecord(
+      return this.ledger.change(
         id,
-        who,
+        caller,
         (r) =>
           available
             ? { ...r, locations: [...(r.locations ?? []), location], updated_at: now }

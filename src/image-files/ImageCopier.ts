@@ -1,12 +1,12 @@
-import { Writable } from 'node:stream';
 import type { ImageLocation, ImageRecord } from '../catalog/ImageRecord.ts';
-import type { DigestAlgorithm } from '../config/VisorConfig.ts';
-import { conflict, invalidField, VisorError } from '../errors/VisorError.ts';
+import { conflict, invalidField, unauthenticated, VisorError } from '../errors/VisorError.ts';
 import type { Principal } from '../auth/Principal.ts';
+import type { ImageLedger } from '../images/ImageLedger.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import { readOnlyStore } from '../store/storeErrors.ts';
-import type { ImageService } from './ImageService.ts';
-import { hashedCopy } from './UploadHasher.ts';
+import type { ImageBytes } from './ImageBytes.ts';
+import { algorithmOf, digestOf, hashedCopy } from './HashedCopy.ts';
+import type { StoredObjects } from './StoredObjects.ts';
 
 export interface CopyOptions {
   /** Store instance to copy to. */
@@ -14,15 +14,6 @@ export interface CopyOptions {
   /** Drop the other locations (and their objects) once the copy is in the catalogue. */
   move?: boolean;
   signal?: AbortSignal;
-}
-
-/** The digest of a stream, read to its end: bytes go nowhere. */
-export async function digestOf(stream: NodeJS.ReadableStream & AsyncIterable<unknown>, algorithm: DigestAlgorithm, limit: number): Promise<{ bytes: number; checksum: string }> {
-  return hashedCopy(stream as never, new Writable({ write: (_c, _e, cb) => cb() }), algorithm, limit);
-}
-
-export function algorithmOf(checksum: string): DigestAlgorithm {
-  return checksum.startsWith('sha512:') ? 'sha512' : 'sha256';
 }
 
 /**
@@ -33,24 +24,22 @@ export function algorithmOf(checksum: string): DigestAlgorithm {
  * digest is adopted rather than sent again.
  */
 export class ImageCopier {
-  private readonly service: ImageService;
-  private readonly stores: ReadonlyMap<string, ImageStore>;
-  private readonly onCleanupError: (id: string, error: unknown) => void;
+  private readonly o: { ledger: ImageLedger; stores: ReadonlyMap<string, ImageStore>; bytes: ImageBytes; objects: StoredObjects };
 
-  constructor(options: { service: ImageService; stores: ReadonlyMap<string, ImageStore>; onCleanupError?: (id: string, error: unknown) => void }) {
-    this.service = options.service;
-    this.stores = options.stores;
-    this.onCleanupError = options.onCleanupError ?? (() => undefined);
+  constructor(options: { ledger: ImageLedger; stores: ReadonlyMap<string, ImageStore>; bytes: ImageBytes; objects: StoredObjects }) {
+    this.o = options;
   }
 
   async copy(id: string, options: CopyOptions, caller: Principal | undefined): Promise<ImageRecord> {
-    if (typeof options.to !== 'string' || !this.stores.has(options.to)) {
-      throw invalidField('to', 'exists', `one of the configured stores: ${[...this.stores.keys()].join(', ')}`);
+    if (!caller) throw unauthenticated();
+    const { stores, ledger } = this.o;
+    if (typeof options.to !== 'string' || !stores.has(options.to)) {
+      throw invalidField('to', 'exists', `one of the configured stores: ${[...stores.keys()].join(', ')}`);
     }
     if (options.move !== undefined && typeof options.move !== 'boolean') throw invalidField('move', 'type', 'true or false');
-    const target = this.stores.get(options.to)!;
+    const target = stores.get(options.to)!;
     if (!target.writable) throw readOnlyStore(target);
-    return this.service.withFileWork(id, caller, async (current, who) => {
+    return ledger.withFile(id, caller, 'manage', async (current) => {
       if (current.status !== 'available' || current.size === undefined || current.checksum === undefined) {
         throw conflict(`image ${id} is ${current.status}; only an available image can be copied`);
       }
@@ -58,18 +47,16 @@ export class ImageCopier {
       if (!(current.locations ?? []).some((l) => l.store === target.name)) {
         const location: ImageLocation = { store: target.name, key: id };
         await this.transfer(current, target, location.key, options.signal);
-        record = await this.service.changeRecord(id, who, (r) => ({ ...r, locations: [...(r.locations ?? []), location], updated_at: new Date().toISOString() }), `Copy image ${id} to store ${target.name}`);
+        record = await ledger.change(id, caller, (r) => ({ ...r, locations: [...(r.locations ?? []), location], updated_at: new Date().toISOString() }), `Copy image ${id} to store ${target.name}`);
       }
       if (options.move) {
         const dropped = (record.locations ?? []).filter((l) => l.store !== target.name);
         const kept = (record.locations ?? []).filter((l) => l.store === target.name);
         if (dropped.length > 0 || record.store !== target.name) {
-          record = await this.service.changeRecord(id, who, (r) => ({ ...r, store: target.name, locations: kept, updated_at: new Date().toISOString() }), `Move image ${id} to store ${target.name}`);
+          record = await ledger.change(id, caller, (r) => ({ ...r, store: target.name, locations: kept, updated_at: new Date().toISOString() }), `Move image ${id} to store ${target.name}`);
         }
-        for (const l of dropped) {
-          // The catalogue no longer points there; an object a store failed to delete is found by store gc.
-          await this.stores.get(l.store)?.delete(l.key).catch((e: unknown) => this.onCleanupError(id, e));
-        }
+        // The catalogue no longer points there.
+        await this.o.objects.discard(id, dropped);
       }
       return record;
     });
@@ -86,7 +73,7 @@ export class ImageCopier {
       if (there?.checksum === checksum) return;
     }
     const sources = (image.locations ?? []).filter((l) => l.store !== target.name);
-    const { stream, location } = await this.service.failover.open(sources, undefined, signal);
+    const { stream, location } = await this.o.bytes.openStream(sources, undefined, signal);
     const write = await target.write(key, { expectedSize: size, ...(signal ? { signal } : {}) });
     try {
       const copied = await hashedCopy(stream, write.stream, algorithm, size).catch((e: unknown) => {

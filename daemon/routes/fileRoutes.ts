@@ -1,0 +1,103 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { ROUTES } from '../../src/api/routes.ts';
+import type { QueryParams } from '../../src/catalog/ImageQuery.ts';
+import type { ImageViews } from '../../src/images/ImageViews.ts';
+import type { ImageCopier } from '../../src/image-files/ImageCopier.ts';
+import type { ImageDownloads } from '../../src/image-files/ImageDownloads.ts';
+import type { ImageLinker, LinkRequest } from '../../src/image-files/ImageLinker.ts';
+import type { ImageUploads } from '../../src/image-files/ImageUploads.ts';
+import { invalidField } from '../../src/errors/VisorError.ts';
+import { jsonBody } from '../jsonBody.ts';
+import { pickRange } from '../rangeHeader.ts';
+import { sendPositional } from '../positionalSender.ts';
+import { on, principal } from '../route.ts';
+
+export interface FileServices {
+  views: ImageViews;
+  uploads: ImageUploads;
+  downloads: ImageDownloads;
+  copier: ImageCopier;
+  linker: ImageLinker;
+}
+
+/** Digest header value (RFC 9530) from a "<alg>:<hex>" checksum. */
+function reprDigest(checksum: string): string {
+  const [alg, hex] = checksum.split(':') as [string, string];
+  return `${alg === 'sha512' ? 'sha-512' : 'sha-256'}=:${Buffer.from(hex, 'hex').toString('base64')}:`;
+}
+
+function body(ctx: Context): Record<string, unknown> {
+  const b = ctx.request.body as unknown;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw invalidField('(body)', 'type', 'a JSON object');
+  return b as Record<string, unknown>;
+}
+
+/** Images' files: upload, download (whole or a range), copy or move between stores, register an object already in a store. */
+export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number): void {
+  const json = jsonBody(maxJsonBytes);
+
+  on(router, ROUTES.uploadFile, async (ctx) => {
+    const lengthHeader = ctx.get('content-length');
+    const length = lengthHeader === '' ? undefined : Number(lengthHeader);
+    if (length !== undefined && !Number.isSafeInteger(length)) throw invalidField('Content-Length', 'type', 'an integer');
+    const q = ctx.query as QueryParams;
+    const options = {
+      ...(typeof q['algorithm'] === 'string' ? { algorithm: q['algorithm'] } : {}),
+      ...(typeof q['checksum'] === 'string' ? { checksum: q['checksum'] } : {}),
+      ...(length !== undefined ? { length } : {}),
+    };
+    const r = await s.uploads.upload(ctx.params['id']!, ctx.req, options, principal(ctx));
+    ctx.set('ETag', s.views.etag(r));
+    ctx.type = 'application/json';
+    ctx.body = s.views.viewJson(r);
+  });
+
+  on(router, ROUTES.downloadFile, async (ctx) => {
+    const download = s.downloads.prepare(ctx.params['id']!, principal(ctx), (size, checksum) =>
+      pickRange(ctx.get('range') || undefined, size, ctx.get('if-range') || undefined, `"${checksum}"`),
+    );
+    const { image, size, range } = download;
+    const etag = `"${image.checksum!}"`;
+    ctx.set('ETag', etag);
+    ctx.set('Accept-Ranges', 'bytes');
+    ctx.set('Repr-Digest', reprDigest(image.checksum!));
+    ctx.set('Last-Modified', new Date(image.uploaded_at!).toUTCString());
+    ctx.set('Content-Disposition', `attachment; filename="${image.id}"`);
+    ctx.type = 'application/octet-stream';
+    if (ctx.get('if-none-match') === etag) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.status = range ? 206 : 200;
+    if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    const length = range ? range.end - range.start + 1 : size;
+    ctx.length = length;
+    if (ctx.method === 'HEAD') return;
+    const source = await download.open({ positional: true });
+    if (source.kind === 'positional') {
+      // Koa steps aside: the ring sender writes the body itself.
+      ctx.respond = false;
+      ctx.res.writeHead(ctx.status, ctx.response.headers as Record<string, string>);
+      await sendPositional(ctx.res, source.reader, range ? range.start : 0, length);
+      return;
+    }
+    ctx.body = source.stream;
+  });
+
+  on(router, ROUTES.copyImage, json, async (ctx) => {
+    const b = body(ctx);
+    const controller = new AbortController();
+    // A client that gives up stops the copy: nothing is published, and a re-run starts clean.
+    ctx.req.once('close', () => {
+      if (!ctx.res.writableEnded) controller.abort();
+    });
+    const record = await s.copier.copy(ctx.params['id']!, { to: b['to'] as string, ...(b['move'] !== undefined ? { move: b['move'] as boolean } : {}), signal: controller.signal }, principal(ctx));
+    ctx.body = s.views.view(record);
+  });
+
+  on(router, ROUTES.linkImage, json, async (ctx) => {
+    const record = await s.linker.link(ctx.params['id']!, body(ctx) as LinkRequest, principal(ctx));
+    ctx.body = s.views.view(record);
+  });
+}

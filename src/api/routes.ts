@@ -1,0 +1,101 @@
+/**
+ * The REST API's route table: every route's method, path pattern and audit action, in one place.
+ * The daemon's router registers exactly these, the hot read path matches them, the audit log names
+ * requests by them, and VisorClient builds its URLs from them.
+ */
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Koa-router pattern: `:name` is one segment, `{*name}` the rest of the path. */
+  readonly path: string;
+  /** Name of the operation in the audit log (a HEAD is named like its GET). */
+  readonly action: string;
+}
+
+export const ROUTES = {
+  listImages: { method: 'GET', path: '/images', action: 'image.list' },
+  listImageDetails: { method: 'GET', path: '/images/detail', action: 'image.list' },
+  showImage: { method: 'GET', path: '/images/:id', action: 'image.show' },
+  createImage: { method: 'POST', path: '/images', action: 'image.create' },
+  updateImage: { method: 'PUT', path: '/images/:id', action: 'image.update' },
+  deleteImage: { method: 'DELETE', path: '/images/:id', action: 'image.delete' },
+  uploadFile: { method: 'PUT', path: '/images/:id/file', action: 'image.upload' },
+  downloadFile: { method: 'GET', path: '/images/:id/file', action: 'image.download' },
+  imageHistory: { method: 'GET', path: '/images/:id/history', action: 'image.history' },
+  copyImage: { method: 'POST', path: '/images/:id/copy', action: 'image.copy' },
+  linkImage: { method: 'POST', path: '/images/:id/locations', action: 'image.link' },
+  latestOfSeries: { method: 'GET', path: '/series/:name/latest', action: 'series.latest' },
+  latestFileOfSeries: { method: 'GET', path: '/series/:name/latest/file', action: 'series.latest_file' },
+  listGrants: { method: 'GET', path: '/images/:id/grants', action: 'grant.list' },
+  grantUser: { method: 'PUT', path: '/images/:id/grants/users/:name', action: 'grant.set' },
+  grantGroup: { method: 'PUT', path: '/images/:id/grants/groups/:name', action: 'grant.set' },
+  revokeUser: { method: 'DELETE', path: '/images/:id/grants/users/:name', action: 'grant.revoke' },
+  revokeGroup: { method: 'DELETE', path: '/images/:id/grants/groups/:name', action: 'grant.revoke' },
+  whoami: { method: 'GET', path: '/whoami', action: 'user.whoami' },
+  listUsers: { method: 'GET', path: '/users', action: 'user.list' },
+  createUser: { method: 'POST', path: '/users', action: 'user.create' },
+  showUser: { method: 'GET', path: '/users/:name', action: 'user.show' },
+  updateUser: { method: 'PUT', path: '/users/:name', action: 'user.update' },
+  removeUser: { method: 'DELETE', path: '/users/:name', action: 'user.remove' },
+  rotateKey: { method: 'POST', path: '/users/:name/key', action: 'user.rotate_key' },
+  listGroups: { method: 'GET', path: '/groups', action: 'group.list' },
+  createGroup: { method: 'POST', path: '/groups', action: 'group.create' },
+  deleteGroup: { method: 'DELETE', path: '/groups/:name', action: 'group.delete' },
+  addGroupMember: { method: 'PUT', path: '/groups/:name/members/:user', action: 'group.add_member' },
+  removeGroupMember: { method: 'DELETE', path: '/groups/:name/members/:user', action: 'group.remove_member' },
+  usageReport: { method: 'GET', path: '/report', action: 'report.usage' },
+  sync: { method: 'POST', path: '/sync', action: 'catalog.sync' },
+  catalogHead: { method: 'GET', path: '/catalog/HEAD', action: 'catalog.head' },
+  catalogRoot: { method: 'GET', path: '/catalog/files', action: 'catalog.file' },
+  catalogFile: { method: 'GET', path: '/catalog/files/{*path}', action: 'catalog.file' },
+  listStores: { method: 'GET', path: '/stores', action: 'store.list' },
+  collectStoreGarbage: { method: 'POST', path: '/stores/:name/gc', action: 'store.gc' },
+  health: { method: 'GET', path: '/health', action: 'health' },
+} as const satisfies Record<string, Route>;
+
+export type RouteName = keyof typeof ROUTES;
+
+/** Git's smart HTTP protocol is served under this prefix, ahead of the router (git sends its own paths). */
+export const GIT_PREFIX = '/catalog.git';
+export const GIT_ACTION = 'catalog.git';
+
+const ACTIONS = new Map<string, string>(Object.values(ROUTES).map((r) => [`${r.method} ${r.path}`, r.action]));
+
+/** The audit action of a request, by method and the route pattern that matched (if any). */
+export function actionOf(method: string, route: string | undefined, path: string): string {
+  if (route === undefined) return path === GIT_PREFIX || path.startsWith(`${GIT_PREFIX}/`) ? GIT_ACTION : `${method} (no route)`;
+  return ACTIONS.get(`${method === 'HEAD' ? 'GET' : method} ${route}`) ?? `${method} ${route}`;
+}
+
+type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<`/${Rest}`>
+  : P extends `${string}:${infer Name}`
+    ? Name
+    : P extends `${string}{*${infer Name}}`
+      ? Name
+      : never;
+
+/** The route's path with its parameters filled in, each percent-encoded (a `{*rest}` keeps its slashes). */
+export function pathOf<R extends Route>(route: R, params: Record<ParamNames<R['path']>, string>): string {
+  const values = params as Record<string, string>;
+  return route.path
+    .replace(/\{\*(\w+)\}/g, (_, name: string) => values[name]!.split('/').map(encodeURIComponent).join('/'))
+    .replace(/:(\w+)/g, (_, name: string) => encodeURIComponent(values[name]!));
+}
+
+/**
+ * A matcher for the route's path: `:name` segments must match `segments[name]` (a regular
+ * expression source without anchors). Answers the parameters, or undefined when the path differs.
+ */
+export function routeMatcher(route: Route, segments: Record<string, string> = {}): (path: string) => Record<string, string> | undefined {
+  const names: string[] = [];
+  const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/:(\w+)/g, (_, name: string) => {
+    names.push(name);
+    return `(${segments[name] ?? '[^/]+'})`;
+  });
+  const pattern = new RegExp(`^${source}$`);
+  return (path) => {
+    const m = pattern.exec(path);
+    if (!m) return undefined;
+    return Object.fromEntries(names.map((n, i) => [n, m[i + 1]!]));
+  };
+}

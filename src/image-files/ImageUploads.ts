@@ -1,0 +1,107 @@
+import type { Readable } from 'node:stream';
+import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { Principal } from '../auth/Principal.ts';
+import type { DigestAlgorithm } from '../config/VisorConfig.ts';
+import { conflict, invalid, invalidField, tooLarge, unauthenticated, unavailable, VisorError } from '../errors/VisorError.ts';
+import type { ImageLedger } from '../images/ImageLedger.ts';
+import type { ImageStore } from '../store/ImageStore.ts';
+import { CHECKSUM_PATTERN, hashedCopy } from './HashedCopy.ts';
+
+export interface UploadOptions {
+  algorithm?: string;
+  /** Expected digest "<alg>:<hex>"; a mismatch fails the upload. */
+  checksum?: string;
+  /** Declared length (Content-Length) when known: rejected up front when over the limit. */
+  length?: number;
+  signal?: AbortSignal;
+}
+
+export interface ImageUploadsOptions {
+  ledger: ImageLedger;
+  stores: ReadonlyMap<string, ImageStore>;
+  defaultStore: string;
+  maxUploadBytes: number;
+  checksum: DigestAlgorithm;
+  onError?: (id: string, error: unknown) => void;
+}
+
+/**
+ * Uploads of an image's file: streamed into its store while hashed in the same pass, published only
+ * once complete and verified, then recorded (a commit). A failed upload leaves the image in `error`
+ * and nothing in the store.
+ */
+export class ImageUploads {
+  private readonly o: ImageUploadsOptions;
+
+  constructor(options: ImageUploadsOptions) {
+    this.o = options;
+  }
+
+  async upload(id: string, body: Readable, options: UploadOptions, caller: Principal | undefined): Promise<ImageRecord> {
+    if (!caller) throw unauthenticated();
+    const who = caller;
+    const { ledger } = this.o;
+    ledger.find(id, who, 'commit');
+    const algorithm = options.algorithm ?? this.o.checksum;
+    if (algorithm !== 'sha256' && algorithm !== 'sha512') throw invalidField('algorithm', 'enum', 'sha256 or sha512');
+    if (options.checksum !== undefined && !CHECKSUM_PATTERN.test(options.checksum)) {
+      throw invalidField('checksum', 'pattern', 'sha256:<64 hex digits> or sha512:<128 hex digits>');
+    }
+    if (options.checksum !== undefined && !options.checksum.startsWith(`${algorithm}:`)) {
+      throw invalidField('checksum', 'algorithm', `a ${algorithm} digest, the algorithm of this upload`);
+    }
+    if (options.length !== undefined && options.length > this.o.maxUploadBytes) {
+      throw tooLarge(`upload of ${options.length} bytes exceeds the limit of ${this.o.maxUploadBytes} bytes`);
+    }
+    const store = await ledger.claimFile(id, who, 'commit', async (current) => {
+      if (current.status !== 'locked' && current.status !== 'error') {
+        throw conflict(`image ${id} is ${current.status}; a file can be uploaded only while it is locked or error`);
+      }
+      const storeName = current.store ?? this.o.defaultStore;
+      const target = this.o.stores.get(storeName);
+      if (!target) throw conflict(`image ${id} names store ${storeName}, which this daemon does not have`);
+      await ledger.commit({ ...current, status: 'uploading', updated_at: new Date().toISOString() }, who, `Start upload of image ${id}`);
+      return target;
+    });
+    try {
+      const write = await store.write(id, { ...(options.signal ? { signal: options.signal } : {}), ...(options.length !== undefined ? { expectedSize: options.length } : {}) });
+      try {
+        options.signal?.addEventListener('abort', () => body.destroy(new Error('upload cancelled')), { once: true });
+        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes);
+        const checksum = meter.checksum;
+        if (options.length !== undefined && meter.bytes !== options.length) {
+          throw invalidField('Content-Length', 'length', `${options.length} bytes`, `upload ended after ${meter.bytes} of ${options.length} bytes`);
+        }
+        if (options.checksum !== undefined && options.checksum !== checksum) {
+          throw invalidField('checksum', 'match', options.checksum, `checksum mismatch: received ${checksum}, expected ${options.checksum}`);
+        }
+        await write.commit();
+        const now = new Date().toISOString();
+        return await ledger.change(id, who, (r) => ({ ...r, status: 'available', size: meter.bytes, checksum, uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }), `Upload image ${id}: ${meter.bytes} bytes, ${checksum}`);
+      } catch (e) {
+        await write.abort();
+        throw e;
+      }
+    } catch (error) {
+      this.o.onError?.(id, error);
+      await ledger
+        .change(id, who, (r) => ({ ...r, status: 'error', updated_at: new Date().toISOString() }), `Upload of image ${id} failed: ${describeFailure(error)}`)
+        .catch(() => undefined);
+      if (error instanceof VisorError) throw error;
+      throw isClientCutOff(error) ? invalid(`upload failed: ${describeFailure(error)}`) : unavailable(`store ${store.name} failed: ${describeFailure(error)}`, error);
+    } finally {
+      ledger.releaseFile(id);
+    }
+  }
+}
+
+function isClientCutOff(error: unknown): boolean {
+  const e = error as NodeJS.ErrnoException;
+  return e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.code === 'ABORT_ERR' || e.message === 'aborted';
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof VisorError) return error.message;
+  if (isClientCutOff(error)) return 'the client cut the upload off';
+  return (error as Error).message ?? String(error);
+}

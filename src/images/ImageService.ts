@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import type { ImageSchema } from '../catalog/ImageSchema.ts';
+import type { CatalogIndex } from '../catalog/CatalogIndex.ts';
+import type { CatalogRepositories } from '../catalog/CatalogRepositories.ts';
+import { imageHistory, type HistoryEntry } from '../catalog/ImageHistory.ts';
+import type { ImageQuery } from '../catalog/ImageQuery.ts';
+import type { ImageInput, ImageRecord } from '../catalog/ImageRecord.ts';
+import { referrers } from '../catalog/CatalogRules.ts';
+import type { AccessStats } from '../tracking/AccessStats.ts';
+import type { Principal } from '../auth/Principal.ts';
+import { conflict, denied, invalid, invalidField, notFound, preconditionFailed, unauthenticated, type FieldProblem } from '../errors/VisorError.ts';
+import type { GrantStore } from '../access/GrantStore.ts';
+import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
+import type { StoredObjects } from '../image-files/StoredObjects.ts';
+import type { ImageLedger } from './ImageLedger.ts';
+import type { ImageViews } from './ImageViews.ts';
+
+export interface ImageServiceOptions {
+  ledger: ImageLedger;
+  views: ImageViews;
+  schema: ImageSchema;
+  index: CatalogIndex;
+  catalogs: CatalogRepositories;
+  defaultStore: string;
+  stats: AccessStats;
+  grants: GrantStore;
+  /** Whether a grant names an existing user or group of this instance. */
+  accounts: { hasUser(name: string): boolean; hasGroup(name: string): boolean };
+  /** Removes a deleted image's objects from its stores. */
+  objects: StoredObjects;
+  onError?: (id: string, error: unknown) => void;
+}
+
+export interface ListResult<T> {
+  images: T[];
+  nextMarker?: string;
+}
+
+/**
+ * Images' metadata and grants: what the REST routes, the CLI's server side and tests call to list,
+ * read, register, change and delete images and to share them. Every change goes through the ledger
+ * (lock, rules, commit); reads come from the in-memory index, filtered by what the caller may see.
+ */
+export class ImageService {
+  private readonly o: ImageServiceOptions;
+
+  constructor(options: ImageServiceOptions) {
+    this.o = options;
+  }
+
+  get views(): ImageViews {
+    return this.o.views;
+  }
+
+  get size(): number {
+    return this.o.index.size;
+  }
+
+  list(query: ImageQuery, who: Principal | undefined): ListResult<ImageRecord> {
+    const page = this.o.index.query(query, (r) => this.o.ledger.canSee(who, r));
+    return { images: page.items, ...(page.nextMarker ? { nextMarker: page.nextMarker } : {}) };
+  }
+
+  get(id: string, who: Principal | undefined): ImageRecord {
+    return this.o.ledger.find(id, who);
+  }
+
+  latest(series: string, who: Principal | undefined): ImageRecord {
+    const r = this.o.index.latestOfSeries(series, (x) => this.o.ledger.canSee(who, x));
+    if (r) return r;
+    const hidden = this.o.index.latestOfSeries(series, () => true) !== undefined;
+    const missing = notFound(`available image in series ${series}`);
+    throw hidden ? denied(missing, `${who?.name ?? 'anonymous'} may see no available image of series ${series}`) : missing;
+  }
+
+  /** Each change of a visible image, newest first, from the Git history of the catalogues. */
+  async history(id: string, caller: Principal | undefined): Promise<HistoryEntry[]> {
+    const r = this.o.ledger.find(id, caller);
+    return imageHistory([this.o.catalogs.shared, this.o.catalogs.private], r.id);
+  }
+
+  /** Number of images the caller may see (what /health reports: a private image is not counted for others). */
+  countVisible(who: Principal | undefined): number {
+    if (who?.admin) return this.o.index.size;
+    let n = 0;
+    for (const r of this.o.index.all()) if (this.o.ledger.canSee(who, r)) n++;
+    return n;
+  }
+
+  async create(body: unknown, caller: Principal | undefined): Promise<ImageRecord> {
+    if (!caller) throw unauthenticated();
+    const input = this.readInput(body, undefined);
+    const now = new Date().toISOString();
+    const record = {
+      access: 'private',
+      store: this.o.defaultStore,
+      ...input,
+      id: randomUUID(),
+      status: 'locked',
+      owner: caller.name,
+      created_at: now,
+      updated_at: now,
+    } as ImageRecord;
+    await this.claimingName(record, async () => {
+      this.o.ledger.check(record, caller, undefined);
+      await this.o.ledger.commit(record, caller, `Register image ${record.id} "${record.name}"`);
+    });
+    return record;
+  }
+
+  /**
+   * Runs a write that gives an image a name in a series alone for that name: two creates (or renames)
+   * racing for one name must not both pass the unique-in-series check before either commits.
+   */
+  private claimingName(record: ImageRecord, write: () => Promise<void>): Promise<void> {
+    return record.series === undefined ? write() : this.o.ledger.locked(`series:${record.series}:${record.name}`, write);
+  }
+
+  async update(id: string, body: unknown, caller: Principal | undefined, ifMatch?: string): Promise<ImageRecord> {
+    // Authentication comes first: an anonymous write is a 401 whether or not the image is visible.
+    if (!caller) throw unauthenticated();
+    const who = caller;
+    const { ledger } = this.o;
+    ledger.find(id, who, 'commit');
+    return ledger.locked(id, async () => {
+      const current = ledger.find(id, who, 'commit');
+      if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== this.o.views.etag(current)) {
+        throw preconditionFailed(`image ${id} changed since ${ifMatch} (now ${this.o.views.etag(current)})`);
+      }
+      const input = this.readInput(body, current);
+      const next = { ...current } as Record<string, unknown>;
+      const changed: string[] = [];
+      for (const [field, value] of Object.entries(input)) {
+        if (isDeepStrictEqual(next[field], value ?? undefined)) continue;
+        changed.push(field);
+        if (value === null) delete next[field];
+        else next[field] = value;
+      }
+      if (changed.length === 0) return current;
+      // Publishing or unpublishing is the owner's decision, not a commit grantee's.
+      if (changed.includes('access')) ledger.find(id, who, 'manage');
+      if (changed.includes('store') && current.locations?.length) {
+        throw conflict(`image ${id} already has its file in store ${current.locations[0]!.store}; its store cannot change`);
+      }
+      if (changed.includes('type') && current.type !== next['type']) {
+        const users = referrers(id, ledger.all());
+        if (users.length > 0) throw conflict(`image ${id} is the ${current.type} of ${ledger.describe(users, who).join(', ')}; its type cannot change`);
+      }
+      next['updated_at'] = new Date().toISOString();
+      const record = next as unknown as ImageRecord;
+      await this.claimingName(record, async () => {
+        ledger.check(record, who, current);
+        await ledger.commit(record, who, `Update image ${id}: ${changed.join(', ')}`);
+      });
+      return record;
+    });
+  }
+
+  async remove(id: string, caller: Principal | undefined): Promise<ImageRecord> {
+    if (!caller) throw unauthenticated();
+    const who = caller;
+    const { ledger } = this.o;
+    ledger.find(id, who, 'manage');
+    return ledger.locked(id, async () => {
+      const current = ledger.find(id, who, 'manage');
+      const users = referrers(id, ledger.all());
+      if (users.length > 0) throw conflict(`image ${id} is the ${current.type} of ${ledger.describe(users, who).join(', ')}; delete or change those first`);
+      await ledger.erase(current, who, `Delete image ${id} "${current.name}"`);
+      this.o.stats.forget(id);
+      await this.o.grants.forgetImage(id).catch((e: unknown) => this.o.onError?.(id, e));
+      // The record is gone either way.
+      await this.o.objects.discard(id, current.locations);
+      return current;
+    });
+  }
+
+  /** The image's grants: its owner and admins may read them. */
+  grantsOf(id: string, caller: Principal | undefined): ImageGrantsView {
+    if (!caller) throw unauthenticated();
+    const r = this.o.ledger.find(id, caller, 'manage');
+    const g = this.o.grants.of(id) ?? { users: {}, groups: {} };
+    return { image: id, owner: r.owner, access: r.access ?? 'private', users: { ...g.users }, groups: { ...g.groups } };
+  }
+
+  /**
+   * Grants (permission given) or revokes (undefined) a permission to a user or group of this instance.
+   * Only the owner and admins may; grants live in the instance's grant store, not in the record.
+   */
+  async setGrant(id: string, grantee: Grantee, permission: Permission | undefined, caller: Principal | undefined): Promise<ImageGrantsView> {
+    if (!caller) throw unauthenticated();
+    const who = caller;
+    return this.o.ledger.locked(id, async () => {
+      const r = this.o.ledger.find(id, who, 'manage');
+      const field = grantee.kind;
+      if (permission !== undefined) {
+        const exists = grantee.kind === 'user' ? this.o.accounts.hasUser(grantee.name) : this.o.accounts.hasGroup(grantee.name);
+        if (!exists) throw invalidField(field, 'exists', `an existing ${field} of this instance`, `${field}: no ${field} ${grantee.name}`);
+        if (grantee.kind === 'user' && grantee.name === r.owner) throw invalidField(field, 'owner', 'someone other than the owner', `${field}: ${grantee.name} owns image ${id} and already has every permission`);
+      } else if (this.o.grants.of(id)?.[grantee.kind === 'user' ? 'users' : 'groups'][grantee.name] === undefined) {
+        throw notFound(`grant to ${field} ${grantee.name} on image ${id}`);
+      }
+      await this.o.grants.set(id, grantee, permission);
+      return this.grantsOf(id, who);
+    });
+  }
+
+  /** The client's fields for a create (current undefined) or an update, checked for read-only ones. */
+  private readInput(body: unknown, current: ImageRecord | undefined): ImageInput & Record<string, unknown> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      throw invalidField('(body)', 'type', 'a JSON object of image fields');
+    }
+    const problems: FieldProblem[] = [];
+    const input: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(body as Record<string, unknown>)) {
+      if (this.o.schema.readOnlyFields.has(field)) {
+        // Sending back a value unchanged (GET, edit, PUT) is fine; changing it is not.
+        const stored = current as unknown as Record<string, unknown> | undefined;
+        if (stored && isDeepStrictEqual(stored[field], value)) continue;
+        if (stored && (field === 'uri' || field === 'access_count' || field === 'accessed_at')) continue;
+        problems.push({ field, rule: 'readOnly', expected: 'no value: the server sets this field', message: `${field} is read-only` });
+        continue;
+      }
+      if (value === null && current === undefined) continue;
+      input[field] = value;
+    }
+    if (problems.length > 0) throw invalid(`read-only fields cannot be set: ${problems.map((p) => p.field).join(', ')}`, problems);
+    return input as ImageInput & Record<string, unknown>;
+  }
+}
