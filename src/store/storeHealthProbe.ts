@@ -9,8 +9,13 @@ import type { StoreAdapter, StoreHealth } from './ImageStore.ts';
  */
 export const PROBE_KEY_PREFIX = '.visor-health-';
 
-/** Under VisorCore's own 10 s limit for /health, so the probe's own detail is what shows. */
-export const PROBE_TIMEOUT_MS = 8_000;
+/**
+ * How long a probe may take before it is abandoned (its write aborted, its object removed). Above
+ * VisorCore's 10 s wait for /health on purpose: a store on a loaded machine (the s3 tests, ~8 s for a
+ * put, get and delete under the whole suite's load) is slow, not broken, and the probe must not leave
+ * half-done writes behind when /health stops waiting.
+ */
+export const PROBE_TIMEOUT_MS = 30_000;
 
 const PROBE_BYTES = Buffer.from('visor health probe\n');
 

@@ -116,14 +116,21 @@ export class SwiftStore implements StoreAdapter {
   }
 
   async delete(key: string): Promise<void> {
-    // multipart-manifest=delete removes an SLO's segments with it (and a plain object just the same).
-    const answer = await this.c.call('DELETE', this.o.container, this.objectName(key), { operation: `delete of ${key}`, query: 'multipart-manifest=delete', headers: { accept: 'application/json' } });
+    const operation = `delete of ${key}`;
+    // multipart-manifest=delete removes an SLO's segments with it.
+    const answer = await this.c.call('DELETE', this.o.container, this.objectName(key), { operation, query: 'multipart-manifest=delete', headers: { accept: 'application/json' } });
     if (answer.status === 404 || answer.status === 204) return;
-    if (answer.status !== 200) throw this.c.unexpected(`delete of ${key}`, answer);
+    if (answer.status !== 200) throw this.c.unexpected(operation, answer);
     const result = parseJson(answer.body) as { 'Response Status'?: string; Errors?: unknown[] } | undefined;
-    if (result && result['Response Status'] && !/^(200|204|404)/.test(result['Response Status'])) {
-      throw storeFailure(this, `delete of ${key}`, `${result['Response Status']} ${JSON.stringify(result.Errors ?? []).slice(0, 200)}`);
+    if (!result?.['Response Status'] || /^(200|204|404)/.test(result['Response Status'])) return;
+    const errors = JSON.stringify(result.Errors ?? []);
+    if (/^400/.test(result['Response Status']) && errors.includes('Not an SLO manifest')) {
+      // An object written whole (an empty one has no segment, so no manifest): a plain delete.
+      const plain = await this.c.call('DELETE', this.o.container, this.objectName(key), { operation });
+      if (plain.status === 204 || plain.status === 404) return;
+      throw this.c.unexpected(operation, plain);
     }
+    throw storeFailure(this, operation, `${result['Response Status']} ${errors.slice(0, 200)}`);
   }
 
   private async *listing(container: string, prefix: string): AsyncIterable<ListingEntry> {
