@@ -42,13 +42,18 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /**
  * HTTP for the remote store adapters (Swift, WebHDFS, http), on node:http directly, and the one owner
- * of their retries (the S3 SDK keeps its own). Streamed bodies: node:http against got, a 256 MiB body
- * over loopback, six rounds each, same run on the shared 2-core machine
- * (node test/stores/http/streamedBodyBench.ts 256 6): got 80-329 MiB/s, median ~220, ~1.5-2.3 s CPU
- * per GiB; node:http 160-547 MiB/s, median ~250, ~1.3-2.0 s CPU per GiB; node:http ahead in 6 of 6
- * pairs on CPU. Requests whose body is in memory are retried with backoff on transient failures;
- * streamed uploads never are (their bytes cannot be sent twice); streamed reads only until the head.
- * Errors name the store and the operation, never headers or URLs (they carry tokens).
+ * of their retries (the S3 SDK keeps its own). Requests whose body is in memory are retried with
+ * backoff on transient failures; streamed uploads never are (their bytes cannot be sent twice);
+ * streamed reads only until the head. Errors name the store and the operation, never headers or URLs
+ * (they carry tokens).
+ *
+ * Why node:http and not got for image bodies, measured (node test/stores/http/streamedBodyBench.ts
+ * 256 12: a 256 MiB body over loopback, 12 rounds each, order alternating, server in another process,
+ * on the shared 2-core machine under the other engineers' load): medians got 551 MiB/s and 1.52 s CPU
+ * per GiB, node:http 558 MiB/s and 1.44 s CPU per GiB, single rounds 120-910 MiB/s for both. So no
+ * speed to gain from either (the earlier "got at a third of node:http" did not reproduce); node:http
+ * wins on what it spares: importing got costs ~30 MiB RSS and ~0.5 s here, and one client means one
+ * retry, timeout and error policy for every remote store.
  */
 export class HttpExchange {
   private readonly store: { name: string; type: string };

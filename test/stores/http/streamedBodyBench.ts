@@ -54,8 +54,12 @@ const clients: Record<string, () => Promise<number>> = {
     }),
 };
 
+const figures: Record<string, { rate: number[]; cpu: number[] }> = { got: { rate: [], cpu: [] }, 'node:http': { rate: [], cpu: [] } };
 for (let round = 0; child && round < rounds; round++) {
-  for (const [name, fetchOnce] of Object.entries(clients)) {
+  // Alternating which goes first, so warm-up and the machine's other load favour neither.
+  const order = Object.entries(clients);
+  if (round % 2 === 1) order.reverse();
+  for (const [name, fetchOnce] of order) {
     const start = process.hrtime.bigint();
     const cpu = process.cpuUsage();
     const bytes = await fetchOnce();
@@ -64,8 +68,12 @@ for (let round = 0; child && round < rounds; round++) {
     if (bytes !== size) throw new Error(`${name}: ${bytes} bytes, expected ${size}`);
     // CPU time per GiB is the steadier figure on a shared machine; MiB/s moves with the other load.
     const cpuMsPerGiB = ((used.user + used.system) / 1000) * ((1024 * MiB) / size);
+    figures[name]!.rate.push(size / MiB / seconds);
+    figures[name]!.cpu.push(cpuMsPerGiB);
     console.log(`${name.padEnd(10)} ${(size / MiB / seconds).toFixed(0).padStart(5)} MiB/s  ${cpuMsPerGiB.toFixed(0).padStart(5)} ms CPU per GiB (client)`);
   }
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+for (const [name, f] of Object.entries(figures)) if (f.rate.length) console.log(`median ${name.padEnd(10)} ${median(f.rate).toFixed(0).padStart(5)} MiB/s  ${median(f.cpu).toFixed(0).padStart(5)} ms CPU per GiB`);
 agent.destroy();
 child?.kill();
