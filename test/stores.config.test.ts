@@ -51,3 +51,37 @@ for (const [what, stores, field, extra] of refused) {
     t.is(error?.problems[0]?.field, field, error?.message);
   });
 }
+
+test('the registry holds every store type; an unknown type is refused naming them; createStore puts the guard around the adapter', async (t) => {
+  const { STORE_TYPES } = await import('../src/store/storeRegistry.ts');
+  const { createStore } = await import('../src/store/createStore.ts');
+  const { GuardedStore } = await import('../src/store/GuardedStore.ts');
+  t.deepEqual(STORE_TYPES.map((d) => d.type), ['fs', 's3', 'swift', 'http', 'hdfs', 'memory']);
+  const refused = t.throws(() => load({ x: { type: 'ftp' } }), { instanceOf: VisorError });
+  t.is(refused?.message, 'stores.x.type: one of fs, s3, swift, http, hdfs, memory');
+  const store = await createStore('ram', { type: 'memory', maxBytes: 1000 });
+  t.true(store instanceof GuardedStore);
+  t.is((await t.throwsAsync(store.stat('../escape'), { instanceOf: VisorError }))?.kind, 'invalid');
+});
+
+// The S3 SDK and the HTTP clients weigh tens of MB: reading the configuration and opening fs and
+// memory stores must not load them. Checked in a fresh process, whose module loads are all seen.
+test('configuring stores and opening fs and memory ones loads no remote adapter', async (t) => {
+  const { execFile } = await import('node:child_process');
+  const script = `
+    import { registerHooks } from 'node:module';
+    const seen = [];
+    registerHooks({ resolve(specifier, context, next) { const r = next(specifier, context); seen.push(r.url); return r; } });
+    const { loadConfig } = await import('./src/config/VisorConfig.ts');
+    const { createStore } = await import('./src/store/createStore.ts');
+    const c = loadConfig({ env: { HOME: '/tmp/visor-lazy' }, overrides: { stores: { s3: { type: 's3', bucket: 'images' }, web: { type: 'http', url: 'http://127.0.0.1:1/' }, ram: { type: 'memory' } } } });
+    await createStore('fs', c.stores.fs);
+    await createStore('ram', c.stores.ram);
+    console.log(JSON.stringify(seen));`;
+  const out = await new Promise<string>((resolve, reject) => execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd() }, (e, stdout) => (e ? reject(e) : resolve(stdout))));
+  const loaded = JSON.parse(out) as string[];
+  t.true(loaded.some((u) => u.endsWith('/src/store/memory/MemoryStore.ts')), 'the memory adapter is loaded once opened');
+  for (const heavy of ['@aws-sdk', '/node_modules/got/', '/src/store/s3/S3Store.ts', '/src/store/http/HttpStore.ts', '/src/store/remote/HttpExchange.ts']) {
+    t.false(loaded.some((u) => u.includes(heavy)), heavy);
+  }
+});
