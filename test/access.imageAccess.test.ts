@@ -1,3 +1,4 @@
+import { assertAdmin, assertSignedIn } from '../src/access/callerRules.ts';
 import test from 'ava';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -147,8 +148,12 @@ test('ownership is by name; an image without an access field is private', (t) =>
   t.is(access.level({ name: 'olga', admin: false, groups: [] }, { ...unmarked, owner: 'someone-else' }), 'none');
 });
 
-test('assertAuthenticated refuses an anonymous caller with 401 and passes anyone else through', (t) => {
-  t.is(t.throws(() => access.assertAuthenticated(undefined), { instanceOf: VisorError })?.kind, 'unauthenticated');
+test('assertSignedIn refuses an anonymous caller with 401 and passes anyone else through; assertAdmin refuses non-admins with 403', (t) => {
+  t.is(t.throws(() => assertSignedIn(undefined), { instanceOf: VisorError })?.kind, 'unauthenticated');
   const someone: Principal = { name: 'sam', admin: false };
-  t.is(access.assertAuthenticated(someone), someone);
+  t.is(assertSignedIn(someone), someone);
+  t.is(t.throws(() => assertAdmin(undefined, 'do it'), { instanceOf: VisorError })?.kind, 'unauthenticated');
+  t.is(t.throws(() => assertAdmin(someone, 'do it'), { instanceOf: VisorError })?.message, 'only admins may do it');
+  const root: Principal = { name: 'root', admin: true };
+  t.is(assertAdmin(root, 'do it'), root);
 });

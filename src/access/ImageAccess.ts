@@ -56,10 +56,4 @@ export class ImageAccess {
       throw forbidden(`${who?.name ?? 'anonymous'} may not ${ACTION[needed]} image ${image.id}${needed === 'manage' ? ' (only its owner and admins may)' : ' (it needs a commit grant)'}`);
     }
   }
-
-  /** Refuses an anonymous change before anything else is looked at. */
-  assertAuthenticated(who: Principal | undefined): Principal {
-    if (!who) throw unauthenticated();
-    return who;
-  }
 }

@@ -1,6 +1,6 @@
-import { assertAdmin } from '../access/assertAdmin.ts';
+import { assertAdmin, assertSignedIn } from '../access/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
-import { conflict, forbidden, invalidField, notFound, unauthenticated, type FieldProblem, invalid } from '../errors/VisorError.ts';
+import { conflict, forbidden, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import type { Grantee } from '../access/Permission.ts';
 import type { AccountFile, GroupView, IssuedKey, Role, StoredUser, UserView } from './Account.ts';
 import { ROLES } from './Account.ts';
@@ -185,8 +185,8 @@ export class AccountService {
   }
 
   private assertSelfOrAdmin(who: Principal | undefined, name: string, what: string): void {
-    if (!who) throw unauthenticated();
-    if (!who.admin && who.name !== name) throw forbidden(`only admins may ${what} another user's account`);
+    const caller = assertSignedIn(who);
+    if (!caller.admin && caller.name !== name) throw forbidden(`only admins may ${what} another user's account`);
   }
 }
 

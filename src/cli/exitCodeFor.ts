@@ -1,38 +1,30 @@
 import { CommanderError } from 'commander';
 import { VisorClientError } from '../client/VisorClientError.ts';
-import { VisorError, type ErrorKind } from '../errors/VisorError.ts';
+import { VisorError } from '../errors/VisorError.ts';
 import { CliError } from './CliError.ts';
 import { ExitCode } from './ExitCode.ts';
 
-const EXIT_CODES_BY_STATUS: Record<number, ExitCode> = {
-  400: ExitCode.usage,
-  401: ExitCode.auth,
-  403: ExitCode.auth,
-  404: ExitCode.notFound,
-  409: ExitCode.conflict,
-  412: ExitCode.conflict,
-  413: ExitCode.usage,
-  415: ExitCode.usage,
-  416: ExitCode.usage,
-};
-
-/** For commands that run the core in-process (catalog init/validate, serve). */
-const EXIT_CODES_BY_KIND: Partial<Record<ErrorKind, ExitCode>> = {
+/**
+ * Exit codes by error code alone: the daemon's code from its answer (through VisorClientError) and
+ * the core's kind (commands that run the core in-process, such as catalog init and validate) are one
+ * vocabulary, so one table serves both.
+ */
+const EXIT_CODES: Record<string, ExitCode> = {
   invalid: ExitCode.usage,
+  too_large: ExitCode.usage,
+  range_not_satisfiable: ExitCode.usage,
+  method_not_allowed: ExitCode.usage,
   not_found: ExitCode.notFound,
   conflict: ExitCode.conflict,
   precondition_failed: ExitCode.conflict,
   unauthenticated: ExitCode.auth,
   forbidden: ExitCode.auth,
+  digest_mismatch: ExitCode.digestMismatch,
 };
 
 export function exitCodeFor(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;
   if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-  if (error instanceof VisorClientError) {
-    if (error.code === 'digest_mismatch') return ExitCode.digestMismatch;
-    return (error.status === undefined ? undefined : EXIT_CODES_BY_STATUS[error.status]) ?? ExitCode.failure;
-  }
-  if (error instanceof VisorError) return EXIT_CODES_BY_KIND[error.kind] ?? ExitCode.failure;
-  return ExitCode.failure;
+  const code = error instanceof VisorClientError ? error.code : error instanceof VisorError ? error.kind : undefined;
+  return (code === undefined ? undefined : EXIT_CODES[code]) ?? ExitCode.failure;
 }

@@ -1,5 +1,6 @@
 import type { ImageLocation, ImageRecord } from '../catalog/ImageRecord.ts';
-import { conflict, invalidField, unauthenticated, VisorError } from '../errors/VisorError.ts';
+import { conflict, invalidField, VisorError } from '../errors/VisorError.ts';
+import { assertSignedIn } from '../access/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
@@ -31,7 +32,7 @@ export class ImageCopier {
   }
 
   async copy(id: string, options: CopyOptions, caller: Principal | undefined): Promise<ImageRecord> {
-    if (!caller) throw unauthenticated();
+    const who = assertSignedIn(caller);
     const { stores, ledger } = this.o;
     if (typeof options.to !== 'string' || !stores.has(options.to)) {
       throw invalidField('to', 'exists', `one of the configured stores: ${[...stores.keys()].join(', ')}`);
@@ -39,7 +40,7 @@ export class ImageCopier {
     if (options.move !== undefined && typeof options.move !== 'boolean') throw invalidField('move', 'type', 'true or false');
     const target = stores.get(options.to)!;
     if (!target.writable) throw readOnlyStore(target);
-    return ledger.withFile(id, caller, 'manage', async (current) => {
+    return ledger.withFile(id, who, 'manage', async (current) => {
       if (current.status !== 'available' || current.size === undefined || current.checksum === undefined) {
         throw conflict(`image ${id} is ${current.status}; only an available image can be copied`);
       }
@@ -47,13 +48,13 @@ export class ImageCopier {
       if (!(current.locations ?? []).some((l) => l.store === target.name)) {
         const location: ImageLocation = { store: target.name, key: id };
         await this.transfer(current, target, location.key, options.signal);
-        record = await ledger.change(id, caller, (r) => ({ ...r, locations: [...(r.locations ?? []), location], updated_at: new Date().toISOString() }), `Copy image ${id} to store ${target.name}`);
+        record = await ledger.change(id, who, (r) => ({ ...r, locations: [...(r.locations ?? []), location], updated_at: new Date().toISOString() }), `Copy image ${id} to store ${target.name}`);
       }
       if (options.move) {
         const dropped = (record.locations ?? []).filter((l) => l.store !== target.name);
         const kept = (record.locations ?? []).filter((l) => l.store === target.name);
         if (dropped.length > 0 || record.store !== target.name) {
-          record = await ledger.change(id, caller, (r) => ({ ...r, store: target.name, locations: kept, updated_at: new Date().toISOString() }), `Move image ${id} to store ${target.name}`);
+          record = await ledger.change(id, who, (r) => ({ ...r, store: target.name, locations: kept, updated_at: new Date().toISOString() }), `Move image ${id} to store ${target.name}`);
         }
         // The catalogue no longer points there.
         await this.o.objects.discard(id, dropped);

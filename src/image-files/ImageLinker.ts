@@ -1,6 +1,7 @@
 import type { ImageRecord } from '../catalog/ImageRecord.ts';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
-import { conflict, invalidField, notFound, type FieldProblem, invalid, unauthenticated } from '../errors/VisorError.ts';
+import { conflict, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
+import { assertSignedIn } from '../access/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
@@ -50,13 +51,13 @@ export class ImageLinker {
   }
 
   async link(id: string, request: LinkRequest, caller: Principal | undefined): Promise<ImageRecord> {
-    if (!caller) throw unauthenticated();
+    const who = assertSignedIn(caller);
     if (typeof request !== 'object' || request === null) throw invalidField('(body)', 'type', 'a JSON object with url, or store and key');
     if (request.checksum !== undefined && (typeof request.checksum !== 'string' || !CHECKSUM_PATTERN.test(request.checksum))) {
       throw invalidField('checksum', 'pattern', 'sha256:<64 hex digits> or sha512:<128 hex digits>');
     }
     const { store, key } = this.resolve(request);
-    return this.ledger.withFile(id, caller, 'manage', async (current) => {
+    return this.ledger.withFile(id, who, 'manage', async (current) => {
       if ((current.locations ?? []).some((l) => l.store === store.name && l.key === key)) return current;
       const available = current.status === 'available';
       if (!available && current.status !== 'locked' && current.status !== 'error') throw conflict(`image ${id} is ${current.status}`);
@@ -76,7 +77,7 @@ export class ImageLinker {
       const location = { store: store.name, key };
       return this.ledger.change(
         id,
-        caller,
+        who,
         (r) =>
           available
             ? { ...r, locations: [...(r.locations ?? []), location], updated_at: now }

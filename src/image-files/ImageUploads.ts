@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import { assertSignedIn } from '../access/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
-import { conflict, invalid, invalidField, tooLarge, unauthenticated, unavailable, VisorError } from '../errors/VisorError.ts';
+import { conflict, invalid, invalidField, tooLarge, unavailable, VisorError } from '../errors/VisorError.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import { CHECKSUM_PATTERN, hashedCopy } from './HashedCopy.ts';
@@ -38,8 +39,7 @@ export class ImageUploads {
   }
 
   async upload(id: string, body: Readable, options: UploadOptions, caller: Principal | undefined): Promise<ImageRecord> {
-    if (!caller) throw unauthenticated();
-    const who = caller;
+    const who = assertSignedIn(caller);
     const { ledger } = this.o;
     ledger.find(id, who, 'commit');
     const algorithm = options.algorithm ?? this.o.checksum;

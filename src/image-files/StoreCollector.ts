@@ -1,6 +1,6 @@
 import type { ImageRecord } from '../catalog/ImageRecord.ts';
 import { invalidField } from '../errors/VisorError.ts';
-import { assertAdmin } from '../access/assertAdmin.ts';
+import { assertAdmin } from '../access/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore, IncompleteWrite, ObjectStat } from '../store/ImageStore.ts';
 import type { GcReport } from '../api/wire.ts';

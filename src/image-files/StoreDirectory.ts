@@ -1,6 +1,6 @@
 import type { StoreListing, StoreHealthView } from '../api/wire.ts';
+import { assertSignedIn } from '../access/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
-import { unauthenticated } from '../errors/VisorError.ts';
 import type { ImageStore, StoreHealth } from '../store/ImageStore.ts';
 
 /** How long /health waits for a store's probe. */
@@ -18,7 +18,7 @@ export class StoreDirectory {
 
   /** Names and types only, for signed-in callers: settings may hold credentials. */
   list(who: Principal | undefined): StoreListing {
-    if (!who) throw unauthenticated();
+    assertSignedIn(who);
     return { default: this.defaultStore, stores: [...this.stores.values()].map((s) => ({ name: s.name, type: s.type, writable: s.writable })) };
   }
 

@@ -8,8 +8,9 @@ import type { ImageQuery } from '../catalog/ImageQuery.ts';
 import type { ImageInput, ImageRecord } from '../catalog/ImageRecord.ts';
 import { referrers } from '../catalog/CatalogRules.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
+import { assertSignedIn } from '../access/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
-import { conflict, denied, invalid, invalidField, notFound, preconditionFailed, unauthenticated, type FieldProblem } from '../errors/VisorError.ts';
+import { conflict, denied, invalid, invalidField, notFound, preconditionFailed, type FieldProblem } from '../errors/VisorError.ts';
 import type { GrantStore } from '../access/GrantStore.ts';
 import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
 import type { StoredObjects } from '../image-files/StoredObjects.ts';
@@ -89,7 +90,7 @@ export class ImageService {
   }
 
   async create(body: unknown, caller: Principal | undefined): Promise<ImageRecord> {
-    if (!caller) throw unauthenticated();
+    const who = assertSignedIn(caller);
     const input = this.readInput(body, undefined);
     const now = new Date().toISOString();
     const record = {
@@ -98,13 +99,13 @@ export class ImageService {
       ...input,
       id: randomUUID(),
       status: 'locked',
-      owner: caller.name,
+      owner: who.name,
       created_at: now,
       updated_at: now,
     } as ImageRecord;
     await this.claimingName(record, async () => {
-      this.o.ledger.check(record, caller, undefined);
-      await this.o.ledger.commit(record, caller, `Register image ${record.id} "${record.name}"`);
+      this.o.ledger.check(record, who, undefined);
+      await this.o.ledger.commit(record, who, `Register image ${record.id} "${record.name}"`);
     });
     return record;
   }
@@ -119,8 +120,7 @@ export class ImageService {
 
   async update(id: string, body: unknown, caller: Principal | undefined, ifMatch?: string): Promise<ImageRecord> {
     // Authentication comes first: an anonymous write is a 401 whether or not the image is visible.
-    if (!caller) throw unauthenticated();
-    const who = caller;
+    const who = assertSignedIn(caller);
     const { ledger } = this.o;
     ledger.find(id, who, 'commit');
     return ledger.locked(id, async () => {
@@ -158,8 +158,7 @@ export class ImageService {
   }
 
   async remove(id: string, caller: Principal | undefined): Promise<ImageRecord> {
-    if (!caller) throw unauthenticated();
-    const who = caller;
+    const who = assertSignedIn(caller);
     const { ledger } = this.o;
     ledger.find(id, who, 'manage');
     return ledger.locked(id, async () => {
@@ -177,8 +176,8 @@ export class ImageService {
 
   /** The image's grants: its owner and admins may read them. */
   grantsOf(id: string, caller: Principal | undefined): ImageGrantsView {
-    if (!caller) throw unauthenticated();
-    const r = this.o.ledger.find(id, caller, 'manage');
+    const who = assertSignedIn(caller);
+    const r = this.o.ledger.find(id, who, 'manage');
     const g = this.o.grants.of(id) ?? { users: {}, groups: {} };
     return { image: id, owner: r.owner, access: r.access ?? 'private', users: { ...g.users }, groups: { ...g.groups } };
   }
@@ -188,8 +187,7 @@ export class ImageService {
    * Only the owner and admins may; grants live in the instance's grant store, not in the record.
    */
   async setGrant(id: string, grantee: Grantee, permission: Permission | undefined, caller: Principal | undefined): Promise<ImageGrantsView> {
-    if (!caller) throw unauthenticated();
-    const who = caller;
+    const who = assertSignedIn(caller);
     return this.o.ledger.locked(id, async () => {
       const r = this.o.ledger.find(id, who, 'manage');
       const field = grantee.kind;

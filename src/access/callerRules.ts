@@ -1,0 +1,16 @@
+import type { Principal } from '../auth/Principal.ts';
+import { forbidden, unauthenticated } from '../errors/VisorError.ts';
+
+/**
+ * Rules about the caller alone, before any image is looked at: a change needs a signed-in caller
+ * (401 otherwise, whether or not the image is visible), and admin-only operations an admin (403).
+ */
+export function assertSignedIn(who: Principal | undefined): Principal {
+  if (!who) throw unauthenticated();
+  return who;
+}
+
+export function assertAdmin(who: Principal | undefined, what: string): Principal {
+  if (!assertSignedIn(who).admin) throw forbidden(`only admins may ${what}`);
+  return who!;
+}
