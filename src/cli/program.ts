@@ -4,13 +4,18 @@ import { ExitCode } from './ExitCode.ts';
 
 type Register = (program: Command, session: CliSession) => void;
 
+/** A command (or a few sharing a module), registered only when it is the one run, or for help. */
+export interface CommandEntry {
+  names: readonly string[];
+  load: () => Promise<Register>;
+}
+
 /**
  * Commands load on demand: a run of one command loads only its own module (the daemon, a
  * long-running `visor serve`, then never holds the HTTP client, tables or progress bars).
  * Help and unknown commands load them all.
  */
-const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Register> }> = [
-  { names: ['serve'], load: async () => (await import('./commands/serve.ts')).registerServeCommand },
+const COMMANDS: readonly CommandEntry[] = [
   { names: ['add'], load: async () => (await import('./commands/add.ts')).registerAddCommand },
   { names: ['list'], load: async () => (await import('./commands/list.ts')).registerListCommand },
   { names: ['detail'], load: async () => (await import('./commands/detail.ts')).registerDetailCommand },
@@ -32,8 +37,13 @@ const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Promise<Re
   { names: ['store'], load: async () => (await import('./commands/storeGc.ts')).registerStoreCommand },
 ];
 
-/** Runs `visor` with the given arguments (without node and script) and answers the exit code. */
-export async function runVisor(args: readonly string[]): Promise<ExitCode> {
+/**
+ * Runs `visor` with the given arguments (without node and script) and answers the exit code. The
+ * client and catalogue commands are the CLI's own; `more` adds commands of other edges (the daemon's
+ * `serve`), so the CLI never imports the daemon.
+ */
+export async function runVisor(args: readonly string[], more: readonly CommandEntry[] = []): Promise<ExitCode> {
+  const commands = [...more, ...COMMANDS];
   const program = new Command('visor')
     .description('VISOR: virtual-machine images, catalogued in Git')
     .option('--url <url>', 'daemon URL (env VISOR_URL; default http://127.0.0.1:4568)')
@@ -43,8 +53,8 @@ export async function runVisor(args: readonly string[]): Promise<ExitCode> {
     .exitOverride()
     .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'visor: ')) });
   const session = new CliSession(program);
-  const wanted = COMMANDS.filter((c) => c.names.includes(args[0] ?? ''));
-  for (const command of wanted.length > 0 ? wanted : COMMANDS) (await command.load())(program, session);
+  const wanted = commands.filter((c) => c.names.includes(args[0] ?? ''));
+  for (const command of wanted.length > 0 ? wanted : commands) (await command.load())(program, session);
 
   try {
     await program.parseAsync(args, { from: 'user' });

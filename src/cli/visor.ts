@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { enableCompileCache } from 'node:module';
 
-// Node keeps compiled code on disk (its compile cache): later runs of the daemon, the CLI and the
-// hooks skip most of the module compilation that a start otherwise spends.
+// The CLI alone, without the daemon's `serve` (the `visor` program is daemon/visor.ts): what git's
+// merge driver runs, and what tests run. Node keeps compiled code on disk (its compile cache).
 enableCompileCache();
 const { runVisor } = await import('./program.ts');
 process.exitCode = await runVisor(process.argv.slice(2));

@@ -116,7 +116,7 @@ if (spawnSync('wrk', ['--version']).error) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dataDir = join(work, 'data');
-  daemon = spawn(resolve('node_modules/.bin/node'), [resolve('src/cli/visor.ts'), 'serve'], {
+  daemon = spawn(resolve('node_modules/.bin/node'), [resolve('daemon/visor.ts'), 'serve'], {
     env: { PATH: process.env['PATH'], HOME: work, VISOR_DATA_DIR: dataDir, VISOR_PORT: String(port), VISOR_LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'ignore', 'ignore'],
   });

@@ -42,5 +42,5 @@ trap 'log "interrupted"; exit 130' INT TERM HUP
 
 # The daemon is measured as shipped: the package's bin, compiled to dist/ (the .ts sources run by
 # Node's type stripping hold ~25 MB more). build_visor compiles it first.
-VISOR_JS=dist/src/cli/visor.js
+VISOR_JS=dist/daemon/visor.js
 build_visor() { (cd "$ROOT" && "$NODE" node_modules/typescript/bin/tsc -p tsconfig.build.json); }

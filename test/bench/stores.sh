@@ -66,7 +66,7 @@ user = "$SWIFT_USER"
 container = "bench-swift-$(date +%s)"
 TOML
 VISOR_STORE_S3_ACCESS_KEY_ID="$SWIFT_USER" VISOR_STORE_S3_SECRET_ACCESS_KEY="$SWIFT_KEY" VISOR_STORE_SWIFT_KEY="$SWIFT_KEY" \
-  "$node" dist/src/cli/visor.js serve --config "$work/visor.toml" >"$work/daemon.log" 2>&1 &
+  "$node" dist/daemon/visor.js serve --config "$work/visor.toml" >"$work/daemon.log" 2>&1 &
 daemon_pid=$!
 url="http://127.0.0.1:$port"
 for _ in $(seq 1 100); do curl -sf "$url/health" >/dev/null 2>&1 && break; sleep 0.2; done
