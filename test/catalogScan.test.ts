@@ -12,7 +12,7 @@ import { takeScan } from '../src/catalog/ScanInFlight.ts';
 import { sharedSnapshotPath, startEarlyScan } from '../src/service/EarlyScan.ts';
 import { CatalogIndex, mergeSorted, recordOrder, sortedPositions } from '../src/catalog/CatalogIndex.ts';
 import { parseImageQuery } from '../src/catalog/ImageQuery.ts';
-import type { ImageRecord } from '../src/catalog/ImageRecord.ts';
+import type { ImageRecord } from '../src/api/ImageRecord.ts';
 
 /** Polls (every 10 ms, for up to 20 s) until the condition holds; the caller asserts it after. */
 async function until(condition: () => boolean): Promise<void> {

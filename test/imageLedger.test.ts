@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { CatalogIndex } from '../src/catalog/CatalogIndex.ts';
 import type { CatalogRepositories } from '../src/catalog/CatalogRepositories.ts';
-import type { ImageRecord } from '../src/catalog/ImageRecord.ts';
+import type { ImageRecord } from '../src/api/ImageRecord.ts';
 import { ImageSchema } from '../src/catalog/ImageSchema.ts';
 import { GrantStore } from '../src/access/GrantStore.ts';
 import { ImageAccess } from '../src/access/ImageAccess.ts';

@@ -4,7 +4,7 @@ import { ROUTES } from '../../src/api/routes.ts';
 import type { ImageService } from '../../src/images/ImageService.ts';
 import type { ImageSchema } from '../../src/catalog/ImageSchema.ts';
 import type { QueryParams } from '../../src/catalog/ImageQuery.ts';
-import type { ImageRecord } from '../../src/catalog/ImageRecord.ts';
+import type { ImageRecord } from '../../src/api/ImageRecord.ts';
 import { listImages, showImage, type ReadReply } from '../imageReads.ts';
 import { jsonBody } from '../jsonBody.ts';
 import { on, principal } from '../route.ts';

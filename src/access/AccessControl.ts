@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { Logger } from '../log/Logger.ts';
-import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { AccountService } from '../accounts/AccountService.ts';
 import { AccountStore } from '../accounts/AccountStore.ts';
 import { AdminTokenFile } from '../accounts/AdminTokenFile.ts';
-import { ApiKeyAuthenticator } from '../auth/ApiKeyAuthenticator.ts';
+import { ApiKeyAuthenticator } from '../accounts/ApiKeyAuthenticator.ts';
 import type { Authenticator } from '../auth/Authenticator.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
 import { AuditLog } from '../tracking/AuditLog.ts';

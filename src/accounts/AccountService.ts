@@ -1,7 +1,7 @@
-import { assertAdmin, assertSignedIn } from '../access/callerRules.ts';
+import { assertAdmin, assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { conflict, forbidden, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
-import type { Grantee } from '../access/Permission.ts';
+import type { Grantee } from '../api/wire.ts';
 import type { AccountFile, GroupView, IssuedKey, Role, StoredUser, UserView } from './Account.ts';
 import { ROLES } from './Account.ts';
 import { assertAccountName } from './AccountName.ts';

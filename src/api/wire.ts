@@ -1,11 +1,11 @@
 /**
  * The shapes the REST API answers with: what the daemon's core returns and what VisorClient gives
  * its callers. Both sides import them from here, so the client never imports the server's modules.
- * Image records themselves are the catalogue's file format (src/catalog/ImageRecord.ts).
+ * The image record (ImageRecord.ts) is both the catalogue's file format and the API's body.
  */
 import type { ErrorKind, FieldProblem } from '../errors/VisorError.ts';
 
-export type { ImageBrief, ImageInput, ImageLocation, ImageRecord, ImageStatus, ImageView } from '../catalog/ImageRecord.ts';
+export type { ImageBrief, ImageInput, ImageLocation, ImageRecord, ImageStatus, ImageView } from './ImageRecord.ts';
 export type { ErrorKind, FieldProblem };
 
 /** Every error answer, from every route. */

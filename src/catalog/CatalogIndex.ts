@@ -1,4 +1,4 @@
-import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { DEFAULT_ORDER, type ImageQuery, type SortDirection } from './ImageQuery.ts';
 import { invalidField } from '../errors/VisorError.ts';
 

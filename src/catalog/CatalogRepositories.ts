@@ -1,5 +1,5 @@
 import type { CatalogWriter, CommitAuthor } from './CatalogWriter.ts';
-import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { ImageSchema } from './ImageSchema.ts';
 import { recordPath } from './CatalogLayout.ts';
 import { serializeRecord } from './RecordFile.ts';

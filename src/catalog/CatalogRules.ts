@@ -1,4 +1,4 @@
-import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { FieldProblem } from '../errors/VisorError.ts';
 
 /**

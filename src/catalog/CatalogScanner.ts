@@ -2,8 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IMAGES_DIR, recordPath } from './CatalogLayout.ts';
 import type { ImageSchema } from './ImageSchema.ts';
-import type { ImageRecord } from './ImageRecord.ts';
-import { INSTANCE_FIELDS } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
+import { INSTANCE_FIELDS } from '../api/ImageRecord.ts';
 import type { FieldProblem } from '../errors/VisorError.ts';
 
 export interface FileProblem extends FieldProblem {

@@ -3,7 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitRunner } from '../git/GitRunner.ts';
 import type { ImageSchema } from './ImageSchema.ts';
-import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { IMAGES_DIR, idFromPath } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem, type ScanResult } from './CatalogScanner.ts';
 import { dropScan, takeScan } from './ScanInFlight.ts';

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { GitRunner } from '../git/GitRunner.ts';
 import type { GitObjectReader } from '../git/GitObjectReader.ts';
 import type { ImageSchema } from './ImageSchema.ts';
-import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR, idFromPath, recordPath } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
 import { imageIds, recordProblems } from './CatalogRules.ts';

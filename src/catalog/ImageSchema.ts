@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { invalid, type FieldProblem } from '../errors/VisorError.ts';
-import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { isDateTime } from './DateTimeFormat.ts';
 
 // ajv-formats is CommonJS; its default export arrives wrapped under nodenext.

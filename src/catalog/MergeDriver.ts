@@ -2,7 +2,7 @@ import { appendFile, readFile, writeFile } from 'node:fs/promises';
 import { mergeRecords, type Preference } from './RecordMerge.ts';
 import { ImageSchema } from './ImageSchema.ts';
 import { serializeRecord } from './RecordFile.ts';
-import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { invalidField } from '../errors/VisorError.ts';
 
 export interface MergeDriverInput {

@@ -3,7 +3,7 @@ import { setImmediate } from 'node:timers/promises';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImageSchema } from './ImageSchema.ts';
-import type { ImageRecord } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { listShards, scanShardQueue, scanShards, type FileProblem, type ScanResult } from './CatalogScanner.ts';
 import { mergeSorted, recordOrder, sortedPositions } from './CatalogIndex.ts';
 import { DEFAULT_ORDER } from './ImageQuery.ts';

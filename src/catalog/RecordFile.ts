@@ -1,6 +1,6 @@
 import type { ImageSchema } from './ImageSchema.ts';
-import type { ImageRecord } from './ImageRecord.ts';
-import { INSTANCE_FIELDS } from './ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
+import { INSTANCE_FIELDS } from '../api/ImageRecord.ts';
 
 /**
  * The text of a catalogue file: keys in schema order, two-space indent, final newline. One canonical

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ImageBrief, ImageView } from '../catalog/ImageRecord.ts';
+import type { ImageBrief, ImageView } from '../api/ImageRecord.ts';
 import type { ImagePage } from '../client/VisorClient.ts';
 import type { CliSession } from './CliSession.ts';
 import { filtersToQuery, parseAssignment } from './fieldAssignments.ts';

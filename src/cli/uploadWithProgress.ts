@@ -1,5 +1,5 @@
 import { access, constants } from 'node:fs/promises';
-import type { ImageView } from '../catalog/ImageRecord.ts';
+import type { ImageView } from '../api/ImageRecord.ts';
 import type { DigestAlgorithm } from '../client/Checksum.ts';
 import type { VisorClient } from '../client/VisorClient.ts';
 import { invalidInput } from './CliError.ts';

@@ -7,7 +7,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Got } from 'got';
-import type { ImageView } from '../catalog/ImageRecord.ts';
+import type { ImageView } from '../api/ImageRecord.ts';
 import { formatChecksum, parseChecksum, StreamDigest } from './Checksum.ts';
 import type { TransferProgress } from './uploadImageFile.ts';
 import { ChecksumMismatchError, VisorClientError } from './VisorClientError.ts';

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Got } from 'got';
-import type { ImageView } from '../catalog/ImageRecord.ts';
+import type { ImageView } from '../api/ImageRecord.ts';
 import type { DigestAlgorithm } from './Checksum.ts';
 import { VisorClientError } from './VisorClientError.ts';
 

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { ImageLocation } from '../catalog/ImageRecord.ts';
+import type { ImageLocation } from '../api/ImageRecord.ts';
 import { VisorError } from '../errors/VisorError.ts';
 import type { ByteRange, ImageStore, PositionalReader } from '../store/ImageStore.ts';
 

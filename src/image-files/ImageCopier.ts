@@ -1,6 +1,6 @@
-import type { ImageLocation, ImageRecord } from '../catalog/ImageRecord.ts';
+import type { ImageLocation, ImageRecord } from '../api/ImageRecord.ts';
 import { conflict, invalidField, VisorError } from '../errors/VisorError.ts';
-import { assertSignedIn } from '../access/callerRules.ts';
+import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
 import type { ImageStore } from '../store/ImageStore.ts';

@@ -1,4 +1,4 @@
-import type { ImageView } from '../catalog/ImageRecord.ts';
+import type { ImageView } from '../api/ImageRecord.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { conflict } from '../errors/VisorError.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';

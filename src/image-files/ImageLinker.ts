@@ -1,7 +1,7 @@
-import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
 import { conflict, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
-import { assertSignedIn } from '../access/callerRules.ts';
+import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
-import type { ImageRecord } from '../catalog/ImageRecord.ts';
-import { assertSignedIn } from '../access/callerRules.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
+import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
 import { conflict, invalid, invalidField, tooLarge, unavailable, VisorError } from '../errors/VisorError.ts';

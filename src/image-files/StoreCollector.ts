@@ -1,6 +1,6 @@
-import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { invalidField } from '../errors/VisorError.ts';
-import { assertAdmin } from '../access/callerRules.ts';
+import { assertAdmin } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore, IncompleteWrite, ObjectStat } from '../store/ImageStore.ts';
 import type { GcReport } from '../api/wire.ts';

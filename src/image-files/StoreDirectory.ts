@@ -1,5 +1,5 @@
 import type { StoreListing, StoreHealthView } from '../api/wire.ts';
-import { assertSignedIn } from '../access/callerRules.ts';
+import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore, StoreHealth } from '../store/ImageStore.ts';
 

@@ -1,4 +1,4 @@
-import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 
 /** Removes the objects of an image the catalogue no longer names. */

@@ -2,7 +2,7 @@ import type { ImageSchema } from '../catalog/ImageSchema.ts';
 import type { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import type { CatalogRepositories } from '../catalog/CatalogRepositories.ts';
 import type { CommitAuthor } from '../catalog/CatalogWriter.ts';
-import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { assertImageId } from '../catalog/CatalogLayout.ts';
 import { imageIds, recordProblems } from '../catalog/CatalogRules.ts';
 import type { ImageAccess } from '../access/ImageAccess.ts';

@@ -5,15 +5,14 @@ import type { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import type { CatalogRepositories } from '../catalog/CatalogRepositories.ts';
 import { imageHistory, type HistoryEntry } from '../catalog/ImageHistory.ts';
 import type { ImageQuery } from '../catalog/ImageQuery.ts';
-import type { ImageInput, ImageRecord } from '../catalog/ImageRecord.ts';
+import type { ImageInput, ImageRecord } from '../api/ImageRecord.ts';
 import { referrers } from '../catalog/CatalogRules.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
-import { assertSignedIn } from '../access/callerRules.ts';
+import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { conflict, denied, invalid, invalidField, notFound, preconditionFailed, type FieldProblem } from '../errors/VisorError.ts';
 import type { GrantStore } from '../access/GrantStore.ts';
 import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
-import type { StoredObjects } from '../image-files/StoredObjects.ts';
 import type { ImageLedger } from './ImageLedger.ts';
 import type { ImageViews } from './ImageViews.ts';
 
@@ -28,8 +27,8 @@ export interface ImageServiceOptions {
   grants: GrantStore;
   /** Whether a grant names an existing user or group of this instance. */
   accounts: { hasUser(name: string): boolean; hasGroup(name: string): boolean };
-  /** Removes a deleted image's objects from its stores. */
-  objects: StoredObjects;
+  /** Removes a deleted image's objects from its stores (src/image-files/StoredObjects.ts). */
+  objects: { discard(id: string, locations: ImageRecord['locations']): Promise<void> };
   onError?: (id: string, error: unknown) => void;
 }
 

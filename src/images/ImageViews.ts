@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ImageSchema } from '../catalog/ImageSchema.ts';
-import { BRIEF_FIELDS, type ImageBrief, type ImageRecord, type ImageView } from '../catalog/ImageRecord.ts';
+import { BRIEF_FIELDS, type ImageBrief, type ImageRecord, type ImageView } from '../api/ImageRecord.ts';
 import { serializeRecord } from '../catalog/RecordFile.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
 

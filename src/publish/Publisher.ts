@@ -8,7 +8,7 @@ import { hashedCopy } from '../image-files/HashedCopy.ts';
 import { ImageSchema } from '../catalog/ImageSchema.ts';
 import { recordPath } from '../catalog/CatalogLayout.ts';
 import { serializeRecord } from '../catalog/RecordFile.ts';
-import { INSTANCE_FIELDS, type ImageInput, type ImageRecord } from '../catalog/ImageRecord.ts';
+import { INSTANCE_FIELDS, type ImageInput, type ImageRecord } from '../api/ImageRecord.ts';
 import type { VisorClient } from '../client/VisorClient.ts';
 
 export interface PublishOptions {

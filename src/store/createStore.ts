@@ -1,4 +1,4 @@
-import type { StoreConfig } from '../config/storeConfig.ts';
+import type { StoreConfig } from './storeRegistry.ts';
 import { GuardedStore } from './GuardedStore.ts';
 import type { ImageStore } from './ImageStore.ts';
 import { storeTypeNamed } from './storeRegistry.ts';

@@ -1,4 +1,4 @@
-import { assertAdmin } from '../access/callerRules.ts';
+import { assertAdmin } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { join } from 'node:path';
 import { readFile, rm, mkdir } from 'node:fs/promises';

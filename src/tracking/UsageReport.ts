@@ -1,4 +1,4 @@
-import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { AccessEntry } from './AccessStats.ts';
 import type { AuditEntry } from './AuditEntry.ts';
 import type { ImageUsage, StorageUse, UsageReport, UserActivity } from '../api/wire.ts';

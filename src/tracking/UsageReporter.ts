@@ -1,7 +1,7 @@
 import type { Principal } from '../auth/Principal.ts';
-import type { ImageRecord } from '../catalog/ImageRecord.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { invalidField } from '../errors/VisorError.ts';
-import { assertAdmin } from '../access/callerRules.ts';
+import { assertAdmin } from '../auth/callerRules.ts';
 import type { AccessStats } from './AccessStats.ts';
 import type { AuditLog } from './AuditLog.ts';
 import { readAuditLog } from './readAuditLog.ts';

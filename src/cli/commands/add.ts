@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ImageInput } from '../../catalog/ImageRecord.ts';
+import type { ImageInput } from '../../api/ImageRecord.ts';
 import type { DigestAlgorithm } from '../../client/Checksum.ts';
 import type { CliSession } from '../CliSession.ts';
 import { digestOptions } from '../digestOptions.ts';

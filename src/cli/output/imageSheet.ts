@@ -1,4 +1,4 @@
-import type { ImageView } from '../../catalog/ImageRecord.ts';
+import type { ImageView } from '../../api/ImageRecord.ts';
 import { formatBytes } from './formatBytes.ts';
 
 /** Display order: identity first, then what it is, then where it is, then bookkeeping. */

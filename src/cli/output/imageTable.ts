@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { ImageBrief } from '../../catalog/ImageRecord.ts';
+import type { ImageBrief } from '../../api/ImageRecord.ts';
 import { formatBytes } from './formatBytes.ts';
 
 const COLUMNS = ['ID', 'NAME', 'ARCH', 'ACCESS', 'STATUS', 'DISK', 'SIZE', 'SERIES', 'TAGS'];

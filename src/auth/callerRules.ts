@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/Principal.ts';
+import type { Principal } from './Principal.ts';
 import { forbidden, unauthenticated } from '../errors/VisorError.ts';
 
 /**

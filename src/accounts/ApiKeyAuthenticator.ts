@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AccountStore } from '../accounts/AccountStore.ts';
-import { parseApiKey } from '../accounts/ApiKey.ts';
-import { verifySecret } from '../accounts/SecretHash.ts';
+import type { AccountStore } from './AccountStore.ts';
+import { parseApiKey } from './ApiKey.ts';
+import { verifySecret } from './SecretHash.ts';
 import { unauthenticated } from '../errors/VisorError.ts';
-import type { Authenticator } from './Authenticator.ts';
-import { ConcurrencyLimit } from './ConcurrencyLimit.ts';
-import type { Principal } from './Principal.ts';
+import type { Authenticator } from '../auth/Authenticator.ts';
+import { ConcurrencyLimit } from '../auth/ConcurrencyLimit.ts';
+import type { Principal } from '../auth/Principal.ts';
 
 /** Longer headers are refused before any work: no key is that long. */
 const MAX_HEADER = 256;
