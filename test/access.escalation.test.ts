@@ -1,12 +1,13 @@
 import test, { type ExecutionContext } from 'ava';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call, type Answer } from './helpers/http.ts';
-import { createImage, unique } from './helpers/images.ts';
+import { createImage, sha256, unique } from './helpers/images.ts';
+import { git } from './helpers/gitRepos.ts';
 import { addUser, auditEntriesOf, grant } from './helpers/accounts.ts';
 
 /**
@@ -44,8 +45,8 @@ test.after.always(async () => {
 
 /** A fingerprint of everything a request could change. */
 async function instanceState(): Promise<string> {
-  const head = (dir: string) => execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, encoding: 'utf8' }).trim();
-  const file = async (name: string) => createHash('sha256').update(await readFile(join(d.dataDir, name)).catch(() => Buffer.alloc(0))).digest('hex');
+  const head = (dir: string) => git(dir, 'rev-parse', 'HEAD').trim();
+  const file = async (name: string) => sha256(await readFile(join(d.dataDir, name)).catch(() => Buffer.alloc(0)));
   return JSON.stringify({
     catalog: head(d.daemon.config.catalog.path),
     private: head(d.daemon.config.catalog.privatePath),

@@ -1,16 +1,13 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { visorAt, type CliOptions } from './helpers/cli.ts';
 import { call } from './helpers/http.ts';
 import { createImage, unique } from './helpers/images.ts';
 import { addUser } from './helpers/accounts.ts';
 import type { GroupView, ImageGrantsView, IssuedKey, UsageReport, UserView } from '../src/index.ts';
-
-const NODE = resolve('node_modules/.bin/node');
-const VISOR = resolve('src/cli/visor.ts');
 
 let d: TestDaemon;
 let scratch: string;
@@ -23,33 +20,9 @@ test.after.always(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `visor` as a user would, with a private HOME; the admin key unless another is given. */
-async function visor(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  const home = await mkdtemp(join(scratch, 'home-'));
-  const wanted: Record<string, string | undefined> = { PATH: process.env['PATH'], HOME: home, VISOR_URL: d.url, VISOR_TOKEN: d.token, ...env };
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(wanted)) if (v !== undefined) clean[k] = v;
-  const child = spawn(NODE, [VISOR, ...args], { cwd: scratch, env: clean, stdio: 'pipe' });
-  child.stdin.end();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  child.stdout.on('data', (c: Buffer) => out.push(c));
-  child.stderr.on('data', (c: Buffer) => err.push(c));
-  const code = await new Promise<number | null>((done) => child.on('close', done));
-  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
-}
-
-async function json<T>(args: string[], env?: Record<string, string | undefined>): Promise<T> {
-  const run = await visor(['--json', ...args], env);
-  if (run.code !== 0) throw new Error(`visor ${args.join(' ')} exited ${String(run.code)}: ${run.stderr}`);
-  return JSON.parse(run.stdout) as T;
-}
+/** `visor` as a user would run it, with the admin key unless the env gives another. */
+const visor = (args: string[], env?: CliOptions['env']) => visorAt(d).run(args, { env });
+const json = <T>(args: string[], env?: CliOptions['env']) => visorAt(d).json<T>(args, { env });
 
 // Each run of the CLI costs a process start, so outcomes are checked through the API where the CLI
 // itself is not the point.

@@ -1,12 +1,12 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call } from './helpers/http.ts';
 import { createImage, unique } from './helpers/images.ts';
+import { git, recordFile } from './helpers/gitRepos.ts';
 import { addUser, auditEntries, auditEntriesOf, grant } from './helpers/accounts.ts';
 import type { UsageReport } from '../src/tracking/UsageReport.ts';
 import { loadConfig } from '../src/config/VisorConfig.ts';
@@ -138,7 +138,7 @@ test('catalogue commits name the acting user as their author', async (t) => {
   const id = await createImage(d, ownerKey, { name: 'authored', access: 'public' });
   await grant(d, ownerKey, id, 'users', helper, 'commit');
   t.is((await call(d, helperKey, 'PUT', `/images/${id}`, { description: 'helped' })).status, 200);
-  const log = execFileSync('git', ['log', '--format=%an <%ae>|%s', '--', `images/${id.slice(0, 2)}/${id}.json`], { cwd: d.daemon.config.catalog.path, encoding: 'utf8' });
+  const log = git(d.daemon.config.catalog.path, 'log', '--format=%an <%ae>|%s', '--', recordFile(id));
   t.true(log.includes(`${helper} <${helper}@visor.invalid>|Update image ${id}: description`));
   t.true(log.includes(`${owner} <${owner}@visor.invalid>|Register image ${id}`));
 });

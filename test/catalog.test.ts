@@ -1,29 +1,13 @@
 import test from 'ava';
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, mkdir, readFile, writeFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { startTestDaemon, jsonRequest, authed } from './helpers/daemon.ts';
-import { statusWhenSettled } from './helpers/gitRepos.ts';
+import { git, imageRecord, statusWhenSettled, writeRecordFile } from './helpers/gitRepos.ts';
+import { createImage } from './helpers/images.ts';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { validateCatalog } from '../src/catalog/CatalogValidator.ts';
-
-function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' } });
-}
-
-function recordFor(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const now = new Date().toISOString();
-  return { id, name: `img-${id.slice(0, 4)}`, status: 'available', access: 'public', owner: 'publisher', created_at: now, updated_at: now, ...extra };
-}
-
-async function writeRecord(dir: string, record: Record<string, unknown>, path?: string): Promise<void> {
-  const id = String(record['id']);
-  const file = join(dir, path ?? `images/${id.slice(0, 2)}/${id}.json`);
-  await mkdir(join(file, '..'), { recursive: true });
-  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`);
-}
 
 test('catalog init creates a git repository with a README, the catalogue config and one commit', async (t) => {
   const dir = join(await mkdtemp(join(tmpdir(), 'visor-cat-')), 'catalog');
@@ -40,7 +24,7 @@ test('a daemon serves a catalogue written directly, and reloads its own writes a
   const catalog = join(dataDir, 'catalog');
   await initCatalog(catalog);
   const ids = Array.from({ length: 50 }, () => randomUUID());
-  for (const id of ids) await writeRecord(catalog, recordFor(id));
+  for (const id of ids) await writeRecordFile(catalog, imageRecord({ id }));
   git(catalog, 'add', '-A');
   git(catalog, 'commit', '-qm', 'publish 50 images');
 
@@ -64,15 +48,15 @@ test('an image found in both catalogues (a move cut short) is served from the pr
   const id = randomUUID();
   const other = randomUUID();
   for (const [dir, record] of [
-    [shared, recordFor(id, { name: 'shared-copy' })],
-    [priv, recordFor(id, { name: 'private-copy', access: 'private' })],
+    [shared, imageRecord({ id, name: 'shared-copy' })],
+    [priv, imageRecord({ id, name: 'private-copy', access: 'private' })],
   ] as const) {
     await initCatalog(dir);
-    await writeRecord(dir, record);
+    await writeRecordFile(dir, record);
     git(dir, 'add', '-A');
     git(dir, 'commit', '-qm', 'the same image');
   }
-  await writeRecord(shared, recordFor(other));
+  await writeRecordFile(shared, imageRecord({ id: other, name: 'other' }));
   git(shared, 'add', '-A');
   git(shared, 'commit', '-qm', 'another');
 
@@ -82,7 +66,7 @@ test('an image found in both catalogues (a move cut short) is served from the pr
     t.like(seen, { name: 'private-copy', access: 'private' });
     t.is((await fetch(`${d.url}/images/${id}`)).status, 404, 'never exposed by the shared copy');
     const listed = (await (await fetch(`${d.url}/images?limit=1000`, authed(d.token))).json()) as { images: { id: string; name: string }[] };
-    t.deepEqual(listed.images.map((i) => i.name).sort(), ['img-' + other.slice(0, 4), 'private-copy'].sort());
+    t.deepEqual(listed.images.map((i) => i.name).sort(), ['other', 'private-copy']);
   } finally {
     await d.stop();
   }
@@ -93,11 +77,11 @@ test('invalid or misplaced catalogue files are skipped, reported, and the rest i
   const catalog = join(dataDir, 'catalog');
   await initCatalog(catalog);
   const good = randomUUID();
-  await writeRecord(catalog, recordFor(good));
+  await writeRecordFile(catalog, imageRecord({ id: good }));
   const bad = randomUUID();
-  await writeRecord(catalog, recordFor(bad, { disk: 'floppy' }));
+  await writeRecordFile(catalog, imageRecord({ id: bad, disk: 'floppy' }));
   const misplaced = randomUUID();
-  await writeRecord(catalog, recordFor(misplaced), `images/00/${misplaced}.json`);
+  await writeRecordFile(catalog, imageRecord({ id: misplaced }), `images/00/${misplaced}.json`);
   await mkdir(join(catalog, 'images', 'zz'), { recursive: true });
   await writeFile(join(catalog, 'images', 'zz', 'broken.json'), '{ not json');
   git(catalog, 'add', '-A');
@@ -122,11 +106,11 @@ test('validation catches dangling kernel references and per-instance fields in f
   const dir = join(await mkdtemp(join(tmpdir(), 'visor-cat-')), 'catalog');
   await initCatalog(dir);
   const notKernel = randomUUID();
-  await writeRecord(dir, recordFor(notKernel));
+  await writeRecordFile(dir, imageRecord({ id: notKernel }));
   const vm = randomUUID();
-  await writeRecord(dir, recordFor(vm, { kernel: notKernel, ramdisk: randomUUID() }));
+  await writeRecordFile(dir, imageRecord({ id: vm, kernel: notKernel, ramdisk: randomUUID() }));
   const counted = randomUUID();
-  await writeRecord(dir, recordFor(counted, { access_count: 3 }));
+  await writeRecordFile(dir, imageRecord({ id: counted, access_count: 3 }));
   const problems = await validateCatalog(dir);
   t.deepEqual(problems.map((p) => [p.field, p.rule]).sort(), [['access_count', 'instance-field'], ['kernel', 'reference'], ['ramdisk', 'reference']]);
 });
@@ -165,7 +149,7 @@ test('an upload interrupted by a stop is marked error at the next start, so it c
   const catalog = join(dataDir, 'catalog');
   await initCatalog(catalog);
   const id = randomUUID();
-  await writeRecord(catalog, recordFor(id, { status: 'uploading', owner: 'admin', store: 'fs' }));
+  await writeRecordFile(catalog, imageRecord({ id, status: 'uploading', owner: 'admin', store: 'fs', size: undefined, checksum: undefined }));
   git(catalog, 'add', '-A');
   git(catalog, 'commit', '-qm', 'crashed mid-upload');
   const d = await startTestDaemon({ dataDir });
@@ -175,15 +159,17 @@ test('an upload interrupted by a stop is marked error at the next start, so it c
   await d.stop();
 });
 
-test('files of more than 256 images spread over shard folders named by id prefix', async (t) => {
+test('image files spread over shard folders named by the first two characters of their id', async (t) => {
   const d = await startTestDaemon();
-  await Promise.all(Array.from({ length: 60 }, (_, i) => fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: `s${i}`, access: 'public' }))));
-  const shards = await readdir(join(d.dataDir, 'catalog', 'images'));
-  for (const shard of shards.filter((s) => s !== '.gitkeep')) {
+  const ids = await Promise.all(Array.from({ length: 60 }, (_, i) => createImage(d, d.token, { name: `s${i}`, access: 'public' })));
+  const shards = (await readdir(join(d.dataDir, 'catalog', 'images'))).filter((s) => s !== '.gitkeep');
+  const files: string[] = [];
+  for (const shard of shards) {
     t.regex(shard, /^[0-9a-f]{2}$/);
-    for (const f of await readdir(join(d.dataDir, 'catalog', 'images', shard))) t.true(f.startsWith(shard));
+    for (const f of await readdir(join(d.dataDir, 'catalog', 'images', shard))) files.push(`${shard}/${f}`);
   }
-  t.true(shards.length > 20);
+  t.deepEqual(files.sort(), ids.map((id) => `${id.slice(0, 2)}/${id}.json`).sort(), 'each image in the shard of its id, and nothing else');
+  t.true(shards.length > 20, 'spread over many folders');
   await d.stop();
 });
 
@@ -209,7 +195,7 @@ test('after a restart the daemon sees every change made to the catalogue while i
 
   // While stopped: a publisher's commit adds one image and edits another; a deletion is left uncommitted.
   const added = randomUUID();
-  await writeRecord(catalog, recordFor(added, { name: 'added-while-stopped' }));
+  await writeRecordFile(catalog, imageRecord({ id: added, name: 'added-while-stopped' }));
   const editPath = join(catalog, 'images', edit.slice(0, 2), `${edit}.json`);
   const edited = JSON.parse(await readFile(editPath, 'utf8')) as Record<string, unknown>;
   await writeFile(editPath, `${JSON.stringify({ ...edited, name: 'edited-while-stopped' }, null, 2)}\n`);

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { randomFile, sha256, storedFile, unique } from './helpers/images.ts';
 import { ChecksumMismatchError, VisorClient, VisorClientError, type ImageView } from '../src/index.ts';
 
 // One real daemon over HTTP for the whole file; every test makes its own images so tests can run concurrently.
@@ -26,15 +27,7 @@ test.after.always(async () => {
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 
-const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-const unique = (prefix: string): string => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-async function imageFile(bytes: number): Promise<{ path: string; content: Buffer }> {
-  const content = randomBytes(bytes);
-  const path = join(scratch, `${unique('image')}.raw`);
-  await writeFile(path, content);
-  return { path, content };
-}
+const imageFile = (bytes: number) => randomFile(scratch, bytes);
 
 /** A registered image with an uploaded file. */
 async function availableImage(size = 64 * 1024, fields: Parameters<VisorClient['create']>[0] = {}) {
@@ -42,17 +35,6 @@ async function availableImage(size = 64 * 1024, fields: Parameters<VisorClient['
   const created = await visor.create({ name: unique('image'), ...fields });
   const image = await visor.upload(created.id, path);
   return { image, content };
-}
-
-/** The stored copy of an image's file in the daemon's filesystem store, found by its location key. */
-async function storedFile(image: ImageView): Promise<string> {
-  const key = image.locations?.[0]?.key;
-  if (key === undefined) throw new Error('image has no location');
-  const root = join(daemon.dataDir, 'images');
-  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile() && entry.name === key) return join(entry.parentPath, entry.name);
-  }
-  throw new Error(`no stored file for ${key}`);
 }
 
 async function leftovers(dir: string): Promise<string[]> {
@@ -152,7 +134,7 @@ test('download verifies the digest and leaves no file when it does not match', a
   // Bit rot in the store: same size, one byte different.
   const corrupt = Buffer.from(content);
   corrupt[250_000] = (corrupt[250_000] ?? 0) ^ 0xff;
-  await writeFile(await storedFile(image), corrupt);
+  await writeFile(await storedFile(daemon.dataDir, image), corrupt);
 
   const dir = await mkdtemp(join(scratch, 'mismatch-'));
   const destination = join(dir, 'disk.raw');

@@ -1,7 +1,6 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { startTestDaemon, jsonRequest, authed } from './helpers/daemon.ts';
+import { visorAt } from './helpers/cli.ts';
 
 interface Entry {
   commit: string;
@@ -40,8 +39,8 @@ test('history lists each change of an image, newest first: who, when, which fiel
 
     t.is((await fetch(`${d.url}/images/${id}/history`)).status, 404, 'a private image has no history for anonymous callers');
 
-    const cli = await promisify(execFile)(process.execPath, ['src/cli/visor.ts', 'history', id, '--json'], { env: { ...process.env, VISOR_URL: d.url, VISOR_TOKEN: d.token } });
-    t.is((JSON.parse(cli.stdout) as Entry[]).length, history.length);
+    const cli = await visorAt(d).json<Entry[]>(['history', id]);
+    t.deepEqual(cli.map((e) => e.commit), history.map((e) => e.commit), 'the CLI lists the same changes');
   } finally {
     await d.stop();
   }

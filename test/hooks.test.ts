@@ -1,22 +1,7 @@
 import test from 'ava';
-import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { initCatalog } from '../src/catalog/CatalogRepo.ts';
-import { installHooks } from '../src/catalog/HookInstaller.ts';
-import { git, tryGit, tempDir, imageRecord, writeRecordFile, recordFile, readRecordFile } from './helpers/gitRepos.ts';
-
-/** A "server": a bare repository with the pre-receive hook, seeded from a fresh catalogue; and a publisher's clone. */
-async function serverAndClone(options: { publicCatalogue?: boolean } = {}) {
-  const root = await tempDir();
-  const seed = join(root, 'seed');
-  await initCatalog(seed);
-  const server = join(root, 'server.git');
-  git(root, 'clone', '-q', '--bare', seed, server);
-  await installHooks(server, options);
-  const clone = join(root, 'clone');
-  git(root, 'clone', '-q', server, clone);
-  return { root, server, clone };
-}
+import { runVisor } from './helpers/cli.ts';
+import { git, tryGit, serverAndClone, imageRecord, writeRecordFile, recordFile, readRecordFile } from './helpers/gitRepos.ts';
 
 async function commitRecords(clone: string, branch: string, records: Array<Record<string, unknown>>, message = 'publish') {
   git(clone, 'checkout', '-q', '-B', branch, 'origin/main');
@@ -143,8 +128,7 @@ test('a public catalogue refuses private images, even ones a later commit remove
 });
 
 test('the pre-commit hook refuses a bad staged record and lets a good one through', async (t) => {
-  const { clone } = await serverAndClone();
-  await installHooks(clone);
+  const { clone } = await serverAndClone({ hooksInClone: true });
   const bad = imageRecord({ architecture: 'vax' });
   await writeRecordFile(clone, bad);
   git(clone, 'add', '-A');
@@ -158,8 +142,7 @@ test('the pre-commit hook refuses a bad staged record and lets a good one throug
 });
 
 test('concurrent edits of one record merge field by field through .gitattributes', async (t) => {
-  const { clone, root } = await serverAndClone();
-  await installHooks(clone);
+  const { clone, root } = await serverAndClone({ hooksInClone: true });
   const r = imageRecord({ tags: ['base'] });
   await commitRecords(clone, 'main', [r]);
   git(clone, 'checkout', '-q', '-B', 'a', 'main');
@@ -189,20 +172,11 @@ test('concurrent edits of one record merge field by field through .gitattributes
 
 test('catalog validate --base checks only what changed, with the rules of the hooks', async (t) => {
   const { clone } = await serverAndClone();
-  const { execFileSync } = await import('node:child_process');
-  const visor = (args: string[]) => {
-    try {
-      return { status: 0, out: execFileSync(process.execPath, ['src/cli/visor.ts', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GITHUB_ACTIONS: '' } }) };
-    } catch (e) {
-      const err = e as { status: number; stdout: string };
-      return { status: err.status, out: err.stdout };
-    }
-  };
   await commitRecords(clone, 'pr', [imageRecord(), imageRecord({ min_disk: -1 })]);
-  const pr = visor(['catalog', 'validate', clone, '--base', 'origin/main']);
-  t.is(pr.status, 1);
-  t.is(pr.out.trim().split('\n').length, 1);
-  t.regex(pr.out, /min_disk: .*\[minimum\]/);
-  const clean = visor(['catalog', 'validate', clone, '--base', 'HEAD']);
-  t.is(clean.status, 0);
+  const pr = await runVisor(['catalog', 'validate', clone, '--base', 'origin/main']);
+  t.is(pr.code, 1);
+  t.is(pr.stdout.trim().split('\n').length, 1, 'only the changed, broken record is reported');
+  t.regex(pr.stdout, /min_disk: .*\[minimum\]/);
+  const clean = await runVisor(['catalog', 'validate', clone, '--base', 'HEAD']);
+  t.is(clean.code, 0, clean.stdout + clean.stderr);
 });

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { startTestDaemon, jsonRequest, authed, type TestDaemon } from './helpers/daemon.ts';
+import { registerImage } from './helpers/images.ts';
+import { git as gitAt } from './helpers/gitRepos.ts';
 
 let d: TestDaemon;
 test.before(async () => {
@@ -12,18 +13,14 @@ test.after.always(async () => {
   await d?.stop();
 });
 
-async function create(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', body));
-  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
+const create = (body: Record<string, unknown>) => registerImage(d, d.token, body);
 
 function git(...args: string[]): string {
   return gitIn('catalog', ...args);
 }
 
 function gitIn(repo: 'catalog' | 'private-catalog', ...args: string[]): string {
-  return execFileSync('git', args, { cwd: join(d.dataDir, repo), encoding: 'utf8' });
+  return gitAt(join(d.dataDir, repo), ...args);
 }
 
 /** Messages of the commits that touched an image's file, newest first. Concurrent writes share a

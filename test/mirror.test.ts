@@ -1,8 +1,8 @@
 import test from 'ava';
 import { join } from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-import { startTestDaemon, jsonRequest, type TestDaemon } from './helpers/daemon.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { runVisorJson } from './helpers/cli.ts';
+import { createImage } from './helpers/images.ts';
 import { git, gitAsync, tempDir, recordFile, readRecordFile } from './helpers/gitRepos.ts';
 
 let d: TestDaemon;
@@ -13,10 +13,7 @@ test.after.always(async () => {
   await d?.stop();
 });
 
-async function create(body: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', body));
-  return ((await res.json()) as { id: string }).id;
-}
+const create = async (body: Record<string, unknown>) => createImage(d, d.token, body);
 
 // Serial: other tests here write to the same daemon, which would move its HEAD past the clone.
 test.serial('the stock git client clones the shared catalogue over HTTP; private images are not in it', async (t) => {
@@ -59,11 +56,10 @@ test('the static view serves catalogue files with object ids as ETags, and 304 w
 
 test('visor mirror clones, then follows with fast-forwards', async (t) => {
   const dir = join(await tempDir(), 'mirror');
-  const run = (args: string[]) => promisify(execFile)(process.execPath, ['src/cli/visor.ts', ...args, '--json']);
-  const first = JSON.parse((await run(['mirror', `${d.url}/catalog.git`, dir, '--once'])).stdout) as { cloned: boolean };
+  const first = await runVisorJson<{ cloned: boolean }>(['mirror', `${d.url}/catalog.git`, dir, '--once']);
   t.true(first.cloned);
   const id = await create({ name: 'arrives-later', access: 'public' });
-  const second = JSON.parse((await run(['mirror', `${d.url}/catalog.git`, dir, '--once'])).stdout) as { cloned: boolean; before: string; after: string };
+  const second = await runVisorJson<{ cloned: boolean; before: string; after: string }>(['mirror', `${d.url}/catalog.git`, dir, '--once']);
   t.false(second.cloned);
   t.not(second.before, second.after);
   t.is((await readRecordFile(dir, id))['name'], 'arrives-later');

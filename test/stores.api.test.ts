@@ -1,8 +1,7 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startDaemon, type RunningDaemon } from '../daemon/server.ts';
@@ -12,6 +11,8 @@ import { freshBucket, testSwift, type TestSwift } from './stores/swift/testSwift
 import { startStaticFileServer, type StaticFileServer } from './stores/http/staticFileServer.ts';
 import { startWebHdfsTestServer, type WebHdfsTestServer } from './stores/webhdfs/webHdfsTestServer.ts';
 import { authed, jsonRequest } from './helpers/daemon.ts';
+import { visorAt } from './helpers/cli.ts';
+import { createImage, sha256, uploadFile } from './helpers/images.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -65,19 +66,8 @@ test.after.always(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
 
-const sha256 = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-async function register(body: Record<string, unknown> = {}): Promise<string> {
-  const res = await fetch(`${daemon.url}/images`, jsonRequest(daemon.token, 'POST', { name: 'img', access: 'public', ...body }));
-  if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
-  return ((await res.json()) as { id: string }).id;
-}
-
-async function upload(id: string, data: Buffer): Promise<Record<string, unknown>> {
-  const res = await fetch(`${daemon.url}/images/${id}/file`, authed(daemon.token, { method: 'PUT', body: data, headers: { 'content-type': 'application/octet-stream' } }));
-  if (res.status !== 200) throw new Error(`upload: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, unknown>;
-}
+const register = (body: Record<string, unknown> = {}) => createImage(daemon, daemon.token, { name: 'img', access: 'public', ...body });
+const upload = (id: string, data: Buffer) => uploadFile(daemon, daemon.token, id, data);
 
 const post = (path: string, body: unknown, anonymous = false) => fetch(`${daemon.url}${path}`, jsonRequest(anonymous ? undefined : daemon.token, 'POST', body));
 const download = async (id: string, headers: Record<string, string> = {}) => {
@@ -232,15 +222,7 @@ test('credentials never reach the catalogue, a response or a log line', async (t
 test('visor copy and visor store gc from the command line', async (t) => {
   const id = await register();
   await upload(id, randomBytes(1000));
-  const run = (args: string[]) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      const child = spawn(process.execPath, [resolve('src/cli/visor.ts'), '--json', ...args], { env: { PATH: process.env['PATH'] ?? '', HOME: dataDir, VISOR_URL: daemon.url, VISOR_TOKEN: daemon.token } });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c));
-      child.stderr.on('data', (c: Buffer) => (stderr += c));
-      child.on('close', (code) => done({ code, stdout, stderr }));
-    });
+  const run = (args: string[]) => visorAt(daemon).run(['--json', ...args]);
   const copy = await run(['copy', id, '--to', 'hdfs']);
   t.is(copy.code, 0, copy.stderr);
   t.deepEqual((JSON.parse(copy.stdout) as { locations: Array<{ store: string }> }).locations.map((l) => l.store), ['fs', 'hdfs']);

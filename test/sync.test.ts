@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { startTestDaemon, jsonRequest, authed, type TestDaemon } from './helpers/daemon.ts';
 import { git, tryGit, tempDir, imageRecord, writeRecordFile, readRecordFile, recordFile } from './helpers/gitRepos.ts';
+import { createImage } from './helpers/images.ts';
 
 interface SyncResult {
   upstream: string;
@@ -68,7 +69,7 @@ test('a daemon follows its upstream: the first sync merges it in, later ones fas
 test('an instance with images of its own merges its upstream in', async (t) => {
   const { upstream, d } = await upstreamAndDaemon();
   try {
-    await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'local-public', access: 'public' }));
+    await createImage(d, d.token, { name: 'local-public', access: 'public' });
     await publish(upstream, [imageRecord({ name: 'from-upstream' })]);
     const result = await sync(d);
     t.is(result.mode, 'merge');
@@ -155,8 +156,7 @@ test('private images never reach the shared catalogue, and the private catalogue
   try {
     await publish(upstream, [imageRecord({ name: 'public-one' })]);
     await sync(d);
-    const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'secret', access: 'private' }));
-    const secret = ((await res.json()) as { id: string }).id;
+    const secret = await createImage(d, d.token, { name: 'secret', access: 'private' });
     // Publishing the instance's shared catalogue back upstream carries no trace of the private image.
     const shared = join(d.dataDir, 'catalog');
     t.is(tryGit(shared, 'push', '-q', upstream, 'HEAD:refs/heads/from-instance').status, 0);
