@@ -31,8 +31,7 @@ test('a daemon serves a catalogue written directly, and reloads its own writes a
   const d = await startTestDaemon({ dataDir });
   const listed = (await (await fetch(`${d.url}/images?limit=1000`)).json()) as { images: { id: string }[] };
   t.deepEqual(listed.images.map((i) => i.id).sort(), [...ids].sort());
-  const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'added', access: 'public' }));
-  const added = ((await res.json()) as { id: string }).id;
+  const added = await createImage(d, d.token, { name: 'added', access: 'public' });
 
   const again = await d.restart();
   const after = (await (await fetch(`${again.url}/images?limit=1000`)).json()) as { images: { id: string }[] };
@@ -186,10 +185,7 @@ test('the admin token is created once with owner-only permissions and kept acros
 test('after a restart the daemon sees every change made to the catalogue while it was stopped', async (t) => {
   const d = await startTestDaemon();
   const catalog = join(d.dataDir, 'catalog');
-  const made = await Promise.all(['keep', 'edit', 'drop'].map(async (name) => {
-    const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name, access: 'public' }));
-    return ((await res.json()) as { id: string }).id;
-  }));
+  const made = await Promise.all(['keep', 'edit', 'drop'].map((name) => createImage(d, d.token, { name, access: 'public' })));
   const [keep, edit, drop] = made as [string, string, string];
   await d.daemon.close();
 
@@ -213,7 +209,7 @@ test('after a restart the daemon sees every change made to the catalogue while i
 
 test('a damaged index snapshot is ignored and the catalogue scanned in full', async (t) => {
   const d = await startTestDaemon();
-  await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'survivor', access: 'public' }));
+  await createImage(d, d.token, { name: 'survivor', access: 'public' });
   await d.daemon.close();
   await writeFile(join(d.dataDir, 'catalog-index.json'), '{"version": 1, "head": "0000000000000000000000000000000000000000", "records": [], "problems": []}');
   const port = Number(new URL(d.url).port);

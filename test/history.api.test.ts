@@ -1,6 +1,7 @@
 import test from 'ava';
 import { startTestDaemon, jsonRequest, authed } from './helpers/daemon.ts';
 import { visorAt } from './helpers/cli.ts';
+import { createImage } from './helpers/images.ts';
 
 interface Entry {
   commit: string;
@@ -15,8 +16,7 @@ interface Entry {
 test('history lists each change of an image, newest first: who, when, which fields, old → new', async (t) => {
   const d = await startTestDaemon();
   try {
-    const created = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', { name: 'debian', access: 'public', min_ram: 256 }));
-    const id = ((await created.json()) as { id: string }).id;
+    const id = await createImage(d, d.token, { name: 'debian', access: 'public', min_ram: 256 });
     await fetch(`${d.url}/images/${id}`, jsonRequest(d.token, 'PUT', { name: 'debian-12', min_ram: 512 }));
     await fetch(`${d.url}/images/${id}/file`, authed(d.token, { method: 'PUT', body: 'disk' }));
     await fetch(`${d.url}/images/${id}`, jsonRequest(d.token, 'PUT', { access: 'private' }));

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { startTestDaemon, jsonRequest, authed, type TestDaemon } from './helpers/daemon.ts';
+import { startTestDaemon, authed, type TestDaemon } from './helpers/daemon.ts';
+import { createImage } from './helpers/images.ts';
 
 interface Listing {
   images: Array<Record<string, unknown> & { id: string; name: string }>;
@@ -22,10 +23,7 @@ const IMAGES = [
 
 test.before(async () => {
   d = await startTestDaemon();
-  for (const img of IMAGES) {
-    const res = await fetch(`${d.url}/images`, jsonRequest(d.token, 'POST', img));
-    ids[img.name] = ((await res.json()) as { id: string }).id;
-  }
+  for (const img of IMAGES) ids[img.name] = await createImage(d, d.token, img);
 });
 test.after.always(async () => {
   await d?.stop();
