@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { randomFile, sha256, storedFile, unique } from './helpers/images.ts';
+import { awaitAuditEntries } from './helpers/accounts.ts';
 import { ChecksumMismatchError, VisorClient, VisorClientError, type ImageView } from '../src/index.ts';
 
 // One real daemon over HTTP for the whole file; every test makes its own images so tests can run concurrently.
@@ -127,6 +128,9 @@ test('download of a range fetches only those bytes', async (t) => {
   const result = await visor.download(image.id, destination, { range: { start: 1000, end: 1999 } });
   t.is(result.bytes, 1000);
   t.true((await readFile(destination)).equals(content.subarray(1000, 2000)));
+  // Only those bytes crossed the wire: the daemon answered a range, not the whole file.
+  const downloads = await awaitAuditEntries(daemon, (e) => e.image === image.id && e.action === 'image.download');
+  t.deepEqual(downloads.map((e) => [e.status, e.bytes]), [[206, 1000]]);
 });
 
 test('download verifies the digest and leaves no file when it does not match', async (t) => {

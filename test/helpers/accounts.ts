@@ -33,14 +33,20 @@ export async function auditEntries(d: TestDaemon): Promise<AuditEntry[]> {
 }
 
 /**
- * The audit entries of the given request ids (X-Request-Id), waiting briefly for them: an entry is
+ * The audit entries `select` picks, waiting up to 2 s until there are `count` of them: an entry is
  * appended when the server closes the response, which can be just after the client has read it.
  */
-export async function auditEntriesOf(d: TestDaemon, requests: readonly string[]): Promise<Map<string, AuditEntry>> {
-  const wanted = new Set(requests);
+export async function awaitAuditEntries(d: TestDaemon, select: (e: AuditEntry) => boolean, count = 1): Promise<AuditEntry[]> {
   for (let attempt = 0; ; attempt++) {
-    const found = new Map((await auditEntries(d)).filter((e) => wanted.has(e.request)).map((e) => [e.request, e]));
-    if (found.size === wanted.size || attempt >= 40) return found;
+    const found = (await auditEntries(d)).filter(select);
+    if (found.length >= count || attempt >= 40) return found;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** The audit entries of the given request ids (X-Request-Id), waiting briefly for them. */
+export async function auditEntriesOf(d: TestDaemon, requests: readonly string[]): Promise<Map<string, AuditEntry>> {
+  const wanted = new Set(requests);
+  const found = await awaitAuditEntries(d, (e) => wanted.has(e.request), wanted.size);
+  return new Map(found.map((e) => [e.request, e]));
 }
