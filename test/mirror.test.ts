@@ -62,5 +62,6 @@ test('visor mirror clones, then follows with fast-forwards', async (t) => {
   const second = await runVisorJson<{ cloned: boolean; before: string; after: string }>(['mirror', `${d.url}/catalog.git`, dir, '--once']);
   t.false(second.cloned);
   t.not(second.before, second.after);
+  t.is((await gitAsync(dir, 'merge-base', '--is-ancestor', second.before, second.after)).status, 0, 'a fast-forward: the old head is in the new history');
   t.is((await readRecordFile(dir, id))['name'], 'arrives-later');
 });

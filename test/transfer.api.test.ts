@@ -165,8 +165,12 @@ test('a second upload of an available image is refused with 409', async (t) => {
 
 test('concurrent uploads of one image: one wins, the other gets 409', async (t) => {
   const id = await register();
-  const [a, b] = await Promise.all([upload(id, randomBytes(200_000)), upload(id, randomBytes(200_000))]);
-  t.deepEqual([a.status, b.status].sort(), [200, 409]);
+  const bytes = [randomBytes(200_000), randomBytes(200_000)];
+  const [a, b] = await Promise.all(bytes.map((data) => upload(id, data)));
+  t.deepEqual([a!.status, b!.status].sort(), [200, 409]);
+  const winner = a!.status === 200 ? bytes[0]! : bytes[1]!;
+  const served = Buffer.from(await (await fetch(`${d.url}/images/${id}/file`)).arrayBuffer());
+  t.true(served.equals(winner), "the winner's bytes are served, not a mix");
 });
 
 test('downloading a locked image answers 409; an unknown one 404', async (t) => {
