@@ -1,6 +1,10 @@
 import { rm } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { withHotReads } from '../daemon/hotReads.ts';
 import { call } from './helpers/http.ts';
 import { createImage } from './helpers/images.ts';
 import { addUser, auditEntriesOf } from './helpers/accounts.ts';
@@ -69,6 +73,31 @@ async function readAll(d: TestDaemon, etagOfPub: string): Promise<Seen[]> {
   }
   return out;
 }
+
+// Serial, so it runs before the test below closes the daemon: the hot path over the same core, with
+// a stand-in for the Koa app that answers 599, shows which requests the hot path answered itself.
+test.serial('successful reads are answered on node:http itself; whatever is refused falls through to the Koa app', async (t) => {
+  const core = hot.daemon.core;
+  const fellThrough: string[] = [];
+  const listener = withHotReads({ service: core.images, schema: core.schema, auth: core.accessControl.authenticator, audit: core.accessControl.audit }, (req, res) => {
+    fellThrough.push(`${req.method} ${req.url}`);
+    res.statusCode = 599;
+    res.end();
+  });
+  const server = createServer(listener).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const at = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+    const etagOfPub = quoteless((await call(at, undefined, 'GET', `/images/${ids.pub}`)).headers.get('etag'));
+    const statuses: number[] = [];
+    for (const [method, path, key, headers] of requests(etagOfPub)) statuses.push((await call(at, key, method, path, undefined, headers ?? {})).status);
+    t.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 200, 200, 200, 304, 200, 599, 599, 200, 599, 599, 599, 599, 599, 599, 599]);
+    t.is(fellThrough.length, statuses.filter((s) => s === 599).length);
+  } finally {
+    server.close();
+    await once(server, 'close');
+  }
+});
 
 test('the hot read path answers exactly as the Koa routes do, refusals and audit entries included', async (t) => {
   const etagOfPub = quoteless((await call(hot, undefined, 'GET', `/images/${ids.pub}`)).headers.get('etag'));
