@@ -3,7 +3,8 @@ import { mkdtemp, mkdir, readFile, writeFile, readdir, stat } from 'node:fs/prom
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startTestDaemon, jsonRequest, authed } from './helpers/daemon.ts';
+import { startTestDaemon } from './helpers/daemon.ts';
+import { jsonRequest, authed } from './helpers/http.ts';
 import { git, imageRecord, statusWhenSettled, writeRecordFile } from './helpers/gitRepos.ts';
 import { createImage } from './helpers/images.ts';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';

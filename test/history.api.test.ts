@@ -1,5 +1,6 @@
 import test from 'ava';
-import { startTestDaemon, jsonRequest, authed } from './helpers/daemon.ts';
+import { startTestDaemon } from './helpers/daemon.ts';
+import { jsonRequest, authed } from './helpers/http.ts';
 import { visorAt } from './helpers/cli.ts';
 import { createImage } from './helpers/images.ts';
 

@@ -1,7 +1,8 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startTestDaemon, jsonRequest, authed, type TestDaemon } from './helpers/daemon.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { jsonRequest, authed } from './helpers/http.ts';
 import { registerImage } from './helpers/images.ts';
 import { git as gitAt } from './helpers/gitRepos.ts';
 

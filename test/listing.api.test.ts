@@ -1,5 +1,6 @@
 import test from 'ava';
-import { startTestDaemon, authed, type TestDaemon } from './helpers/daemon.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { authed } from './helpers/http.ts';
 import { createImage } from './helpers/images.ts';
 
 interface Listing {

@@ -10,7 +10,7 @@ import { S3Store } from '../src/store/s3/S3Store.ts';
 import { freshBucket, testSwift, type TestSwift } from './stores/swift/testSwift.ts';
 import { startStaticFileServer, type StaticFileServer } from './stores/http/staticFileServer.ts';
 import { startWebHdfsTestServer, type WebHdfsTestServer } from './stores/webhdfs/webHdfsTestServer.ts';
-import { authed, jsonRequest } from './helpers/daemon.ts';
+import { authed, jsonRequest } from './helpers/http.ts';
 import { visorAt } from './helpers/cli.ts';
 import { createImage, sha256, uploadFile } from './helpers/images.ts';
 import { mkdtemp, rm } from 'node:fs/promises';

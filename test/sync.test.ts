@@ -1,7 +1,8 @@
 import test from 'ava';
 import { join } from 'node:path';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
-import { startTestDaemon, jsonRequest, authed, type TestDaemon } from './helpers/daemon.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { jsonRequest, authed } from './helpers/http.ts';
 import { git, tryGit, tempDir, imageRecord, writeRecordFile, readRecordFile, recordFile } from './helpers/gitRepos.ts';
 import { createImage } from './helpers/images.ts';
 

@@ -3,7 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { startTestDaemon, authed, type TestDaemon } from './helpers/daemon.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { authed } from './helpers/http.ts';
 import { createImage, putFile, sha256, uploadFile } from './helpers/images.ts';
 import { git } from './helpers/gitRepos.ts';
 

@@ -44,16 +44,3 @@ export async function startTestDaemon(opts: { config?: ConfigFile; dataDir?: str
   };
   return handle;
 }
-
-/** fetch with the admin token. */
-export function authed(token: string, init: RequestInit = {}): RequestInit {
-  return { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } };
-}
-
-export function jsonRequest(token: string | undefined, method: string, body: unknown): RequestInit {
-  return {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  };
-}

@@ -1,4 +1,7 @@
-/** One request to a daemon, read whole: the way tests that are not about streaming talk HTTP. */
+/**
+ * Requests to a daemon: `call` reads an answer whole, for tests that are not about streaming;
+ * `authed` and `jsonRequest` are fetch's options, for tests that read the Response themselves.
+ */
 
 /** An answer read whole: status, headers and body text (JSON parsed when it is JSON). */
 export interface Answer {
@@ -29,4 +32,18 @@ export async function call(d: { url: string }, key: string | undefined, method: 
     json = undefined;
   }
   return { status: res.status, headers: res.headers, text, bytes, json };
+}
+
+/** fetch's options with a bearer token, for tests that read the Response itself (streams, headers). */
+export function authed(token: string, init: RequestInit = {}): RequestInit {
+  return { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string> | undefined) } };
+}
+
+/** fetch's options for a JSON body, with a bearer token when one is given. */
+export function jsonRequest(token: string | undefined, method: string, body: unknown): RequestInit {
+  return {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  };
 }
