@@ -4,13 +4,13 @@ import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { startDaemon, type RunningDaemon } from '../daemon/server.ts';
 import type { ConfigFile } from '../src/config/VisorConfig.ts';
 import { S3Store } from '../src/store/s3/S3Store.ts';
 import { freshBucket, testSwift, type TestSwift } from './stores/swift/testSwift.ts';
 import { startStaticFileServer, type StaticFileServer } from './stores/http/staticFileServer.ts';
 import { startWebHdfsTestServer, type WebHdfsTestServer } from './stores/webhdfs/webHdfsTestServer.ts';
 import { authed, jsonRequest } from './helpers/http.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { visorAt } from './helpers/cli.ts';
 import { createImage, sha256, uploadFile } from './helpers/images.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,7 +22,7 @@ let swift: TestSwift;
 let web: StaticFileServer;
 let hdfs: WebHdfsTestServer;
 let bucket: string;
-let daemon: RunningDaemon;
+let daemon: TestDaemon;
 let dataDir: string;
 const logLines: string[] = [];
 const S3_SECRET = swiftKeyPlaceholder();
@@ -46,9 +46,9 @@ function config(s3Endpoint: string): ConfigFile {
   };
 }
 
-async function start(s3Endpoint = swift.url): Promise<RunningDaemon> {
+async function start(s3Endpoint = swift.url): Promise<TestDaemon> {
   const sink = new Writable({ write: (chunk: Buffer, _e, cb) => (logLines.push(chunk.toString()), cb()) });
-  return startDaemon({ overrides: config(s3Endpoint), env: { HOME: process.env['HOME'] ?? '/root' }, announceToken: false, logger: pino({ level: 'debug' }, sink) });
+  return startTestDaemon({ dataDir, config: config(s3Endpoint), logger: pino({ level: 'debug' }, sink) });
 }
 
 test.before(async () => {
@@ -60,7 +60,7 @@ test.before(async () => {
   daemon = await start();
 });
 test.after.always(async () => {
-  await daemon?.close();
+  await daemon?.stop();
   await web?.close();
   await hdfs?.close();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
@@ -173,7 +173,7 @@ test.serial('GET /health reports each store; downloads fall back to the next loc
   t.deepEqual(Object.fromEntries(Object.entries(health.stores).map(([n, s]) => [n, [s.type, s.ok]])), { fs: ['fs', true], s3: ['s3', true], swift: ['swift', true], web: ['http', true], hdfs: ['hdfs', true] });
 
   // The same catalogue, with the S3 endpoint now unreachable.
-  await daemon.close();
+  await daemon.stop();
   daemon = await start('http://127.0.0.1:9');
   try {
     const down = await fetch(`${daemon.url}/health`, authed(daemon.token));
@@ -183,7 +183,7 @@ test.serial('GET /health reports each store; downloads fall back to the next loc
     t.regex(body.stores['s3']!.detail ?? '', /store s3 \(s3\)/);
     t.is(sha256((await download(id)).body), sha256(data), 'read from hdfs, the next location');
   } finally {
-    await daemon.close();
+    await daemon.stop();
     daemon = await start();
   }
 });
@@ -192,10 +192,9 @@ test('credentials never reach the catalogue, a response or a log line', async (t
   const id = await register({ store: 'swift' });
   await upload(id, randomBytes(2000));
   await post(`/images/${id}/copy`, { to: 's3' });
-  const bad = await startDaemon({
-    overrides: { ...config(swift.url), data_dir: await mkdtemp(join(tmpdir(), 'visor-secret-')), stores: { s3: { ...config(swift.url).stores!['s3'], secret_access_key: 'Sup3rSecretValue' } } },
-    env: { HOME: process.env['HOME'] ?? '/root' },
-    announceToken: false,
+  const { data_dir: _shared, ...settings } = config(swift.url);
+  const bad = await startTestDaemon({
+    config: { ...settings, stores: { s3: { ...settings.stores!['s3'], secret_access_key: 'Sup3rSecretValue' } } },
     logger: pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _e, cb) => (logLines.push(chunk.toString()), cb()) })),
   });
   const responses: string[] = [];
@@ -206,7 +205,7 @@ test('credentials never reach the catalogue, a response or a log line', async (t
     responses.push(await (await fetch(`${bad.url}/images/${other}/file`, authed(bad.token, { method: 'PUT', body: 'abc' }))).text());
     responses.push(await (await fetch(`${bad.url}/stores`, authed(bad.token))).text());
   } finally {
-    await bad.close();
+    await bad.stop();
   }
   responses.push(await (await fetch(`${daemon.url}/images/${id}`)).text(), await (await fetch(`${daemon.url}/health`)).text());
   const catalogue = await readdir(join(dataDir, 'catalog', 'images'), { recursive: true });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDaemon, type RunningDaemon } from '../../daemon/server.ts';
 import type { ConfigFile } from '../../src/config/VisorConfig.ts';
+import type { Logger } from 'pino';
 
 export interface TestDaemon {
   url: string;
@@ -15,7 +16,7 @@ export interface TestDaemon {
 }
 
 /** A real daemon on 127.0.0.1 and a free port, with a fresh catalogue in a temporary directory. */
-export async function startTestDaemon(opts: { config?: ConfigFile; dataDir?: string; hotReads?: boolean } = {}): Promise<TestDaemon> {
+export async function startTestDaemon(opts: { config?: ConfigFile; dataDir?: string; hotReads?: boolean; logger?: Logger } = {}): Promise<TestDaemon> {
   const dataDir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'visor-test-')));
   const overrides: ConfigFile = {
     ...opts.config,
@@ -26,7 +27,13 @@ export async function startTestDaemon(opts: { config?: ConfigFile; dataDir?: str
     auth: { key_hash_cost: 10, ...opts.config?.auth },
   };
   // An empty environment keeps a developer's VISOR_* variables out of the tests.
-  const daemon = await startDaemon({ overrides, env: { HOME: process.env['HOME'] ?? '/root' }, announceToken: false, ...(opts.hotReads !== undefined ? { hotReads: opts.hotReads } : {}) });
+  const daemon = await startDaemon({
+    overrides,
+    env: { HOME: process.env['HOME'] ?? '/root' },
+    announceToken: false,
+    ...(opts.hotReads !== undefined ? { hotReads: opts.hotReads } : {}),
+    ...(opts.logger !== undefined ? { logger: opts.logger } : {}),
+  });
   const handle: TestDaemon = {
     url: daemon.url,
     token: daemon.token,
