@@ -10,7 +10,7 @@ import { addGroup, addUser, grant } from './helpers/accounts.ts';
 import { AccountStore } from '../src/accounts/AccountStore.ts';
 import { generateApiKey } from '../src/accounts/ApiKey.ts';
 import { hashSecret } from '../src/accounts/SecretHash.ts';
-import { ApiKeyAuthenticator } from '../src/auth/ApiKeyAuthenticator.ts';
+import { ApiKeyAuthenticator } from '../src/accounts/ApiKeyAuthenticator.ts';
 import { VisorError } from '../src/errors/VisorError.ts';
 import { loadConfig } from '../src/config/VisorConfig.ts';
 
