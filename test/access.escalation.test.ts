@@ -5,10 +5,10 @@ import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { call, type Answer } from './helpers/http.ts';
+import { answerOf, call, type Answer } from './helpers/http.ts';
 import { createImage, sha256, unique } from './helpers/images.ts';
 import { git } from './helpers/gitRepos.ts';
-import { addUser, auditEntriesOf, grant } from './helpers/accounts.ts';
+import { addUser, auditEntriesOf, awaitAuditEntries, grant } from './helpers/accounts.ts';
 
 /**
  * Attempts to gain access one does not have. Each must fail, change nothing (catalogues, accounts,
@@ -156,16 +156,9 @@ function raw(path: string, headers: Record<string, string> = {}): Promise<Answer
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        const bytes = Buffer.concat(chunks);
         const headersOut = new Headers();
         for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') headersOut.set(k, v);
-        let json: unknown;
-        try {
-          json = JSON.parse(bytes.toString());
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode!, headers: headersOut, text: bytes.toString(), bytes, json });
+        resolve(answerOf(res.statusCode!, headersOut, Buffer.concat(chunks)));
       });
     });
     req.on('error', reject);
@@ -226,13 +219,8 @@ test.serial('headers too big for the HTTP parser are refused with 431 and logged
   const answer = await raw('/whoami', { authorization: `Bearer ${'a'.repeat(20_000)}` }).catch(() => undefined);
   if (answer) t.is(answer.status, 431);
   t.is(await instanceState(), before);
-  let entries: { action: string; status: number }[] = [];
-  for (let i = 0; i < 40 && !entries.some((e) => e.action === 'http.malformed'); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    await d.daemon.core.accessControl.audit.flush();
-    entries = (await readFile(join(d.daemon.config.audit.dir, 'audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { action: string; status: number });
-  }
-  t.true(entries.some((e) => e.action === 'http.malformed' && e.status === 431));
+  const logged = await awaitAuditEntries(d, (e) => e.action === 'http.malformed' && e.status === 431);
+  t.true(logged.length > 0);
 });
 
 test.serial('references cannot probe for private images, and conflicts do not name them', async (t) => {

@@ -23,7 +23,11 @@ export async function call(d: { url: string }, key: string | undefined, method: 
     (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
   }
   const res = await fetch(`${d.url}${path}`, init);
-  const bytes = Buffer.from(await res.arrayBuffer());
+  return answerOf(res.status, res.headers, Buffer.from(await res.arrayBuffer()));
+}
+
+/** An answer from its parts, however it was received. */
+export function answerOf(status: number, headers: Headers, bytes: Buffer): Answer {
   const text = bytes.toString();
   let json: unknown;
   try {
@@ -31,7 +35,7 @@ export async function call(d: { url: string }, key: string | undefined, method: 
   } catch {
     json = undefined;
   }
-  return { status: res.status, headers: res.headers, text, bytes, json };
+  return { status, headers, text, bytes, json };
 }
 
 /** fetch's options with a bearer token, for tests that read the Response itself (streams, headers). */
