@@ -21,7 +21,7 @@ function compareValues(a: Value, b: Value): number {
   return a < b ? -1 : 1;
 }
 
-function fieldValue(record: ImageRecord, field: string): Value {
+function fieldValue(record: Partial<ImageRecord>, field: string): Value {
   return (record as unknown as Record<string, Value>)[field];
 }
 
@@ -34,9 +34,9 @@ export function recordOrder(sort: string, dir: SortDirection): (a: ImageRecord, 
 /**
  * The positions of `records` in recordOrder(sort, dir). Each record's value is read once instead of at
  * every comparison (about 1.7 million of them for 100,000 records): half the cost of sorting with
- * recordOrder itself.
+ * recordOrder itself. The records need only their id and the sorted field.
  */
-export function sortedPositions(records: readonly ImageRecord[], sort: string, dir: SortDirection): Int32Array<ArrayBuffer> {
+export function sortedPositions(records: readonly (Partial<ImageRecord> & Pick<ImageRecord, 'id'>)[], sort: string, dir: SortDirection): Int32Array<ArrayBuffer> {
   const sign = dir === 'asc' ? 1 : -1;
   const keyed = records.map((r, i) => ({ v: fieldValue(r, sort), id: r.id, i }));
   keyed.sort((a, b) => sign * (compareValues(a.v, b.v) || compareValues(a.id, b.id)));

@@ -69,11 +69,13 @@ export function scanShards(dir: string, schema: ImageSchema, shards: readonly st
 
 /**
  * Reads the records of the shard folders whose indexes `take` hands out, until it hands out one past
- * the end: threads sharing one counter share the shards out as they go. `texts`, if given, receives
- * the text of each record's file.
+ * the end: threads sharing one counter share the shards out as they go. `accept`, if given, receives
+ * each valid record with its file's text instead of the result's records (a scan worker keeps only
+ * what it still needs of them).
  */
-export function scanShardQueue(dir: string, schema: ImageSchema, shards: readonly string[], take: () => number, texts?: string[]): ScanResult {
+export function scanShardQueue(dir: string, schema: ImageSchema, shards: readonly string[], take: () => number, accept?: (record: ImageRecord, text: string) => void): ScanResult {
   const records: ImageRecord[] = [];
+  const keep = accept ?? ((record: ImageRecord) => void records.push(record));
   const problems: FileProblem[] = [];
   const root = join(dir, IMAGES_DIR);
   for (let i = take(); i < shards.length; i = take()) {
@@ -91,10 +93,7 @@ export function scanShardQueue(dir: string, schema: ImageSchema, shards: readonl
       const text = readFileSync(`${root}/${shard}/${name}`, 'utf8');
       const result = checkRecordFile(schema, file, text);
       problems.push(...result.problems);
-      if (result.record) {
-        records.push(result.record);
-        texts?.push(text);
-      }
+      if (result.record) keep(result.record, text);
     }
   }
   return { records, problems };

@@ -1,5 +1,5 @@
-import { readFileSync, existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitRunner } from '../git/GitRunner.ts';
 import type { ImageSchema } from './ImageSchema.ts';
@@ -7,11 +7,27 @@ import type { ImageRecord } from '../api/ImageRecord.ts';
 import { IMAGES_DIR, idFromPath } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem, type ScanResult } from './CatalogScanner.ts';
 import { dropScan, takeScan } from './ScanInFlight.ts';
+import { holdYoungGeneration } from './YoungGenerationHold.ts';
 
-const VERSION = 1;
+/**
+ * 2: a header line (version, head, record count, problems), then one record per line. Version 1 was
+ * one JSON document: parsing it needed its whole text as one string (~70 MB at 100,000 images), which
+ * stayed resident as garbage until the next full collection, past the daemon's ready.
+ */
+const VERSION = 2;
+/** Bytes read at a time; a longer line grows the buffer. */
+const READ_CHUNK = 1 << 20;
+/** Records written at a time. */
+const WRITE_BATCH = 1000;
+
+interface SnapshotHeader {
+  version: number;
+  head: string;
+  records: number;
+  problems: FileProblem[];
+}
 
 interface SnapshotFile {
-  version: number;
   head: string;
   records: ImageRecord[];
   problems: FileProblem[];
@@ -46,6 +62,15 @@ export class CatalogSnapshot {
 
   /** The records: from the snapshot and what changed since, or else a full scan (one begun early, if any). */
   async load(): Promise<LoadResult> {
+    const release = holdYoungGeneration();
+    try {
+      return await this.loadHeld();
+    } finally {
+      release();
+    }
+  }
+
+  private async loadHeld(): Promise<LoadResult> {
     const snapshot = this.read();
     const head = await this.git.revParse('HEAD');
     if (snapshot && head) {
@@ -60,19 +85,43 @@ export class CatalogSnapshot {
 
   async save(head: string | undefined, records: Iterable<ImageRecord>, problems: FileProblem[]): Promise<void> {
     if (!head) return;
-    const body: SnapshotFile = { version: VERSION, head, records: [...records], problems };
+    const list = [...records];
+    const header: SnapshotHeader = { version: VERSION, head, records: list.length, problems };
     const temp = `${this.file}.tmp`;
-    await writeFile(temp, JSON.stringify(body));
+    const out = await open(temp, 'w');
+    try {
+      // In batches, not one string of everything: the save runs as the daemon stops, beside its index.
+      await out.write(`${JSON.stringify(header)}\n`);
+      for (let i = 0; i < list.length; i += WRITE_BATCH) {
+        await out.write(list.slice(i, i + WRITE_BATCH).map((r) => `${JSON.stringify(r)}\n`).join(''));
+      }
+    } finally {
+      await out.close();
+    }
     await rename(temp, this.file);
   }
 
+  /** The snapshot, or undefined when there is none or any doubt about it (a truncated file included). */
   private read(): SnapshotFile | undefined {
-    if (!existsSync(this.file)) return undefined;
+    let fd: number;
     try {
-      const s = JSON.parse(readFileSync(this.file, 'utf8')) as SnapshotFile;
-      return s.version === VERSION && typeof s.head === 'string' && Array.isArray(s.records) ? s : undefined;
+      fd = openSync(this.file, 'r');
     } catch {
       return undefined;
+    }
+    try {
+      const lines = fileLines(fd);
+      const first = lines.next();
+      if (first.done) return undefined;
+      const header = JSON.parse(first.value) as Partial<SnapshotHeader>;
+      if (header.version !== VERSION || typeof header.head !== 'string' || typeof header.records !== 'number' || !Array.isArray(header.problems)) return undefined;
+      const records: ImageRecord[] = [];
+      for (const line of lines) records.push(JSON.parse(line) as ImageRecord);
+      return records.length === header.records ? { head: header.head, records, problems: header.problems } : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      closeSync(fd);
     }
   }
 
@@ -86,20 +135,48 @@ export class CatalogSnapshot {
   }
 
   private async apply(snapshot: SnapshotFile, changed: Set<string>): Promise<LoadResult> {
-    const records = new Map(snapshot.records.map((r) => [r.id, r]));
     const problems = snapshot.problems.filter((p) => !changed.has(p.file));
+    if (changed.size === 0) return { records: snapshot.records, problems, source: 'snapshot', reread: 0 };
+    const changedIds = new Set<string>();
     for (const path of changed) {
       const id = idFromPath(path);
-      if (id) records.delete(id);
+      if (id) changedIds.add(id);
+    }
+    const records = snapshot.records.filter((r) => !changedIds.has(r.id));
+    for (const path of changed) {
       const text = await readFile(join(this.dir, path), 'utf8').catch(() => undefined);
       if (text === undefined) continue;
       const result = checkRecordFile(this.schema, path, text);
       problems.push(...result.problems);
-      if (result.record) {
-        // A file misplaced under another id must not shadow the real one; checkRecordFile refused it.
-        records.set(result.record.id, result.record);
-      }
+      // A file misplaced under another id must not shadow the real one; checkRecordFile refused it.
+      if (result.record) records.push(result.record);
     }
-    return { records: [...records.values()], problems, source: 'snapshot', reread: changed.size };
+    return { records, problems, source: 'snapshot', reread: changed.size };
   }
+}
+
+/** The lines of an open file, read a chunk at a time and each decoded on its own: no string of the whole file. */
+function* fileLines(fd: number): Generator<string> {
+  let buf = Buffer.allocUnsafe(READ_CHUNK);
+  let start = 0;
+  let end = 0;
+  for (;;) {
+    if (end === buf.length) {
+      // Full: move the partial line to the front, or grow for a line longer than the buffer.
+      if (start > 0) buf.copy(buf, 0, start, end);
+      else buf = Buffer.concat([buf, Buffer.allocUnsafe(buf.length)]);
+      end -= start;
+      start = 0;
+    }
+    const n = readSync(fd, buf, end, buf.length - end, null);
+    if (n === 0) break;
+    const searchFrom = end;
+    end += n;
+    const filled = buf.subarray(0, end);
+    for (let nl = filled.indexOf(10, searchFrom); nl !== -1; nl = filled.indexOf(10, start)) {
+      yield buf.toString('utf8', start, nl);
+      start = nl + 1;
+    }
+  }
+  if (start < end) yield buf.toString('utf8', start, end);
 }

@@ -7,6 +7,7 @@ import type { ImageRecord } from '../api/ImageRecord.ts';
 import { listShards, scanShardQueue, scanShards, type FileProblem, type ScanResult } from './CatalogScanner.ts';
 import { mergeSorted, recordOrder, sortedPositions } from './CatalogIndex.ts';
 import { DEFAULT_ORDER } from './ImageQuery.ts';
+import { holdYoungGeneration } from './YoungGenerationHold.ts';
 
 /** Below this many shards a second thread costs more than it saves. */
 const MIN_SHARDS_FOR_WORKER = 64;
@@ -37,10 +38,13 @@ export class ParallelScan {
   private theirProblems: FileProblem[] | undefined;
   private theirOrder: Int32Array | undefined;
   readonly dir: string;
+  /** From the start of the scan to its end: see holdYoungGeneration. */
+  private readonly releaseYoungGeneration: () => void;
 
   /** Starts the worker at once, when the catalogue is large enough to be worth one. */
   constructor(dir: string) {
     this.dir = dir;
+    this.releaseYoungGeneration = holdYoungGeneration();
     this.shards = listShards(dir);
     const counter = new SharedArrayBuffer(4);
     this.next = new Int32Array(counter);
@@ -69,6 +73,14 @@ export class ParallelScan {
 
   /** This thread joins the scan; resolves once every shard is read, by one thread or the other. */
   async finish(schema: ImageSchema): Promise<ScanResult> {
+    try {
+      return await this.scan(schema);
+    } finally {
+      this.releaseYoungGeneration();
+    }
+  }
+
+  private async scan(schema: ImageSchema): Promise<ScanResult> {
     const { worker, port, shards } = this;
     if (!worker || !port) return scanShards(this.dir, schema, shards);
     const taken = new Set<number>();
@@ -112,6 +124,7 @@ export class ParallelScan {
 
   /** Stops the worker (a snapshot made the scan unnecessary, or it is over). */
   cancel(): void {
+    this.releaseYoungGeneration();
     this.port?.close();
     void this.worker?.terminate();
   }
