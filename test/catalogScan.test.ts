@@ -5,8 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { ImageSchema } from '../src/catalog/ImageSchema.ts';
 import { listShards, scanCatalog } from '../src/catalog/CatalogScanner.ts';
 import { ParallelScan } from '../src/catalog/ParallelScan.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
+import { pollUntil } from './helpers/polling.ts';
 import { loadConfig } from '../src/config/VisorConfig.ts';
 import { takeScan } from '../src/catalog/ScanInFlight.ts';
 import { sharedSnapshotPath, startEarlyScan } from '../src/service/EarlyScan.ts';
@@ -14,11 +14,8 @@ import { CatalogIndex, mergeSorted, recordOrder, sortedPositions } from '../src/
 import { parseImageQuery } from '../src/catalog/ImageQuery.ts';
 import type { ImageRecord } from '../src/api/ImageRecord.ts';
 
-/** Polls (every 10 ms, for up to 20 s) until the condition holds; the caller asserts it after. */
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition() && Date.now() < deadline) await sleep(10);
-}
+/** Waits (up to 20 s) until the condition holds; the caller asserts it after. */
+const until = (condition: () => boolean) => pollUntil(condition, (held) => held, { within: 20_000, every: 10 });
 
 test('a first-start scan on two threads finds the same records and problems as one thread', async (t) => {
   const dir = await tempDir('visor-scan-');
@@ -75,7 +72,7 @@ test('a two-thread scan hands the index its records newest first, ties broken on
   for (let i = 0; i < 2000; i++) await writeRecordFile(dir, imageRecord({ name: `order-${i}`, created_at: `2026-0${1 + (i % 8)}-01T00:00:00.000Z` }));
   const schema = new ImageSchema();
   const scan = new ParallelScan(dir);
-  while (scan.handedOut === 0) await sleep(1);
+  await pollUntil(() => scan.handedOut, (n) => n > 0, { within: 20_000, every: 1 });
   const scanned = await scan.finish(schema);
   const expected = [...scanned.records].sort(recordOrder('created_at', 'desc'));
   t.is(scanned.records.length, 2000);

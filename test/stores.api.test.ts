@@ -13,6 +13,7 @@ import { authed, jsonRequest } from './helpers/http.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { visorAt } from './helpers/cli.ts';
 import { createImage, sha256, uploadFile } from './helpers/images.ts';
+import { pollUntil } from './helpers/polling.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 
@@ -146,11 +147,8 @@ test('store gc finds a crashed multipart upload, reports it on a dry run, and re
   const w = await s3.write('crashed-write');
   w.stream.write(randomBytes(11 * 1024 * 1024));
   const gc = async (body: Record<string, unknown>) => (await (await post('/stores/s3/gc', body)).json()) as { incomplete: Array<{ key: string; removed: boolean }> };
-  let found: Array<{ key: string; removed: boolean }> = [];
-  for (let i = 0; i < 100 && found.length === 0; i++) {
-    found = (await gc({ dry_run: true, older_than_seconds: 0 })).incomplete.filter((x) => x.key === 'crashed-write');
-    if (found.length === 0) await new Promise((r) => setTimeout(r, 100));
-  }
+  // The upload is begun once its first part is on its way: wait for the store to know it.
+  const found = await pollUntil(async () => (await gc({ dry_run: true, older_than_seconds: 0 })).incomplete.filter((x) => x.key === 'crashed-write'), (f) => f.length > 0, { within: 10_000, every: 100 });
   t.deepEqual(found.map((x) => x.removed), [false]);
   const young = await gc({ older_than_seconds: 3600 });
   t.false(young.incomplete.some((x) => x.key === 'crashed-write'), 'a recent upload may still be running: left alone');

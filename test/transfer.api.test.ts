@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { authed } from './helpers/http.ts';
 import { createImage, putFile, sha256, uploadFile } from './helpers/images.ts';
+import { pollUntil } from './helpers/polling.ts';
 import { git } from './helpers/gitRepos.ts';
 
 let d: TestDaemon;
@@ -147,8 +148,7 @@ test('an upload cut off by the client leaves the image in error with nothing pub
     }, 100));
   });
   // The daemon notices the cut asynchronously: wait for the status to settle.
-  for (let i = 0; i < 100 && (await record(id))['status'] !== 'error'; i++) await new Promise((r) => setTimeout(r, 50));
-  t.is((await record(id))['status'], 'error');
+  t.is((await pollUntil(() => record(id), (r) => r['status'] === 'error', { within: 5000 }))['status'], 'error');
   t.false((await storeFiles()).some((f) => f.includes(id)));
   const data = randomBytes(2048);
   t.is((await upload(id, data)).status, 200);

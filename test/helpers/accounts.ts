@@ -1,5 +1,6 @@
 import type { TestDaemon } from './daemon.ts';
 import { call } from './http.ts';
+import { pollUntil } from './polling.ts';
 import type { AuditEntry } from '../../src/tracking/AuditEntry.ts';
 import { readAuditLog } from '../../src/tracking/readAuditLog.ts';
 
@@ -36,12 +37,8 @@ export async function auditEntries(d: TestDaemon): Promise<AuditEntry[]> {
  * The audit entries `select` picks, waiting up to 2 s until there are `count` of them: an entry is
  * appended when the server closes the response, which can be just after the client has read it.
  */
-export async function awaitAuditEntries(d: TestDaemon, select: (e: AuditEntry) => boolean, count = 1): Promise<AuditEntry[]> {
-  for (let attempt = 0; ; attempt++) {
-    const found = (await auditEntries(d)).filter(select);
-    if (found.length >= count || attempt >= 40) return found;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+export function awaitAuditEntries(d: TestDaemon, select: (e: AuditEntry) => boolean, count = 1): Promise<AuditEntry[]> {
+  return pollUntil(async () => (await auditEntries(d)).filter(select), (found) => found.length >= count);
 }
 
 /** The audit entries of the given request ids (X-Request-Id), waiting briefly for them. */

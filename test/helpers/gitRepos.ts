@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { pollUntil } from './polling.ts';
 import { initCatalog } from '../../src/catalog/CatalogRepo.ts';
 import { installHooks } from '../../src/catalog/HookInstaller.ts';
 
@@ -54,13 +55,8 @@ export function gitAsync(dir: string, ...args: string[]): Promise<{ status: numb
  * `git status --porcelain` once the daemon's index has caught up with its commits (it lags while
  * writes keep coming): polls for up to 5 s and returns the last answer.
  */
-export async function statusWhenSettled(dir: string, ...paths: string[]): Promise<string> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const out = (await gitAsync(dir, 'status', '--porcelain', '--', ...paths)).stdout.trim();
-    if (out === '' || Date.now() > deadline) return out;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function statusWhenSettled(dir: string, ...paths: string[]): Promise<string> {
+  return pollUntil(async () => (await gitAsync(dir, 'status', '--porcelain', '--', ...paths)).stdout.trim(), (out) => out === '', { within: 5000 });
 }
 
 export async function tempDir(prefix = 'visor-git-'): Promise<string> {
