@@ -84,8 +84,12 @@ export class ImageUploads {
       }
     } catch (error) {
       this.o.onError?.(id, error);
+      // Marking a failure is recovery, never refused by a rule: the image must not stay uploading.
       await ledger
-        .change(id, who, (r) => ({ ...r, status: 'error', updated_at: new Date().toISOString() }), `Upload of image ${id} failed: ${describeFailure(error)}`)
+        .locked(id, async () => {
+          const current = ledger.current(id);
+          if (current) await ledger.commit({ ...current, status: 'error', updated_at: new Date().toISOString() }, who, `Upload of image ${id} failed: ${describeFailure(error)}`);
+        })
         .catch(() => undefined);
       if (error instanceof VisorError) throw error;
       throw isClientCutOff(error) ? invalid(`upload failed: ${describeFailure(error)}`) : unavailable(`store ${store.name} failed: ${describeFailure(error)}`, error);
