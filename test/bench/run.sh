@@ -38,16 +38,19 @@ if [ "$QUICK" = 1 ]; then
   SMALL=1000 LARGE=10000 FILE_MIB=256
   WRK_DURATION="${BENCH_WRK_DURATION:-5}" WRK_WARMUP=1
   CREATE_MAX=1000 CREATE_SECS=8 SEQ_MAX=300 SEQ_SECS=5
+  SETTLE_SECONDS="${BENCH_SETTLE_SECONDS:-5}"
 else
   MODE=full
   SMALL=10000 LARGE=100000 FILE_MIB=2048
   WRK_DURATION="${BENCH_WRK_DURATION:-10}" WRK_WARMUP=2
   CREATE_MAX=3000 CREATE_SECS=15 SEQ_MAX=1000 SEQ_SECS=10
+  SETTLE_SECONDS="${BENCH_SETTLE_SECONDS:-20}"
 fi
 WRK_CONNECTIONS="${BENCH_WRK_CONNECTIONS:-32}"
 WRK_ARGS=(-t1 -c"$WRK_CONNECTIONS" -d"${WRK_DURATION}s" --timeout 5s --latency)
 ONLY="${BENCH_ONLY:-reads creates transfers}"
 READY_TIMEOUT=120       # seconds a daemon may take to answer /health
+DAEMON_STOP_GRACE=60    # seconds a daemon may take to stop (it writes its index snapshot) before it is killed
 TRANSFER_MAX_TIME=900   # seconds one curl transfer may take
 
 WORK="$(mktemp -d -t visor-bench.XXXXXX)"
@@ -71,7 +74,6 @@ proc_kb() {
   done <"/proc/$1/status" 2>/dev/null
   return 1
 }
-now_ns() { date +%s%N; }
 
 # ---- tools --------------------------------------------------------------------------------------
 ensure_tools() {
@@ -102,46 +104,143 @@ fi
 
 daemon_available() { [ -f "$ROOT/$VISOR_JS" ]; }
 
+# ---- clocks and counters, without forking (they run while a start is measured) -------------------
+# stamp_us VAR: wall clock in microseconds.
+stamp_us() { printf -v "$1" '%s' "${EPOCHREALTIME//[.,]/}"; }
+# machine_ticks VAR_BUSY VAR_IOWAIT: all CPUs' busy and iowait time so far, in clock ticks (1/100 s).
+machine_ticks() {
+  local _cpu user nice system idle iowait irq softirq steal _rest
+  read -r _cpu user nice system idle iowait irq softirq steal _rest </proc/stat
+  printf -v "$1" '%s' "$((user + nice + system + irq + softirq + steal))"
+  printf -v "$2" '%s' "$iowait"
+}
+# proc_ticks PID VAR_SELF VAR_CHILDREN: CPU ticks of a process (all its threads) and of its reaped children.
+proc_ticks() {
+  local stat f
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || { printf -v "$2" 0; printf -v "$3" 0; return 1; }
+  read -r -a f <<<"${stat##*) }"   # f[0] is field 3 (state): utime is field 14
+  printf -v "$2" '%s' "$((f[11] + f[12]))"
+  printf -v "$3" '%s' "$((f[13] + f[14]))"
+}
+# shell_cpu_ms VAR: CPU this script and its reaped children have used so far (bash's `times`).
+shell_cpu_ms() {
+  local line total=0 t m sec
+  times >"$WORK/times.txt"
+  while read -r -a line; do
+    for t in "${line[@]}"; do # 0m0.031s
+      m="${t%%m*}"; sec="${t#*m}"; sec="${sec%s}"
+      total=$((total + m * 60000 + 10#${sec%.*} * 1000 + 10#${sec#*.}))
+    done
+  done <"$WORK/times.txt"
+  printf -v "$1" '%s' "$total"
+}
+# proc_cpu_snapshot FILE: "pid ppid ticks comm" of every process (its CPU and its reaped children's),
+# taken just before and just after a start: the difference says which other processes ran meanwhile.
+proc_cpu_snapshot() {
+  local f stat comm rest
+  for f in /proc/[0-9]*/stat; do
+    { read -r stat <"$f"; } 2>/dev/null || continue
+    comm="${stat#*(}"; comm="${comm%)*}"
+    read -r -a rest <<<"${stat##*) }"
+    printf '%s %s %s %s\n' "${stat%% *}" "${rest[1]}" "$((rest[11] + rest[12] + rest[13] + rest[14]))" "${comm// /_}"
+  done >"$1"
+}
+# settle: what the next start is measured after. The previous daemon has exited (stop_daemon waits
+# for it), written data is flushed (sync), then the machine is given up to SETTLE_SECONDS to go
+# quiet (busy CPU under a quarter of one core over a second). Nothing is dropped: an operator's first
+# start finds the catalogue it just cloned in the page cache, and so does this one. What the machine
+# was doing is recorded beside the start.
+settle() {
+  local deadline b0 b1 w0 w1 end
+  sync
+  deadline=$((SECONDS + SETTLE_SECONDS))
+  while :; do
+    machine_ticks b0 w0
+    nap 1
+    machine_ticks b1 w1
+    SETTLE_BUSY_CORES="$(awk -v t="$((b1 - b0))" 'BEGIN { printf "%.2f", t / 100 }')"
+    [ $((b1 - b0)) -lt 25 ] && break
+    [ "$SECONDS" -ge "$deadline" ] && break
+  done
+  read -r SETTLE_LOAD1 _ </proc/loadavg
+  SETTLE_DIRTY_KB="$(awk '/^(Dirty|Writeback):/ { s += $2 } END { print s + 0 }' /proc/meminfo)"
+  # Anything this script started that still runs (none should: the previous daemon has exited).
+  proc_cpu_snapshot "$WORK/settle.procs"
+  SETTLE_OURS="$(awk -v root="$$" '{ parent[$1] = $2; name[$1] = $4 }
+    END { for (p in parent) { q = parent[p]; while (q in parent && q != root) q = parent[q];
+      if (q == root && name[p] != "awk") printf "%s%s(%s)", n++ ? " " : "", name[p], p } }' "$WORK/settle.procs")"
+}
+
 # start_daemon NAME DATA_DIR: spawns the daemon on a free port and waits for GET /health → 200.
-# Sets DAEMON_PID, DAEMON_URL, DAEMON_LOG, DAEMON_READY_MS.
+# Sets DAEMON_PID, DAEMON_URL, DAEMON_LOG, DAEMON_READY_MS and DAEMON_START (a JSON object: where
+# the start's time went — the daemon's CPU, its git commands', this script's polling, the rest of
+# the machine's, iowait, disk reads, and the daemon's own log lines on a timeline).
+# Readiness is polled with bash's /dev/tcp and builtins (the daemon listens only once it is ready;
+# /health then confirms): a curl and a sleep per 10 ms poll cost ~20 ms of CPU each, two thirds of
+# a core taken from the start being measured on this 2-core machine.
 start_daemon() {
-  local name="$1" data="$2" port t0 code deadline
+  local name="$1" data="$2" port t0 t1 now deadline code fd b0 w0 b1 w1 s0 s1 self kids rb=0 k v
   port="$(free_port)" || return 1
   DAEMON_URL="http://127.0.0.1:$port"
   DAEMON_LOG="$WORK/daemon-$name.log"
-  t0="$(now_ns)"
+  proc_cpu_snapshot "$WORK/start-$name.procs0"
+  machine_ticks b0 w0
+  shell_cpu_ms s0
+  stamp_us t0
   # catalogue and config come from $data and $CONFIG only, whatever the caller's environment says
   (cd "$ROOT" && unset VISOR_CATALOG_PATH VISOR_CONFIG VISOR_PUBLIC_URL &&
     VISOR_DATA_DIR="$data" VISOR_PORT="$port" VISOR_HOST=127.0.0.1 \
       exec "$NODE" "$VISOR_JS" serve --config "$CONFIG") >"$DAEMON_LOG" 2>&1 &
   DAEMON_PID=$!
   register_pid "$DAEMON_PID" visor.js
-  deadline=$((t0 + READY_TIMEOUT * 1000000000))
+  deadline=$((t0 + READY_TIMEOUT * 1000000))
   while :; do
-    code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$DAEMON_URL/health" 2>/dev/null)"
-    [ "$code" = 200 ] && break
+    if exec {fd}<>"/dev/tcp/127.0.0.1/$port"; then
+      stamp_us t1
+      exec {fd}>&-
+      machine_ticks b1 w1
+      proc_ticks "$DAEMON_PID" self kids
+      [ -r "/proc/$DAEMON_PID/io" ] && while read -r k v; do [ "$k" = read_bytes: ] && rb="$v"; done <"/proc/$DAEMON_PID/io"
+      code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$DAEMON_URL/health" 2>/dev/null)"
+      [ "$code" = 200 ] && break
+    fi 2>/dev/null
     if ! alive "$DAEMON_PID"; then
       wait "$DAEMON_PID" 2>/dev/null
       problem "daemon ($name) exited before it was ready; log tail: $(tail -c 1500 "$DAEMON_LOG" | tr '\n' ' ')"
       return 1
     fi
-    if [ "$(now_ns)" -gt "$deadline" ]; then
+    stamp_us now
+    if [ "$now" -gt "$deadline" ]; then
       problem "daemon ($name) not ready after ${READY_TIMEOUT}s; log tail: $(tail -c 1500 "$DAEMON_LOG" | tr '\n' ' ')"
-      stop_pid "$DAEMON_PID" visor.js
+      stop_pid "$DAEMON_PID" visor.js "$DAEMON_STOP_GRACE"
       return 1
     fi
-    sleep 0.01
+    nap 0.01
   done
-  DAEMON_READY_MS=$((($(now_ns) - t0) / 1000000))
+  shell_cpu_ms s1
+  proc_cpu_snapshot "$WORK/start-$name.procs1"
+  DAEMON_READY_MS=$(((t1 - t0) / 1000))
+  DAEMON_START="$("$NODE" "$BENCH_DIR/startTimeline.ts" "$DAEMON_LOG" "$((t0 / 1000))" \
+    --procs "$WORK/start-$name.procs0" "$WORK/start-$name.procs1" --exclude "$DAEMON_PID,$$" \
+    ready_ms="$DAEMON_READY_MS" daemon_cpu_ms="$((self * 10))" git_cpu_ms="$((kids * 10))" \
+    harness_cpu_ms="$((s1 - s0))" machine_busy_ms="$(((b1 - b0) * 10))" iowait_ms="$(((w1 - w0) * 10))" \
+    disk_read_bytes="$rb")" || DAEMON_START=null
   log "daemon ($name) ready in ${DAEMON_READY_MS} ms at $DAEMON_URL (pid $DAEMON_PID)"
 }
 stop_daemon() {
-  local t0
+  local t0 t1
   [ -n "${DAEMON_PID:-}" ] || return 0
-  t0="$(now_ns)"
-  stop_pid "$DAEMON_PID" visor.js
-  log "daemon (pid $DAEMON_PID) stopped in $((($(now_ns) - t0) / 1000000)) ms"
+  stamp_us t0
+  stop_pid "$DAEMON_PID" visor.js "$DAEMON_STOP_GRACE"
+  stamp_us t1
+  DAEMON_STOP_MS=$(((t1 - t0) / 1000))
+  log "daemon (pid $DAEMON_PID) stopped in ${DAEMON_STOP_MS} ms"
   DAEMON_PID=""
+}
+# record_start KEY: the last start's figures, with what the machine was doing before it (settle).
+record_start() {
+  record "$1" "$DAEMON_START"
+  record "$1.before" "{\"load1\":${SETTLE_LOAD1:-null},\"busy_cores\":${SETTLE_BUSY_CORES:-null},\"dirty_writeback_kb\":${SETTLE_DIRTY_KB:-null},\"bench_processes\":$(json_str "${SETTLE_OURS:-}")}"
 }
 admin_token() { tr -d ' \n\r\t' <"$1/admin-token"; }
 
@@ -192,9 +291,14 @@ bench_reads() {
   local size="$1" n="$2" data ids key path out code sample
   data="$(generate "reads-$size" "$n" --ids "$WORK/ids-$size.txt" --ids-count 1000)" || {
     problem "catalogue generation ($n images) failed"; return 1; }
+  # The first start: a catalogue just written (as after a clone) and no index snapshot yet.
+  settle
   start_daemon "reads-$size" "$data" || return 1
   record "reads.$size.ready_ms" "$DAEMON_READY_MS"
+  record_start "reads.$size.first_start"
   record "reads.$size.rss_ready_kb" "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
+  record "reads.$size.rss_anon_ready_kb" "$(proc_kb "$DAEMON_PID" RssAnon || echo null)"
+  record "reads.$size.rss_file_ready_kb" "$(proc_kb "$DAEMON_PID" RssFile || echo null)"
   record "reads.$size.hwm_ready_kb" "$(proc_kb "$DAEMON_PID" VmHWM || echo null)"
   sample="$(head -n1 "$WORK/ids-$size.txt")"
 
@@ -230,6 +334,23 @@ bench_reads() {
   record "reads.$size.rss_after_kb" "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
   record "reads.$size.hwm_after_kb" "$(proc_kb "$DAEMON_PID" VmHWM || echo null)"
   stop_daemon
+  # the stop writes the index snapshot: at 100,000 images it takes seconds
+  record "reads.$size.stop_ms" "$DAEMON_STOP_MS"
+  if [ "$size" = large ]; then
+    # A later start (from the index snapshot), then the first start once more on the same catalogue
+    # with everything the daemon wrote removed: the second is how a first start measured alone
+    # (catalogue warm, nothing else just run) comes out, beside the first, measured in the run.
+    settle
+    start_daemon "reads-$size-later" "$data" && record_start "reads.$size.later_start"
+    stop_daemon
+    find "$data" -mindepth 1 -maxdepth 1 ! -name catalog -exec rm -rf {} +
+    settle
+    if start_daemon "reads-$size-first-again" "$data"; then
+      record_start "reads.$size.first_start_again"
+      record "reads.$size.first_start_again.rss_ready_kb" "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
+    fi
+    stop_daemon
+  fi
   # $data stays until the end: removing 100,000 files takes half a minute here, and the file
   # system's work after it would disturb the next measurements.
 }
@@ -263,34 +384,130 @@ bench_creates() {
 }
 
 # ---- 4. transfers -------------------------------------------------------------------------------
+# Each figure beside its ceiling measured in the same run, with the same file and the same curl
+# command: the daemon's upload beside a bare node:http receiver doing the same durable work
+# (bareReceiver.ts), its download beside a bare node:http stream (bareStream.ts). dd, openssl and
+# nginx (sendfile) are context: the disk alone, the hash alone, a server that copies nothing.
+
 # best_of FILE: the largest number in FILE (one a line).
 best_of() { sort -g "$1" | tail -n1; }
 # mib_s BYTES_PER_SECOND → MiB/s
 mib_s() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
+# rate_of BYTES MICROSECONDS → MiB/s
+rate_of() { awk -v b="$1" -v us="$2" 'BEGIN { printf "%.1f", b / 1048576 / (us / 1e6) }'; }
 
-bench_transfers() {
-  local files="$WORK/files" file bytes i t0 t1 digest port conf nginx_pid code speed data token id resp
-  mkdir -p "$files" && chmod 755 "$WORK" "$files"
-  file="$files/image.bin"
-  bytes=$((FILE_MIB * 1048576))
-  log "creating a ${FILE_MIB} MiB random file"
-  head -c "$bytes" /dev/urandom >"$file" || { problem "could not create the test file"; return 1; }
-  sync
+# upload URL OUT [curl args]: the one upload command (daemon and bare receiver); echoes "CODE SPEED".
+upload() {
+  local url="$1" out="$2"; shift 2
+  curl -s -o "$out" --max-time "$TRANSFER_MAX_TIME" -w '%{http_code} %{speed_upload}\n' \
+    -X PUT -T "$TRANSFER_FILE" -H 'Content-Type: application/octet-stream' "$@" "$url"
+}
+# download URL: the one download command (daemon, bare stream, nginx); echoes "CODE SPEED SIZE".
+download() {
+  curl -s -o /dev/null --max-time "$TRANSFER_MAX_TIME" -w '%{http_code} %{speed_download} %{size_download}\n' "$1"
+}
+# downloads NAME URL: two downloads of the file; rates to $WORK/NAME.rates, the best recorded.
+downloads() {
+  local name="$1" url="$2" i code speed size
+  : >"$WORK/$name.rates"
+  for i in 1 2; do
+    read -r code speed size < <(download "$url")
+    if [ "$code" = 200 ] && [ "$size" = "$TRANSFER_BYTES" ]; then
+      mib_s "$speed" >>"$WORK/$name.rates"; echo >>"$WORK/$name.rates"
+    else
+      problem "$name $i answered $code with $size of $TRANSFER_BYTES bytes"
+    fi
+  done
+  [ -s "$WORK/$name.rates" ] && record "transfers.${name}_mib_s" "$(best_of "$WORK/$name.rates")"
+  log "$name: $(tr '\n' ' ' <"$WORK/$name.rates")MiB/s"
+}
+# wait_listening PID PORT NAME: a helper server answers on PORT.
+wait_listening() {
+  local pid="$1" port="$2" i fd
+  for ((i = 0; i < 1000; i++)); do
+    if exec {fd}<>"/dev/tcp/127.0.0.1/$port"; then exec {fd}>&-; return 0; fi 2>/dev/null
+    alive "$pid" || break
+    nap 0.01
+  done
+  problem "$3 did not listen on $port"
+  return 1
+}
 
-  # openssl baseline, warm cache
-  cat "$file" >/dev/null
+# the disk alone: dd of zeros, fdatasync'd, into the fs store's folder
+bench_dd() {
+  local i t0 t1 out="$STORE_DIR/dd.bin" count=$((FILE_MIB / 8))
+  : >"$WORK/dd.rates"
+  for i in 1 2; do
+    stamp_us t0
+    if dd if=/dev/zero of="$out" bs=8M count="$count" conv=fdatasync status=none; then
+      stamp_us t1
+      rate_of "$((count * 8 * 1048576))" "$((t1 - t0))" >>"$WORK/dd.rates"; echo >>"$WORK/dd.rates"
+    else
+      problem "dd into $STORE_DIR failed"
+    fi
+    rm -f "$out"; sync
+  done
+  [ -s "$WORK/dd.rates" ] && record transfers.dd_mib_s "$(best_of "$WORK/dd.rates")"
+  log "dd bs=8M conv=fdatasync: $(tr '\n' ' ' <"$WORK/dd.rates")MiB/s"
+}
+
+# the hash alone, warm cache
+bench_openssl() {
+  local i t0 t1
+  cat "$TRANSFER_FILE" >/dev/null
   : >"$WORK/openssl.rates"
   for i in 1 2; do
-    t0="$(now_ns)"
-    digest="$(openssl dgst -sha256 -r "$file" | cut -d' ' -f1)"
-    t1="$(now_ns)"
-    awk -v b="$bytes" -v ns="$((t1 - t0))" 'BEGIN { printf "%.1f\n", b / 1048576 / (ns / 1e9) }' >>"$WORK/openssl.rates"
+    stamp_us t0
+    TRANSFER_SHA256="$(openssl dgst -sha256 -r "$TRANSFER_FILE" | cut -d' ' -f1)"
+    stamp_us t1
+    rate_of "$TRANSFER_BYTES" "$((t1 - t0))" >>"$WORK/openssl.rates"; echo >>"$WORK/openssl.rates"
   done
   record transfers.openssl_mib_s "$(best_of "$WORK/openssl.rates")"
-  record transfers.file_sha256 "\"$digest\""
+  record transfers.file_sha256 "\"$TRANSFER_SHA256\""
   log "openssl dgst -sha256: $(tr '\n' ' ' <"$WORK/openssl.rates")MiB/s"
+}
 
-  # nginx baseline (sendfile)
+# the upload ceiling: bare node:http, stream → sha256 → file in the store's folder → fdatasync → 201
+bench_bare_receiver() {
+  local port pid i code speed resp
+  port="$(free_port)" || return 1
+  "$NODE" "$BENCH_DIR/bareReceiver.ts" "$port" "$STORE_DIR" >"$WORK/bare-receiver.log" 2>&1 &
+  pid=$!
+  register_pid "$pid" bareReceiver.ts
+  wait_listening "$pid" "$port" "bare receiver" || { stop_pid "$pid" bareReceiver.ts; return 1; }
+  record transfers.bare_receiver_rss_ready_kb "$(proc_kb "$pid" VmRSS || echo null)"
+  : >"$WORK/bare_upload.rates"
+  for i in 1 2; do
+    resp="$WORK/bare-upload-$i.json"
+    read -r code speed < <(upload "http://127.0.0.1:$port/images/bare/file" "$resp" -H "Authorization: Bearer bench")
+    if [ "$code" = 201 ] && grep -q "\"$TRANSFER_SHA256\"" "$resp"; then
+      mib_s "$speed" >>"$WORK/bare_upload.rates"; echo >>"$WORK/bare_upload.rates"
+    else
+      problem "bare receiver upload $i answered $code: $(head -c 300 "$resp")"
+    fi
+  done
+  [ -s "$WORK/bare_upload.rates" ] && record transfers.bare_upload_mib_s "$(best_of "$WORK/bare_upload.rates")"
+  record transfers.bare_receiver_hwm_kb "$(proc_kb "$pid" VmHWM || echo null)"
+  log "bare node:http receiver upload: $(tr '\n' ' ' <"$WORK/bare_upload.rates")MiB/s"
+  stop_pid "$pid" bareReceiver.ts
+}
+
+# the download ceiling for node: createReadStream piped to the response, with its default 64 KiB
+# reads and with the 1 MiB reads of the daemon's fs store (the better of the two is the ceiling)
+bench_bare_stream() {
+  local name="$1" port pid
+  shift
+  port="$(free_port)" || return 1
+  "$NODE" "$BENCH_DIR/bareStream.ts" "$port" "$TRANSFER_FILE" "$@" >"$WORK/$name.log" 2>&1 &
+  pid=$!
+  register_pid "$pid" bareStream.ts
+  wait_listening "$pid" "$port" "bare stream" && downloads "$name" "http://127.0.0.1:$port/image.bin"
+  stop_pid "$pid" bareStream.ts
+}
+
+# context: nginx with sendfile
+bench_nginx() {
+  local port conf pid i code
   port="$(free_port)"
   mkdir -p "$WORK/nginx/logs" "$WORK/nginx/tmp"
   conf="$WORK/nginx/nginx.conf"
@@ -315,57 +532,50 @@ http {
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:$port;
-    root $files;
+    root $(dirname "$TRANSFER_FILE");
   }
 }
 EOF
   } >"$conf"
   "$NGINX" -p "$WORK/nginx" -c "$conf" >"$WORK/nginx/logs/stdout.log" 2>&1 &
-  nginx_pid=$!
-  register_pid "$nginx_pid" nginx
+  pid=$!
+  register_pid "$pid" nginx
   for ((i = 0; i < 200; i++)); do
     code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -r 0-0 "http://127.0.0.1:$port/image.bin" 2>/dev/null)"
     [ "$code" = 206 ] || [ "$code" = 200 ] && break
-    alive "$nginx_pid" || break
-    sleep 0.05
+    alive "$pid" || break
+    nap 0.05
   done
   if [ "$code" = 206 ] || [ "$code" = 200 ]; then
-    : >"$WORK/nginx.rates"
-    for i in 1 2; do
-      speed="$(curl -s -o /dev/null --max-time "$TRANSFER_MAX_TIME" -w '%{speed_download}' "http://127.0.0.1:$port/image.bin")"
-      mib_s "$speed" >>"$WORK/nginx.rates"; echo >>"$WORK/nginx.rates"
-    done
-    record transfers.nginx_mib_s "$(best_of "$WORK/nginx.rates")"
-    log "nginx download: $(tr '\n' ' ' <"$WORK/nginx.rates")MiB/s"
+    downloads nginx "http://127.0.0.1:$port/image.bin"
   else
     problem "nginx did not serve the file: $(tail -c 500 "$WORK/nginx/logs/error.log" "$WORK/nginx/logs/stdout.log" 2>/dev/null | tr '\n' ' ')"
   fi
-  stop_pid "$nginx_pid" nginx
+  stop_pid "$pid" nginx
+}
 
-  # daemon upload and download
-  if ! daemon_available; then
-    problem "daemon not available (no $VISOR_JS): transfers through VISOR not measured"
-    rm -f "$file"; return 1
-  fi
-  data="$(generate transfers 10)" || { problem "catalogue generation for transfers failed"; rm -f "$file"; return 1; }
-  start_daemon transfers "$data" || { rm -f "$file"; return 1; }
+# the daemon: two uploads (PUT …/file), two downloads, its memory before and during them
+bench_daemon_transfers() {
+  local data="$1" token id resp code speed i uploaded="" sampler
+  start_daemon transfers "$data" || return 1
   token="$(admin_token "$data")"
   record transfers.daemon_rss_ready_kb "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
-  # sample VmRSS every 50 ms while the daemon lives (bounded by the stop file and the daemon's life)
+  # The peak from here on: VmHWM reset to the current RSS (clear_refs 5), read after the
+  # transfers; a 50 ms VmRSS sampler besides, in case the kernel refuses the reset.
+  if echo 5 >"/proc/$DAEMON_PID/clear_refs" 2>/dev/null; then record transfers.daemon_hwm_reset true
+  else record transfers.daemon_hwm_reset false; fi
   (
     max=0
     while alive "$DAEMON_PID" && [ ! -e "$WORK/rss.stop" ]; do
       r="$(proc_kb "$DAEMON_PID" VmRSS || echo 0)"
       [ "$r" -gt "$max" ] && max="$r" && echo "$max" >"$WORK/rss.max"
-      sleep 0.05
+      nap 0.05
     done
   ) &
-  local sampler=$!
+  sampler=$!
   register_pid "$sampler" bash
 
   : >"$WORK/upload.rates"
-  : >"$WORK/download.rates"
-  local uploaded=""
   for i in 1 2; do
     resp="$WORK/register-$i.json"
     code="$(curl -s -o "$resp" -w '%{http_code}' --max-time 30 -X POST "$DAEMON_URL/images" \
@@ -377,14 +587,12 @@ EOF
     fi
     log "upload $i: PUT /images/$id/file (${FILE_MIB} MiB)"
     resp="$WORK/upload-$i.json"
-    read -r code speed < <(curl -s -o "$resp" --max-time "$TRANSFER_MAX_TIME" -w '%{http_code} %{speed_upload}\n' \
-      -X PUT -T "$file" -H "Authorization: Bearer $token" -H 'Content-Type: application/octet-stream' \
-      "$DAEMON_URL/images/$id/file")
+    read -r code speed < <(upload "$DAEMON_URL/images/$id/file" "$resp" -H "Authorization: Bearer $token")
     if [ "$code" = 200 ]; then
       mib_s "$speed" >>"$WORK/upload.rates"; echo >>"$WORK/upload.rates"
       uploaded="$id"
-      if grep -q "sha256:$digest" "$resp"; then record transfers.upload_checksum_ok true
-      else record transfers.upload_checksum_ok false; problem "upload $i: answer lacks checksum sha256:$digest: $(head -c 300 "$resp")"; fi
+      if grep -q "sha256:$TRANSFER_SHA256" "$resp"; then record transfers.upload_checksum_ok true
+      else record transfers.upload_checksum_ok false; problem "upload $i: answer lacks checksum sha256:$TRANSFER_SHA256: $(head -c 300 "$resp")"; fi
     else
       problem "upload $i answered $code: $(head -c 300 "$resp")"
     fi
@@ -392,27 +600,40 @@ EOF
   [ -s "$WORK/upload.rates" ] && record transfers.upload_mib_s "$(best_of "$WORK/upload.rates")"
   log "daemon upload: $(tr '\n' ' ' <"$WORK/upload.rates")MiB/s"
 
-  if [ -n "$uploaded" ]; then
-    for i in 1 2; do
-      log "download $i: GET /images/$uploaded/file"
-      read -r code speed size < <(curl -s -o /dev/null --max-time "$TRANSFER_MAX_TIME" \
-        -w '%{http_code} %{speed_download} %{size_download}\n' "$DAEMON_URL/images/$uploaded/file")
-      if [ "$code" = 200 ] && [ "$size" = "$bytes" ]; then
-        mib_s "$speed" >>"$WORK/download.rates"; echo >>"$WORK/download.rates"
-      else
-        problem "download $i answered $code with $size of $bytes bytes"
-      fi
-    done
-    [ -s "$WORK/download.rates" ] && record transfers.download_mib_s "$(best_of "$WORK/download.rates")"
-    log "daemon download: $(tr '\n' ' ' <"$WORK/download.rates")MiB/s"
-  fi
+  [ -n "$uploaded" ] && downloads download "$DAEMON_URL/images/$uploaded/file"
 
   touch "$WORK/rss.stop"
   stop_pid "$sampler" bash
   record transfers.daemon_hwm_kb "$(proc_kb "$DAEMON_PID" VmHWM || echo null)"
   record transfers.daemon_rss_max_kb "$(cat "$WORK/rss.max" 2>/dev/null || echo null)"
   stop_daemon
-  rm -f "$file"
+}
+
+bench_transfers() {
+  local files="$WORK/files" data
+  mkdir -p "$files" && chmod 755 "$WORK" "$files"
+  TRANSFER_FILE="$files/image.bin"
+  TRANSFER_BYTES=$((FILE_MIB * 1048576))
+  log "creating a ${FILE_MIB} MiB random file"
+  head -c "$TRANSFER_BYTES" /dev/urandom >"$TRANSFER_FILE" || { problem "could not create the test file"; return 1; }
+  sync
+  # The daemon's data dir first: the ceilings write where its fs store writes (DATA/images/.incoming).
+  data="$(generate transfers 10)" || { problem "catalogue generation for transfers failed"; rm -f "$TRANSFER_FILE"; return 1; }
+  STORE_DIR="$data/images/.incoming"
+  mkdir -p "$STORE_DIR"
+
+  bench_dd
+  bench_openssl
+  bench_bare_receiver
+  bench_bare_stream bare_download_64k
+  bench_bare_stream bare_download_1m 1048576
+  bench_nginx
+  if daemon_available; then
+    bench_daemon_transfers "$data"
+  else
+    problem "daemon not available (no $VISOR_JS): transfers through VISOR not measured"
+  fi
+  rm -f "$TRANSFER_FILE"
 }
 
 # ---- main ---------------------------------------------------------------------------------------
@@ -436,15 +657,21 @@ record meta.create_bounds "{\"concurrent\":{\"max\":$CREATE_MAX,\"seconds\":$CRE
 log "mode $MODE; work dir $WORK"
 daemon_available || problem "daemon not available yet (no $VISOR_JS): only the baselines run"
 
+# load_before PART: the machine's load average before a part (figures mean little on a busy machine)
+load_before() { local l1 l5 l15 _r; read -r l1 l5 l15 _r </proc/loadavg; record "meta.loadavg.$1" "\"$l1 $l5 $l15\""; }
+
 if [[ " $ONLY " == *" reads "* ]] && daemon_available; then
+  load_before reads
   bench_http_baseline
   bench_reads small "$SMALL"; stop_daemon
   bench_reads large "$LARGE"; stop_daemon
 fi
 if [[ " $ONLY " == *" creates "* ]] && daemon_available; then
+  load_before creates
   bench_creates; stop_daemon
 fi
 if [[ " $ONLY " == *" transfers "* ]]; then
+  load_before transfers
   bench_transfers; stop_daemon
 fi
 
