@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { DaemonAddress } from './images.ts';
+import type { DaemonAddress } from './http.ts';
 
 const VISOR = resolve(import.meta.dirname, '../../src/cli/visor.ts');
 /** A CLI command that hangs fails its test instead of the whole run. */

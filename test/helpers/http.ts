@@ -3,6 +3,12 @@
  * `authed` and `jsonRequest` are fetch's options, for tests that read the Response themselves.
  */
 
+/** Where a daemon answers, and its admin token. */
+export interface DaemonAddress {
+  url: string;
+  token: string;
+}
+
 /** An answer read whole: status, headers and body text (JSON parsed when it is JSON). */
 export interface Answer {
   status: number;
@@ -13,7 +19,7 @@ export interface Answer {
 }
 
 /** One request with an optional API key; a body object is sent as JSON. */
-export async function call(d: { url: string }, key: string | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+export async function call(d: Pick<DaemonAddress, 'url'>, key: string | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
   const init: RequestInit = { method, headers: { ...(key ? { authorization: `Bearer ${key}` } : {}), ...headers }, redirect: 'manual' };
   if (body instanceof Uint8Array) {
     init.body = body;

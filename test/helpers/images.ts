@@ -5,13 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { call } from './http.ts';
-
-/** Where a daemon answers: a TestDaemon, or a RunningDaemon started by hand. */
-export interface DaemonAddress {
-  url: string;
-  token: string;
-}
+import { call, type DaemonAddress } from './http.ts';
 
 /** Names unique per test file run: tests share one daemon, so fixed names would collide. */
 export function unique(prefix: string): string {
