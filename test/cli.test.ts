@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { visorAt, type CliOptions } from './helpers/cli.ts';
+import { runVisor, visorAt, type CliOptions } from './helpers/cli.ts';
 import { randomFile, sha256, storedFile, unique } from './helpers/images.ts';
 import type { ImageBrief, ImageView } from '../src/index.ts';
 
@@ -30,6 +30,17 @@ async function addWithFile(extra: string[] = []): Promise<{ image: ImageView; co
   const image = await visorJson<ImageView>(['add', '--name', unique('image'), '--file', path, ...extra]);
   return { image, content };
 }
+
+// Serial: it sets variables in this process, which no concurrent test should see.
+test.serial("the tests' own environment does not reach the CLI: a VISOR_TOKEN set here is not used", async (t) => {
+  process.env['VISOR_TOKEN'] = daemon.token;
+  try {
+    const run = await runVisor(['add', '--name', unique('leak')], { env: { VISOR_URL: daemon.url } });
+    t.is(run.code, 5, 'no token: the one in this process stayed here');
+  } finally {
+    delete process.env['VISOR_TOKEN'];
+  }
+});
 
 test('add --file registers and uploads in one step', async (t) => {
   const { path, content } = await imageFile(1024 * 1024);
