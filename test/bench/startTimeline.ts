@@ -68,6 +68,20 @@ if (procs) {
   }
   othersTop.sort((a, b) => b.cpu_ms - a.cpu_ms);
   othersTop.splice(5);
+  // Node names its main thread "MainThread": the command line says which program it is, if it still runs.
+  for (const p of othersTop) p.comm = commandOf(p.pid) ?? p.comm;
+}
+
+/** A short command line: each argument's last path segment, at most 60 characters. */
+function commandOf(pid: number): string | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    if (argv.length === 0) return undefined;
+    const short = argv.map((a) => a.slice(a.lastIndexOf('/') + 1)).join(' ');
+    return short.length > 60 ? `${short.slice(0, 59)}…` : short;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Event {
