@@ -6,7 +6,7 @@ import { DEFAULT_ORDER } from './ImageQuery.ts';
 import type { ScanMessage } from './ParallelScan.ts';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 
-// The worker half of scanCatalogParallel: takes shards from the shared counter until none are left,
+// The worker half of ParallelScan: takes shards from the shared counter until none are left,
 // sending the records of each (their files' text) before it takes the next; at the end, the order
 // of all it sent in the default order.
 const { dir, shards, counter, port } = workerData as { dir: string; shards: string[]; counter: SharedArrayBuffer; port: MessagePort };

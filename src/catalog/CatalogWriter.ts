@@ -100,7 +100,10 @@ export class CatalogWriter {
     if (existsSync(join(this.gitDir, STALE_INDEX_MARK))) {
       // Stopped before the index caught up: bring it to HEAD (a mixed reset keeps what is unchanged).
       await this.git.run(['reset', '-q']);
-      await unlink(join(this.gitDir, STALE_INDEX_MARK));
+      // Another writer on this repository (a test's, a crashed start's successor) may have removed it first.
+      await unlink(join(this.gitDir, STALE_INDEX_MARK)).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'ENOENT') throw e;
+      });
     }
   }
 

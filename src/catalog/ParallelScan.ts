@@ -8,6 +8,7 @@ import { listShards, scanShardQueue, scanShards, type FileProblem, type ScanResu
 import { mergeSorted, recordOrder, sortedPositions } from './CatalogIndex.ts';
 import { DEFAULT_ORDER } from './ImageQuery.ts';
 import { holdYoungGeneration } from './YoungGenerationHold.ts';
+import { shareRepeatedStrings } from './SharedStrings.ts';
 
 /** Below this many shards a second thread costs more than it saves. */
 const MIN_SHARDS_FOR_WORKER = 64;
@@ -133,7 +134,7 @@ export class ParallelScan {
     if ('done' in m) {
       this.theirProblems = m.problems;
       this.theirOrder = m.newestFirst;
-    } else for (const r of JSON.parse(m.records) as ImageRecord[]) this.theirs.push(r);
+    } else for (const r of JSON.parse(m.records) as ImageRecord[]) this.theirs.push(shareRepeatedStrings(r));
   }
 
   private drain(): void {
@@ -166,9 +167,4 @@ function pick(records: readonly ImageRecord[], positions: Int32Array): ImageReco
 
 function sortProblems(problems: FileProblem[]): FileProblem[] {
   return problems.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-}
-
-/** A full scan on two threads, started now. */
-export function scanCatalogParallel(dir: string, schema: ImageSchema): Promise<ScanResult> {
-  return new ParallelScan(dir).finish(schema);
 }
