@@ -34,13 +34,23 @@ export function recordOrder(sort: string, dir: SortDirection): (a: ImageRecord, 
 /**
  * The positions of `records` in recordOrder(sort, dir). Each record's value is read once instead of at
  * every comparison (about 1.7 million of them for 100,000 records): half the cost of sorting with
- * recordOrder itself. The records need only their id and the sorted field.
+ * recordOrder itself. The values sit in two arrays and the positions are sorted in place: no object
+ * per record, which at 100,000 records made 5 MB of survivors that grew the young generation just
+ * before ready, and sorted ~20% slower. The records need only their id and the sorted field.
  */
 export function sortedPositions(records: readonly (Partial<ImageRecord> & Pick<ImageRecord, 'id'>)[], sort: string, dir: SortDirection): Int32Array<ArrayBuffer> {
   const sign = dir === 'asc' ? 1 : -1;
-  const keyed = records.map((r, i) => ({ v: fieldValue(r, sort), id: r.id, i }));
-  keyed.sort((a, b) => sign * (compareValues(a.v, b.v) || compareValues(a.id, b.id)));
-  return Int32Array.from(keyed, (k) => k.i);
+  const n = records.length;
+  const values = new Array<Value>(n);
+  const ids = new Array<string>(n);
+  const positions = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const r = records[i]!;
+    values[i] = fieldValue(r, sort);
+    ids[i] = r.id;
+    positions[i] = i;
+  }
+  return positions.sort((a, b) => sign * (compareValues(values[a], values[b]) || compareValues(ids[a], ids[b])));
 }
 
 /** Two lists sorted by `order`, merged into one. */

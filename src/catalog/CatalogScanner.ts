@@ -5,6 +5,7 @@ import type { ImageSchema } from './ImageSchema.ts';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import { INSTANCE_FIELDS } from '../api/ImageRecord.ts';
 import type { FieldProblem } from '../errors/VisorError.ts';
+import { shareRepeatedStrings } from './SharedStrings.ts';
 
 export interface FileProblem extends FieldProblem {
   file: string;
@@ -39,7 +40,7 @@ export function checkRecordFile(schema: ImageSchema, file: string, text: string)
       problems.push({ file, field, rule: 'instance-field', expected: 'absent from catalogue files', message: `${field} is tracked per instance and must not be stored in the catalogue` });
     }
   }
-  return problems.length > 0 ? { problems } : { record, problems };
+  return problems.length > 0 ? { problems } : { record: shareRepeatedStrings(record), problems };
 }
 
 /** The shard folders of a catalogue's images/ (empty when there is none). */

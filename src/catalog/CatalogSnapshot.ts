@@ -8,6 +8,7 @@ import { IMAGES_DIR, idFromPath } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem, type ScanResult } from './CatalogScanner.ts';
 import { dropScan, takeScan } from './ScanInFlight.ts';
 import { holdYoungGeneration } from './YoungGenerationHold.ts';
+import { shareRepeatedStrings } from './SharedStrings.ts';
 
 /**
  * 2: a header line (version, head, record count, problems), then one record per line. Version 1 was
@@ -116,7 +117,7 @@ export class CatalogSnapshot {
       const header = JSON.parse(first.value) as Partial<SnapshotHeader>;
       if (header.version !== VERSION || typeof header.head !== 'string' || typeof header.records !== 'number' || !Array.isArray(header.problems)) return undefined;
       const records: ImageRecord[] = [];
-      for (const line of lines) records.push(JSON.parse(line) as ImageRecord);
+      for (const line of lines) records.push(shareRepeatedStrings(JSON.parse(line) as ImageRecord));
       return records.length === header.records ? { head: header.head, records, problems: header.problems } : undefined;
     } catch {
       return undefined;
