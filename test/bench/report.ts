@@ -73,8 +73,11 @@ function startNote(key: string): string | undefined {
   const harness = num(`${key}.harness_cpu_ms`) ?? 0;
   const others = Math.max(0, busy - cpu - git - harness);
   const read = num(`${key}.disk_read_bytes`);
+  const records = num(`${key}.cached_records`);
+  const pack = num(`${key}.cached_pack`);
   const parts = [
-    `daemon CPU ${secs(cpu)}`,
+    `catalogue in page cache: records ${fmt(records === undefined ? undefined : records * 100, 0, '%')}, pack ${fmt(pack === undefined ? undefined : pack * 100, 0, '%')}`,
+    `daemon CPU ${secs(cpu)} (kernel ${secs(num(`${key}.daemon_sys_ms`))})`,
     `git ${secs(git)}`,
     `polling ${secs(harness)}`,
     `other processes ${secs(others)}`,
@@ -126,6 +129,7 @@ for (const size of ['small', 'large'] as const) {
   });
   for (const [key, figure] of [
     ['first_start_again', 'first start again, same catalogue (as measured alone)'],
+    ['first_start_cold', 'first start, catalogue not in the page cache'],
     ['later_start', 'later start (index snapshot)'],
   ] as const) {
     const ms = num(`reads.${size}.${key}.ready_ms`);

@@ -114,13 +114,15 @@ machine_ticks() {
   printf -v "$1" '%s' "$((user + nice + system + irq + softirq + steal))"
   printf -v "$2" '%s' "$iowait"
 }
-# proc_ticks PID VAR_SELF VAR_CHILDREN: CPU ticks of a process (all its threads) and of its reaped children.
+# proc_ticks PID VAR_USER VAR_SYSTEM VAR_CHILDREN: CPU ticks of a process (all its threads), in user
+# space and in the kernel, and of its reaped children.
 proc_ticks() {
   local stat f
-  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || { printf -v "$2" 0; printf -v "$3" 0; return 1; }
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || { printf -v "$2" 0; printf -v "$3" 0; printf -v "$4" 0; return 1; }
   read -r -a f <<<"${stat##*) }"   # f[0] is field 3 (state): utime is field 14
-  printf -v "$2" '%s' "$((f[11] + f[12]))"
-  printf -v "$3" '%s' "$((f[13] + f[14]))"
+  printf -v "$2" '%s' "${f[11]}"
+  printf -v "$3" '%s' "${f[12]}"
+  printf -v "$4" '%s' "$((f[13] + f[14]))"
 }
 # shell_cpu_ms VAR: CPU this script and its reaped children have used so far (bash's `times`).
 shell_cpu_ms() {
@@ -171,6 +173,40 @@ settle() {
       if (q == root && name[p] != "awk") printf "%s%s(%s)", n++ ? " " : "", name[p], p } }' "$WORK/settle.procs")"
 }
 
+# cache_residency CATALOG_DIR: the share (0..1) of a sample of the catalogue's record files (every
+# 100th) and of its git pack that is in the page cache. This VM pages out page cache left unread for
+# about a minute (a DAMON "pageout" scheme, see README), whatever memory is free: a catalogue
+# generated more than a minute before the start is partly read from disk again.
+cache_residency() {
+  local files
+  files="$(find "$1/images" -name '*.json' 2>/dev/null | awk 'NR % 100 == 0')"
+  # shellcheck disable=SC2086
+  { [ -n "$files" ] && fincore -b -n -r -o PAGES,SIZE $files 2>/dev/null; } |
+    awk '{ res += $1; all += int(($2 + 4095) / 4096) } END { printf "%.3f", all ? res / all : 0 }'
+  printf ' '
+  fincore -b -n -r -o PAGES,SIZE "$1"/.git/objects/pack/*.pack 2>/dev/null |
+    awk '{ res += $1; all += int(($2 + 4095) / 4096) } END { printf "%.3f\n", all ? res / all : 0 }'
+}
+# evict_cache DIR: drops DIR's files (only those) from the page cache (posix_fadvise DONTNEED), for
+# a first start as after a reboot. Needs python3; returns 1 without it.
+evict_cache() {
+  command -v python3 >/dev/null || return 1
+  sync
+  python3 - "$1" <<'PY'
+import os, sys
+for root, dirs, files in os.walk(sys.argv[1]):
+    for name in files:
+        try:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+PY
+}
+
 # start_daemon NAME DATA_DIR: spawns the daemon on a free port and waits for GET /health → 200.
 # Sets DAEMON_PID, DAEMON_URL, DAEMON_LOG, DAEMON_READY_MS and DAEMON_START (a JSON object: where
 # the start's time went — the daemon's CPU, its git commands', this script's polling, the rest of
@@ -179,10 +215,11 @@ settle() {
 # /health then confirms): a curl and a sleep per 10 ms poll cost ~20 ms of CPU each, two thirds of
 # a core taken from the start being measured on this 2-core machine.
 start_daemon() {
-  local name="$1" data="$2" port t0 t1 now deadline code fd b0 w0 b1 w1 s0 s1 self kids rb=0 k v
+  local name="$1" data="$2" port t0 t1 now deadline code fd b0 w0 b1 w1 s0 s1 user sys kids rb=0 k v
   port="$(free_port)" || return 1
   DAEMON_URL="http://127.0.0.1:$port"
   DAEMON_LOG="$WORK/daemon-$name.log"
+  read -r CACHED_RECORDS CACHED_PACK < <(cache_residency "$data/catalog")
   proc_cpu_snapshot "$WORK/start-$name.procs0"
   machine_ticks b0 w0
   shell_cpu_ms s0
@@ -199,7 +236,7 @@ start_daemon() {
       stamp_us t1
       exec {fd}>&-
       machine_ticks b1 w1
-      proc_ticks "$DAEMON_PID" self kids
+      proc_ticks "$DAEMON_PID" user sys kids
       [ -r "/proc/$DAEMON_PID/io" ] && while read -r k v; do [ "$k" = read_bytes: ] && rb="$v"; done <"/proc/$DAEMON_PID/io"
       code="$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$DAEMON_URL/health" 2>/dev/null)"
       [ "$code" = 200 ] && break
@@ -222,9 +259,9 @@ start_daemon() {
   DAEMON_READY_MS=$(((t1 - t0) / 1000))
   DAEMON_START="$("$NODE" "$BENCH_DIR/startTimeline.ts" "$DAEMON_LOG" "$((t0 / 1000))" \
     --procs "$WORK/start-$name.procs0" "$WORK/start-$name.procs1" --exclude "$DAEMON_PID,$$" \
-    ready_ms="$DAEMON_READY_MS" daemon_cpu_ms="$((self * 10))" git_cpu_ms="$((kids * 10))" \
+    ready_ms="$DAEMON_READY_MS" daemon_cpu_ms="$(((user + sys) * 10))" daemon_sys_ms="$((sys * 10))" git_cpu_ms="$((kids * 10))" \
     harness_cpu_ms="$((s1 - s0))" machine_busy_ms="$(((b1 - b0) * 10))" iowait_ms="$(((w1 - w0) * 10))" \
-    disk_read_bytes="$rb")" || DAEMON_START=null
+    disk_read_bytes="$rb" cached_records="${CACHED_RECORDS:-}" cached_pack="${CACHED_PACK:-}")" || DAEMON_START=null
   log "daemon ($name) ready in ${DAEMON_READY_MS} ms at $DAEMON_URL (pid $DAEMON_PID)"
 }
 stop_daemon() {
@@ -350,6 +387,16 @@ bench_reads() {
       record "reads.$size.first_start_again.rss_ready_kb" "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
     fi
     stop_daemon
+    # And once with the catalogue out of the page cache (as after a reboot, or on this VM after a
+    # few idle minutes): what a first start costs when it must read its 100,000 files from disk.
+    find "$data" -mindepth 1 -maxdepth 1 ! -name catalog -exec rm -rf {} +
+    if evict_cache "$data/catalog"; then
+      settle
+      start_daemon "reads-$size-first-cold" "$data" && record_start "reads.$size.first_start_cold"
+      stop_daemon
+    else
+      log "no python3: the first start with a cold page cache is not measured"
+    fi
   fi
   # $data stays until the end: removing 100,000 files takes half a minute here, and the file
   # system's work after it would disturb the next measurements.
