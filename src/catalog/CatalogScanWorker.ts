@@ -13,8 +13,8 @@ const { dir, shards, counter, port } = workerData as { dir: string; shards: stri
 const next = new Int32Array(counter);
 const texts: string[] = [];
 // Only the sort keys of what was sent stay here, not the records: the main thread holds those, and
-// whatever this thread's heap grows to stays resident after it ends (V8 keeps the pages of an
-// isolate torn down until a later memory-reducing collection of the main one).
+// what this thread's heap grew to stayed resident after it ended (measured at 100,000 images: 50-85 MB
+// at the daemon's ready, given back only by a memory-reducing collection ~15 s later).
 const sent: Pick<ImageRecord, 'id' | typeof DEFAULT_ORDER.sort>[] = [];
 const send = (m: ScanMessage, transfer: TransferListItem[] = []) => port.postMessage(m, transfer);
 const { problems } = scanShardQueue(
