@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { AccountStore } from '../../src/accounts/AccountStore.ts';
 import { generateApiKey } from '../../src/accounts/ApiKey.ts';
 import { hashSecret } from '../../src/accounts/SecretHash.ts';
-import { ApiKeyAuthenticator } from '../../src/auth/ApiKeyAuthenticator.ts';
+import { ApiKeyAuthenticator } from '../../src/accounts/ApiKeyAuthenticator.ts';
 import { AuditLog } from '../../src/tracking/AuditLog.ts';
 import { parseWrk, type WrkResult } from './parseWrk.ts';
 
