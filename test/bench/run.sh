@@ -136,15 +136,17 @@ shell_cpu_ms() {
   done <"$WORK/times.txt"
   printf -v "$1" '%s' "$total"
 }
-# proc_cpu_snapshot FILE: "pid ppid ticks comm" of every process (its CPU and its reaped children's),
-# taken just before and just after a start: the difference says which other processes ran meanwhile.
+# proc_cpu_snapshot FILE: "pid ppid ticks comm" of every process (its own CPU: a reaped child's whole
+# life would show as a burst, pid 1 reaping orphans most of all), taken just before and just after a
+# start: the difference says which other processes ran meanwhile (those that ended in between are
+# only in the machine's total).
 proc_cpu_snapshot() {
   local f stat comm rest
   for f in /proc/[0-9]*/stat; do
     { read -r stat <"$f"; } 2>/dev/null || continue
     comm="${stat#*(}"; comm="${comm%)*}"
     read -r -a rest <<<"${stat##*) }"
-    printf '%s %s %s %s\n' "${stat%% *}" "${rest[1]}" "$((rest[11] + rest[12] + rest[13] + rest[14]))" "${comm// /_}"
+    printf '%s %s %s %s\n' "${stat%% *}" "${rest[1]}" "$((rest[11] + rest[12]))" "${comm// /_}"
   done >"$1"
 }
 # settle: what the next start is measured after. The previous daemon has exited (stop_daemon waits

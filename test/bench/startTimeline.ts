@@ -6,9 +6,9 @@
  *
  *   node test/bench/startTimeline.ts DAEMON_LOG SPAWN_EPOCH_MS [--procs BEFORE AFTER --exclude PID,...] key=value...
  *
- * BEFORE and AFTER hold "pid ppid ticks comm" lines (run.sh's proc_cpu_snapshot, ticks of 10 ms,
- * a process's own CPU and its reaped children's) taken around the start; the processes whose CPU
- * grew most, other than the excluded ones (the daemon, the benchmark's shell), are listed.
+ * BEFORE and AFTER hold "pid ppid ticks comm" lines (run.sh's proc_cpu_snapshot, ticks of 10 ms of
+ * a process's own CPU) taken around the start; the processes whose CPU grew most, other than the
+ * excluded ones (the daemon, the benchmark's shell), are listed.
  * Prints one JSON object: {"ready_ms": ..., ..., "others_top": [{"comm", "pid", "cpu_ms"}],
  * "timeline": [{"at_ms", "msg", "scope"?, "ms"?}]}. Log lines that are not JSON are left out.
  */
