@@ -29,20 +29,10 @@ import { StoreCollector } from '../image-files/StoreCollector.ts';
 import { StoreDirectory } from '../image-files/StoreDirectory.ts';
 import { StoredObjects } from '../image-files/StoredObjects.ts';
 import type { HealthReport } from '../api/wire.ts';
+import { coreHealth } from './coreHealth.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { AccessControl } from '../access/AccessControl.ts';
 import { CatalogRepositories, scopeOf, type CatalogRepository, type CatalogScope } from '../catalog/CatalogRepositories.ts';
-
-export interface CatalogHealth {
-  [detail: string]: unknown;
-  path: string;
-  head: string | undefined;
-  images: number;
-  invalid_files: number;
-  commits: number;
-  writes: number;
-  private: { path: string; head: string | undefined; commits: number; writes: number };
-}
 
 interface OpenedCatalog extends ScanResult {
   repo: CatalogRepository;
@@ -242,28 +232,9 @@ export class VisorCore {
     }
   }
 
-  /**
-   * GET /health: 'ok' when every store answers a real write and read. Admins get every detail;
-   * others the status, the images they may see and each store's ok — counts of private images and
-   * of private writes would tell them such images exist.
-   */
-  async health(who: Principal | undefined): Promise<HealthReport> {
-    const stores = await this.storeDirectory.health();
-    const status = Object.values(stores).every((s) => s.ok) ? 'ok' : 'degraded';
-    const { shared, private: priv } = this.catalogs;
-    if (!who?.admin) {
-      return { status, catalog: { head: shared.writer.headCommit, images: this.images.countVisible(who) }, stores: Object.fromEntries(Object.entries(stores).map(([name, s]) => [name, { type: s.type, ok: s.ok }])) };
-    }
-    const catalog: CatalogHealth = {
-      path: shared.dir,
-      head: shared.writer.headCommit,
-      images: this.index.size,
-      invalid_files: this.invalidFiles.length,
-      commits: shared.writer.commits,
-      writes: shared.writer.writes,
-      private: { path: priv.dir, head: priv.writer.headCommit, commits: priv.writer.commits, writes: priv.writer.writes },
-    };
-    return { status, catalog, stores };
+  /** GET /health, as the caller may see it (src/service/coreHealth.ts). */
+  health(who: Principal | undefined): Promise<HealthReport> {
+    return coreHealth(who, { stores: this.storeDirectory, catalogs: this.catalogs, images: this.images, invalidFiles: this.invalidFiles.length });
   }
 
   async close(): Promise<void> {
