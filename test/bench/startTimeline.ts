@@ -37,7 +37,9 @@ for (let i = 2; i < args.length; i++) {
   }
   const eq = arg.indexOf('=');
   if (eq <= 0) continue;
-  const value = Number(arg.slice(eq + 1));
+  // an empty value is a figure that could not be taken: unknown, not 0
+  const text = arg.slice(eq + 1);
+  const value = text === '' ? Number.NaN : Number(text);
   figures[arg.slice(0, eq)] = Number.isFinite(value) ? value : null;
 }
 

@@ -1,0 +1,88 @@
+/**
+ * The benchmark's transfer ceilings do the work they stand for: the bare receiver answers an upload
+ * only with the body's sha256 once the file is written (and leaves no file behind), the bare stream
+ * sends the file whole with its length, at its default read size and at the one given.
+ */
+import test from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+const here = import.meta.dirname;
+
+async function freePort(): Promise<number> {
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** Starts a bench helper script on a free port and resolves once it prints "listening". */
+async function startHelper(script: string, args: (port: number) => string[]): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(here, script), ...args(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('listening')) resolve();
+    });
+  });
+  return { url: `http://127.0.0.1:${port}`, child };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+test('the bare receiver answers 201 with the sha256 and size of the body it wrote, and removes the file afterwards', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bare-receiver-'));
+  const { url, child } = await startHelper('bareReceiver.ts', (port) => [String(port), dir]);
+  t.teardown(async () => {
+    await stop(child);
+    await rm(dir, { recursive: true, force: true });
+  });
+  const body = randomBytes(3 * 1024 * 1024 + 17);
+  const res = await fetch(`${url}/images/bare/file`, { method: 'PUT', body, headers: { 'content-type': 'application/octet-stream' } });
+  t.is(res.status, 201);
+  t.deepEqual(await res.json(), { sha256: createHash('sha256').update(body).digest('hex'), bytes: body.length });
+  // the file goes once the answer is sent
+  for (let i = 0; i < 100 && (await readdir(dir)).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.deepEqual(await readdir(dir), []);
+});
+
+test('the bare receiver refuses anything but PUT', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bare-receiver-'));
+  const { url, child } = await startHelper('bareReceiver.ts', (port) => [String(port), dir]);
+  t.teardown(async () => {
+    await stop(child);
+    await rm(dir, { recursive: true, force: true });
+  });
+  t.is((await fetch(`${url}/x`)).status, 405);
+});
+
+for (const readBytes of [undefined, 1024 * 1024]) {
+  test(`the bare stream sends the whole file with its length (${readBytes === undefined ? 'default reads' : `${readBytes}-byte reads`})`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'bare-stream-'));
+    const file = join(dir, 'image.bin');
+    const content = randomBytes(2 * 1024 * 1024 + 5);
+    await writeFile(file, content);
+    const { url, child } = await startHelper('bareStream.ts', (port) => [String(port), file, ...(readBytes === undefined ? [] : [String(readBytes)])]);
+    t.teardown(async () => {
+      await stop(child);
+      await rm(dir, { recursive: true, force: true });
+    });
+    const res = await fetch(`${url}/image.bin`);
+    t.is(res.status, 200);
+    t.is(res.headers.get('content-length'), String(content.length));
+    t.true(Buffer.from(await res.arrayBuffer()).equals(content));
+  });
+}
