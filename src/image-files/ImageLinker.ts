@@ -5,6 +5,7 @@ import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
+import { ID_PATTERN } from '../catalog/CatalogLayout.ts';
 import { algorithmOf, CHECKSUM_PATTERN, digestOf } from './HashedCopy.ts';
 
 export interface LinkRequest {
@@ -65,8 +66,14 @@ export class ImageLinker {
       if (available && request.checksum !== undefined && request.checksum !== expected) {
         throw invalidField('checksum', 'match', expected!, `checksum: image ${id} has ${expected}, not ${request.checksum}`);
       }
+      // In a store VISOR writes to, an object another image names, or one written under another
+      // image's id, is never the caller's to register: it would let them read that image's bytes,
+      // and replace or (deleting their own image) remove them. It is answered like a missing object,
+      // so the answer says nothing of images the caller may not see.
+      const missing = notFound(`object ${key} in store ${store.name}`);
+      if (store.writable && ((ID_PATTERN.test(key) && key !== id) || this.ledger.namersOf(store.name, key, id).length > 0)) throw missing;
       const stat = await store.stat(key);
-      if (!stat) throw notFound(`object ${key} in store ${store.name}`);
+      if (!stat) throw missing;
       const algorithm = expected ? algorithmOf(expected) : this.defaultAlgorithm;
       const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER);
       if (expected !== undefined && seen.checksum !== expected) {

@@ -73,6 +73,15 @@ export class ImageLedger {
     return this.o.index.get(id);
   }
 
+  /** Images whose locations name this object (other than `except`). */
+  namersOf(store: string, key: string, except?: string): ImageRecord[] {
+    const found: ImageRecord[] = [];
+    for (const r of this.o.index.all()) {
+      if (r.id !== except && r.locations?.some((l) => l.store === store && l.key === key)) found.push(r);
+    }
+    return found;
+  }
+
   /** Ids of images the caller can see, and only a count of the others: an answer must not reveal them. */
   describe(images: Iterable<ImageRecord>, who: Principal): string[] {
     const list = [...images];

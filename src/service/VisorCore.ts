@@ -146,7 +146,7 @@ export class VisorCore {
     const publicUrl = config.server.publicUrl || `${config.server.tls ? 'https' : 'http'}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
     this.ledger = new ImageLedger({ schema, index, catalogs, access: accessControl.access, storeNames: [...stores.keys()] });
     this.views = new ImageViews({ schema, stats, publicUrl });
-    const objects = new StoredObjects(stores, onError);
+    const objects = new StoredObjects({ stores, namedElsewhere: (store, key, except) => this.ledger.namersOf(store, key, except).length > 0, onError });
     const bytes = new ImageBytes(stores);
     this.images = new ImageService({ ledger: this.ledger, views: this.views, schema, index, catalogs, defaultStore: config.defaultStore, stats, grants: accessControl.grants, accounts: accessControl.accounts, objects, onError });
     this.uploads = new ImageUploads({ ledger: this.ledger, stores, defaultStore: config.defaultStore, maxUploadBytes: config.uploads.maxBytes, checksum: config.uploads.checksum, onError });

@@ -1,0 +1,75 @@
+/**
+ * No request lets a caller read, replace or remove the bytes of an image they may not change: an
+ * object another image names (or written under another image's id) cannot be registered as one's
+ * own, and the refusal looks exactly like a missing object. An object is deleted only when no image
+ * names it.
+ */
+import test from 'ava';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { call } from './helpers/http.ts';
+import { createImage, sha256, storedFile, unique, uploadFile } from './helpers/images.ts';
+import { addUser, grant } from './helpers/accounts.ts';
+import { StoredObjects } from '../src/image-files/StoredObjects.ts';
+import { GuardedStore } from '../src/store/GuardedStore.ts';
+import { MemoryStore } from '../src/store/memory/MemoryStore.ts';
+
+let d: TestDaemon;
+test.before(async () => {
+  d = await startTestDaemon();
+});
+test.after.always(() => d?.stop());
+
+const codeOf = (json: unknown) => (json as { error: { code: string } }).error.code;
+
+for (const access of ['public', 'private'] as const) {
+  test(`a stranger cannot take over a ${access} image's object: refused like a missing one, and deleting their image leaves the victim whole`, async (t) => {
+    const data = randomBytes(5000);
+    const victim = await createImage(d, d.token, { name: unique('victim'), access });
+    const uploaded = await uploadFile(d, d.token, victim, data);
+    const mallory = await addUser(d, unique('mallory'));
+    const own = await createImage(d, mallory, { name: unique('mine') });
+
+    const taken = await call(d, mallory, 'POST', `/images/${own}/locations`, { store: 'fs', key: victim });
+    const absent = await call(d, mallory, 'POST', `/images/${own}/locations`, { store: 'fs', key: randomUUID() });
+    t.is(taken.status, 404);
+    t.is(absent.status, 404);
+    t.is(codeOf(taken.json), codeOf(absent.json));
+    t.regex(taken.text, new RegExp(`object ${victim} in store fs not found`));
+
+    t.is((await call(d, mallory, 'DELETE', `/images/${own}`)).status, 200);
+    const download = await call(d, d.token, 'GET', `/images/${victim}/file`);
+    t.is(download.status, 200);
+    t.is(sha256(download.bytes), sha256(data));
+    t.deepEqual(await readFile(await storedFile(d.dataDir, uploaded as { locations: Array<{ key: string }> })), data);
+  });
+}
+
+test('a commit grantee of the victim cannot register its object under their own image either; anonymous callers are asked to sign in', async (t) => {
+  const victim = await createImage(d, d.token, { name: unique('shared'), access: 'private' });
+  await uploadFile(d, d.token, victim, randomBytes(100));
+  const name = unique('grantee');
+  const grantee = await addUser(d, name);
+  await grant(d, d.token, victim, 'users', name, 'commit');
+  const own = await createImage(d, grantee, { name: unique('grantees') });
+  t.is((await call(d, grantee, 'POST', `/images/${own}/locations`, { store: 'fs', key: victim })).status, 404);
+  t.is((await call(d, undefined, 'POST', `/images/${own}/locations`, { store: 'fs', key: victim })).status, 401);
+  // The owner may not alias one of their images' objects under another of theirs: a delete of one would take the other's bytes.
+  const second = await createImage(d, d.token, { name: unique('alias') });
+  t.is((await call(d, d.token, 'POST', `/images/${second}/locations`, { store: 'fs', key: victim })).status, 404);
+});
+
+test('an object is deleted only when no image names it any more', async (t) => {
+  const store = new GuardedStore(new MemoryStore({ name: 'm' }));
+  const w = await store.write('shared-key');
+  w.stream.end(Buffer.from('bytes'));
+  await w.commit();
+  const names = new Map<string, string[]>([['shared-key', ['a', 'b']]]);
+  const objects = new StoredObjects({ stores: new Map([['m', store]]), namedElsewhere: (_s, key, except) => (names.get(key) ?? []).some((id) => id !== except) });
+  await objects.discard('a', [{ store: 'm', key: 'shared-key' }]);
+  t.truthy(await store.stat('shared-key'), 'image b still names it');
+  names.set('shared-key', ['b']);
+  await objects.discard('b', [{ store: 'm', key: 'shared-key' }]);
+  t.is(await store.stat('shared-key'), undefined);
+});
