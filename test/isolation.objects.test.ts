@@ -6,7 +6,8 @@
  */
 import test from 'ava';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call } from './helpers/http.ts';
 import { createImage, sha256, storedFile, unique, uploadFile } from './helpers/images.ts';
@@ -60,16 +61,31 @@ test('a commit grantee of the victim cannot register its object under their own 
   t.is((await call(d, d.token, 'POST', `/images/${second}/locations`, { store: 'fs', key: victim })).status, 404);
 });
 
-test('an object is deleted only when no image names it any more', async (t) => {
+test("an object is deleted only when it is the image's own and no other image names it", async (t) => {
   const store = new GuardedStore(new MemoryStore({ name: 'm' }));
-  const w = await store.write('shared-key');
-  w.stream.end(Buffer.from('bytes'));
-  await w.commit();
-  const names = new Map<string, string[]>([['shared-key', ['a', 'b']]]);
+  for (const key of ['a', 'foreign']) {
+    const w = await store.write(key);
+    w.stream.end(Buffer.from('bytes'));
+    await w.commit();
+  }
+  const names = new Map<string, string[]>([['a', ['a', 'b']]]);
   const objects = new StoredObjects({ stores: new Map([['m', store]]), namedElsewhere: (_s, key, except) => (names.get(key) ?? []).some((id) => id !== except) });
-  await objects.discard('a', [{ store: 'm', key: 'shared-key' }]);
-  t.truthy(await store.stat('shared-key'), 'image b still names it');
-  names.set('shared-key', ['b']);
-  await objects.discard('b', [{ store: 'm', key: 'shared-key' }]);
-  t.is(await store.stat('shared-key'), undefined);
+  await objects.discard('a', [{ store: 'm', key: 'a' }, { store: 'm', key: 'foreign' }]);
+  t.truthy(await store.stat('a'), 'image b still names it');
+  t.truthy(await store.stat('foreign'), 'an object registered from elsewhere is not VISOR\'s to delete');
+  names.set('a', ['a']);
+  await objects.discard('a', [{ store: 'm', key: 'a' }]);
+  t.is(await store.stat('a'), undefined);
+});
+
+test('registering an unmanaged object and deleting the image leaves the object in the store', async (t) => {
+  const mallory = await addUser(d, unique('mallory'));
+  const key = unique('shared-bucket-object');
+  const path = join(d.dataDir, 'images', key.slice(0, 2), key);
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, 'not visor\'s');
+  const own = await createImage(d, mallory, { name: unique('borrower') });
+  t.is((await call(d, mallory, 'POST', `/images/${own}/locations`, { store: 'fs', key })).status, 200);
+  t.is((await call(d, mallory, 'DELETE', `/images/${own}`)).status, 200);
+  t.is(await readFile(path, 'utf8'), 'not visor\'s');
 });

@@ -2,8 +2,10 @@ import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 
 /**
- * Removes the objects of an image the catalogue no longer names. An object is deleted only when no
- * image names it any more: removing one image must never take another's bytes.
+ * Removes the objects of an image the catalogue no longer names: only those VISOR wrote for it (under
+ * its own id), and only when no other image names them. An object registered from elsewhere (a key
+ * of a shared bucket, a file of a web server) was never VISOR's to delete, and removing one image
+ * must never take another's bytes; store gc with `unreferenced` is the admin's way to clear the rest.
  */
 export class StoredObjects {
   private readonly stores: ReadonlyMap<string, ImageStore>;
@@ -16,10 +18,10 @@ export class StoredObjects {
     this.onError = options.onError ?? (() => undefined);
   }
 
-  /** Deletes each of these locations' objects that no other image names; one a store failed to delete is found later by store gc. */
+  /** Deletes those of these locations' objects that are the image's own; one a store failed to delete is found later by store gc. */
   async discard(id: string, locations: ImageRecord['locations']): Promise<void> {
     for (const loc of locations ?? []) {
-      if (this.namedElsewhere(loc.store, loc.key, id)) continue;
+      if (loc.key !== id || this.namedElsewhere(loc.store, loc.key, id)) continue;
       await this.stores.get(loc.store)?.delete(loc.key).catch((e: unknown) => this.onError(id, e));
     }
   }
