@@ -89,7 +89,8 @@ export class CatalogSnapshot {
     const list = [...records];
     const header: SnapshotHeader = { version: VERSION, head, records: list.length, problems };
     const temp = `${this.file}.tmp`;
-    const out = await open(temp, 'w');
+    // Owner-only: it holds private records' metadata.
+    const out = await open(temp, 'w', 0o600);
     try {
       // In batches, not one string of everything: the save runs as the daemon stops, beside its index.
       await out.write(`${JSON.stringify(header)}\n`);

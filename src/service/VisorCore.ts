@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VisorConfig } from '../config/VisorConfig.ts';
 import type { Logger } from '../log/Logger.ts';
@@ -54,7 +54,11 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
   } else {
     await configureCatalogRepo(dir);
   }
-  if (scope === 'private') await forbidPushes(dir);
+  if (scope === 'private') {
+    await forbidPushes(dir);
+    // Private records are readable by their owner's account only, wherever private_path points.
+    await chmod(dir, 0o700);
+  }
   const git = new GitRunner(dir);
   const writer = new CatalogWriter(dir, git);
   await writer.open();
@@ -176,6 +180,9 @@ export class VisorCore {
 
   private static async openWith(config: VisorConfig, logger: Logger, sharedSnapshot: string): Promise<VisorCore> {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    // Owner-only even when it existed before: it holds keys' hashes, grants, the audit log and the
+    // private records' index. mkdir's mode applies only to folders it creates.
+    await chmod(config.dataDir, 0o700);
     const schema = new ImageSchema();
     const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
     let index: CatalogIndex | undefined;

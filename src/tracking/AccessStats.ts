@@ -49,7 +49,7 @@ export class AccessStats {
       if (!this.dirty) return;
       this.dirty = false;
       const temp = `${this.file}.tmp`;
-      await writeFile(temp, JSON.stringify(Object.fromEntries(this.entries)));
+      await writeFile(temp, JSON.stringify(Object.fromEntries(this.entries)), { mode: 0o600 });
       await rename(temp, this.file);
     });
     return this.flushing;
