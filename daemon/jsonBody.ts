@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import { bodyParser } from '@koa/bodyparser';
-import { VisorError } from '../src/errors/VisorError.ts';
+import { invalidField, VisorError } from '../src/errors/VisorError.ts';
 
 /** Accepts only JSON bodies on the JSON routes; the body parser alone would silently skip others. */
 export function jsonBody(maxBytes: number): (ctx: Context, next: () => Promise<unknown>) => Promise<unknown> {
@@ -13,4 +13,11 @@ export function jsonBody(maxBytes: number): (ctx: Context, next: () => Promise<u
     }
     return parse(ctx, next);
   };
+}
+
+/** The parsed body of a route whose body is a JSON object of named fields. */
+export function objectBody(ctx: Context): Record<string, unknown> {
+  const b = ctx.request.body as unknown;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw invalidField('(body)', 'type', 'a JSON object');
+  return b as Record<string, unknown>;
 }

@@ -1,5 +1,4 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
 import { ROUTES } from '../../src/api/routes.ts';
 import type { QueryParams } from '../../src/catalog/ImageQuery.ts';
 import type { ImageViews } from '../../src/images/ImageViews.ts';
@@ -8,7 +7,7 @@ import type { ImageDownloads } from '../../src/image-files/ImageDownloads.ts';
 import type { ImageLinker, LinkRequest } from '../../src/image-files/ImageLinker.ts';
 import type { ImageUploads } from '../../src/image-files/ImageUploads.ts';
 import { invalidField } from '../../src/errors/VisorError.ts';
-import { jsonBody } from '../jsonBody.ts';
+import { jsonBody, objectBody } from '../jsonBody.ts';
 import { pickRange } from '../rangeHeader.ts';
 import { sendPositional } from '../positionalSender.ts';
 import { on, principal } from '../route.ts';
@@ -25,12 +24,6 @@ export interface FileServices {
 function reprDigest(checksum: string): string {
   const [alg, hex] = checksum.split(':') as [string, string];
   return `${alg === 'sha512' ? 'sha-512' : 'sha-256'}=:${Buffer.from(hex, 'hex').toString('base64')}:`;
-}
-
-function body(ctx: Context): Record<string, unknown> {
-  const b = ctx.request.body as unknown;
-  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw invalidField('(body)', 'type', 'a JSON object');
-  return b as Record<string, unknown>;
 }
 
 /** Images' files: upload, download (whole or a range), copy or move between stores, register an object already in a store. */
@@ -86,7 +79,7 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
   });
 
   on(router, ROUTES.copyImage, json, async (ctx) => {
-    const b = body(ctx);
+    const b = objectBody(ctx);
     const controller = new AbortController();
     // A client that gives up stops the copy: nothing is published, and a re-run starts clean.
     ctx.req.once('close', () => {
@@ -97,7 +90,7 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
   });
 
   on(router, ROUTES.linkImage, json, async (ctx) => {
-    const record = await s.linker.link(ctx.params['id']!, body(ctx) as LinkRequest, principal(ctx));
+    const record = await s.linker.link(ctx.params['id']!, objectBody(ctx) as LinkRequest, principal(ctx));
     ctx.body = s.views.view(record);
   });
 }

@@ -3,7 +3,7 @@ import { ROUTES } from '../../src/api/routes.ts';
 import type { StoreCollector } from '../../src/image-files/StoreCollector.ts';
 import type { StoreDirectory } from '../../src/image-files/StoreDirectory.ts';
 import { invalidField } from '../../src/errors/VisorError.ts';
-import { jsonBody } from '../jsonBody.ts';
+import { jsonBody, objectBody } from '../jsonBody.ts';
 import { on, principal } from '../route.ts';
 
 /** The stores: list them, and collect what crashed writes left behind (admins). */
@@ -14,9 +14,7 @@ export function storeRoutes(router: Router, directory: StoreDirectory, collector
   });
 
   on(router, ROUTES.collectStoreGarbage, json, async (ctx) => {
-    const b = ctx.request.body as unknown;
-    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw invalidField('(body)', 'type', 'a JSON object');
-    const o = b as Record<string, unknown>;
+    const o = objectBody(ctx);
     const olderThan = o['older_than_seconds'] ?? 3600;
     if (typeof olderThan !== 'number' || !Number.isInteger(olderThan) || olderThan < 0) throw invalidField('older_than_seconds', 'range', 'an integer of seconds, 0 or more');
     for (const flag of ['dry_run', 'unreferenced']) if (o[flag] !== undefined && typeof o[flag] !== 'boolean') throw invalidField(flag, 'type', 'true or false');

@@ -9,7 +9,7 @@ import { initCatalog, isCatalog, configureCatalogRepo, forbidPushes } from '../c
 import { checkRecordFile, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
 import { idFromPath } from '../catalog/CatalogLayout.ts';
 import { dropScan } from '../catalog/ScanInFlight.ts';
-import { sharedSnapshotPath, startEarlyScan } from './EarlyScan.ts';
+import { sharedSnapshotPath } from './EarlyScan.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
 import { StaticView } from '../catalog/StaticView.ts';
 import { CatalogSnapshot } from '../catalog/CatalogSnapshot.ts';
@@ -164,12 +164,11 @@ export class VisorCore {
   }
 
   /**
-   * With no snapshot the shared catalogue is scanned in full: a worker starts on it at once (unless
-   * the daemon began it earlier), while this thread compiles the schema and opens the rest, and this
-   * thread joins it when ready.
+   * With no snapshot the shared catalogue is scanned in full on two threads: the scan the daemon
+   * began before loading this module (startEarlyScan), or one begun by the load, while this thread
+   * compiles the schema and opens the rest.
    */
   static async open(config: VisorConfig, logger: Logger): Promise<VisorCore> {
-    startEarlyScan(config);
     try {
       return await VisorCore.openWith(config, logger, sharedSnapshotPath(config));
     } finally {
