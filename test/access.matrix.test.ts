@@ -36,7 +36,8 @@ interface Fixture {
 }
 
 test.before(async () => {
-  d = await startTestDaemon();
+  // Two stores, so copies between them can be tried by everyone.
+  d = await startTestDaemon({ config: { stores: { fs: { type: 'fs' }, fs2: { type: 'fs' } } } });
   const names: Partial<Record<Who, string>> = { owner: unique('owner'), checkout: unique('chk'), commit: unique('com'), 'group-checkout': unique('gchk'), 'group-commit': unique('gcom'), other: unique('other'), disabled: unique('dis') };
   await Promise.all(
     Object.entries(names).map(async ([who, name]) => {
@@ -248,6 +249,12 @@ const WRITES: Record<string, WriteRoute> = {
     attempt: (who, f) => call(d, key[who], 'DELETE', `/images/${f.id}/grants/users/${account.checkout!}`),
     applied: async (f) => (await grantsOf(f)).users[account.checkout!] === undefined,
   },
+  'POST /images/:id/copy': {
+    expect: { public: [401, 200, 403, 403, 403, 403, 403, 401, 200], private: [401, 200, 403, 403, 403, 403, 404, 401, 200] },
+    withFile: true,
+    attempt: (who, f) => call(d, key[who], 'POST', `/images/${f.id}/copy`, { to: 'fs2' }),
+    applied: async (f) => ((await adminView(f.id)).json as { locations: { store: string }[] }).locations.some((l) => l.store === 'fs2'),
+  },
 };
 
 for (const [route, spec] of Object.entries(WRITES)) {
@@ -387,6 +394,8 @@ const ACCOUNT_ROUTES: Record<string, AccountRoute> = {
   },
   'POST /sync': { expect: [401, 403, 403, 403, 403, 403, 403, 401, 200], attempt: async (who) => ({ answer: await call(d, key[who], 'POST', '/sync') }) },
   'GET /report': { expect: [401, 403, 403, 403, 403, 403, 403, 401, 200], attempt: async (who) => ({ answer: await call(d, key[who], 'GET', '/report') }) },
+  'GET /stores': { expect: [401, 200, 200, 200, 200, 200, 200, 401, 200], attempt: async (who) => ({ answer: await call(d, key[who], 'GET', '/stores') }) },
+  'POST /stores/:name/gc': { expect: [401, 403, 403, 403, 403, 403, 403, 401, 200], attempt: async (who) => ({ answer: await call(d, key[who], 'POST', '/stores/fs/gc', { dry_run: true }) }) },
 };
 
 for (const [route, spec] of Object.entries(ACCOUNT_ROUTES)) {
