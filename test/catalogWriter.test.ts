@@ -1,12 +1,13 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CatalogWriter } from '../src/catalog/CatalogWriter.ts';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { GitRunner } from '../src/git/GitRunner.ts';
 import { gitAsync, statusWhenSettled, tempDir } from './helpers/gitRepos.ts';
+import { pollUntil } from './helpers/polling.ts';
 
 const author = { name: 'pat', email: 'pat@visor.invalid' };
 
@@ -70,4 +71,23 @@ test('hundreds of commits stay a handful of packs with a commit-graph, and the r
   t.true(existsSync(join(dir, '.git', 'objects', 'info', 'commit-graphs', 'commit-graph-chain')), 'history queries have a commit-graph');
   t.is((await gitAsync(dir, 'fsck', '--no-progress')).status, 0);
   t.is(await out(dir, 'rev-list', '--count', 'HEAD'), '201');
+});
+
+test('the index catching up writes no objects, even while a repack swaps the packs underneath it', async (t) => {
+  const { dir, writer } = await openWriter();
+  const loose = async (): Promise<number> => Number(Object.fromEntries((await out(dir, 'count-objects', '-v')).split('\n').map((l) => l.split(': ') as [string, string]))['count']);
+  await writer.commit({ changes: [change('{"swap":1}\n')], author, message: 'before the swap' });
+  const before = await loose();
+  // What a background repack looks like to a reader between deleting old packs and the new one
+  // becoming visible: the commit's blob is in no pack it can see.
+  const packs = join(dir, '.git', 'objects', 'pack');
+  const aside = join(await tempDir('visor-packs-'), 'aside');
+  await mkdir(aside);
+  for (const name of await readdir(packs)) await rename(join(packs, name), join(aside, name));
+  await pollUntil(() => existsSync(join(dir, '.git', 'visor-index-stale')), (lagging) => !lagging, { within: 5000 });
+  for (const name of await readdir(aside)) await rename(join(aside, name), join(packs, name));
+  t.is(await loose(), before, 'no loose copy of the blob');
+  t.is(await statusWhenSettled(dir), '');
+  await writer.close();
+  t.is((await gitAsync(dir, 'fsck', '--no-progress')).status, 0);
 });

@@ -235,7 +235,9 @@ export class CatalogWriter {
     if (this.indexLagSince === 0) return;
     clearTimeout(this.indexTimer);
     const paths = [...this.indexLag];
-    if (paths.length > 0) await this.git.run(['update-index', '--add', '--remove', '-z', '--stdin'], { input: `${paths.join('\0')}\0` });
+    // --info-only: the blobs are already in fast-import's packs, so nothing is written. Without it,
+    // a path hashed while a background repack swaps packs misses the object and writes a loose copy.
+    if (paths.length > 0) await this.git.run(['update-index', '--add', '--remove', '--info-only', '-z', '--stdin'], { input: `${paths.join('\0')}\0` });
     this.indexLag.clear();
     this.indexLagSince = 0;
     await unlink(join(this.gitDir, STALE_INDEX_MARK)).catch(() => undefined);
