@@ -27,8 +27,11 @@ import { healthRoutes } from './routes/healthRoutes.ts';
 import { syncRoutes } from './routes/syncRoutes.ts';
 import { catalogRoutes } from './routes/catalogRoutes.ts';
 import { storeRoutes } from './routes/storeRoutes.ts';
-import { serveGit } from './gitHttpBackend.ts';
+import { gitMethodsOf, isGitPath, serveGit } from './gitHttpBackend.ts';
 import { principalOf } from './requestPrincipal.ts';
+
+/** Every method some route takes, and OPTIONS: any other is a 405 wherever it is sent. */
+const API_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS']);
 
 /** The core services the HTTP edge translates for: each route gets only the ones it calls. */
 export interface HttpServices {
@@ -60,6 +63,8 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   app.use(async (ctx, next) => {
     const started = performance.now();
     try {
+      // Methods the API never takes (TRACE, PROPFIND…) are refused before anything else, on every path.
+      if (!API_METHODS.has(ctx.method)) throw new MethodNotAllowed(ctx.method, ctx.path, allowedOn(ctx.path));
       ctx.state['principal'] = await principalOf(ctx.req, s.auth);
       await next();
     } catch (error) {
@@ -86,6 +91,8 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   });
 
   const router = new Router();
+  const allowedOn = (path: string): string[] =>
+    isGitPath(path) ? gitMethodsOf(path) : [...new Set(router.match(path, 'GET').path.flatMap((layer) => layer.methods))];
   imageRoutes(router, s.images, s.schema, s.maxJsonBytes);
   fileRoutes(router, s.files, s.maxJsonBytes);
   seriesRoutes(router, s.images);
@@ -99,7 +106,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   app.use(router.routes());
   // No route answered: the path takes other methods (405, or the list for OPTIONS), or is unknown (404).
   app.use((ctx) => {
-    const allowed = [...new Set(router.match(ctx.path, ctx.method).path.flatMap((layer) => layer.methods))];
+    const allowed = allowedOn(ctx.path);
     if (allowed.length === 0) throw notFound(`route ${ctx.method} ${ctx.path}`);
     if (ctx.method === 'OPTIONS') {
       ctx.set('Allow', allowed.join(', '));

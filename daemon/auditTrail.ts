@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { STATUS_CODES, type Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Context, Middleware } from 'koa';
 import { parseApiKey, redactKeys } from '../src/accounts/ApiKey.ts';
@@ -7,6 +7,8 @@ import type { Principal } from '../src/auth/Principal.ts';
 import type { AuditEntry, AuditOutcome } from '../src/tracking/AuditEntry.ts';
 import type { AuditLog } from '../src/tracking/AuditLog.ts';
 import { actionOf } from '../src/api/routes.ts';
+import { invalid, MethodNotAllowed, tooLarge } from '../src/errors/VisorError.ts';
+import { socketErrorAnswer } from './httpErrors.ts';
 
 /** Caller-chosen text is cut to this length before it enters the log. */
 const MAX_TEXT = 512;
@@ -124,7 +126,7 @@ export function auditClientErrors(server: Server, audit: AuditLog): void {
       socket.destroy();
       return;
     }
-    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const { status, answer } = clientErrorAnswer(error.code);
     audit.append({
       at: new Date().toISOString(),
       request: randomUUID(),
@@ -138,7 +140,34 @@ export function auditClientErrors(server: Server, audit: AuditLog): void {
       ip: (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '',
       ms: 0,
     });
-    if (socket.writable) socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    if (socket.writable) socket.end(answer);
     else socket.destroy();
   });
+  // A CONNECT (a proxy's method, no route of ours) would otherwise just lose its connection.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    const status = 405;
+    audit.append({
+      at: new Date().toISOString(),
+      request: randomUUID(),
+      user: null,
+      action: 'http.malformed',
+      method: 'CONNECT',
+      path: redactKeys(req.url ?? '').slice(0, MAX_TEXT),
+      status,
+      outcome: 'rejected',
+      reason: 'CONNECT',
+      ip: req.socket.remoteAddress ?? '',
+      ms: 0,
+    });
+    socket.on('error', () => undefined);
+    if (socket.writable) socket.end(socketErrorAnswer(new MethodNotAllowed('CONNECT', req.url ?? '', [])));
+    else socket.destroy();
+  });
+}
+
+/** The answer to a request node's parser refused: an unknown method is a 405 like any other, in the one shape. */
+function clientErrorAnswer(code: string): { status: number; answer: string } {
+  if (code === 'HPE_INVALID_METHOD') return { status: 405, answer: socketErrorAnswer(new MethodNotAllowed('this method', 'any path', [])) };
+  if (code === 'HPE_HEADER_OVERFLOW') return { status: 431, answer: socketErrorAnswer(tooLarge('request headers exceed the limit'), 431) };
+  return { status: 400, answer: socketErrorAnswer(invalid(`malformed HTTP request (${code})`)) };
 }

@@ -1,11 +1,20 @@
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
-import { forbidden } from '../src/errors/VisorError.ts';
+import { forbidden, MethodNotAllowed } from '../src/errors/VisorError.ts';
 
 const PREFIX = '/catalog.git';
 // Read-only: clone and fetch (upload-pack), never push (receive-pack).
 const ALLOWED = /^\/(info\/refs|git-upload-pack|HEAD|objects\/.+)$/;
+
+export function isGitPath(path: string): boolean {
+  return path === PREFIX || path.startsWith(`${PREFIX}/`);
+}
+
+/** What a git path takes: the pack negotiation is a POST, everything else a read. */
+export function gitMethodsOf(path: string): string[] {
+  return path === `${PREFIX}/git-upload-pack` ? ['POST'] : ['HEAD', 'GET'];
+}
 
 /**
  * Serves the shared catalogue over Git's smart HTTP protocol through the stock `git http-backend`
@@ -13,11 +22,19 @@ const ALLOWED = /^\/(info\/refs|git-upload-pack|HEAD|objects\/.+)$/;
  * requests outside /catalog.git.
  */
 export async function serveGit(ctx: Context, repoDir: string): Promise<boolean> {
-  if (ctx.path !== PREFIX && !ctx.path.startsWith(`${PREFIX}/`)) return false;
+  if (!isGitPath(ctx.path)) return false;
   const pathInfo = ctx.path.slice(PREFIX.length);
   if (!ALLOWED.test(pathInfo) || pathInfo.includes('..') || ctx.query['service'] === 'git-receive-pack') {
     throw forbidden('the catalogue is served read-only: clone and fetch only');
   }
+  // git http-backend would answer other methods itself, outside the error shape.
+  const allowed = gitMethodsOf(ctx.path);
+  if (ctx.method === 'OPTIONS') {
+    ctx.set('Allow', allowed.join(', '));
+    ctx.status = 204;
+    return true;
+  }
+  if (!allowed.includes(ctx.method)) throw new MethodNotAllowed(ctx.method, ctx.path, allowed);
   const child = spawn('git', ['http-backend'], {
     env: {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',

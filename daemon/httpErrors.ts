@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorBody } from '../src/api/wire.ts';
 import type { ErrorKind } from '../src/errors/VisorError.ts';
 import { MethodNotAllowed, RangeNotSatisfiable, VisorError } from '../src/errors/VisorError.ts';
@@ -50,4 +51,16 @@ export function errorResponse(error: unknown): ErrorResponse {
     return { status: STATUS_OF_KIND[code], headers: {}, body, internal: false };
   }
   return { status: 500, headers: {}, body: { error: { code: 'internal', message: 'internal error' } }, internal: true };
+}
+
+/**
+ * The whole HTTP/1.1 answer, in the same shape, for a connection refused below the HTTP server (a
+ * request line node's parser rejects, a CONNECT, a connection over its cap): the connection closes after it.
+ */
+export function socketErrorAnswer(error: unknown, status?: number): string {
+  const answer = errorResponse(error);
+  const code = status ?? answer.status;
+  const body = JSON.stringify(answer.body);
+  const headers = Object.entries({ ...answer.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' });
+  return `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}\r\n${headers.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`;
 }

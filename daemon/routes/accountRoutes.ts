@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { ROUTES } from '../../src/api/routes.ts';
 import type { AccountService } from '../../src/accounts/AccountService.ts';
+import { assertAdmin } from '../../src/auth/callerRules.ts';
 import { jsonBody } from '../jsonBody.ts';
 import { on, principal } from '../route.ts';
 
@@ -9,14 +10,14 @@ import { on, principal } from '../route.ts';
  * answers, the ones that create it: POST /users and POST /users/:name/key.
  */
 export function accountRoutes(router: Router, accounts: AccountService, maxJsonBytes: number): void {
-  const json = jsonBody(maxJsonBytes);
+  const json = (what: string) => jsonBody(maxJsonBytes, (who) => assertAdmin(who, what));
   on(router, ROUTES.whoami, (ctx) => {
     ctx.body = accounts.whoami(principal(ctx));
   });
   on(router, ROUTES.listUsers, (ctx) => {
     ctx.body = { users: accounts.listUsers(principal(ctx)) };
   });
-  on(router, ROUTES.createUser, json, async (ctx) => {
+  on(router, ROUTES.createUser, json('add users'), async (ctx) => {
     const issued = await accounts.addUser(ctx.request.body, principal(ctx));
     ctx.status = 201;
     ctx.set('Location', `/users/${issued.user.name}`);
@@ -26,7 +27,7 @@ export function accountRoutes(router: Router, accounts: AccountService, maxJsonB
   on(router, ROUTES.showUser, (ctx) => {
     ctx.body = accounts.showUser(ctx.params['name']!, principal(ctx));
   });
-  on(router, ROUTES.updateUser, json, async (ctx) => {
+  on(router, ROUTES.updateUser, json('change users'), async (ctx) => {
     ctx.body = await accounts.updateUser(ctx.params['name']!, ctx.request.body, principal(ctx));
   });
   on(router, ROUTES.removeUser, async (ctx) => {
@@ -39,7 +40,7 @@ export function accountRoutes(router: Router, accounts: AccountService, maxJsonB
   on(router, ROUTES.listGroups, (ctx) => {
     ctx.body = { groups: accounts.listGroups(principal(ctx)) };
   });
-  on(router, ROUTES.createGroup, json, async (ctx) => {
+  on(router, ROUTES.createGroup, json('create groups'), async (ctx) => {
     const group = await accounts.createGroup(ctx.request.body, principal(ctx));
     ctx.status = 201;
     ctx.set('Location', `/groups/${group.name}`);

@@ -7,6 +7,7 @@ import type { ImageDownloads } from '../../src/image-files/ImageDownloads.ts';
 import type { ImageLinker, LinkRequest } from '../../src/image-files/ImageLinker.ts';
 import type { ImageUploads } from '../../src/image-files/ImageUploads.ts';
 import { invalidField } from '../../src/errors/VisorError.ts';
+import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { jsonBody, objectBody } from '../jsonBody.ts';
 import { pickRange } from '../rangeHeader.ts';
 import { sendPositional } from '../positionalSender.ts';
@@ -28,7 +29,7 @@ function reprDigest(checksum: string): string {
 
 /** Images' files: upload, download (whole or a range), copy or move between stores, register an object already in a store. */
 export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number): void {
-  const json = jsonBody(maxJsonBytes);
+  const json = jsonBody(maxJsonBytes, assertSignedIn);
 
   on(router, ROUTES.uploadFile, async (ctx) => {
     const lengthHeader = ctx.get('content-length');

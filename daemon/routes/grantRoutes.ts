@@ -4,12 +4,13 @@ import { ROUTES } from '../../src/api/routes.ts';
 import type { ImageService } from '../../src/images/ImageService.ts';
 import { assertAccountName } from '../../src/accounts/AccountName.ts';
 import { readGrantBody, type Grantee } from '../../src/access/Permission.ts';
+import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { jsonBody } from '../jsonBody.ts';
 import { on, principal } from '../route.ts';
 
 /** The owner's grants on an image (the paper's checkout and commit permissions). */
 export function grantRoutes(router: Router, images: ImageService, maxJsonBytes = 4096): void {
-  const json = jsonBody(maxJsonBytes);
+  const json = jsonBody(maxJsonBytes, assertSignedIn);
   on(router, ROUTES.listGrants, (ctx) => {
     ctx.body = images.grantsOf(ctx.params['id']!, principal(ctx));
   });

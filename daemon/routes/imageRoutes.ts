@@ -6,12 +6,13 @@ import type { ImageSchema } from '../../src/catalog/ImageSchema.ts';
 import type { QueryParams } from '../../src/catalog/ImageQuery.ts';
 import type { ImageRecord } from '../../src/api/ImageRecord.ts';
 import { listImages, showImage, type ReadReply } from '../imageReads.ts';
+import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { jsonBody } from '../jsonBody.ts';
 import { on, principal } from '../route.ts';
 
 /** Images' metadata: list, show, register, change, delete. */
 export function imageRoutes(router: Router, images: ImageService, schema: ImageSchema, maxJsonBytes: number): void {
-  const json = jsonBody(maxJsonBytes);
+  const json = jsonBody(maxJsonBytes, assertSignedIn);
   const { views } = images;
 
   const sendReply = (ctx: Context, reply: ReadReply) => {

@@ -3,12 +3,13 @@ import { ROUTES } from '../../src/api/routes.ts';
 import type { StoreCollector } from '../../src/image-files/StoreCollector.ts';
 import type { StoreDirectory } from '../../src/image-files/StoreDirectory.ts';
 import { invalidField } from '../../src/errors/VisorError.ts';
+import { assertAdmin } from '../../src/auth/callerRules.ts';
 import { jsonBody, objectBody } from '../jsonBody.ts';
 import { on, principal } from '../route.ts';
 
 /** The stores: list them, and collect what crashed writes left behind (admins). */
 export function storeRoutes(router: Router, directory: StoreDirectory, collector: StoreCollector, maxJsonBytes: number): void {
-  const json = jsonBody(maxJsonBytes);
+  const json = jsonBody(maxJsonBytes, (who) => assertAdmin(who, 'collect store garbage'));
   on(router, ROUTES.listStores, (ctx) => {
     ctx.body = directory.list(principal(ctx));
   });
