@@ -190,7 +190,7 @@ test('after a restart the daemon sees every change made to the catalogue while i
   const [keep, edit, drop] = made as [string, string, string];
   await d.daemon.close();
 
-  // While stopped: a publisher's commit adds one image and edits another; a deletion is left uncommitted.
+  // While stopped: a publisher's commit adds one image and edits another, a second commit deletes one.
   const added = randomUUID();
   await writeRecordFile(catalog, imageRecord({ id: added, name: 'added-while-stopped' }));
   const editPath = join(catalog, 'images', edit.slice(0, 2), `${edit}.json`);
@@ -199,6 +199,7 @@ test('after a restart the daemon sees every change made to the catalogue while i
   git(catalog, 'add', '-A');
   git(catalog, 'commit', '-qm', 'publisher changes');
   git(catalog, 'rm', '-q', `images/${drop.slice(0, 2)}/${drop}.json`);
+  git(catalog, 'commit', '-qm', 'publisher removes one');
 
   const port = Number(new URL(d.url).port);
   const again = await startTestDaemon({ dataDir: d.dataDir, config: { server: { port } } });

@@ -7,7 +7,7 @@ import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { GitRunner } from '../src/git/GitRunner.ts';
 import type { ImageRecord } from '../src/api/ImageRecord.ts';
 import type { FileProblem } from '../src/catalog/CatalogScanner.ts';
-import { imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
+import { git, imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
 
 /** An empty catalogue at a commit, and its snapshot in a data folder beside it. */
 async function emptyCatalogue(): Promise<{ dir: string; git: GitRunner; head: string; snapshot: CatalogSnapshot; file: string }> {
@@ -70,10 +70,11 @@ test('files changed since the snapshot replace their records; others come from t
   const kept = imageRecord({ name: 'kept' }) as unknown as ImageRecord;
   const edited = imageRecord({ name: 'before' }) as unknown as ImageRecord;
   await snapshot.save(head, [kept, edited], []);
-  // Uncommitted edits count as changes too.
   await writeRecordFile(dir, { ...edited, name: 'after' });
   const added = imageRecord({ name: 'added' });
   await writeRecordFile(dir, added);
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-qm', 'an edit and an addition');
 
   const loaded = await snapshot.load();
   t.is(loaded.source, 'snapshot');

@@ -43,7 +43,7 @@ export interface LoadResult extends ScanResult {
 
 /**
  * The daemon's index saved between runs, keyed by the commit it reflects. Loading it and re-reading
- * only the files git reports changed since (commits and uncommitted edits alike) costs time in
+ * only the files git reports changed since costs time in
  * proportion to the change; a full scan of 100,000 files costs ~2.5 s. The snapshot lives in the
  * data directory, outside the catalogue, and any doubt about it (missing, unreadable, a commit git
  * no longer knows) falls back to the full scan.
@@ -127,13 +127,13 @@ export class CatalogSnapshot {
     }
   }
 
-  /** Paths under images/ that differ between the snapshot's commit and the working tree. */
+  /**
+   * Paths under images/ that differ between the snapshot's commit and HEAD. The working tree is HEAD's
+   * by now: a start sets uncommitted files aside first (CatalogRecovery), as they were never acknowledged.
+   */
   private async changedSince(commit: string): Promise<Set<string>> {
     const committed = await this.git.run(['diff', '--name-only', '--no-renames', '-z', commit, 'HEAD', '--', IMAGES_DIR]);
-    const working = await this.git.run(['status', '--porcelain', '-z', '--no-renames', '--untracked-files=all', '--', IMAGES_DIR]);
-    const paths = new Set(committed.stdout.split('\0').filter(Boolean));
-    for (const entry of working.stdout.split('\0')) if (entry.length > 3) paths.add(entry.slice(3));
-    return paths;
+    return new Set(committed.stdout.split('\0').filter(Boolean));
   }
 
   private async apply(snapshot: SnapshotFile, changed: Set<string>): Promise<LoadResult> {

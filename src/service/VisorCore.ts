@@ -6,6 +6,7 @@ import { ImageSchema } from '../catalog/ImageSchema.ts';
 import { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { CatalogWriter } from '../catalog/CatalogWriter.ts';
 import { initCatalog, isCatalog, configureCatalogRepo, forbidPushes } from '../catalog/CatalogRepo.ts';
+import { removeStaleGitState, setStraysAside } from '../catalog/CatalogRecovery.ts';
 import { checkRecordFile, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
 import { idFromPath } from '../catalog/CatalogLayout.ts';
 import { dropScan } from '../catalog/ScanInFlight.ts';
@@ -45,8 +46,12 @@ interface OpenedCatalog extends ScanResult {
  * all run before the load: a scan holds the event loop, and git commands after it would wait for
  * its end and then run one by one.
  */
-async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, schema: ImageSchema, logger: Logger): Promise<OpenedCatalog> {
-  if (!(await isCatalog(dir))) {
+async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, strayRoot: string, schema: ImageSchema, logger: Logger): Promise<OpenedCatalog> {
+  const existing = await isCatalog(dir);
+  // Before any git command here: a lock left by a killed git would fail them all.
+  const removed = existing ? await removeStaleGitState(join(dir, '.git')) : [];
+  if (removed.length > 0) logger.warn({ catalog: dir, scope, removed }, 'removed what git processes stopped mid-operation left behind');
+  if (!existing) {
     // A catalogue created now holds nothing that an early scan of the folder could have read.
     dropScan(dir);
     logger.info({ catalog: dir, scope }, 'creating a new catalogue');
@@ -62,6 +67,14 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
   const git = new GitRunner(dir);
   const writer = new CatalogWriter(dir, git);
   await writer.open();
+  if (existing) {
+    const { strays, setAsideIn } = await setStraysAside(dir, git, strayRoot);
+    if (strays.length > 0) {
+      // The early scan read the tree as it was; the load scans it again as committed.
+      dropScan(dir);
+      logger.warn({ catalog: dir, scope, strays: strays.length, setAsideIn, paths: strays.slice(0, 20) }, 'uncommitted files in the catalogue were never acknowledged: set aside, not served');
+    }
+  }
   const started = performance.now();
   const snapshot = new CatalogSnapshot(snapshotFile, dir, git, schema);
   const { records, problems, newestFirst, source, reread } = await snapshot.load();
@@ -83,12 +96,27 @@ async function allSettled<T extends readonly unknown[]>(steps: { [K in keyof T]:
 
 async function openStores(config: VisorConfig): Promise<Map<string, ImageStore>> {
   const stores = new Map<string, ImageStore>();
-  for (const [name, s] of Object.entries(config.stores)) {
-    const store = await createStore(name, s);
-    await store.init();
-    stores.set(name, store);
+  try {
+    for (const [name, s] of Object.entries(config.stores)) {
+      const store = await createStore(name, s);
+      stores.set(name, store);
+      await store.init();
+    }
+  } catch (error) {
+    await closeStores(stores);
+    throw error;
   }
   return stores;
+}
+
+async function closeStores(stores: ReadonlyMap<string, ImageStore>): Promise<void> {
+  for (const store of stores.values()) await store.close();
+}
+
+/** What the daemon's lock on its folders needs from the open (src/service/DataDirectoryLock.ts). */
+export interface FolderLock {
+  /** Locks the catalogues this start created, before anything commits to them. */
+  coverCatalogues(): void;
 }
 
 /** Parts opened by VisorCore.open, from which the services are built. */
@@ -168,29 +196,53 @@ export class VisorCore {
    * began before loading this module (startEarlyScan), or one begun by the load, while this thread
    * compiles the schema and opens the rest.
    */
-  static async open(config: VisorConfig, logger: Logger): Promise<VisorCore> {
+  static async open(config: VisorConfig, logger: Logger, lock?: FolderLock): Promise<VisorCore> {
     try {
-      return await VisorCore.openWith(config, logger, sharedSnapshotPath(config));
+      return await VisorCore.openWith(config, logger, sharedSnapshotPath(config), lock);
     } finally {
       // A start that failed before its load took the scan over.
       dropScan(config.catalog.path);
     }
   }
 
-  private static async openWith(config: VisorConfig, logger: Logger, sharedSnapshot: string): Promise<VisorCore> {
+  private static async openWith(config: VisorConfig, logger: Logger, sharedSnapshot: string, lock: FolderLock | undefined): Promise<VisorCore> {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     // Owner-only even when it existed before: it holds keys' hashes, grants, the audit log and the
     // private records' index. mkdir's mode applies only to folders it creates.
     await chmod(config.dataDir, 0o700);
     const schema = new ImageSchema();
     const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
+    // What opened, closed again if the start fails: a failed start must leave nothing running.
+    const opened: Array<() => Promise<void>> = [() => stats.close()];
+    const closing = <T>(step: Promise<T>, close: (part: T) => Promise<void>): Promise<T> =>
+      step.then((part) => {
+        opened.push(() => close(part));
+        return part;
+      });
+    try {
+      return await VisorCore.assemble(config, logger, sharedSnapshot, lock, schema, stats, closing);
+    } catch (error) {
+      for (const close of opened.reverse()) await close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private static async assemble(
+    config: VisorConfig,
+    logger: Logger,
+    sharedSnapshot: string,
+    lock: FolderLock | undefined,
+    schema: ImageSchema,
+    stats: AccessStats,
+    closing: <T>(step: Promise<T>, close: (part: T) => Promise<void>) => Promise<T>,
+  ): Promise<VisorCore> {
     let index: CatalogIndex | undefined;
     // Stores and access control open while the catalogues load: a first start's key hashing and git
     // spawns then overlap the scan instead of following it.
     const [[shared, priv], stores, accessControl] = await allSettled([
       allSettled([
-        openCatalog('shared', config.catalog.path, sharedSnapshot, schema, logger),
-        openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), schema, logger),
+        openCatalog('shared', config.catalog.path, sharedSnapshot, join(config.dataDir, 'strays', 'shared'), schema, logger),
+        openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger),
       ] as const),
       openStores(config),
       AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }),
