@@ -61,6 +61,31 @@ test('a commit grantee of the victim cannot register its object under their own 
   t.is((await call(d, d.token, 'POST', `/images/${second}/locations`, { store: 'fs', key: victim })).status, 404);
 });
 
+test('a taken key and a missing one cost the same work: the store is asked about each before the refusal', async (t) => {
+  const victim = await createImage(d, d.token, { name: unique('timed'), access: 'private' });
+  await uploadFile(d, d.token, victim, randomBytes(100));
+  const mallory = await addUser(d, unique('mallory'));
+  const own = await createImage(d, mallory, { name: unique('prober') });
+  const store = d.daemon.core.storeDirectory.stores.get('fs')!;
+  const asked: string[] = [];
+  const stat = store.stat.bind(store);
+  store.stat = (key: string) => {
+    asked.push(key);
+    return stat(key);
+  };
+  try {
+    const absentKey = randomUUID();
+    // One after the other: file work on one image runs alone (a second at once is a 409).
+    const taken = await call(d, mallory, 'POST', `/images/${own}/locations`, { store: 'fs', key: victim });
+    const absent = await call(d, mallory, 'POST', `/images/${own}/locations`, { store: 'fs', key: absentKey });
+    t.deepEqual([taken.status, absent.status], [404, 404]);
+    t.is(taken.text.replace(victim, '<key>'), absent.text.replace(absentKey, '<key>'), 'the same answer but for the key');
+    t.deepEqual(asked.sort(), [victim, absentKey].sort(), 'one stat of each key');
+  } finally {
+    store.stat = stat;
+  }
+});
+
 test("an object is deleted only when it is the image's own and no other image names it", async (t) => {
   const store = new GuardedStore(new MemoryStore({ name: 'm' }));
   for (const key of ['a', 'foreign']) {

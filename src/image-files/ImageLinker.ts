@@ -71,9 +71,11 @@ export class ImageLinker {
       // and replace or (deleting their own image) remove them. It is answered like a missing object,
       // so the answer says nothing of images the caller may not see.
       const missing = notFound(`object ${key} in store ${store.name}`);
-      if (store.writable && ((ID_PATTERN.test(key) && key !== id) || this.ledger.namersOf(store.name, key, id).length > 0)) throw missing;
+      const taken = store.writable && ((ID_PATTERN.test(key) && key !== id) || this.ledger.namersOf(store.name, key, id).length > 0);
+      // The store is asked either way: a refusal that skipped it would answer faster than a missing
+      // object (a round trip on a remote store), and the difference would tell a taken key.
       const stat = await store.stat(key);
-      if (!stat) throw missing;
+      if (taken || !stat) throw missing;
       const algorithm = expected ? algorithmOf(expected) : this.defaultAlgorithm;
       const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER);
       if (expected !== undefined && seen.checksum !== expected) {
