@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.ts';
-import { parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
+import { assertStoresApart, parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -135,6 +135,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     const table = name === 'fs' && env['VISOR_FS_FSYNC'] !== undefined ? { ...s, fsync: env['VISOR_FS_FSYNC'] } : s;
     stores[name] = parseStoreConfig(name, table, env, { dataDir, expandHome: (p) => expandHome(p, env) });
   }
+  assertStoresApart(stores);
 
   const upstreams: UpstreamConfig[] = [];
   for (const [name, u] of Object.entries({ ...file.upstreams, ...o.upstreams })) {

@@ -2,6 +2,7 @@ import { invalidField } from '../errors/VisorError.ts';
 import type { StoreDefaults } from '../store/StoreDescriptor.ts';
 import { STORE_TYPES, storeTypeNamed, type StoreConfig } from '../store/storeRegistry.ts';
 import { StoreSettingsReader, storeEnvName, type StoreSettings } from '../store/StoreSettingsReader.ts';
+import { placesOverlap } from '../store/storePlaces.ts';
 
 export type { StoreConfig, StoreType } from '../store/storeRegistry.ts';
 export type { StoreCommonConfig, StoreSettings } from '../store/StoreSettingsReader.ts';
@@ -29,4 +30,27 @@ export function parseStoreConfig(name: string, table: StoreSettings, env: NodeJS
     }
   }
   return descriptor.parse(settings, defaults);
+}
+
+/**
+ * Refuses stores that reach the same objects under two names (one folder inside another's, one
+ * bucket's prefixes nested, an http store serving another store's bucket): through the second name,
+ * one image's object could be registered as another's, read by a caller who may not read it, and
+ * deleted with the wrong image. Two read-only stores may overlap: neither writes or deletes.
+ */
+export function assertStoresApart(stores: Readonly<Record<string, StoreConfig>>): void {
+  const placed = Object.entries(stores).map(([name, config]) => {
+    const descriptor = storeTypeNamed(config.type)!;
+    return { name, readOnly: descriptor.readOnly === true, places: descriptor.places?.(config) ?? [] };
+  });
+  for (const [i, b] of placed.entries()) {
+    for (const a of placed.slice(0, i)) {
+      if (a.readOnly && b.readOnly) continue;
+      for (const pa of a.places) {
+        const pb = b.places.find((p) => placesOverlap(pa, p));
+        if (pb === undefined) continue;
+        throw invalidField(`stores.${b.name}`, 'apart', `a place no other store reaches (not the same as, inside or around store ${a.name}'s)`, `stores.${b.name}: reaches the objects of store ${a.name} (${pb} and ${pa} overlap); two stores over one place would let one image's object be taken under another's name`);
+      }
+    }
+  }
 }

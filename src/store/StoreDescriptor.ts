@@ -19,6 +19,16 @@ export interface StoreDescriptor<C extends { type: string }> {
   /** The store's configuration from its settings; problems name the setting (the reader does that). */
   parse(settings: StoreSettingsReader, defaults: StoreDefaults): C;
   /**
+   * Where the store's objects live, each place a string every object of the store starts with
+   * (`file:/srv/images/`; `//host/bucket/prefix/` for a bucket as a web server may serve it).
+   * Two stores whose places nest reach the same objects under two names, which would defeat the
+   * rule that one image's object is not another's to register; the configuration refuses them.
+   * None (the memory store): nothing else can reach its objects.
+   */
+  places?(c: C): string[];
+  /** The store never writes (http): two such stores may overlap, as two mirrors of one site. */
+  readonly readOnly?: boolean;
+  /**
    * The adapter of one configured store. Its module is imported here, not at the top of the
    * descriptor: the S3 SDK and the HTTP clients would otherwise add ~60 MB to every daemon's memory.
    */

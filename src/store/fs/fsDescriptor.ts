@@ -15,6 +15,7 @@ export const fsDescriptor: StoreDescriptor<FsStoreConfig> = {
     path: resolve(defaults.expandHome(s.text('path') ?? join(defaults.dataDir, s.name === 'fs' ? 'images' : `images-${s.name}`))),
     fsync: s.bool('fsync', true),
   }),
+  places: (c) => [`file:${c.path.endsWith('/') ? c.path : `${c.path}/`}`],
   async open(name, c) {
     const { FsStore } = await import('./FsStore.ts');
     return new FsStore({ name, path: c.path, fsync: c.fsync });

@@ -1,6 +1,7 @@
 import { invalidField } from '../../errors/VisorError.ts';
 import type { StoreDescriptor } from '../StoreDescriptor.ts';
 import { COMMON_SETTINGS, type StoreCommonConfig } from '../StoreSettingsReader.ts';
+import { s3Places } from '../storePlaces.ts';
 
 export interface S3StoreConfig extends StoreCommonConfig {
   type: 's3';
@@ -49,6 +50,7 @@ export const s3Descriptor: StoreDescriptor<S3StoreConfig> = {
       maxParts: s.int('max_parts', 10_000, 1, 10_000),
     };
   },
+  places: (c) => s3Places(c.endpoint, c.region, c.bucket, c.prefix),
   async open(name, c) {
     const { S3Store } = await import('./S3Store.ts');
     return new S3Store({

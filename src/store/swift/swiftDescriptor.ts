@@ -2,6 +2,7 @@ import { invalidField } from '../../errors/VisorError.ts';
 import type { StoreDescriptor } from '../StoreDescriptor.ts';
 import { COMMON_SETTINGS, type StoreCommonConfig } from '../StoreSettingsReader.ts';
 import { DEFAULT_RETRY } from '../remote/transientRetry.ts';
+import { webPlace } from '../storePlaces.ts';
 
 export interface SwiftStoreConfig extends StoreCommonConfig {
   type: 'swift';
@@ -63,6 +64,8 @@ export const swiftDescriptor: StoreDescriptor<SwiftStoreConfig> = {
       maxSegments: s.int('max_segments', 1000, 1, 1_000_000),
     };
   },
+  // The account is the Keystone project, or TempAuth's "account:user" account.
+  places: (c) => [c.container, c.segmentContainer].map((container) => `swift:${webPlace(c.authUrl)}${c.project ?? c.user.split(':')[0]}/${container}/${c.prefix}`),
   async open(name, c) {
     const [{ KeystoneV3, TempAuthV1 }, { SwiftStore }] = await Promise.all([import('./SwiftAuth.ts'), import('./SwiftStore.ts')]);
     const auth =

@@ -2,6 +2,7 @@ import { invalidField } from '../../errors/VisorError.ts';
 import type { StoreDescriptor } from '../StoreDescriptor.ts';
 import { COMMON_SETTINGS, type StoreCommonConfig } from '../StoreSettingsReader.ts';
 import { DEFAULT_RETRY } from '../remote/transientRetry.ts';
+import { webPlace } from '../storePlaces.ts';
 
 export interface HdfsStoreConfig extends StoreCommonConfig {
   type: 'hdfs';
@@ -21,6 +22,7 @@ export const webHdfsDescriptor: StoreDescriptor<HdfsStoreConfig> = {
     if (!/^\/[A-Za-z0-9._\-/]*$/.test(path) || path.split('/').includes('..')) throw invalidField(s.field('path'), 'pattern', 'an absolute HDFS path');
     return { type: 'hdfs', ...s.common(), url: s.url('url'), path, ...(user ? { user } : {}), ...(delegationToken ? { delegationToken } : {}) };
   },
+  places: (c) => [`hdfs:${webPlace(c.url)}${c.path.replace(/^\/+/, '').replace(/\/?$/, '/')}`],
   async open(name, c) {
     const { WebHdfsStore } = await import('./WebHdfsStore.ts');
     return new WebHdfsStore({ name, url: c.url, path: c.path, ...(c.user ? { user: c.user } : {}), ...(c.delegationToken ? { delegationToken: c.delegationToken } : {}), timeoutMs: c.timeoutMs, retry: { ...DEFAULT_RETRY, retries: c.retries } });
