@@ -21,7 +21,7 @@ export interface UpstreamConfig {
 export interface VisorConfig {
   dataDir: string;
   defaultStore: string;
-  server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined };
+  server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined; shutdownGraceSeconds: number };
   catalog: { path: string; privatePath: string };
   uploads: { maxBytes: number; checksum: DigestAlgorithm };
   log: { level: string };
@@ -43,7 +43,7 @@ export interface TlsConfig {
 export interface ConfigFile {
   data_dir?: string;
   default_store?: string;
-  server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string };
+  server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string; shutdown_grace_seconds?: number };
   catalog?: { path?: string; private_path?: string };
   uploads?: { max_bytes?: number; checksum?: string };
   log?: { level?: string };
@@ -55,7 +55,7 @@ export interface ConfigFile {
 
 const KNOWN: Record<string, readonly string[]> = {
   '': ['data_dir', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams'],
-  server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key'],
+  server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
   catalog: ['path', 'private_path'],
@@ -160,6 +160,8 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       publicUrl,
       maxJsonBytes: integer(env['VISOR_MAX_JSON_BYTES'] ?? o.server?.max_json_bytes ?? file.server?.max_json_bytes ?? 1 << 20, 'server.max_json_bytes', 1024),
       tls,
+      // How long requests in flight may go on after SIGTERM/SIGINT, before uploads stop (marked error) and connections are cut.
+      shutdownGraceSeconds: integer(env['VISOR_SHUTDOWN_GRACE_SECONDS'] ?? o.server?.shutdown_grace_seconds ?? file.server?.shutdown_grace_seconds ?? 5, 'server.shutdown_grace_seconds', 0, 3600),
     },
     catalog: {
       path: resolve(expandHome(env['VISOR_CATALOG_PATH'] ?? (o.catalog?.path || file.catalog?.path || join(dataDir, 'catalog')), env)),
