@@ -7,7 +7,7 @@ import type { Principal } from '../src/auth/Principal.ts';
 import type { AuditEntry, AuditOutcome } from '../src/tracking/AuditEntry.ts';
 import type { AuditLog } from '../src/tracking/AuditLog.ts';
 import { actionOf } from '../src/api/routes.ts';
-import { invalid, MethodNotAllowed, tooLarge } from '../src/errors/VisorError.ts';
+import { invalid, MethodNotAllowed, tooLarge, VisorError } from '../src/errors/VisorError.ts';
 import { socketErrorAnswer } from './httpErrors.ts';
 
 /** Caller-chosen text is cut to this length before it enters the log. */
@@ -27,6 +27,19 @@ export function auditTrail(audit: AuditLog): Middleware {
     // Read now: once the connection is gone its socket, and so the address, is too.
     const ip = ctx.request.ip;
     ctx.res.once('close', () => audit.append(auditEntry(exchangeOf(ctx, request, started, ip))));
+    await next();
+  };
+}
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Refuses requests that could change anything while the audit log cannot be written (a full disk):
+ * no change goes unrecorded. Runs inside the middleware that turns errors into answers.
+ */
+export function refuseUnrecordedChanges(audit: AuditLog): Middleware {
+  return async (ctx, next) => {
+    if (!READS.has(ctx.method)) await audit.assertWritable();
     await next();
   };
 }
@@ -122,6 +135,12 @@ function presentedKeyId(authorization: string): string | undefined {
  */
 export function auditClientErrors(server: Server, audit: AuditLog): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // Headers not received in time (server.headers_timeout_seconds): said in the one shape, not recorded (a silent connection is no request).
+      if (socket.writable) socket.end(socketErrorAnswer(new VisorError('request_timeout', 'the request headers were not received in time')));
+      else socket.destroy();
+      return;
+    }
     if (!error.code?.startsWith('HPE_')) {
       socket.destroy();
       return;

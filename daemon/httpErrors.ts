@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { ErrorBody } from '../src/api/wire.ts';
 import type { ErrorKind } from '../src/errors/VisorError.ts';
-import { MethodNotAllowed, RangeNotSatisfiable, VisorError } from '../src/errors/VisorError.ts';
+import { MethodNotAllowed, RangeNotSatisfiable, TooManyRequests, VisorError } from '../src/errors/VisorError.ts';
 
 /** The one place where the core's error kinds become HTTP statuses. */
 export const STATUS_OF_KIND: Record<ErrorKind, number> = {
@@ -13,7 +13,9 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   conflict: 409,
   precondition_failed: 412,
   too_large: 413,
+  request_timeout: 408,
   range_not_satisfiable: 416,
+  too_many_requests: 429,
   internal: 500,
   upstream_failed: 502,
   unavailable: 503,
@@ -40,6 +42,7 @@ export function errorResponse(error: unknown): ErrorResponse {
     if (error.kind === 'unauthenticated') headers['WWW-Authenticate'] = 'Bearer realm="visor"';
     if (error instanceof RangeNotSatisfiable) headers['Content-Range'] = `bytes */${error.size}`;
     if (error instanceof MethodNotAllowed) headers['Allow'] = error.allowed.join(', ');
+    if (error instanceof TooManyRequests) headers['Retry-After'] = String(error.retryAfterSeconds);
     return { status: STATUS_OF_KIND[error.kind], headers, body, internal: error.kind === 'internal' };
   }
   const e = error as { status?: number; message?: string; type?: string; limit?: number };

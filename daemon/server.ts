@@ -68,13 +68,13 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const app = createApp(httpServicesOf(core), logger).callback();
   // At debug level every request takes the full path, where its request line is logged.
   const hot = options.hotReads !== false && !logger.isLevelEnabled('debug');
-  const listener = hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit }, app) : app;
-  const server: Server = tlsFiles ? createTlsServer(tlsFiles, listener) : createServer(listener);
+  // Timeouts and connection caps (server.*_timeout_seconds, server.max_connections*).
+  const { ConnectionPolicy } = await import('./connectionLimits.ts');
+  const policy = new ConnectionPolicy(config.server.limits);
+  const listener = policy.guard(hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit }, app) : app);
+  const server: Server = tlsFiles ? createTlsServer({ ...tlsFiles, ...policy.serverOptions }, listener) : createServer(policy.serverOptions, listener);
   auditClientErrors(server, core.accessControl.audit);
-  // Uploads of many GiB may take long; only idle connections time out.
-  server.requestTimeout = 0;
-  server.headersTimeout = 60_000;
-  server.keepAliveTimeout = 65_000;
+  policy.attach(server);
   server.listen(config.server.port, config.server.host);
   await once(server, 'listening');
   const address = server.address() as AddressInfo;

@@ -21,7 +21,7 @@ export interface UpstreamConfig {
 export interface VisorConfig {
   dataDir: string;
   defaultStore: string;
-  server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined; shutdownGraceSeconds: number };
+  server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined; shutdownGraceSeconds: number; limits: ConnectionLimits };
   catalog: { path: string; privatePath: string };
   uploads: { maxBytes: number; checksum: DigestAlgorithm };
   log: { level: string };
@@ -31,6 +31,23 @@ export interface VisorConfig {
   audit: { dir: string; maxBytes: number; keep: number };
   /** log2 of scrypt's N for new API key hashes: each costs ~100 ms at 15, 1 ms at 10. */
   auth: { keyHashCost: number };
+}
+
+/**
+ * How long a client may take, and how many connections it may hold: a slow or greedy client must not
+ * hold the daemon's sockets from everyone else. Uploads have no total bound, only the idle one.
+ */
+export interface ConnectionLimits {
+  /** From a request's first byte to the end of its headers. */
+  headersTimeoutMs: number;
+  /** From a request's headers to the end of its body, for every request but an upload. */
+  requestTimeoutMs: number;
+  /** The longest pause between bytes of a request body, uploads included. */
+  idleTimeoutMs: number;
+  /** Open connections in all (0: no cap). */
+  maxConnections: number;
+  /** Open connections from one client address (an IPv6 /64 counts as one; 0: no cap). */
+  maxConnectionsPerClient: number;
 }
 
 /** Certificate and private key files (PEM): the daemon then speaks HTTPS only. */
@@ -43,7 +60,7 @@ export interface TlsConfig {
 export interface ConfigFile {
   data_dir?: string;
   default_store?: string;
-  server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string; shutdown_grace_seconds?: number };
+  server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string; shutdown_grace_seconds?: number } & ConnectionLimitSettings;
   catalog?: { path?: string; private_path?: string };
   uploads?: { max_bytes?: number; checksum?: string };
   log?: { level?: string };
@@ -53,9 +70,18 @@ export interface ConfigFile {
   upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number }>;
 }
 
+/** The [server] settings of ConnectionLimits, in seconds and counts. */
+interface ConnectionLimitSettings {
+  headers_timeout_seconds?: number;
+  request_timeout_seconds?: number;
+  idle_timeout_seconds?: number;
+  max_connections?: number;
+  max_connections_per_client?: number;
+}
+
 const KNOWN: Record<string, readonly string[]> = {
   '': ['data_dir', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams'],
-  server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds'],
+  server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
   catalog: ['path', 'private_path'],
@@ -91,6 +117,20 @@ function integer(value: unknown, field: string, min: number, max = Number.MAX_SA
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw invalidField(field, 'range', `an integer from ${min} to ${max}`);
   return n;
+}
+
+function connectionLimits(o: ConfigFile, file: ConfigFile, env: NodeJS.ProcessEnv): ConnectionLimits {
+  const seconds = (name: 'headers_timeout_seconds' | 'request_timeout_seconds' | 'idle_timeout_seconds', variable: string, fallback: number) =>
+    integer(env[variable] ?? o.server?.[name] ?? file.server?.[name] ?? fallback, `server.${name}`, 1, 86400) * 1000;
+  const count = (name: 'max_connections' | 'max_connections_per_client', variable: string, fallback: number) =>
+    integer(env[variable] ?? o.server?.[name] ?? file.server?.[name] ?? fallback, `server.${name}`, 0, 1_000_000);
+  return {
+    headersTimeoutMs: seconds('headers_timeout_seconds', 'VISOR_HEADERS_TIMEOUT', 20),
+    requestTimeoutMs: seconds('request_timeout_seconds', 'VISOR_REQUEST_TIMEOUT', 60),
+    idleTimeoutMs: seconds('idle_timeout_seconds', 'VISOR_IDLE_TIMEOUT', 60),
+    maxConnections: count('max_connections', 'VISOR_MAX_CONNECTIONS', 1024),
+    maxConnectionsPerClient: count('max_connections_per_client', 'VISOR_MAX_CONNECTIONS_PER_CLIENT', 128),
+  };
 }
 
 /**
@@ -162,6 +202,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       tls,
       // How long requests in flight may go on after SIGTERM/SIGINT, before uploads stop (marked error) and connections are cut.
       shutdownGraceSeconds: integer(env['VISOR_SHUTDOWN_GRACE_SECONDS'] ?? o.server?.shutdown_grace_seconds ?? file.server?.shutdown_grace_seconds ?? 5, 'server.shutdown_grace_seconds', 0, 3600),
+      limits: connectionLimits(o, file, env),
     },
     catalog: {
       path: resolve(expandHome(env['VISOR_CATALOG_PATH'] ?? (o.catalog?.path || file.catalog?.path || join(dataDir, 'catalog')), env)),

@@ -20,6 +20,8 @@ export type ErrorKind =
   | 'too_large'
   | 'method_not_allowed'
   | 'range_not_satisfiable'
+  | 'request_timeout'
+  | 'too_many_requests'
   | 'upstream_failed'
   | 'unavailable'
   | 'internal';
@@ -61,6 +63,15 @@ export class MethodNotAllowed extends VisorError {
   constructor(method: string, path: string, allowed: string[]) {
     super('method_not_allowed', `${method} is not allowed on ${path}; allowed: ${allowed.join(', ')}`);
     this.allowed = allowed;
+  }
+}
+
+/** The caller (a client address, or a key) asked for more than its share: the answer says when to come back. */
+export class TooManyRequests extends VisorError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super('too_many_requests', message);
+    this.retryAfterSeconds = Math.max(1, Math.ceil(retryAfterSeconds));
   }
 }
 

@@ -1,0 +1,121 @@
+import type { IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionLimits } from '../src/config/VisorConfig.ts';
+import { ROUTES, routeMatcher } from '../src/api/routes.ts';
+import { TooManyRequests, VisorError } from '../src/errors/VisorError.ts';
+import { clientOf } from './clientAddress.ts';
+import { errorResponse } from './httpErrors.ts';
+
+const isUploadPath = routeMatcher(ROUTES.uploadFile);
+/** How long a connection over its client's cap may wait to send the request its refusal answers. */
+const REFUSED_GRACE_MS = 2000;
+/** Idle keep-alive connections are closed after this (longer than common proxies' 60 s, so they close first). */
+const KEEP_ALIVE_MS = 65_000;
+
+/**
+ * The daemon's connection policy: how long a client may take over a request, and how many connections
+ * it may hold, so that slow or greedy clients cannot take the sockets everyone else needs.
+ * - headers: node's own headersTimeout, checked every second (node's default check is every 30 s);
+ * - bodies: no pause longer than the idle timeout, uploads included; a request other than an upload
+ *   must be received whole within the request timeout (an upload of many GiB may take hours);
+ * - connections: at most maxConnections in all (node closes the rest at once) and
+ *   maxConnectionsPerClient from one client, whose further connections are answered 429 and closed.
+ * Requests with no body are complete once their headers are, and cost nothing here.
+ */
+export class ConnectionPolicy {
+  private readonly limits: ConnectionLimits;
+  private readonly perClient = new Map<string, number>();
+  private readonly refused = new WeakSet<Socket>();
+
+  constructor(limits: ConnectionLimits) {
+    this.limits = limits;
+  }
+
+  /** Options for node's createServer: set there because the check interval is fixed at construction. */
+  get serverOptions(): ServerOptions {
+    return {
+      headersTimeout: this.limits.headersTimeoutMs,
+      // The whole-request bound is ours (below): node's would cut uploads too.
+      requestTimeout: 0,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      connectionsCheckingInterval: Math.min(1000, this.limits.headersTimeoutMs),
+    };
+  }
+
+  /** Counts connections per client on the server, and caps them in all. */
+  attach(server: Server): void {
+    server.keepAliveTimeout = KEEP_ALIVE_MS;
+    if (this.limits.maxConnections > 0) server.maxConnections = this.limits.maxConnections;
+    if (this.limits.maxConnectionsPerClient === 0) return;
+    server.on('connection', (socket: Socket) => {
+      const client = clientOf(socket.remoteAddress);
+      const open = (this.perClient.get(client) ?? 0) + 1;
+      this.perClient.set(client, open);
+      socket.once('close', () => {
+        const left = (this.perClient.get(client) ?? 1) - 1;
+        if (left <= 0) this.perClient.delete(client);
+        else this.perClient.set(client, left);
+      });
+      if (open > this.limits.maxConnectionsPerClient) {
+        // Answered on its first request (guard below), so the client learns why; closed if none comes soon.
+        this.refused.add(socket);
+        setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();
+      }
+    });
+  }
+
+  /** The request listener behind the policy: refused connections get their 429, bodies their deadlines. */
+  guard(listener: RequestListener): RequestListener {
+    return (req, res) => {
+      if (this.refused.has(req.socket)) {
+        answer(res, new TooManyRequests(`too many connections from your address (at most ${this.limits.maxConnectionsPerClient}); close some and retry`, 1));
+        req.socket.destroySoon();
+        return;
+      }
+      if (hasBody(req)) this.bound(req, res);
+      listener(req, res);
+    };
+  }
+
+  private bound(req: IncomingMessage, res: ServerResponse): void {
+    const cut = (message: string) => {
+      answer(res, new VisorError('request_timeout', message));
+      // Whatever still reads the body fails at once rather than waiting on a client that is gone.
+      res.once('finish', () => req.socket.destroy());
+      if (res.headersSent) req.socket.destroy();
+    };
+    // node's socket timeout: emitted on the request while its body is incomplete.
+    req.socket.setTimeout(this.limits.idleTimeoutMs);
+    req.on('timeout', () => cut(`no byte of the request body for ${this.limits.idleTimeoutMs / 1000} s`));
+    // Once the body is in, the server may work on the answer for as long as it takes (a copy between
+    // stores): a pause then is not the client's.
+    res.on('timeout', () => undefined);
+    if (req.method === 'PUT' && isUploadPath(pathOf(req.url)) !== undefined) return;
+    const deadline = setTimeout(() => {
+      if (!req.complete) cut(`the request was not received whole within ${this.limits.requestTimeoutMs / 1000} s`);
+    }, this.limits.requestTimeoutMs);
+    deadline.unref();
+    req.socket.once('close', () => clearTimeout(deadline));
+    req.once('end', () => clearTimeout(deadline));
+  }
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+function pathOf(url: string | undefined): string {
+  const u = url ?? '';
+  const q = u.indexOf('?');
+  return q === -1 ? u : u.slice(0, q);
+}
+
+/** An error answer in the one shape, closing the connection; nothing when an answer is already under way. */
+function answer(res: ServerResponse, error: VisorError): void {
+  if (res.headersSent) return;
+  const { status, headers, body } = errorResponse(error);
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+  res.end(text);
+}
