@@ -256,12 +256,12 @@ test('concurrent first requests share one slow hash, and a flood of unknown secr
   t.true(results.every((p) => p?.name === 'ana'));
   t.is(auth.checks.slow, 1, 'one hash, not twenty');
   // With no right token cached (a fresh authenticator), each distinct wrong secret costs a hash:
-  // at most one runs and two wait; the rest are refused as unavailable at once.
+  // for one key at most one runs and two from one client wait; the rest are told to come back (429).
   const fresh = new ApiKeyAuthenticator(store, { concurrentHashes: 1, queuedHashes: 2 });
   const attempts = await Promise.allSettled(Array.from({ length: 6 }, () => fresh.authenticate(`Bearer ${token.slice(0, 23)}${randomBytes(32).toString('base64url')}`)));
   const kinds = attempts.map((a) => (a.status === 'rejected' ? (a.reason as VisorError).kind : 'ok'));
   t.deepEqual(kinds.filter((k) => k === 'unauthenticated').length, 3);
-  t.deepEqual(kinds.filter((k) => k === 'unavailable').length, 3);
+  t.deepEqual(kinds.filter((k) => k === 'too_many_requests').length, 3);
   await rm(dir, { recursive: true, force: true });
 });
 

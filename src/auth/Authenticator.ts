@@ -6,5 +6,6 @@ import type { Principal } from './Principal.ts';
  * routes and the core never see how credentials are checked.
  */
 export interface Authenticator {
-  authenticate(authorization: string | undefined): Promise<Principal | undefined>;
+  /** `client` names where the request came from (budgets against guessing are kept per client). */
+  authenticate(authorization: string | undefined, client?: string): Promise<Principal | undefined>;
 }
