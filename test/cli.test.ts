@@ -249,8 +249,9 @@ test('the config file supplies url and token, but a token in a file others can r
 });
 
 test("on the daemon's host the admin-token file is used when no token is given", async (t) => {
+  // The admin token goes only to the address the daemon's configuration names (here its VISOR_PORT).
   const run = await visor(['--json', 'add', '--name', unique('admin-token')], {
-    env: { VISOR_TOKEN: undefined, VISOR_DATA_DIR: daemon.dataDir },
+    env: { VISOR_TOKEN: undefined, VISOR_DATA_DIR: daemon.dataDir, VISOR_PORT: new URL(daemon.url).port },
   });
   t.is(run.code, 0, run.stderr);
 });

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import type { VisorClient } from '../client/VisorClient.ts';
-import { resolveConnection, type ConnectionSettings } from './connectionSettings.ts';
+import { missingKeyHint, resolveConnection, type ConnectionSettings } from './connectionSettings.ts';
 import { Output } from './output/Output.ts';
 
 /** The options every command accepts. */
@@ -31,12 +31,20 @@ export class CliSession {
   async visor(): Promise<VisorClient> {
     if (this.client) return this.client;
     const { url, token } = this.options();
-    this.connection = await resolveConnection({ flags: { url, token }, env: process.env, homeDir: homedir() });
-    // Loaded here, not at start: `visor serve` never needs the HTTP client.
-    const { VisorClient } = await import('../client/VisorClient.ts');
+    // The client is loaded here, not at start (`visor serve` never needs it), while the connection is worked out.
+    const [connection, { VisorClient }] = await Promise.all([
+      resolveConnection({ flags: { url, token }, env: process.env, homeDir: homedir() }),
+      import('../client/VisorClient.ts'),
+    ]);
+    this.connection = connection;
     // No retries: a person or a script sees a down daemon at once and decides what to do.
-    this.client = new VisorClient({ url: this.connection.url, token: this.connection.token, retries: 0 });
+    this.client = new VisorClient({ url: connection.url, token: connection.token, retries: 0 });
     return this.client;
+  }
+
+  /** Where a key could come from, when the client was made and sends none. */
+  missingKeyHint(): string[] | undefined {
+    return this.connection === undefined ? undefined : missingKeyHint(this.connection);
   }
 
   private options(): GlobalOptions {

@@ -8,8 +8,8 @@ export function describeProblem(problem: Pick<FieldProblem, 'field' | 'message'>
 }
 
 export interface ErrorReportContext {
-  /** Whether any token was found; a 401 without one gets a hint on where tokens come from. */
-  hadToken: boolean;
+  /** Set when the request went without a key: a 401 then gets these lines on where a key can come from. */
+  missingKey: string[] | undefined;
   /** Print stacks of unexpected errors (VISOR_DEBUG set). */
   debug: boolean;
 }
@@ -22,8 +22,8 @@ export function errorReportLines(error: unknown, context: ErrorReportContext): s
   const first = problems[0] ? message.indexOf(problems[0].message) : -1;
   const lines = [`visor: ${first > 0 ? message.slice(0, first).replace(/[\s:;]+$/, '') : message}`];
   for (const problem of problems) lines.push(`  ${describeProblem(problem)}`);
-  if (error instanceof VisorClientError && error.status === 401 && !context.hadToken) {
-    lines.push('  no token found: pass --token, set VISOR_TOKEN, or put "token" in ~/.config/visor/config.json');
+  if (error instanceof VisorClientError && error.status === 401 && context.missingKey !== undefined) {
+    for (const line of context.missingKey) lines.push(`  ${line}`);
   }
   if (context.debug && error instanceof Error && error.stack) lines.push(error.stack);
   return lines;

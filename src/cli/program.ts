@@ -46,8 +46,8 @@ export async function runVisor(args: readonly string[], more: readonly CommandEn
   const commands = [...more, ...COMMANDS];
   const program = new Command('visor')
     .description('VISOR: virtual-machine images, catalogued in Git')
-    .option('--url <url>', 'daemon URL (env VISOR_URL; default http://127.0.0.1:4568)')
-    .option('--token <key>', 'API key (visor_<key id>_<secret>) for writes and private images (env VISOR_TOKEN)')
+    .option('--url <url>', 'daemon URL (env VISOR_URL; default the config file\'s "url", else the local daemon\'s own address)')
+    .option('--token <key>', 'API key (visor_<key id>_<secret>) for writes and private images, sent to the URL in use (env VISOR_TOKEN; else the config file\'s key for that URL)')
     .option('--json', 'print results as JSON on stdout, for scripts')
     // Set before adding commands: subcommands inherit both settings.
     .exitOverride()
@@ -65,7 +65,7 @@ export async function runVisor(args: readonly string[], more: readonly CommandEn
     // Commander has already printed its own usage errors (and help, exit 0).
     if (!(error instanceof CommanderError)) {
       const lines = errorReportLines(error, {
-        hadToken: session.connection?.token !== undefined,
+        missingKey: session.missingKeyHint(),
         debug: process.env['VISOR_DEBUG'] !== undefined,
       });
       process.stderr.write(`${lines.join('\n')}\n`);

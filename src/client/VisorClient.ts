@@ -7,6 +7,7 @@ import { toSearchParams, type ImageFilter } from './ImageFilter.ts';
 import { uploadImageFile, type UploadOptions } from './uploadImageFile.ts';
 import { VisorClientError } from './VisorClientError.ts';
 import { DEFAULT_VISOR_URL } from './defaultUrl.ts';
+import { httpOrigin } from './origin.ts';
 
 export { DEFAULT_VISOR_URL };
 export type { HealthReport };
@@ -14,7 +15,10 @@ export type { HealthReport };
 export interface VisorClientOptions {
   /** Base URL of the daemon (default http://127.0.0.1:4568). */
   url?: string;
-  /** Bearer token; needed for writes and to see private images. */
+  /**
+   * Bearer token; needed for writes and to see private images. It is sent only to the origin (scheme,
+   * host, port) of `url`: never to another server, whether named by a redirect or by a `next` link.
+   */
   token?: string;
   /** Extra trusted certificate authorities (PEM), e.g. for a daemon with a self-signed certificate. */
   ca?: string | Buffer;
@@ -48,8 +52,20 @@ export class VisorClient {
 
   constructor(options: VisorClientOptions = {}) {
     this.url = (options.url ?? DEFAULT_VISOR_URL).replace(/\/+$/, '');
+    const origin = httpOrigin(this.url);
+    if (origin === undefined) throw new VisorClientError(`${this.url} is not an http:// or https:// URL`, { code: 'invalid_url' });
+    const authorization = options.token ? `Bearer ${options.token}` : undefined;
     this.http = got.extend({
-      headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+      // Set per request, not as a default header: every request (a retry, a redirect, a `next` page
+      // anywhere) carries the key only when it goes to the daemon's own origin.
+      hooks: {
+        beforeRequest: [
+          (request) => {
+            if (authorization !== undefined && request.url instanceof URL && request.url.origin === origin) request.headers['authorization'] = authorization;
+            else if (request.headers['authorization'] !== undefined) delete request.headers['authorization'];
+          },
+        ],
+      },
       // Only reads are retried: a repeated write could apply twice.
       retry: { limit: options.retries ?? 2, methods: ['GET', 'HEAD'] },
       timeout: { connect: 10_000, socket: 120_000 },
