@@ -16,7 +16,7 @@ import type { UpstreamFollower } from '../src/sync/UpstreamFollower.ts';
 import { MethodNotAllowed, notFound, VisorError } from '../src/errors/VisorError.ts';
 import { redactKeys } from '../src/accounts/ApiKey.ts';
 import { errorResponse } from './httpErrors.ts';
-import { auditTrail } from './auditTrail.ts';
+import { auditTrail, refuseUnrecordedChanges } from './auditTrail.ts';
 import { accountRoutes } from './routes/accountRoutes.ts';
 import { grantRoutes } from './routes/grantRoutes.ts';
 import { reportRoutes } from './routes/reportRoutes.ts';
@@ -84,6 +84,8 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
       if (logger.isLevelEnabled('debug')) logger.debug({ request: ctx.state['requestId'], method: ctx.method, url: redactKeys(ctx.url), status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 }, 'request');
     }
   });
+
+  app.use(refuseUnrecordedChanges(s.audit));
 
   // Git's smart HTTP protocol (read-only) on /catalog.git, ahead of the router: git sends its own paths.
   app.use(async (ctx, next) => {

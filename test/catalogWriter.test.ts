@@ -1,6 +1,6 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { CatalogWriter } from '../src/catalog/CatalogWriter.ts';
@@ -90,4 +90,22 @@ test('the index catching up writes no objects, even while a repack swaps the pac
   t.is(await statusWhenSettled(dir), '');
   await writer.close();
   t.is((await gitAsync(dir, 'fsck', '--no-progress')).status, 0);
+});
+
+test('a commit whose branch cannot be moved fails with git\'s reason, and the next one works', async (t) => {
+  const { dir, writer } = await openWriter();
+  await writer.commit({ changes: [change('{"first":1}\n')], author, message: 'first' });
+  const head = await out(dir, 'rev-parse', 'HEAD');
+  const lock = join(dir, '.git', 'refs', 'heads', 'main.lock');
+  await writeFile(lock, '');
+  const refused = change('{"second":2}\n');
+  const error = await t.throwsAsync(writer.commit({ changes: [refused], author, message: 'second' }));
+  t.regex(error.message, /main\.lock/, 'the reason names what stood in the way');
+  t.notRegex(error.message, /moved outside the daemon/);
+  t.is(await out(dir, 'rev-parse', 'HEAD'), head);
+  t.false(existsSync(join(dir, refused.path)), 'the refused change is not left in the tree');
+  await unlink(lock);
+  await writer.commit({ changes: [change('{"third":3}\n')], author, message: 'third' });
+  t.is(await out(dir, 'rev-list', '--count', 'HEAD'), '3');
+  await writer.close();
 });

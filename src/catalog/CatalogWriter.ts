@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { GitRunner } from '../git/GitRunner.ts';
 import { GitFastImport } from '../git/GitFastImport.ts';
-import { unavailable } from '../errors/VisorError.ts';
+import { unavailable, type VisorError } from '../errors/VisorError.ts';
 
 export interface CatalogChange {
   /** Path inside the catalogue, e.g. images/ab/<id>.json. */
@@ -161,7 +161,7 @@ export class CatalogWriter {
           const commit = await this.apply(batch.map((p) => p.request));
           for (const p of batch) p.resolve(commit);
         } catch (error) {
-          for (const p of batch) p.reject(unavailable(`catalogue commit failed: ${(error as Error).message}`, error));
+          for (const p of batch) p.reject(commitFailure(error));
         }
       }
     } finally {
@@ -297,6 +297,15 @@ export class CatalogWriter {
       // The commit already failed; a failed restore leaves the working tree to the start-up check.
     }
   }
+}
+
+/** Why a commit failed, in words a caller can act on; nothing of the batch was saved. */
+function commitFailure(error: unknown): VisorError {
+  const text = error instanceof Error ? error.message : String(error);
+  if ((error as NodeJS.ErrnoException).code === 'ENOSPC' || /no space left on device/i.test(text)) {
+    return unavailable('the catalogue cannot be written: its disk is full (no space left on device); nothing was saved', error);
+  }
+  return unavailable(`catalogue commit failed: ${text}; nothing was saved`, error);
 }
 
 function sameAuthor(a: CommitAuthor, b: CommitAuthor): boolean {

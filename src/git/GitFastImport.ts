@@ -21,6 +21,7 @@ interface Waiting {
   resolve: (commit: string) => void;
   reject: (error: Error) => void;
   commit?: string;
+  stderrBefore: number;
 }
 
 /**
@@ -39,6 +40,8 @@ export class GitFastImport {
   private waiting: Waiting | undefined;
   private stdout = '';
   private stderr = '';
+  /** Bytes fast-import has written to stderr in all: quiet, it says something only when a step failed. */
+  private stderrBytes = 0;
   private marks = 0;
 
   constructor(dir: string) {
@@ -64,7 +67,7 @@ export class GitFastImport {
     }
     parts.push(`\nget-mark :${mark}\ncheckpoint\nprogress visor-${mark}\n`);
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
+      this.waiting = { resolve, reject, stderrBefore: this.stderrBytes };
       child.stdin.write(Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p))));
     });
   }
@@ -94,6 +97,7 @@ export class GitFastImport {
     child.stdout.on('data', (text: string) => this.onOutput(text));
     child.stderr.on('data', (b: Buffer) => {
       this.stderr = (this.stderr + b.toString('utf8')).slice(-4000);
+      this.stderrBytes += b.length;
     });
     child.stdin.on('error', () => undefined);
     child.on('error', (e) => this.fail(child, e));
@@ -112,7 +116,10 @@ export class GitFastImport {
       if (!w) continue;
       if (line.startsWith('progress ')) {
         this.waiting = undefined;
-        if (w.commit) w.resolve(w.commit);
+        // A ref or pack it could not write (a full disk, a lock) is reported on stderr, not by exit.
+        const said = this.stderrBytes > w.stderrBefore ? this.stderr.slice(-(this.stderrBytes - w.stderrBefore)).trim() : '';
+        if (said) w.reject(new Error(`git fast-import: ${said}`));
+        else if (w.commit) w.resolve(w.commit);
         else w.reject(new Error(`git fast-import gave no commit id: ${this.stderr.trim()}`));
       } else if (/^[0-9a-f]{40,64}$/.test(line)) {
         w.commit = line;

@@ -1,6 +1,7 @@
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AuditEntry } from './AuditEntry.ts';
+import { unavailable } from '../errors/VisorError.ts';
 
 export const AUDIT_FILE = 'audit.log';
 
@@ -13,11 +14,19 @@ export interface AuditLogOptions {
   onError?: (error: unknown) => void;
 }
 
+/** Entries held in memory while the file cannot be written; past this, they are counted as lost. */
+const MAX_HELD = 10_000;
+
 /**
  * The append-only record of every API operation (the paper's tracking component), one JSON line per
  * request in `<dir>/audit.log`, kept outside the catalogue and owner-only. Appending never waits on a
  * request: lines are queued and written in order by one writer, several at a time under load. Files
  * are only ever appended to and renamed, never rewritten.
+ *
+ * Nothing is dropped silently. Lines that cannot be written (a full disk) are held and written once
+ * the file can be; while it cannot, `assertWritable` refuses actions that would change anything, so
+ * no change goes unrecorded. Reads go on; should more lines wait than can be held, the file says how
+ * many were lost.
  */
 export class AuditLog {
   private readonly o: AuditLogOptions;
@@ -25,6 +34,9 @@ export class AuditLog {
   private size = 0;
   private queue: string[] = [];
   private writing: Promise<void> | undefined;
+  /** Why the last write failed; undefined once one succeeds. */
+  private failure: Error | undefined;
+  private lost = 0;
 
   constructor(options: AuditLogOptions) {
     this.o = options;
@@ -40,8 +52,24 @@ export class AuditLog {
   }
 
   append(entry: AuditEntry): void {
-    this.queue.push(`${JSON.stringify(entry)}\n`);
+    if (this.queue.length >= MAX_HELD) this.lost += 1;
+    else this.queue.push(`${JSON.stringify(entry)}\n`);
     this.writing ??= this.drain();
+  }
+
+  /**
+   * Throws (unavailable) while the log cannot be written, after trying once more: an action whose
+   * entry could not be written must not happen.
+   */
+  async assertWritable(): Promise<void> {
+    if (!this.failure) return;
+    this.writing ??= this.drain();
+    await this.flush();
+    const failure = this.failure as Error | undefined;
+    if (failure) {
+      const reason = (failure as NodeJS.ErrnoException).code === 'ENOSPC' ? 'its disk is full (no space left on device)' : failure.message;
+      throw unavailable(`the audit log cannot be written: ${reason}; changes are refused until it can be`, failure);
+    }
   }
 
   /** Resolves once everything appended so far is written. */
@@ -58,22 +86,45 @@ export class AuditLog {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const lines = this.queue.join('');
+      while (this.queue.length > 0 || this.lost > 0) {
+        const held = this.queue;
+        const lost = this.lost;
+        const lines = (lost > 0 ? `${JSON.stringify({ time: new Date().toISOString(), lost_entries: lost, reason: this.failure?.message ?? 'too many entries waiting' })}\n` : '') + held.join('');
         this.queue = [];
+        this.lost = 0;
         try {
           if (!this.file) await this.openCurrent();
-          await this.file!.appendFile(lines);
-          this.size += Buffer.byteLength(lines);
-          if (this.size >= this.o.maxBytes) await this.rotate();
+          await this.writeWhole(lines);
+          this.failure = undefined;
         } catch (error) {
-          // A full or failing disk must not take the API down; the operator is told through the log.
-          this.o.onError?.(error);
+          // Held for the next attempt (the next append, or assertWritable), in order, ahead of newer lines.
+          const waiting = [...held, ...this.queue];
+          this.queue = waiting.slice(0, MAX_HELD);
+          this.lost += lost + Math.max(0, waiting.length - MAX_HELD);
+          if (!this.failure) this.o.onError?.(error);
+          this.failure = error as Error;
+          return;
         }
+        if (this.size >= this.o.maxBytes) await this.rotate().catch((error: unknown) => this.o.onError?.(error));
       }
     } finally {
       // Reached with no await after the queue was seen empty: a line appended later starts a new drain.
       this.writing = undefined;
+    }
+  }
+
+  /**
+   * Appends the lines or nothing: a write cut short by a full disk is undone, so that holding the
+   * lines and writing them again later does not leave half a line, or a line twice.
+   */
+  private async writeWhole(lines: string): Promise<void> {
+    const file = this.file!;
+    try {
+      await file.appendFile(lines);
+      this.size += Buffer.byteLength(lines);
+    } catch (error) {
+      await file.truncate(this.size).catch(() => undefined);
+      throw error;
     }
   }
 
