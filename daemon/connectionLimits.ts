@@ -79,10 +79,14 @@ export class ConnectionPolicy {
 
   private bound(req: IncomingMessage, res: ServerResponse): void {
     const cut = (message: string) => {
-      answer(res, new VisorError('request_timeout', message));
-      // Whatever still reads the body fails at once rather than waiting on a client that is gone.
-      res.once('finish', () => req.socket.destroy());
-      if (res.headersSent) req.socket.destroy();
+      // Whatever still reads the body (an upload, the JSON reader) must fail now: once answered, the
+      // request is detached from its socket and closing the socket alone would leave the reader
+      // waiting forever (and an upload 'uploading'). Destroyed without an error: there may be no listener.
+      if (res.headersSent) req.destroy();
+      else {
+        res.once('finish', () => req.destroy());
+        answer(res, new VisorError('request_timeout', message));
+      }
     };
     // node's socket timeout: emitted on the request while its body is incomplete.
     req.socket.setTimeout(this.limits.idleTimeoutMs);
