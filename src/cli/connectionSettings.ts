@@ -97,8 +97,8 @@ export function missingKeyHint(settings: ConnectionSettings): string[] | undefin
   const lines = [`no token found for ${origin}, so the request went without one: pass --token, set VISOR_TOKEN, or add {"tokens": {"${origin}": "visor_…"}} to ${configPath} (mode 0600)`];
   if (configOrigins.length > 0) lines.push(`${configPath} holds keys for ${configOrigins.join(', ')} only`);
   if (adminToken !== undefined) {
-    const where = adminToken.origins.length > 0 ? adminToken.origins.join(' or ') : 'an address its configuration names (server.port is 0)';
-    lines.push(`the admin token in ${adminToken.path} goes only to its own daemon, at ${where}`);
+    const where = adminToken.origins.length > 0 ? `at ${adminToken.origins.join(' or ')}` : 'whose port is chosen at start (server.port = 0), so to no URL';
+    lines.push(`the admin token in ${adminToken.path} goes only to its own daemon, ${where}`);
   }
   return lines;
 }
