@@ -5,6 +5,7 @@ import { finished } from 'node:stream/promises';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
 import { tooLarge } from '../errors/VisorError.ts';
 import { RELEASE_EVERY_BYTES, releaseDeadChunks } from './DeadChunks.ts';
+import { TransferEnds, type TransferBlame } from './TransferEnds.ts';
 
 /** A digest as VISOR writes it: "<algorithm>:<hex>". */
 export const CHECKSUM_PATTERN = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
@@ -19,39 +20,54 @@ export interface HashedCopy {
   checksum: string;
 }
 
+export interface CopyOptions {
+  /** Cancels the copy: every wait ends with it. */
+  signal?: AbortSignal | undefined;
+  /** What a failure of either end means to the caller. */
+  blame?: TransferBlame;
+}
+
 /**
  * Copies a body into a sink while hashing it, stopping past `limit` bytes with a too_large error.
  * Hashing stays on this thread: a worker-thread variant was measured no faster here (220 against
  * 261 MB/s on a 2-core machine whose second core the client and the writes already use).
  * Back-pressure from the sink pauses the body, and chunks passed on are freed every few MiB
- * (DeadChunks.ts), so memory stays flat whatever the size. The sink is
- * ended on success and left to the caller on failure.
+ * (DeadChunks.ts), so memory stays flat whatever the size. Every wait (the next chunk, the sink's
+ * drain, its finish) also ends with the first failure of either end or with the signal
+ * (TransferEnds), so a store that dies mid-stream fails the copy instead of hanging it. The sink is
+ * ended on success and left to the caller on failure; so is the body, which is never destroyed here:
+ * an HTTP request's body must outlive a failure for its answer to be sent.
  */
-export async function hashedCopy(body: Readable, sink: Writable, algorithm: DigestAlgorithm, limit: number): Promise<HashedCopy> {
+export async function hashedCopy(body: Readable, sink: Writable, algorithm: DigestAlgorithm, limit: number, options: CopyOptions = {}): Promise<HashedCopy> {
   const hash = createHash(algorithm);
   let bytes = 0;
   let sinceRelease = 0;
-  let sinkError: Error | undefined;
-  sink.once('error', (e: Error) => (sinkError = e));
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    if (bytes > limit) throw tooLarge(`upload exceeds the limit of ${limit} bytes`);
-    hash.update(chunk);
-    // once() rejects if the sink errors while we wait for it to drain.
-    if (!sink.write(chunk)) await once(sink, 'drain');
-    if (sinkError) throw sinkError;
-    sinceRelease += chunk.length;
-    if (sinceRelease >= RELEASE_EVERY_BYTES) {
-      sinceRelease = 0;
-      releaseDeadChunks();
+  const ends = new TransferEnds({ source: body, sink, signal: options.signal, blame: options.blame });
+  try {
+    const chunks = body.iterator({ destroyOnReturn: false });
+    for (;;) {
+      const next = await ends.race(chunks.next(), 'source');
+      if (next.done) break;
+      const chunk = next.value as Buffer;
+      bytes += chunk.length;
+      if (bytes > limit) throw tooLarge(`upload exceeds the limit of ${limit} bytes`);
+      hash.update(chunk);
+      if (!sink.write(chunk)) await ends.race(once(sink, 'drain', { signal: ends.over }), 'sink');
+      sinceRelease += chunk.length;
+      if (sinceRelease >= RELEASE_EVERY_BYTES) {
+        sinceRelease = 0;
+        releaseDeadChunks();
+      }
     }
+    sink.end();
+    await ends.race(finished(sink), 'sink');
+  } finally {
+    ends.close();
   }
-  sink.end();
-  await finished(sink);
   return { bytes, checksum: `${algorithm}:${hash.digest('hex')}` };
 }
 
 /** The digest of a stream, read to its end: bytes go nowhere. */
-export async function digestOf(stream: Readable, algorithm: DigestAlgorithm, limit: number): Promise<HashedCopy> {
-  return hashedCopy(stream, new Writable({ write: (_c, _e, cb) => cb() }), algorithm, limit);
+export async function digestOf(stream: Readable, algorithm: DigestAlgorithm, limit: number, options: CopyOptions = {}): Promise<HashedCopy> {
+  return hashedCopy(stream, new Writable({ write: (_c, _e, cb) => cb() }), algorithm, limit, options);
 }

@@ -4,7 +4,7 @@ import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
-import { readOnlyStore } from '../store/storeErrors.ts';
+import { readOnlyStore, storeFailureOf } from '../store/storeErrors.ts';
 import type { ImageBytes } from './ImageBytes.ts';
 import { algorithmOf, digestOf, hashedCopy } from './HashedCopy.ts';
 import type { StoredObjects } from './StoredObjects.ts';
@@ -70,14 +70,23 @@ export class ImageCopier {
     const algorithm = algorithmOf(checksum);
     const existing = await target.stat(key).catch(() => undefined);
     if (existing?.size === size) {
-      const there = await target.read(key, undefined, signal).then((s) => digestOf(s, algorithm, size), () => undefined).catch(() => undefined);
+      const there = await target.read(key, undefined, signal).then(
+        (s) => digestOf(s, algorithm, size, { signal }).finally(() => s.destroy()),
+        () => undefined,
+      ).catch(() => undefined);
       if (there?.checksum === checksum) return;
     }
     const sources = (image.locations ?? []).filter((l) => l.store !== target.name);
     const { stream, location } = await this.o.bytes.openStream(sources, undefined, signal);
-    const write = await target.write(key, { expectedSize: size, ...(signal ? { signal } : {}) });
+    const write = await target.write(key, { expectedSize: size, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
+      stream.destroy();
+      throw e;
+    });
     try {
-      const copied = await hashedCopy(stream, write.stream, algorithm, size).catch((e: unknown) => {
+      const source = this.o.stores.get(location.store)!;
+      // Each end's failure is its store's: a raw reset becomes that store's unavailable, not a 500.
+      const blame = { source: (e: unknown) => storeFailureOf(source, `read of ${location.key}`, e), sink: (e: unknown) => storeFailureOf(target, `write of ${key}`, e) };
+      const copied = await hashedCopy(stream, write.stream, algorithm, size, { signal, blame }).catch((e: unknown) => {
         throw e instanceof VisorError && e.kind === 'too_large' ? mismatch(image, location, target, `more than ${size} bytes`) : e;
       });
       if (copied.bytes !== size) throw mismatch(image, location, target, `${copied.bytes} bytes instead of ${size}`);

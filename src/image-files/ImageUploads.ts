@@ -6,6 +6,7 @@ import type { DigestAlgorithm } from '../config/VisorConfig.ts';
 import { conflict, invalid, invalidField, tooLarge, unavailable, VisorError } from '../errors/VisorError.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
+import { StoreFailure, storeFailureOf } from '../store/storeErrors.ts';
 import { CHECKSUM_PATTERN, hashedCopy } from './HashedCopy.ts';
 
 export interface UploadOptions {
@@ -63,11 +64,13 @@ export class ImageUploads {
       await ledger.commit({ ...current, status: 'uploading', updated_at: new Date().toISOString() }, who, `Start upload of image ${id}`);
       return target;
     });
+    let published = false;
     try {
       const write = await store.write(id, { ...(options.signal ? { signal: options.signal } : {}), ...(options.length !== undefined ? { expectedSize: options.length } : {}) });
       try {
         options.signal?.addEventListener('abort', () => body.destroy(new Error('upload cancelled')), { once: true });
-        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes);
+        // The store's failure is the store's, whatever its error says (a reset is not the client's cut).
+        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) } });
         const checksum = meter.checksum;
         if (options.length !== undefined && meter.bytes !== options.length) {
           throw invalidField('Content-Length', 'length', `${options.length} bytes`, `upload ended after ${meter.bytes} of ${options.length} bytes`);
@@ -76,6 +79,7 @@ export class ImageUploads {
           throw invalidField('checksum', 'match', options.checksum, `checksum mismatch: received ${checksum}, expected ${options.checksum}`);
         }
         await write.commit();
+        published = true;
         const now = new Date().toISOString();
         return await ledger.change(id, who, (r) => ({ ...r, status: 'available', size: meter.bytes, checksum, uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }), `Upload image ${id}: ${meter.bytes} bytes, ${checksum}`);
       } catch (e) {
@@ -83,16 +87,22 @@ export class ImageUploads {
         throw e;
       }
     } catch (error) {
+      // The details (the store's endpoint, paths, codes) go to the daemon's log only; the record and
+      // the public history get a reason a user can act on.
       this.o.onError?.(id, error);
+      const reason = failureReason(error, store.name);
+      // An object published before its record failed must not stay: after a failure nothing is visible.
+      if (published) await store.delete(id).catch((e: unknown) => this.o.onError?.(id, e));
       // Marking a failure is recovery, never refused by a rule: the image must not stay uploading.
       await ledger
         .locked(id, async () => {
           const current = ledger.current(id);
-          if (current) await ledger.commit({ ...current, status: 'error', updated_at: new Date().toISOString() }, who, `Upload of image ${id} failed: ${describeFailure(error)}`);
+          if (current) await ledger.commit({ ...current, status: 'error', updated_at: new Date().toISOString() }, who, `Upload of image ${id} failed: ${reason}`);
         })
         .catch(() => undefined);
-      if (error instanceof VisorError) throw error;
-      throw isClientCutOff(error) ? invalid(`upload failed: ${describeFailure(error)}`) : unavailable(`store ${store.name} failed: ${describeFailure(error)}`, error);
+      // A store's failure is answered in the same words: its own text stays in the log.
+      if (error instanceof VisorError && !(error instanceof StoreFailure)) throw error;
+      throw isClientCutOff(error) ? invalid(`upload failed: ${reason}`) : unavailable(`upload of image ${id} failed: ${reason}`, error);
     } finally {
       ledger.releaseFile(id);
     }
@@ -104,8 +114,13 @@ function isClientCutOff(error: unknown): boolean {
   return e.code === 'ECONNRESET' || e.code === 'ERR_STREAM_PREMATURE_CLOSE' || e.code === 'ABORT_ERR' || e.message === 'aborted';
 }
 
-function describeFailure(error: unknown): string {
+/**
+ * Why the upload failed, in words fit for the record and the public history: the core's own refusals
+ * as they are, a store's failure (whose text may name endpoints, paths, hosts) by the store's name.
+ */
+function failureReason(error: unknown, store: string): string {
+  if (error instanceof StoreFailure) return `the store ${error.store} failed during the upload`;
   if (error instanceof VisorError) return error.message;
   if (isClientCutOff(error)) return 'the client cut the upload off';
-  return (error as Error).message ?? String(error);
+  return `the store ${store} failed during the upload`;
 }

@@ -1,8 +1,7 @@
 import type { Readable } from 'node:stream';
-import { VisorError } from '../errors/VisorError.ts';
 import type { ByteRange, ImageStore, IncompleteWrite, ObjectStat, PositionalReader, StoreAdapter, StoreHealth, StoreWrite, WriteOptions } from './ImageStore.ts';
 import { assertObjectKey } from './objectKey.ts';
-import { storeFailure } from './storeErrors.ts';
+import { storeFailureOf } from './storeErrors.ts';
 import { probeHealth } from './storeHealthProbe.ts';
 
 /**
@@ -127,14 +126,6 @@ export class GuardedStore implements ImageStore {
 
   /** The error as the core gets it: VisorErrors and cancellations as they are, anything else typed. */
   private failure(operation: string, e: unknown): Error {
-    if (e instanceof VisorError || (e instanceof Error && e.name === 'AbortError')) return e;
-    return storeFailure(this.adapter, operation, failureDetail(e));
+    return storeFailureOf(this.adapter, operation, e);
   }
-}
-
-/** What may be said of a raw error: its code (and system call), never its message. */
-function failureDetail(e: unknown): string {
-  const err = e as Partial<NodeJS.ErrnoException> | undefined;
-  if (typeof err?.code === 'string') return err.syscall ? `${err.code} (${err.syscall})` : err.code;
-  return err?.name && err.name !== 'Error' ? `unexpected ${err.name}` : 'unexpected error';
 }

@@ -5,7 +5,36 @@ import { VisorError } from '../errors/VisorError.ts';
  * store's answer (status, error code) only: never from request options, which carry credentials.
  */
 export function storeFailure(store: { name: string; type: string }, operation: string, detail: string): VisorError {
-  return new VisorError('unavailable', `store ${store.name} (${store.type}): ${operation} failed: ${detail}`);
+  return new StoreFailure(store, `store ${store.name} (${store.type}): ${operation} failed: ${detail}`);
+}
+
+/**
+ * Any failure of a store operation as the core gets it: VisorErrors and cancellations (the caller's
+ * own doing) as they are; anything else (a socket's reset, a library's error) typed, named by its
+ * code only, never its message, which may quote a URL with a token or an internal host in it.
+ */
+export function storeFailureOf(store: { name: string; type: string }, operation: string, e: unknown): Error {
+  if (e instanceof VisorError || (e instanceof Error && e.name === 'AbortError')) return e;
+  return storeFailure(store, operation, failureDetail(e));
+}
+
+/** What may be said of a raw error: its code (and system call), never its message. */
+function failureDetail(e: unknown): string {
+  const err = e as Partial<NodeJS.ErrnoException> | undefined;
+  if (typeof err?.code === 'string') return err.syscall ? `${err.code} (${err.syscall})` : err.code;
+  return err?.name && err.name !== 'Error' ? `unexpected ${err.name}` : 'unexpected error';
+}
+
+/**
+ * A store's own failure (its answer, its connection), told apart from the core's refusals: its text
+ * names operations, object paths and codes, for the daemon's log and the caller, never for a record.
+ */
+export class StoreFailure extends VisorError {
+  readonly store: string;
+  constructor(store: { name: string }, message: string) {
+    super('unavailable', message);
+    this.store = store.name;
+  }
 }
 
 export function objectNotFound(store: { name: string }, key: string): VisorError {

@@ -186,6 +186,8 @@ export class HttpExchange {
     return new Promise((resolve, reject) => {
       req.once('response', resolve);
       req.once('error', (e) => reject(options.signal?.aborted ? abortError(options.signal) : e));
+      // A request closed without an answer and without an error must not leave its caller waiting.
+      req.once('close', () => reject(Object.assign(new Error('closed before an answer'), { code: 'ECONNRESET' })));
     });
   }
 }

@@ -1,4 +1,4 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished, Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { ByteRange } from '../ImageStore.ts';
 
 /**
@@ -8,7 +8,11 @@ import type { ByteRange } from '../ImageStore.ts';
 export function rangeOf(opened: { status: number; stream: Readable }, range: ByteRange | undefined): Readable {
   if (!range || opened.status === 206) return opened.stream;
   const cut = new ByteWindow(range.start, range.end - range.start + 1);
-  opened.stream.on('error', (e) => cut.destroy(e));
+  // Any end of the answer before the window is full fails the window: an error, and a connection
+  // closed without one too (a pipe() would leave the reader waiting for an end that never comes).
+  finished(opened.stream, (e) => {
+    if (e && !cut.complete) cut.destroy(e);
+  });
   cut.on('close', () => {
     if (!opened.stream.readableEnded) opened.stream.destroy();
   });
@@ -20,6 +24,11 @@ class ByteWindow extends Transform {
   private skip: number;
   private left: number;
   private done = false;
+
+  /** All the window's bytes have passed. */
+  get complete(): boolean {
+    return this.done;
+  }
 
   constructor(skip: number, length: number) {
     super();

@@ -56,7 +56,10 @@ export class S3Store implements StoreAdapter {
       responseChecksumValidation: 'WHEN_REQUIRED',
       // The SDK retries with backoff only what it can replay (our parts are buffers) and only transient failures.
       maxAttempts: options.retries + 1,
-      requestHandler: { connectionTimeout: Math.min(10_000, options.timeoutMs), requestTimeout: options.timeoutMs, httpAgent: new HttpAgent(agent), httpsAgent: new HttpsAgent(agent) },
+      // timeout_ms is an idle time (socketTimeout): the SDK's requestTimeout only logs a warning unless
+      // told to throw, and a whole-request limit would cut a slow but moving part. Without it, a store
+      // that stops answering without closing (a black hole) holds a transfer forever.
+      requestHandler: { connectionTimeout: Math.min(10_000, options.timeoutMs), socketTimeout: options.timeoutMs, httpAgent: new HttpAgent(agent), httpsAgent: new HttpsAgent(agent) },
     });
   }
 
