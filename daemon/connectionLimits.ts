@@ -99,7 +99,8 @@ export class ConnectionPolicy {
       if (!req.complete) cut(`the request was not received whole within ${this.limits.requestTimeoutMs / 1000} s`);
     }, this.limits.requestTimeoutMs);
     deadline.unref();
-    req.socket.once('close', () => clearTimeout(deadline));
+    // On the request, not its socket: a kept-alive socket would gather a listener per request.
+    req.once('close', () => clearTimeout(deadline));
     req.once('end', () => clearTimeout(deadline));
   }
 }
