@@ -76,11 +76,11 @@ test('names are unique within a series', async (t) => {
   await commitRecords(clone, 'main', [imageRecord({ series: 'cirros', name: 'cirros-0.6' })]);
   t.is(tryGit(clone, 'push', '-q', 'origin', 'main').status, 0);
   const dup = imageRecord({ series: 'cirros', name: 'cirros-0.6' });
-  await commitRecords(clone, 'dup', [dup, imageRecord({ series: 'other', name: 'cirros-0.6' })]);
+  await commitRecords(clone, 'dup', [dup, imageRecord({ series: 'other', name: 'cirros-0.6' }), imageRecord({ series: 'cirros', name: 'cirros-0.6', owner: 'eve' })]);
   const push = tryGit(clone, 'push', 'origin', 'dup');
   t.not(push.status, 0);
   t.regex(push.stderr, new RegExp(`${recordFile(dup.id)}: name: .*already named "cirros-0.6" \\[unique-in-series\\]`));
-  t.is(push.stderr.match(/unique-in-series/g)?.length, 1, 'the same name in another series is fine');
+  t.is(push.stderr.match(/unique-in-series/g)?.length, 1, 'the same name in another series, or of another owner (a series is a namespace per owner), is fine');
 });
 
 test('an image referenced as kernel cannot be deleted; references must exist', async (t) => {

@@ -13,7 +13,7 @@ export interface AccessSubject {
 const ACTION: Record<Exclude<AccessLevel, 'none'>, string> = {
   checkout: 'see',
   commit: 'change',
-  manage: 'delete, publish or share',
+  manage: 'delete, publish, share or name in a series',
 };
 
 /**

@@ -14,15 +14,16 @@ export interface RecordFacts {
   ramdisk?: string;
   type?: string;
   access?: string;
+  owner?: string;
 }
 
-const FIELDS = ['id', 'name', 'series', 'kernel', 'ramdisk', 'type', 'access'] as const;
+const FIELDS = ['id', 'name', 'series', 'kernel', 'ramdisk', 'type', 'access', 'owner'] as const;
 
 /**
  * The cache on disk: one row per blob, [oid, ...FIELDS] with 0 for an absent field. Rows parse in
  * ~100 ms for 100,000 records where an object keyed by oid took ~250 ms.
  */
-const CACHE_VERSION = 2;
+const CACHE_VERSION = 3;
 interface SavedFacts {
   version: number;
   rows: Array<Array<string | 0>>;

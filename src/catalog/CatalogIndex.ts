@@ -223,12 +223,12 @@ export class CatalogIndex {
     return best;
   }
 
-  /** The images of a series with this name (the rule unique-in-series). */
-  namesakes(series: string, name: string): ImageRecord[] {
+  /** The images of this owner in a series with this name (the rule unique-in-series). */
+  namesakes(series: string, owner: string, name: string): ImageRecord[] {
     const found: ImageRecord[] = [];
     for (const id of this.valueIndex('series')!.get(series) ?? []) {
       const r = this.records.get(id)!;
-      if (r.name === name) found.push(r);
+      if (r.name === name && r.owner === owner) found.push(r);
     }
     return found;
   }

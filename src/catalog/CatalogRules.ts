@@ -8,24 +8,39 @@ import type { FieldProblem } from '../errors/VisorError.ts';
 export interface RecordLookup {
   /** The record with this id; undefined is reported as missing. */
   record(id: string): ImageRecord | undefined;
-  /** How to name the other images of `series` called `name` than `self`: their ids, or a count of those the caller may not see. */
-  namesakes(series: string, name: string, self: string): string[];
+  /** How to name the other images of `owner` in `series` called `name` than `self`: their ids. */
+  namesakes(series: string, owner: string, name: string, self: string): string[];
 }
 
 /**
  * The rules that span records, which the schema cannot express: kernel and ramdisk name existing
- * images of that type, and within a series every image has its own name. The daemon's writes,
- * `catalog validate`, the hooks and the sync checks all judge a record with this one function.
+ * images of that type, and within a series each owner's images have names of their own. The
+ * daemon's writes, `catalog validate`, the hooks and the sync checks all judge a record with this
+ * one function.
+ *
+ * A series is a namespace per owner, as a repository is per account in an OCI registry: a name is
+ * judged only against images of the same owner, all of which the owner sees. A rule over every
+ * owner's images would tell a caller that an image they may not see holds a name (the refusal
+ * itself is the leak), and would let a stranger take a name first with a private image.
+ *
+ * With `before` (a change of a record), the name is judged only when the change gives it: a change of
+ * anything else is not refused for a namesake that came from elsewhere (a merge, a sync).
  */
-export function recordProblems(record: ImageRecord, lookup: RecordLookup): FieldProblem[] {
+export function recordProblems(record: ImageRecord, lookup: RecordLookup, before?: ImageRecord): FieldProblem[] {
   const problems = referenceProblems(record, lookup);
-  if (record.series !== undefined) {
-    const others = lookup.namesakes(record.series, record.name, record.id);
+  const named = before === undefined || before.series !== record.series || before.name !== record.name || before.owner !== record.owner;
+  if (record.series !== undefined && named) {
+    const others = lookup.namesakes(record.series, record.owner, record.name, record.id);
     if (others.length > 0) {
-      problems.push({ field: 'name', rule: 'unique-in-series', expected: `a name not used by another image of series ${record.series}`, message: `${others.join(', ')} of series ${record.series} is already named ${JSON.stringify(record.name)}` });
+      problems.push({ field: 'name', rule: 'unique-in-series', expected: `a name not used by another image of ${record.owner} in series ${record.series}`, message: `${others.join(', ')} of series ${record.series} is already named ${JSON.stringify(record.name)}` });
     }
   }
   return problems;
+}
+
+/** The key of a name in a series' namespace of one owner. */
+export function seriesNameKey(series: string, owner: string, name: string): string {
+  return `${series}\u0000${owner}\u0000${name}`;
 }
 
 function referenceProblems(record: ImageRecord, lookup: RecordLookup): FieldProblem[] {

@@ -137,8 +137,8 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
       const ref = record[field];
       if (ref !== undefined) refs.set(ref, await lookupTarget(ref));
     }
-    const lookup = { record: (id: string) => refs.get(id), namesakes: (series: string, name: string, self: string) => imageIds(tree.namesakes(series, name).filter((id) => id !== self)) };
-    for (const p of recordProblems(record, lookup)) problems.push({ file: path, ...p });
+    const lookup = { record: (id: string) => refs.get(id), namesakes: (series: string, owner: string, name: string, self: string) => imageIds(tree.namesakes(series, owner, name).filter((id) => id !== self)) };
+    for (const p of recordProblems(record, lookup, before)) problems.push({ file: path, ...p });
   }
 
   for (const path of changes.deleted) {

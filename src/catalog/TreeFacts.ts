@@ -1,5 +1,6 @@
 import type { RecordFacts } from './CatalogFacts.ts';
 import { idFromPath } from './CatalogLayout.ts';
+import { seriesNameKey } from './CatalogRules.ts';
 
 export type Reference = { id: string; as: 'kernel' | 'ramdisk' };
 
@@ -46,7 +47,7 @@ export class TreeFacts {
   private index(path: string, facts: RecordFacts): void {
     const id = idFromPath(path);
     if (!id) return;
-    if (facts.series !== undefined && facts.name !== undefined) addTo(this.seriesNames, seriesKey(facts.series, facts.name), id);
+    if (facts.series !== undefined && facts.name !== undefined) addTo(this.seriesNames, seriesNameKey(facts.series, facts.owner ?? '', facts.name), id);
     for (const as of ['kernel', 'ramdisk'] as const) {
       const ref = facts[as];
       if (ref !== undefined) addTo(this.references, ref, { id, as });
@@ -70,7 +71,7 @@ export class TreeFacts {
     const id = idFromPath(path);
     if (!facts || !id) return;
     if (facts.series !== undefined && facts.name !== undefined) {
-      removeFrom(this.seriesNames, seriesKey(facts.series, facts.name), (other) => other === id);
+      removeFrom(this.seriesNames, seriesNameKey(facts.series, facts.owner ?? '', facts.name), (other) => other === id);
     }
     for (const as of ['kernel', 'ramdisk'] as const) {
       const ref = facts[as];
@@ -78,9 +79,9 @@ export class TreeFacts {
     }
   }
 
-  /** Ids of the records of a series with this name. */
-  namesakes(series: string, name: string): string[] {
-    return this.seriesNames.get(seriesKey(series, name)) ?? [];
+  /** Ids of the records of this owner in a series with this name. */
+  namesakes(series: string, owner: string, name: string): string[] {
+    return this.seriesNames.get(seriesNameKey(series, owner, name)) ?? [];
   }
 
   /** Records that name this image as their kernel or ramdisk. */
@@ -94,10 +95,6 @@ export class TreeFacts {
     const first = this.byLowerCase.get(folded);
     return [...(first === undefined ? [] : [first]), ...(this.caseCollisions.get(folded) ?? [])].filter((p) => p !== path);
   }
-}
-
-function seriesKey(series: string, name: string): string {
-  return `${series}\u0000${name}`;
 }
 
 function addTo<T>(map: Map<string, T[]>, key: string, value: T): void {

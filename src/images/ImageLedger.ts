@@ -107,8 +107,9 @@ export class ImageLedger {
         const kept = current !== undefined && (current.kernel === rid || current.ramdisk === rid);
         return target && (kept || this.canSee(who, target)) ? target : undefined;
       },
-      namesakes: (series, name, self) => this.describe(this.o.index.namesakes(series, name).filter((r) => r.id !== self), who),
-    });
+      // The owner's own images: the owner and admins see them all (ImageService.update lets only them rename in a series).
+      namesakes: (series, owner, name, self) => this.describe(this.o.index.namesakes(series, owner, name).filter((r) => r.id !== self), who),
+    }, current);
     if (record.store !== undefined && !this.o.storeNames.includes(record.store)) {
       problems.push({ field: 'store', rule: 'exists', expected: `one of the configured stores: ${this.o.storeNames.join(', ')}`, message: `store: no store named ${record.store}` });
     }

@@ -139,6 +139,9 @@ export class ImageService {
       if (changed.length === 0) return current;
       // Publishing or unpublishing is the owner's decision, not a commit grantee's.
       if (changed.includes('access')) ledger.find(id, who, 'manage');
+      // So is naming it in a series: the name is judged against the owner's other images there, which
+      // a commit grantee may not all see, and a refusal would tell them one holds the name.
+      if (next['series'] !== undefined && (changed.includes('name') || changed.includes('series'))) ledger.find(id, who, 'manage');
       if (changed.includes('store') && current.locations?.length) {
         throw conflict(`image ${id} already has its file in store ${current.locations[0]!.store}; its store cannot change`);
       }

@@ -1,0 +1,94 @@
+/**
+ * A series is a namespace per owner (as a repository is per account in an OCI registry): within a
+ * series, each owner's images have names of their own. So a name is only ever judged against images
+ * the caller sees, and no answer tells whether an image the caller may not see holds a name; nobody
+ * can take a name first and keep its owner out. The daemon, `catalog validate` and the hooks apply
+ * the same rule (the hooks' side: test/hooks.test.ts).
+ */
+import test from 'ava';
+import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { call, type Answer } from './helpers/http.ts';
+import { createImage, unique } from './helpers/images.ts';
+import { addUser, grant } from './helpers/accounts.ts';
+import { imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
+import { initCatalog } from '../src/catalog/CatalogRepo.ts';
+import { validateCatalog } from '../src/catalog/CatalogValidator.ts';
+
+let d: TestDaemon;
+const who = {} as Record<'owner' | 'stranger' | 'grantee', { name: string; key: string }>;
+test.before(async () => {
+  d = await startTestDaemon();
+  await Promise.all(
+    (['owner', 'stranger', 'grantee'] as const).map(async (role) => {
+      const name = unique(role);
+      who[role] = { name, key: await addUser(d, name) };
+    }),
+  );
+});
+test.after.always(() => d?.stop());
+
+const problemsOf = (a: Answer) => (a.json as { error: { problems: Array<{ rule: string; message: string }> } }).error.problems;
+
+test("a name another owner's hidden image holds is free to a stranger: created exactly as a name nobody holds", async (t) => {
+  const series = unique('noble');
+  await createImage(d, who.owner.key, { name: 'held', series, access: 'private' });
+  const [held, free] = await Promise.all([
+    call(d, who.stranger.key, 'POST', '/images', { name: 'held', series }),
+    call(d, who.stranger.key, 'POST', '/images', { name: 'free', series }),
+  ]);
+  t.deepEqual([held.status, free.status], [201, 201]);
+  // The stranger's own namespace is still theirs: a second "held" of theirs is refused, naming their own image.
+  const again = await call(d, who.stranger.key, 'POST', '/images', { name: 'held', series });
+  t.is(again.status, 400);
+  t.deepEqual(problemsOf(again).map((p) => p.rule), ['unique-in-series']);
+  t.is(problemsOf(again)[0]!.message, `image ${(held.json as { id: string }).id} of series ${series} is already named "held"`);
+});
+
+test('nobody can take a name first and keep its owner out, with a private or a public image', async (t) => {
+  const series = unique('cirros');
+  await createImage(d, who.stranger.key, { name: 'cirros-0.6.2', series, access: 'private' });
+  await createImage(d, who.stranger.key, { name: 'cirros-0.6.3', series, access: 'public' });
+  const answers = await Promise.all(['cirros-0.6.2', 'cirros-0.6.3'].map((name) => call(d, who.owner.key, 'POST', '/images', { name, series, access: 'public' })));
+  t.deepEqual(answers.map((a) => a.status), [201, 201]);
+});
+
+test('a commit grantee may change what else they may, but naming the image in a series is its owner\'s: refused alike whether or not a hidden image holds the name', async (t) => {
+  const series = unique('debian');
+  const shared = await createImage(d, who.owner.key, { name: 'shared', series, access: 'private' });
+  await createImage(d, who.owner.key, { name: 'hidden', series, access: 'private' });
+  await grant(d, who.owner.key, shared, 'users', who.grantee.name, 'commit');
+  const [onHidden, onFree, toOtherSeries] = await Promise.all([
+    call(d, who.grantee.key, 'PUT', `/images/${shared}`, { name: 'hidden' }),
+    call(d, who.grantee.key, 'PUT', `/images/${shared}`, { name: 'free' }),
+    call(d, who.grantee.key, 'PUT', `/images/${shared}`, { series: unique('elsewhere') }),
+  ]);
+  t.deepEqual([onHidden.status, onFree.status, toOtherSeries.status], [403, 403, 403]);
+  t.is(onHidden.text, onFree.text, 'the same answer, word for word');
+  t.regex(onHidden.text, /name in a series/);
+  t.is((await call(d, who.grantee.key, 'PUT', `/images/${shared}`, { description: 'edited by a grantee' })).status, 200);
+  // The owner sees every image of their namespace, so their refusal may name the one holding the name.
+  const owner = await call(d, who.owner.key, 'PUT', `/images/${shared}`, { name: 'hidden' });
+  t.is(owner.status, 400);
+  t.deepEqual(problemsOf(owner).map((p) => p.rule), ['unique-in-series']);
+  t.is((await call(d, who.owner.key, 'PUT', `/images/${shared}`, { name: 'free' })).status, 200);
+});
+
+test('catalog validate judges names per owner, as the daemon does', async (t) => {
+  const dir = join(await tempDir('visor-series-'), 'catalog');
+  try {
+    await initCatalog(dir);
+    const first = imageRecord({ series: 'ubuntu', name: 'noble', owner: 'pat' });
+    await writeRecordFile(dir, first);
+    await writeRecordFile(dir, imageRecord({ series: 'ubuntu', name: 'noble', owner: 'eve' }));
+    t.deepEqual(await validateCatalog(dir), [], "another owner's namesake is no problem");
+    const dup = imageRecord({ series: 'ubuntu', name: 'noble', owner: 'pat' });
+    await writeRecordFile(dir, dup);
+    const problems = await validateCatalog(dir);
+    t.deepEqual(problems.map((p) => p.rule), ['unique-in-series']);
+    t.true([first.id, dup.id].some((id) => problems[0]!.file.includes(id)));
+  } finally {
+    await rm(join(dir, '..'), { recursive: true, force: true });
+  }
+});
