@@ -63,10 +63,32 @@ async function historyIn(repo: CatalogRepository, id: string): Promise<RawEntry[
 }
 
 /**
- * Every change of one image, newest first, read from the Git log of both catalogues (a record moves
- * between them when its access changes): who, when, and each field's old and new value.
+ * The history as one caller may see it: versions they could not have read (while the image was
+ * private to others, say) are left out, and each change is told against the last version they could
+ * read. A private past made public later tells the public nothing of what it held.
  */
-export async function imageHistory(repos: CatalogRepository[], id: string): Promise<HistoryEntry[]> {
+function asSeenBy(oldestFirst: RawEntry[], mayRead: (version: Record<string, unknown>) => boolean): RawEntry[] {
+  const seen: RawEntry[] = [];
+  let lastRead: Record<string, unknown> | undefined;
+  for (const e of oldestFirst) {
+    if (e.after === undefined) {
+      // A deletion is news only to those who could read what was deleted.
+      if (lastRead !== undefined) seen.push({ ...e, fields: fieldChanges(lastRead, undefined) });
+      lastRead = undefined;
+    } else if (mayRead(e.after)) {
+      seen.push({ ...e, change: lastRead === undefined && e.change === 'created' ? 'created' : 'updated', fields: fieldChanges(lastRead, e.after) });
+      lastRead = e.after;
+    }
+  }
+  return seen;
+}
+
+/**
+ * Every change of one image, newest first, read from the Git log of both catalogues (a record moves
+ * between them when its access changes): who, when, and each field's old and new value, as far as
+ * `mayRead` lets the caller read each version.
+ */
+export async function imageHistory(repos: CatalogRepository[], id: string, mayRead: (version: Record<string, unknown>) => boolean): Promise<HistoryEntry[]> {
   const all = (await Promise.all(repos.map((r) => historyIn(r, id)))).flat();
   // A change of access is two commits (added to one catalogue, then removed from the other): one entry.
   const merged: RawEntry[] = [];
@@ -83,6 +105,8 @@ export async function imageHistory(repos: CatalogRepository[], id: string): Prom
   const entries = [...all.filter((e) => !consumed.has(e)), ...merged];
   // Git dates have whole seconds; the record's own updated_at (milliseconds) orders changes within one.
   const at = (e: RawEntry) => `${e.date}|${e.change === 'deleted' ? '~' : String(e.after?.['updated_at'] ?? '')}`;
-  entries.sort((x, y) => (at(x) < at(y) ? 1 : at(x) > at(y) ? -1 : 0));
-  return entries.map(({ before: _b, after: _a, ...entry }) => entry);
+  entries.sort((x, y) => (at(x) < at(y) ? -1 : at(x) > at(y) ? 1 : 0));
+  return asSeenBy(entries, mayRead)
+    .reverse()
+    .map(({ before: _b, after: _a, ...entry }) => entry);
 }

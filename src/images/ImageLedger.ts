@@ -5,7 +5,7 @@ import type { CommitAuthor } from '../catalog/CatalogWriter.ts';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import { assertImageId } from '../catalog/CatalogLayout.ts';
 import { imageIds, recordProblems } from '../catalog/CatalogRules.ts';
-import type { ImageAccess } from '../access/ImageAccess.ts';
+import type { AccessSubject, ImageAccess } from '../access/ImageAccess.ts';
 import type { AccessLevel } from '../access/Permission.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { conflict, invalid, notFound } from '../errors/VisorError.ts';
@@ -52,7 +52,7 @@ export class ImageLedger {
   }
 
   /** Whether the caller may see (check out) the image; every read path filters with this. */
-  canSee(who: Principal | undefined, r: ImageRecord): boolean {
+  canSee(who: Principal | undefined, r: AccessSubject): boolean {
     return this.o.access.canSee(who, r);
   }
 

@@ -77,7 +77,9 @@ export class ImageService {
   /** Each change of a visible image, newest first, from the Git history of the catalogues. */
   async history(id: string, caller: Principal | undefined): Promise<HistoryEntry[]> {
     const r = this.o.ledger.find(id, caller);
-    return imageHistory([this.o.catalogs.shared, this.o.catalogs.private], r.id);
+    // Each version as its access and owner were then (grants are today's: they are not versioned).
+    const mayRead = (v: Record<string, unknown>) => this.o.ledger.canSee(caller, { id: r.id, owner: String(v['owner']), access: v['access'] === 'public' ? 'public' : 'private' });
+    return imageHistory([this.o.catalogs.shared, this.o.catalogs.private], r.id, mayRead);
   }
 
   /** Number of images the caller may see (what /health reports: a private image is not counted for others). */
