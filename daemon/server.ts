@@ -2,14 +2,15 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { loadConfig, type ConfigFile, type VisorConfig } from '../src/config/VisorConfig.ts';
 import { createLogger, type Logger } from '../src/log/Logger.ts';
 import type { VisorCore } from '../src/service/VisorCore.ts';
 import type { HttpServices } from './app.ts';
 import { startEarlyScan } from '../src/service/EarlyScan.ts';
 import { dropScan } from '../src/catalog/ScanInFlight.ts';
-import { invalidField } from '../src/errors/VisorError.ts';
+import { conflict, invalidField, unavailable, type VisorError } from '../src/errors/VisorError.ts';
+import { DataDirectoryLock } from '../src/service/DataDirectoryLock.ts';
 
 export interface DaemonOptions {
   configPath?: string;
@@ -44,21 +45,35 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   // Certificate files are read before anything opens, so a bad path stops the start cleanly.
   const tls = config.server.tls;
   const tlsFiles = tls ? { cert: readTlsFile(tls.cert, 'server.tls_cert'), key: readTlsFile(tls.key, 'server.tls_key') } : undefined;
+  // One daemon per data directory and catalogue, settled before anything there is read or written.
+  const lock = DataDirectoryLock.acquire(config, logger);
+  await assertAddressFree(config.server.host, config.server.port).catch((error: unknown) => {
+    lock.release();
+    throw error;
+  });
   // A first start's scan begins before the rest of the daemon loads: it is most of that start.
   startEarlyScan(config);
   let opening: Promise<VisorCore>;
   try {
     const { VisorCore } = await import('../src/service/VisorCore.ts');
-    opening = VisorCore.open(config, logger);
+    opening = VisorCore.open(config, logger, lock);
   } catch (error) {
     dropScan(config.catalog.path);
+    lock.release();
     throw error;
   }
   // Its failure is reported by the await below, even when it comes before the import is done.
   opening.catch(() => undefined);
   // The HTTP stack loads while the catalogue is read (a first start's scan has a worker meanwhile).
-  const [{ createApp }, { withHotReads }, { auditClientErrors }] = await Promise.all([import('./app.ts'), import('./hotReads.ts'), import('./auditTrail.ts')]);
-  const core = await opening;
+  const [{ createApp }, { withHotReads }, { auditClientErrors }] = await Promise.all([import('./app.ts'), import('./hotReads.ts'), import('./auditTrail.ts')]).catch(async (error: unknown) => {
+    await opening.then((c) => c.close()).catch(() => undefined);
+    lock.release();
+    throw error;
+  });
+  const core = await opening.catch((error: unknown) => {
+    lock.release();
+    throw error;
+  });
   const { adminToken: token, adminTokenCreated: created, adminTokenFile } = core.accessControl;
   if (created && options.announceToken !== false) {
     // Plain stderr, not the structured log: a secret must not travel into log aggregation.
@@ -76,7 +91,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   auditClientErrors(server, core.accessControl.audit);
   policy.attach(server);
   server.listen(config.server.port, config.server.host);
-  await once(server, 'listening');
+  await once(server, 'listening').catch(async (error: unknown) => {
+    // A start that cannot listen closes what it opened and says which address is taken.
+    await core.close().catch(() => undefined);
+    lock.release();
+    throw listenFailure(error as NodeJS.ErrnoException, config.server.host, config.server.port);
+  });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls ? 'https' : 'http'}://${host}:${address.port}`;
@@ -84,6 +104,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     logger.warn({ url }, 'serving plain HTTP beyond loopback: API keys cross the network readable; configure server.tls_cert and server.tls_key or a TLS proxy');
   }
   if (!config.server.publicUrl) core.views.publicUrl = url;
+  lock.announce(url);
   logger.info({ url, catalog: config.catalog.path, images: core.images.size }, 'visor daemon ready');
   return {
     url,
@@ -95,10 +116,18 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       server.close();
       server.closeIdleConnections();
       // Transfers in flight get a grace period, then are cut: a stop must not hang on a slow client.
-      const cut = setTimeout(() => server.closeAllConnections(), 5000);
+      // Uploads stop first, so that each records why (marked error, its partial file removed).
+      const cut = setTimeout(() => {
+        void core.uploads.stop();
+        server.closeAllConnections();
+      }, config.server.shutdownGraceSeconds * 1000);
       await closed.catch(() => undefined);
       clearTimeout(cut);
-      await core.close();
+      try {
+        await core.close();
+      } finally {
+        lock.release();
+      }
       logger.flush();
     },
   };
@@ -131,6 +160,33 @@ function readTlsFile(path: string, setting: string): Buffer {
   } catch (e) {
     throw invalidField(setting, 'readable', 'a readable PEM file', `${setting}: cannot read ${path}: ${(e as Error).message}`);
   }
+}
+
+/**
+ * Fails at once when the address is taken (a second `npm start`), before the start opens anything.
+ * The daemon cannot listen this early instead: it would accept connections it cannot answer yet. A
+ * port taken between this probe and the listen still fails the start, after closing what it opened.
+ */
+async function assertAddressFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createNetServer();
+  probe.listen({ host, port, exclusive: true });
+  try {
+    await once(probe, 'listening');
+  } catch (error) {
+    throw listenFailure(error as NodeJS.ErrnoException, host, port);
+  }
+  await new Promise((closed) => probe.close(closed));
+}
+
+function listenFailure(error: NodeJS.ErrnoException, host: string, port: number): VisorError {
+  const at = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (error.code === 'EADDRINUSE') {
+    return conflict(`cannot listen on ${at}: the address is already in use (another VISOR daemon, or another program, listens there); stop it, or set server.port (VISOR_PORT) to a free port`);
+  }
+  if (error.code === 'EACCES') return unavailable(`cannot listen on ${at}: permission denied (ports below 1024 need privileges); set server.port (VISOR_PORT)`, error);
+  if (error.code === 'EADDRNOTAVAIL') return unavailable(`cannot listen on ${at}: ${host} is not an address of this host; set server.host (VISOR_HOST)`, error);
+  return unavailable(`cannot listen on ${at}: ${error.message}`, error);
 }
 
 function isLoopback(address: string): boolean {

@@ -34,12 +34,38 @@ export interface ImageUploadsOptions {
  */
 export class ImageUploads {
   private readonly o: ImageUploadsOptions;
+  /** Aborted when the daemon stops: every upload in flight then fails, is marked error, and leaves nothing. */
+  private readonly stopping = new AbortController();
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(options: ImageUploadsOptions) {
     this.o = options;
   }
 
-  async upload(id: string, body: Readable, options: UploadOptions, caller: Principal | undefined): Promise<ImageRecord> {
+  /**
+   * Stops the uploads in flight and waits until each is marked error (committed) and has removed
+   * what it wrote; later uploads are refused. The catalogue can close only after: a failure marked
+   * after it closed would start another commit process that nothing ends.
+   */
+  async stop(): Promise<void> {
+    this.stopping.abort(new UploadStopped());
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  upload(id: string, body: Readable, options: UploadOptions, caller: Principal | undefined): Promise<ImageRecord> {
+    if (this.stopping.signal.aborted) return Promise.reject(unavailable('the daemon is stopping: upload again once it is back'));
+    // A signal of its own (the stop's dependents are held weakly): listeners added to it die with the upload.
+    const signal = AbortSignal.any(options.signal ? [options.signal, this.stopping.signal] : [this.stopping.signal]);
+    const running = this.run(id, body, { ...options, signal }, caller);
+    this.inFlight.add(running);
+    void running.then(
+      () => this.inFlight.delete(running),
+      () => this.inFlight.delete(running),
+    );
+    return running;
+  }
+
+  private async run(id: string, body: Readable, options: UploadOptions & { signal: AbortSignal }, caller: Principal | undefined): Promise<ImageRecord> {
     const who = assertSignedIn(caller);
     const { ledger } = this.o;
     ledger.find(id, who, 'commit');
@@ -66,9 +92,12 @@ export class ImageUploads {
     });
     let published = false;
     try {
-      const write = await store.write(id, { ...(options.signal ? { signal: options.signal } : {}), ...(options.length !== undefined ? { expectedSize: options.length } : {}) });
+      options.signal.throwIfAborted();
+      const write = await store.write(id, { signal: options.signal, ...(options.length !== undefined ? { expectedSize: options.length } : {}) });
       try {
-        options.signal?.addEventListener('abort', () => body.destroy(new Error('upload cancelled')), { once: true });
+        const cancel = () => body.destroy(options.signal.reason instanceof UploadStopped ? options.signal.reason : new Error('upload cancelled'));
+        if (options.signal.aborted) cancel();
+        else options.signal.addEventListener('abort', cancel, { once: true });
         // The store's failure is the store's, whatever its error says (a reset is not the client's cut).
         const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) } });
         const checksum = meter.checksum;
@@ -86,7 +115,9 @@ export class ImageUploads {
         await write.abort();
         throw e;
       }
-    } catch (error) {
+    } catch (thrown) {
+      // Whatever broke first as the stop cut in (the body, the store), the cause is the stop.
+      const error = this.stopping.signal.aborted ? this.stopping.signal.reason : thrown;
       // The details (the store's endpoint, paths, codes) go to the daemon's log only; the record and
       // the public history get a reason a user can act on.
       this.o.onError?.(id, error);
@@ -106,6 +137,13 @@ export class ImageUploads {
     } finally {
       ledger.releaseFile(id);
     }
+  }
+}
+
+/** Why an upload in flight failed when the daemon stopped. */
+class UploadStopped extends VisorError {
+  constructor() {
+    super('unavailable', 'the daemon stopped before the upload was complete: upload again once it is back');
   }
 }
 

@@ -214,39 +214,32 @@ export class VisorCore {
     const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
     // What opened, closed again if the start fails: a failed start must leave nothing running.
     const opened: Array<() => Promise<void>> = [() => stats.close()];
-    const closing = <T>(step: Promise<T>, close: (part: T) => Promise<void>): Promise<T> =>
-      step.then((part) => {
-        opened.push(() => close(part));
-        return part;
-      });
-    try {
-      return await VisorCore.assemble(config, logger, sharedSnapshot, lock, schema, stats, closing);
-    } catch (error) {
-      for (const close of opened.reverse()) await close().catch(() => undefined);
+    const closing = async <T>(step: Promise<T>, close: (part: T) => Promise<void>): Promise<T> => {
+      const part = await step;
+      opened.unshift(() => close(part));
+      return part;
+    };
+    const fail = async (error: unknown): Promise<never> => {
+      for (const close of opened) await close().catch(() => undefined);
       throw error;
-    }
-  }
-
-  private static async assemble(
-    config: VisorConfig,
-    logger: Logger,
-    sharedSnapshot: string,
-    lock: FolderLock | undefined,
-    schema: ImageSchema,
-    stats: AccessStats,
-    closing: <T>(step: Promise<T>, close: (part: T) => Promise<void>) => Promise<T>,
-  ): Promise<VisorCore> {
+    };
     let index: CatalogIndex | undefined;
     // Stores and access control open while the catalogues load: a first start's key hashing and git
     // spawns then overlap the scan instead of following it.
     const [[shared, priv], stores, accessControl] = await allSettled([
       allSettled([
-        openCatalog('shared', config.catalog.path, sharedSnapshot, join(config.dataDir, 'strays', 'shared'), schema, logger),
-        openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger),
+        closing(openCatalog('shared', config.catalog.path, sharedSnapshot, join(config.dataDir, 'strays', 'shared'), schema, logger), (c) => c.repo.writer.close()),
+        closing(openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger), (c) => c.repo.writer.close()),
       ] as const),
-      openStores(config),
-      AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }),
-    ] as const);
+      closing(openStores(config), closeStores),
+      closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }), (a) => a.close()),
+    ] as const).catch(fail);
+    // Catalogues created just now are locked before the first commit (an upload's recovery below).
+    try {
+      lock?.coverCatalogues();
+    } catch (error) {
+      await fail(error);
+    }
     index = new CatalogIndex(shared.records, shared.newestFirst);
     for (const r of priv.records) {
       // The same id in both: a move cut short by a stop. The private copy wins: never expose by accident.
@@ -256,7 +249,10 @@ export class VisorCore {
     index.warm();
     const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
     const core = new VisorCore({ config, logger, schema, index, catalogs, stores, stats, accessControl, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot } });
-    const recovered = await core.ledger.recoverInterruptedUploads();
+    const recovered = await core.ledger.recoverInterruptedUploads().catch(async (error: unknown) => {
+      await core.close().catch(() => undefined);
+      throw error;
+    });
     if (recovered.length > 0) logger.warn({ images: recovered }, 'uploads interrupted by a stop were marked error');
     core.follower.start();
     // The snapshot is saved on stop, not after a scan: serialising 100,000 records blocks the event
@@ -296,6 +292,8 @@ export class VisorCore {
   }
 
   async close(): Promise<void> {
+    // First: an upload stopped later would mark its failure after the catalogue closed.
+    await this.uploads.stop();
     await this.follower.close();
     this.staticView.close();
     await Promise.all([this.catalogs.shared.writer.close(), this.catalogs.of('private').writer.close()]);
