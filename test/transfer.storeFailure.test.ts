@@ -1,9 +1,9 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { request, type ClientRequest } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
@@ -35,7 +35,7 @@ const logLines: string[] = [];
 test.before(async () => {
   swift = await testSwift();
   const target = { host: '127.0.0.1', port: Number(new URL(swift.url).port) };
-  for (const name of ['s3', 'swift', 'gone', 'hole', 'copy']) relays[name] = await startTcpRelay(target);
+  for (const name of ['s3', 'swift', 'gone', 'hole']) relays[name] = await startTcpRelay(target);
   // A store whose port is closed: nothing listens there any more.
   await relays['gone']!.kill();
   bucket = await freshBucket(swift, 'visor-fail');
@@ -54,7 +54,6 @@ test.before(async () => {
         s3: s3Store('s3'),
         gone: s3Store('gone'),
         hole: s3Store('hole', { timeout_ms: IDLE_MS, retries: 0 }),
-        copy: s3Store('copy'),
         swift: { type: 'swift', auth_url: `${relays['swift']!.url}/auth/v1.0`, user: swift.user, key: swift.key, container, segment_size: 4 * MiB, retries: 1, timeout_ms: 5000 },
       },
     },
@@ -129,6 +128,11 @@ function drainedOrClosed(req: ClientRequest): Promise<void> {
     req.on('close', done);
   });
 }
+
+const exists = (path: string) => stat(path).then(
+  () => true,
+  () => false,
+);
 
 /** A request that must answer within the bound. */
 async function bounded(method: string, path: string, body?: unknown): Promise<Answer & { ms: number }> {
@@ -243,20 +247,20 @@ test.serial('a copy to a store whose port is closed answers 503 in bounded time 
   t.deepEqual(after['locations'], [{ store: 'fs', key: id }]);
 });
 
-test.serial('a copy whose target dies mid-stream answers 503 in bounded time, publishes nothing, and runs again once the store is back', async (t) => {
-  const relay = relays['copy']!;
+test.serial('a copy whose target (Swift) dies mid-stream answers 503 in bounded time, publishes nothing, and runs again once the store is back', async (t) => {
+  const relay = relays['swift']!;
   t.teardown(() => relay.revive());
-  const id = await register('fs');
+  // From another remote store: its bytes come at the network's pace, as in a real copy.
+  const id = await register('s3');
   const data = randomBytes(20 * MiB);
   await uploadFile(d, d.token, id, data);
   void relay.killAfterUpstream(7 * MiB);
-  const answer = await bounded('POST', `/images/${id}/copy`, { to: 'copy' });
-  assertStoreFailureAnswer(t, answer, 'copy');
+  const answer = await bounded('POST', `/images/${id}/copy`, { to: 'swift' });
+  assertStoreFailureAnswer(t, answer, 'swift');
   t.log(`answered in ${answer.ms} ms`);
-  t.deepEqual((await record(id))['locations'], [{ store: 'fs', key: id }]);
-  t.false((await s3Keys('copy')).includes(id));
+  t.deepEqual((await record(id))['locations'], [{ store: 's3', key: id }]);
   await relay.revive();
-  const again = await bounded('POST', `/images/${id}/copy`, { to: 'copy' });
+  const again = await bounded('POST', `/images/${id}/copy`, { to: 'swift' });
   t.is(again.status, 200, again.text);
 });
 
@@ -279,4 +283,30 @@ test.serial('a download whose store dies mid-stream ends the client response (ab
   t.log(`ended in ${Date.now() - started} ms (${read})`);
   t.is((await call(d, d.token, 'GET', `/images/${id}`)).status, 200, 'the daemon still answers');
   await relay.revive();
+});
+
+test.serial('store gc removes the object a failed upload left under an image in error, even without `unreferenced`, and nothing an image names', async (t) => {
+  const failed = await register('fs');
+  // A checksum the bytes do not have: the upload fails, the image is in error.
+  t.is((await call(d, d.token, 'PUT', `/images/${failed}/file?checksum=sha256:${'0'.repeat(64)}`, randomBytes(1000))).status, 400);
+  t.is((await record(failed))['status'], 'error');
+  // What a daemon that crashed between publishing the object and recording it leaves: the object
+  // under the image's id, named by no location.
+  const leftover = join(dataDir, 'images', failed.slice(0, 2), failed);
+  await mkdir(dirname(leftover), { recursive: true });
+  await writeFile(leftover, randomBytes(2000));
+  const kept = await register('fs');
+  const keptData = randomBytes(3000);
+  await uploadFile(d, d.token, kept, keptData);
+  type Gc = { unreferenced: Array<{ key: string; removed: boolean }>; errors: string[] };
+  const dry = (await bounded('POST', '/stores/fs/gc', { dry_run: true, older_than_seconds: 0 })).json as Gc;
+  t.deepEqual(dry.unreferenced.map((o) => [o.key, o.removed]), [[failed, false]]);
+  t.true(await exists(leftover), 'a dry run removes nothing');
+  const gc = (await bounded('POST', '/stores/fs/gc', { older_than_seconds: 0 })).json as Gc;
+  t.deepEqual(gc.unreferenced.map((o) => [o.key, o.removed]), [[failed, true]]);
+  t.deepEqual(gc.errors, []);
+  t.false(await exists(leftover));
+  const dl = await fetch(`${d.url}/images/${kept}/file`);
+  t.is(sha256(Buffer.from(await dl.arrayBuffer())), sha256(keptData), 'an available image keeps its file');
+  t.is((await streamUpload(failed, randomBytes(1000))).status, 200, 'the failed image can be uploaded again');
 });

@@ -18,7 +18,8 @@ export interface GcOptions {
 
 /**
  * `visor store gc`: finds what crashed writes left in a store (unfinished multipart uploads, segments
- * no manifest names, temporary files) and removes them; optionally, objects no image points to.
+ * no manifest names, temporary files) and the objects of uploads that failed (an image in `error` that
+ * no image names as a location), and removes them; optionally, any object no image points to.
  */
 export class StoreCollector {
   private readonly stores: ReadonlyMap<string, ImageStore>;
@@ -55,23 +56,34 @@ export class StoreCollector {
       report.incomplete.push({ key: w.key, id: w.id, ...(w.started ? { started: w.started.toISOString() } : {}), ...(w.bytes !== undefined ? { bytes: w.bytes } : {}), removed });
     }
 
-    if (options.unreferenced && store.writable) {
-      const referenced = new Set<string>();
-      for (const r of this.images()) for (const l of r.locations ?? []) if (l.store === name) referenced.add(l.key);
-      const orphans: ObjectStat[] = [];
-      for await (const o of store.list()) if (!referenced.has(o.key) && !this.busy().has(o.key) && old(o.modified)) orphans.push(o);
-      for (const o of orphans) {
-        let removed = false;
-        if (!options.dryRun) {
-          try {
-            await store.delete(o.key);
-            removed = true;
-          } catch (e) {
-            report.errors.push((e as Error).message);
-          }
-        }
-        report.unreferenced.push({ key: o.key, size: o.size, ...(o.modified ? { modified: o.modified.toISOString() } : {}), removed });
+    const referenced = new Set<string>();
+    for (const r of this.images()) for (const l of r.locations ?? []) if (l.store === name) referenced.add(l.key);
+    const orphans: ObjectStat[] = [];
+    if (store.writable) {
+      // What a failed or crashed upload left: an object under the id of an image in `error` (the key
+      // VISOR writes an upload to) that no image names. VISOR's own, so always collected, shared bucket
+      // or not; an upload that is running again is busy and left alone.
+      for (const r of this.images()) {
+        if (r.status !== 'error' || referenced.has(r.id) || this.busy().has(r.id)) continue;
+        const o = await store.stat(r.id).catch((e: unknown) => void report.errors.push((e as Error).message));
+        if (o && old(o.modified)) orphans.push(o);
       }
+    }
+    if (options.unreferenced && store.writable) {
+      const failed = new Set(orphans.map((o) => o.key));
+      for await (const o of store.list()) if (!referenced.has(o.key) && !failed.has(o.key) && !this.busy().has(o.key) && old(o.modified)) orphans.push(o);
+    }
+    for (const o of orphans) {
+      let removed = false;
+      if (!options.dryRun) {
+        try {
+          await store.delete(o.key);
+          removed = true;
+        } catch (e) {
+          report.errors.push((e as Error).message);
+        }
+      }
+      report.unreferenced.push({ key: o.key, size: o.size, ...(o.modified ? { modified: o.modified.toISOString() } : {}), removed });
     }
     return report;
   }
