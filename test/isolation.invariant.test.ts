@@ -270,3 +270,25 @@ test('the shared catalogue served over git holds no trace of a private image: no
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("an image made private leaves the shared catalogue's history exactly as a deleted one does, under its public name", async (t) => {
+  const [unpublished, deleted] = [unique('public'), unique('public')];
+  const ids = await Promise.all([unpublished, deleted].map((name) => createImage(d, key.owner!, { name, access: 'public' })));
+  t.is((await call(d, key.owner, 'PUT', `/images/${ids[0]!}`, { access: 'private', name: unique('secret') })).status, 200);
+  t.is((await call(d, key.owner, 'DELETE', `/images/${ids[1]!}`)).status, 200);
+  const dir = await tempDir('visor-clone-');
+  try {
+    const clone = join(dir, 'catalog');
+    t.is((await gitAsync(dir, 'clone', '-q', `${d.url}/catalog.git`, clone)).status, 0);
+    const [gone, removed] = await Promise.all(
+      [ids[0]!, ids[1]!].map(async (id, i) => {
+        const log = await gitAsync(clone, 'log', '-1', '--format=%an <%ae>|%s|%b', '--name-status', '--', `images/${id.slice(0, 2)}/${id}.json`);
+        return log.stdout.replaceAll(id, '<id>').replaceAll(id.slice(0, 2), '<shard>').replaceAll([unpublished, deleted][i]!, '<name>');
+      }),
+    );
+    t.is(gone, removed);
+    t.regex(removed, /^\S+ <\S+>\|Delete image <id> "<name>"\|/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

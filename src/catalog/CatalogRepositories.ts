@@ -17,6 +17,15 @@ export function scopeOf(record: Pick<ImageRecord, 'access'>): CatalogScope {
 }
 
 /**
+ * The commit message of an image's removal. An image made private leaves the shared catalogue with
+ * this same message, under its public name: its public history must not tell a deleted image from
+ * one that goes on, hidden, in the private catalogue.
+ */
+export function removalMessage(record: Pick<ImageRecord, 'id' | 'name'>): string {
+  return `Delete image ${record.id} ${JSON.stringify(record.name)}`;
+}
+
+/**
  * An instance's two catalogues. The shared one holds public images and is what upstreams, mirrors,
  * the Git endpoint and the static view see; private images live in a repository of their own that
  * nothing publishes. Git history keeps every blob it was ever given, so keeping private records out
@@ -42,7 +51,9 @@ export class CatalogRepositories {
     const target = this.of(scopeOf(record));
     await target.writer.commit({ changes: [{ path: recordPath(record.id), content: serializeRecord(record, this.schema) }], author, message });
     if (previous && scopeOf(previous) !== target.scope) {
-      await this.of(scopeOf(previous)).writer.commit({ changes: [{ path: recordPath(record.id), content: null }], author, message: `${message} (moved to the ${target.scope} catalogue)` });
+      const left = this.of(scopeOf(previous));
+      const leaving = left.scope === 'shared' ? removalMessage(previous) : `${message} (moved to the ${target.scope} catalogue)`;
+      await left.writer.commit({ changes: [{ path: recordPath(record.id), content: null }], author, message: leaving });
     }
   }
 

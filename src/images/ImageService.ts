@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { ImageSchema } from '../catalog/ImageSchema.ts';
 import type { CatalogIndex } from '../catalog/CatalogIndex.ts';
-import type { CatalogRepositories } from '../catalog/CatalogRepositories.ts';
+import { removalMessage, type CatalogRepositories } from '../catalog/CatalogRepositories.ts';
 import { imageHistory, type HistoryEntry } from '../catalog/ImageHistory.ts';
 import type { ImageQuery } from '../catalog/ImageQuery.ts';
 import type { ImageInput, ImageRecord } from '../api/ImageRecord.ts';
@@ -169,7 +169,7 @@ export class ImageService {
       const current = ledger.find(id, who, 'manage');
       const users = referrers(id, ledger.all());
       if (users.length > 0) throw conflict(`image ${id} is the ${current.type} of ${ledger.describe(users, who).join(', ')}; delete or change those first`);
-      await ledger.erase(current, who, `Delete image ${id} "${current.name}"`);
+      await ledger.erase(current, who, removalMessage(current));
       this.o.stats.forget(id);
       await this.o.grants.forgetImage(id).catch((e: unknown) => this.o.onError?.(id, e));
       // The record is gone either way.
