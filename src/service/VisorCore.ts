@@ -33,6 +33,7 @@ import type { HealthReport } from '../api/wire.ts';
 import { coreHealth } from './coreHealth.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { AccessControl } from '../access/AccessControl.ts';
+import { unavailable, VisorError } from '../errors/VisorError.ts';
 import { CatalogRepositories, scopeOf, type CatalogRepository, type CatalogScope } from '../catalog/CatalogRepositories.ts';
 
 interface OpenedCatalog extends ScanResult {
@@ -111,6 +112,14 @@ async function openStores(config: VisorConfig): Promise<Map<string, ImageStore>>
 
 async function closeStores(stores: ReadonlyMap<string, ImageStore>): Promise<void> {
   for (const store of stores.values()) await store.close();
+}
+
+/** A catalogue that cannot be opened is named by its setting: a raw system error names only a path. */
+function catalogueFailure(setting: string, dir: string): (error: unknown) => never {
+  return (error) => {
+    if (error instanceof VisorError) throw error;
+    throw unavailable(`${setting}: cannot open the catalogue at ${dir}: ${(error as Error).message}`, error);
+  };
 }
 
 /** What the daemon's lock on its folders needs from the open (src/service/DataDirectoryLock.ts). */
@@ -228,8 +237,8 @@ export class VisorCore {
     // spawns then overlap the scan instead of following it.
     const [[shared, priv], stores, accessControl] = await allSettled([
       allSettled([
-        closing(openCatalog('shared', config.catalog.path, sharedSnapshot, join(config.dataDir, 'strays', 'shared'), schema, logger), (c) => c.repo.writer.close()),
-        closing(openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger), (c) => c.repo.writer.close()),
+        closing(openCatalog('shared', config.catalog.path, sharedSnapshot, join(config.dataDir, 'strays', 'shared'), schema, logger).catch(catalogueFailure('catalog.path', config.catalog.path)), (c) => c.repo.writer.close()),
+        closing(openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
       ] as const),
       closing(openStores(config), closeStores),
       closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }), (a) => a.close()),
