@@ -164,6 +164,8 @@ function assertStoreFailureAnswer(t: import('ava').ExecutionContext, answer: Ans
   const error = (answer.json as { error: { code: string; message: string } }).error;
   t.is(error.code, 'unavailable');
   t.regex(error.message, new RegExp(`store ${store}`));
+  t.false(/127\.0\.0\.1|localhost/.test(error.message), `the answer names no endpoint: ${error.message}`);
+  t.log(error.message);
 }
 
 /** What the public history says of the image: no endpoint, port or path of the store. */

@@ -131,8 +131,9 @@ export class ImageUploads {
           if (current) await ledger.commit({ ...current, status: 'error', updated_at: new Date().toISOString() }, who, `Upload of image ${id} failed: ${reason}`);
         })
         .catch(() => undefined);
-      // A store's failure is answered in the same words: its own text stays in the log.
-      if (error instanceof VisorError && !(error instanceof StoreFailure)) throw error;
+      // The caller gets the store's failure as the store error says it (its status or code, what to
+      // check; never a credential, an endpoint or a raw message): the record only the reason.
+      if (error instanceof VisorError) throw error;
       throw isClientCutOff(error) ? invalid(`upload failed: ${reason}`) : unavailable(`upload of image ${id} failed: ${reason}`, error);
     } finally {
       ledger.releaseFile(id);
