@@ -150,7 +150,9 @@ test('a catalogue outside the data directory is locked too: a daemon with its ow
   t.is((await first.exitWithin(15_000)).code, 0);
 });
 
-test('a daemon whose port is taken exits at once, naming the address, having opened nothing', async (t) => {
+// The two starts that fail run first, one at a time: how fast they exit is what they measure, and
+// five daemons starting beside them on two loaded cores would measure Node's start instead.
+test.serial('a daemon whose port is taken exits at once, naming the address, having opened nothing', async (t) => {
   const holder = createServer();
   holder.listen(0, '127.0.0.1');
   await once(holder, 'listening');
@@ -163,12 +165,12 @@ test('a daemon whose port is taken exits at once, naming the address, having ope
   const end = await d.exitWithin(20_000);
   t.log(`exited ${String(end.code)} after ${end.at - started} ms`);
   t.is(end.code, 4);
-  t.true(end.at - started < 8000, 'within a few seconds');
+  t.true(end.at - started < 10_000, 'within a few seconds');
   t.regex(d.stderr(), new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}: the address is already in use`));
   t.false(existsSync(join(dir, 'data', 'catalog')), 'no catalogue was opened');
 });
 
-test('a start that fails on its catalogue exits with the reason, leaving nothing running', async (t) => {
+test.serial('a start that fails on its catalogue exits with the reason, leaving nothing running', async (t) => {
   // A file where the catalogue's folder should be.
   const { dir, config } = await setUp(t, { catalogue: (d) => join(d, 'catalogue-file') });
   await writeFile(join(dir, 'catalogue-file'), 'not a catalogue');
@@ -177,7 +179,7 @@ test('a start that fails on its catalogue exits with the reason, leaving nothing
   const end = await d.exitWithin(20_000);
   t.log(`exited ${String(end.code)} after ${end.at - started} ms: ${d.stderr().trim()}`);
   t.not(end.code, 0);
-  t.true(end.at - started < 15_000);
+  t.true(end.at - started < 15_000, 'promptly');
   t.regex(d.stderr(), new RegExp(`^visor: catalog\\.path: cannot open the catalogue at ${dir}/catalogue-file: ENOTDIR`, 'm'));
 });
 
@@ -234,7 +236,7 @@ test('a second signal during the shutdown stops the daemon at once; the next sta
   upload.stop();
   t.log(`exited ${String(end.code)} ${end.at - again} ms after the second signal`);
   t.is(end.code, 130, '128 + SIGINT');
-  t.true(end.at - again < 3000, 'at once, not after the 60 s grace');
+  t.true(end.at - again < 5000, 'at once, not after the 60 s grace');
 
   const next = daemon(t, config);
   const nextUrl = await next.serving();
