@@ -25,6 +25,11 @@ export interface CopyOptions {
   signal?: AbortSignal | undefined;
   /** What a failure of either end means to the caller. */
   blame?: TransferBlame;
+  /**
+   * Leave the source open on failure: an HTTP request's body, whose answer is still to be sent (a
+   * destroyed request takes its socket with it). Otherwise a failed copy destroys its source.
+   */
+  keepSource?: boolean;
 }
 
 /**
@@ -35,8 +40,7 @@ export interface CopyOptions {
  * (DeadChunks.ts), so memory stays flat whatever the size. Every wait (the next chunk, the sink's
  * drain, its finish) also ends with the first failure of either end or with the signal
  * (TransferEnds), so a store that dies mid-stream fails the copy instead of hanging it. The sink is
- * ended on success and left to the caller on failure; so is the body, which is never destroyed here:
- * an HTTP request's body must outlive a failure for its answer to be sent.
+ * ended on success and left to the caller on failure; the body is destroyed on failure unless kept.
  */
 export async function hashedCopy(body: Readable, sink: Writable, algorithm: DigestAlgorithm, limit: number, options: CopyOptions = {}): Promise<HashedCopy> {
   const hash = createHash(algorithm);
@@ -61,6 +65,9 @@ export async function hashedCopy(body: Readable, sink: Writable, algorithm: Dige
     }
     sink.end();
     await ends.race(finished(sink), 'sink');
+  } catch (e) {
+    if (!options.keepSource) body.destroy();
+    throw e;
   } finally {
     ends.close();
   }

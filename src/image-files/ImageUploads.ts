@@ -99,7 +99,7 @@ export class ImageUploads {
         if (options.signal.aborted) cancel();
         else options.signal.addEventListener('abort', cancel, { once: true });
         // The store's failure is the store's, whatever its error says (a reset is not the client's cut).
-        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) } });
+        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) }, keepSource: true });
         const checksum = meter.checksum;
         if (options.length !== undefined && meter.bytes !== options.length) {
           throw invalidField('Content-Length', 'length', `${options.length} bytes`, `upload ended after ${meter.bytes} of ${options.length} bytes`);
