@@ -312,3 +312,35 @@ test.serial('store gc removes the object a failed upload left under an image in 
   t.is(sha256(Buffer.from(await dl.arrayBuffer())), sha256(keptData), 'an available image keeps its file');
   t.is((await streamUpload(failed, randomBytes(1000))).status, 200, 'the failed image can be uploaded again');
 });
+
+test.serial('a copy whose source store dies mid-stream answers 503 in bounded time, naming the source, and adds no location', async (t) => {
+  const relay = relays['s3']!;
+  t.teardown(() => relay.revive());
+  const id = await register('s3');
+  const data = randomBytes(16 * MiB);
+  t.is((await streamUpload(id, data)).status, 200);
+  void relay.killAfterDownstream(4 * MiB);
+  const answer = await bounded('POST', `/images/${id}/copy`, { to: 'fs' });
+  assertStoreFailureAnswer(t, answer, 's3');
+  t.deepEqual((await record(id))['locations'], [{ store: 's3', key: id }]);
+});
+
+test.serial('a download whose store stops answering mid-stream (a black hole) is cut off after the idle timeout', async (t) => {
+  const relay = relays['hole']!;
+  t.teardown(() => relay.revive());
+  const id = await register('hole');
+  const data = randomBytes(12 * MiB);
+  t.is((await streamUpload(id, data)).status, 200);
+  const started = Date.now();
+  const res = await fetch(`${d.url}/images/${id}/file`, { signal: AbortSignal.timeout(BOUND_MS) });
+  t.is(res.status, 200);
+  void relay.freezeAfterDownstream(3 * MiB);
+  const read = await res.arrayBuffer().then(
+    (b) => `whole ${b.byteLength}`,
+    (e: Error) => e.name,
+  );
+  t.not(read, `whole ${data.length}`);
+  t.not(read, 'TimeoutError', 'the response ended before the client gave up');
+  t.log(`ended in ${Date.now() - started} ms (${read})`);
+  t.is((await call(d, d.token, 'GET', `/images/${id}`)).status, 200, 'the daemon still answers');
+});

@@ -23,6 +23,8 @@ export interface TcpRelay {
    * connection open, and new ones too: a store that stops answering without closing (a black hole).
    */
   freezeAfterUpstream(bytes: number): Promise<void>;
+  /** The same, once this many more bytes went downstream (a store that stalls mid-download). */
+  freezeAfterDownstream(bytes: number): Promise<void>;
   /** Listens again on the same port; `blackHole` accepts but never forwards nor answers. */
   revive(mode?: 'relay' | 'blackHole'): Promise<void>;
   close(): Promise<void>;
@@ -100,6 +102,18 @@ export async function startTcpRelay(target: { host: string; port: number }, mode
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   };
 
+  const freezeAfter = (direction: 'up' | 'down', bytes: number) =>
+    new Promise<void>((resolve) => {
+      trip = {
+        direction,
+        at: (direction === 'up' ? up : down) + bytes,
+        fire: () => {
+          frozen = true;
+          resolve();
+        },
+      };
+    });
+
   await listen(mode);
   const relay: TcpRelay = {
     get url() {
@@ -120,17 +134,8 @@ export async function startTcpRelay(target: { host: string; port: number }, mode
       new Promise<void>((resolve) => {
         trip = { direction: 'down', at: down + bytes, fire: () => void stop().then(resolve) };
       }),
-    freezeAfterUpstream: (bytes) =>
-      new Promise<void>((resolve) => {
-        trip = {
-          direction: 'up',
-          at: up + bytes,
-          fire: () => {
-            frozen = true;
-            resolve();
-          },
-        };
-      }),
+    freezeAfterUpstream: (bytes) => freezeAfter('up', bytes),
+    freezeAfterDownstream: (bytes) => freezeAfter('down', bytes),
     revive: async (m = 'relay') => {
       await stop();
       await listen(m);
