@@ -158,6 +158,14 @@ async function s3Uploads(store: string): Promise<string[]> {
   return (listed.Uploads ?? []).map((u) => u.Key!.slice(store.length + 1));
 }
 
+/** Names of the objects visible in the Swift store's container, asked of Swift directly (TempAuth). */
+async function swiftNames(): Promise<string[]> {
+  const auth = await fetch(swift.authUrl, { headers: { 'x-auth-user': swift.user, 'x-auth-key': swift.key } });
+  const listed = await fetch(`${auth.headers.get('x-storage-url')!}/${container}?format=json`, { headers: { 'x-auth-token': auth.headers.get('x-auth-token')! } });
+  if (listed.status === 404 || listed.status === 204) return [];
+  return ((await listed.json()) as Array<{ name: string }>).map((o) => o.name);
+}
+
 /** The error answer's shape, the one every error of the API has; what it may not reveal. */
 function assertStoreFailureAnswer(t: import('ava').ExecutionContext, answer: Answer, store: string): void {
   t.is(answer.status, 503, answer.text);
@@ -216,10 +224,12 @@ test.serial('a Swift store whose connection dies mid-upload: 503 in bounded time
   assertStoreFailureAnswer(t, answer, 'swift');
   t.log(`answered in ${answer.ms} ms`);
   t.is((await record(id))['status'], 'error');
+  t.false((await swiftNames()).includes(id), 'nothing visible under the name');
   await assertHistoryDiscreet(t, id, relay);
   await relay.revive();
   const retried = await streamUpload(id, data);
   t.is(retried.status, 200, retried.text);
+  t.true((await swiftNames()).includes(id));
   const dl = await fetch(`${d.url}/images/${id}/file`);
   t.is(sha256(Buffer.from(await dl.arrayBuffer())), sha256(data));
 });
@@ -260,6 +270,7 @@ test.serial('a copy whose target (Swift) dies mid-stream answers 503 in bounded 
   const answer = await bounded('POST', `/images/${id}/copy`, { to: 'swift' });
   assertStoreFailureAnswer(t, answer, 'swift');
   t.log(`answered in ${answer.ms} ms`);
+  t.false((await swiftNames()).includes(id), 'nothing visible under the name');
   t.deepEqual((await record(id))['locations'], [{ store: 's3', key: id }]);
   await relay.revive();
   const again = await bounded('POST', `/images/${id}/copy`, { to: 'swift' });
