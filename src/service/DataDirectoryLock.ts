@@ -1,6 +1,7 @@
 import { DatabaseSync } from 'node:sqlite';
-import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { VisorConfig } from '../config/VisorConfig.ts';
 import type { Logger } from '../log/Logger.ts';
@@ -154,6 +155,8 @@ export class DataDirectoryLock {
         `took over the lock of ${guarded.what} ${guarded.dir} from VISOR daemon PID ${previous.pid}${previous.host === this.holder.host ? '' : ` on ${previous.host}`}, which stopped without releasing it (killed or crashed)`,
       );
     }
+    // A record half-written by a holder that died then (the lock is ours: no one else writes here).
+    for (const name of readdirSync(place)) if (name.startsWith(`${HOLDER_FILE}.`) && name.endsWith('.tmp')) rmSync(join(place, name), { force: true });
     writeHolder(place, this.holder);
   }
 }
@@ -208,9 +211,10 @@ function readHolder(place: string): LockHolder | undefined {
 }
 
 function writeHolder(place: string, holder: LockHolder): void {
-  // Whole or not at all: a second daemon may read it at any moment.
-  const temp = join(place, `${HOLDER_FILE}.${process.pid}.tmp`);
-  writeFileSync(temp, `${JSON.stringify(holder)}\n`, { mode: 0o600 });
+  // Whole or not at all: a second daemon may read it at any moment. A new file of an unguessable
+  // name ('wx'): nothing planted at that name (a link elsewhere) is written through.
+  const temp = join(place, `${HOLDER_FILE}.${randomBytes(6).toString('hex')}.tmp`);
+  writeFileSync(temp, `${JSON.stringify(holder)}\n`, { mode: 0o600, flag: 'wx' });
   renameSync(temp, join(place, HOLDER_FILE));
 }
 
