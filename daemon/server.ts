@@ -115,6 +115,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       const closed = once(server, 'close');
       server.close();
       server.closeIdleConnections();
+      // A connection whose request ends during the grace turns idle (keep-alive): it is closed then,
+      // not when its keep-alive times out.
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
       // Transfers in flight get a grace period, then are cut: a stop must not hang on a slow client.
       // Uploads stop first, so that each records why (marked error, its partial file removed).
       const cut = setTimeout(() => {
@@ -122,6 +125,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
         server.closeAllConnections();
       }, config.server.shutdownGraceSeconds * 1000);
       await closed.catch(() => undefined);
+      clearInterval(sweep);
       clearTimeout(cut);
       try {
         await core.close();

@@ -218,6 +218,29 @@ test('SIGTERM during a slow upload: the daemon exits within its grace, the uploa
   t.is((await next.exitWithin(15_000)).code, 0);
 });
 
+test('an upload that ends within the grace period completes after SIGTERM, and the daemon then exits', async (t) => {
+  const { dir, config } = await setUp(t, { server: { shutdown_grace_seconds: 30 } });
+  const first = daemon(t, config);
+  const url = await first.serving();
+  const token = await adminToken(dir);
+  const id = await createImage({ url }, token, { name: 'lifecycle-grace', architecture: 'x86_64', access: 'public' });
+  const upload = trickleUpload(url, token, id);
+  t.teardown(() => upload.stop());
+  t.is(await pollUntil(() => statusOf(url, token, id), (s) => s === 'uploading', { within: 5000 }), 'uploading');
+
+  first.child.kill('SIGTERM');
+  await pollUntil(() => first.stderr(), (s) => s.includes('shutting down'), { within: 5000 });
+  const finished = Date.now();
+  upload.finish();
+  const answer = await upload.answer;
+  t.is(answer instanceof Error ? answer.message : answer.status, 200, 'the upload in flight is served to its end');
+  const end = await first.exitWithin(20_000);
+  t.log(`exited ${String(end.code)} ${end.at - finished} ms after the upload's last bytes were sent`);
+  t.is(end.code, 0);
+  t.true(end.at - finished < 4000, 'once the upload is done, not at the end of the 30 s grace nor of its keep-alive (5 s)');
+  t.regex(catalogueLog(dir)[0]!, new RegExp(`^Upload image ${id}: ${2 ** 20} bytes`));
+});
+
 test('a second signal during the shutdown stops the daemon at once; the next start marks the upload error', async (t) => {
   const { dir, config } = await setUp(t, { server: { shutdown_grace_seconds: 60 } });
   const first = daemon(t, config);
