@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandLineOf, descendantsOf, spawnDaemon, type DaemonProcess } from './helpers/daemonProcess.ts';
+import { startTestDaemon } from './helpers/daemon.ts';
 import { call } from './helpers/http.ts';
 import { createImage } from './helpers/images.ts';
 import { pollUntil } from './helpers/polling.ts';
@@ -90,7 +91,7 @@ function catalogueLog(dir: string): string[] {
   return execFileSync('git', ['-C', join(dir, 'data', 'catalog'), 'log', '--format=%s'], { encoding: 'utf8' }).trim().split('\n');
 }
 
-test('a second daemon on the same data directory refuses to start, names the first, and leaves its upload in flight alone', async (t) => {
+test('a second daemon on the same data directory refuses to start, names the first, and leaves its upload in flight alone; after a kill -9 of the first, the next start takes the lock over', async (t) => {
   const { dir, config } = await setUp(t);
   const first = daemon(t, config);
   const url = await first.serving();
@@ -116,22 +117,29 @@ test('a second daemon on the same data directory refuses to start, names the fir
   const answer = await upload.answer;
   t.is(answer instanceof Error ? answer.message : answer.status, 200, 'the upload completes');
   t.is(await statusOf(url, token, id), 'available');
-  first.child.kill('SIGTERM');
-  t.is((await first.exitWithin(15_000)).code, 0);
-});
 
-test('a daemon killed with kill -9 leaves a lock that the next start takes over, saying whose it was', async (t) => {
-  const { config } = await setUp(t);
-  const first = daemon(t, config);
-  await first.serving();
+  // A holder that dies leaves its lock to the next start, which says whose it was.
   first.child.kill('SIGKILL');
   await first.exited;
-
   const next = daemon(t, config);
-  await next.serving();
-  t.regex(next.stdout(), new RegExp(`took over the lock of data directory \\S+ from VISOR daemon PID ${first.pid}, which stopped without releasing it`));
+  const nextUrl = await next.serving();
+  t.regex(next.stdout(), new RegExp(`took over the lock of data directory ${dir}/data from VISOR daemon PID ${first.pid}, which stopped without releasing it`));
+  t.is(await statusOf(nextUrl, token, id), 'available');
   next.child.kill('SIGTERM');
   t.is((await next.exitWithin(15_000)).code, 0);
+});
+
+test('two daemons in one process exclude each other too, and a stopped one frees its data directory', async (t) => {
+  let running = await startTestDaemon();
+  const { dataDir, url } = running;
+  t.teardown(async () => {
+    await running.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const error = await t.throwsAsync(startTestDaemon({ dataDir }));
+  t.regex(error?.message ?? '', new RegExp(`data directory ${dataDir} is in use by VISOR daemon PID ${process.pid}, serving ${url.replaceAll('.', '\\.')}`));
+  running = await running.restart();
+  t.is((await call(running, undefined, 'GET', '/health')).status, 200);
 });
 
 test('a catalogue outside the data directory is locked too: a daemon with its own data directory is refused it', async (t) => {
