@@ -201,6 +201,8 @@ test.serial('an S3 store whose connection dies mid-upload: 503 in bounded time, 
   t.false((await s3Keys('s3')).includes(id), 'nothing visible under the key');
   await assertHistoryDiscreet(t, id, relay);
   t.false(JSON.stringify(answer.json).includes(String(relay.port)));
+  // The details are the operator's: in the daemon's log, with the connection's own error.
+  t.true(logLines.some((l) => l.includes(id) && /ECONN(REFUSED|RESET)/.test(l)), 'the daemon log has the details');
 
   await relay.revive();
   const retried = await streamUpload(id, data);

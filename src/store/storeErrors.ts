@@ -4,8 +4,8 @@ import { VisorError } from '../errors/VisorError.ts';
  * Errors of store operations. Messages name the store and the operation, and are built from the
  * store's answer (status, error code) only: never from request options, which carry credentials.
  */
-export function storeFailure(store: { name: string; type: string }, operation: string, detail: string): VisorError {
-  return new StoreFailure(store, `store ${store.name} (${store.type}): ${operation} failed: ${detail}`);
+export function storeFailure(store: { name: string; type: string }, operation: string, detail: string, cause?: unknown): VisorError {
+  return new StoreFailure(store, `store ${store.name} (${store.type}): ${operation} failed: ${detail}`, cause);
 }
 
 /**
@@ -15,7 +15,7 @@ export function storeFailure(store: { name: string; type: string }, operation: s
  */
 export function storeFailureOf(store: { name: string; type: string }, operation: string, e: unknown): Error {
   if (e instanceof VisorError || (e instanceof Error && e.name === 'AbortError')) return e;
-  return storeFailure(store, operation, failureDetail(e));
+  return storeFailure(store, operation, failureDetail(e), e);
 }
 
 /** What may be said of a raw error: its code (and system call), never its message. */
@@ -28,11 +28,13 @@ function failureDetail(e: unknown): string {
 /**
  * A store's own failure (its answer, its connection), told apart from the core's refusals: its text
  * names operations, object paths and codes, for the daemon's log and the caller, never for a record.
+ * The raw error, when there is one, is its cause: the daemon's log shows it (the endpoint, the
+ * address), no answer does.
  */
 export class StoreFailure extends VisorError {
   readonly store: string;
-  constructor(store: { name: string }, message: string) {
-    super('unavailable', message);
+  constructor(store: { name: string }, message: string, cause?: unknown) {
+    super('unavailable', message, [], cause === undefined ? undefined : { cause });
     this.store = store.name;
   }
 }

@@ -166,7 +166,7 @@ export class HttpExchange {
     if ((e as VisorError).kind !== undefined) return e as VisorError;
     const err = e as NodeJS.ErrnoException;
     const detail = err.name === 'AbortError' ? 'cancelled' : err.code ? `${err.code}${err.code === 'ETIMEDOUT' ? ` (no answer within ${this.timeoutMs} ms)` : ''}` : err.message;
-    return storeFailure(this.store, options.operation, detail);
+    return storeFailure(this.store, options.operation, detail, e);
   }
 
   private start(method: string, url: string, options: RequestOptions): ClientRequest {

@@ -26,7 +26,7 @@ export function s3Failure(store: { name: string; type: string }, operation: stri
   const status = s3Status(error);
   // A connection's failure (no answer at all): its code only, since its message names the endpoint
   // ("connect ECONNREFUSED 10.0.0.5:443").
-  if (status === undefined && typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code)) return storeFailure(store, operation, e.code);
+  if (status === undefined && typeof e?.code === 'string' && /^E[A-Z_]+$/.test(e.code)) return storeFailure(store, operation, e.code, error);
   const name = e?.name ?? e?.code ?? 'Error';
   let detail = `${status !== undefined ? `${status} ` : ''}${name}`;
   if (e?.message && e.message !== name && !/UnknownError/.test(e.message)) detail += `: ${e.message.split('\n')[0]!.slice(0, 300)}`;
