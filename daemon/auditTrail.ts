@@ -137,8 +137,7 @@ export function auditClientErrors(server: Server, audit: AuditLog): void {
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
       // Headers not received in time (server.headers_timeout_seconds): said in the one shape, not recorded (a silent connection is no request).
-      if (socket.writable) socket.end(socketErrorAnswer(new VisorError('request_timeout', 'the request headers were not received in time')));
-      else socket.destroy();
+      answerAndClose(socket, socketErrorAnswer(new VisorError('request_timeout', 'the request headers were not received in time')));
       return;
     }
     if (!error.code?.startsWith('HPE_')) {
@@ -159,8 +158,7 @@ export function auditClientErrors(server: Server, audit: AuditLog): void {
       ip: (socket as Duplex & { remoteAddress?: string }).remoteAddress ?? '',
       ms: 0,
     });
-    if (socket.writable) socket.end(answer);
-    else socket.destroy();
+    answerAndClose(socket, answer);
   });
   // A CONNECT (a proxy's method, no route of ours) would otherwise just lose its connection.
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
@@ -178,10 +176,28 @@ export function auditClientErrors(server: Server, audit: AuditLog): void {
       ip: req.socket.remoteAddress ?? '',
       ms: 0,
     });
-    socket.on('error', () => undefined);
-    if (socket.writable) socket.end(socketErrorAnswer(new MethodNotAllowed('CONNECT', req.url ?? '', [])));
-    else socket.destroy();
+    answerAndClose(socket, socketErrorAnswer(new MethodNotAllowed('CONNECT', req.url ?? '', [])));
   });
+}
+
+/** How long a refused connection may go on sending what nobody reads, after its answer. */
+const LINGER_MS = 2000;
+
+/**
+ * Answers on a connection no HTTP server reads any more, then closes it. What the client still sends
+ * is read and dropped (a socket left paused would never notice the client go, and stay open for good),
+ * and the connection is destroyed after a short linger in any case.
+ */
+function answerAndClose(socket: Duplex, answer: string): void {
+  socket.on('error', () => undefined);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.on('data', () => undefined);
+  socket.resume();
+  socket.end(answer);
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
 /** The answer to a request node's parser refused: an unknown method is a 405 like any other, in the one shape. */

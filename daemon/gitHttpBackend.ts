@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
-import { forbidden, MethodNotAllowed } from '../src/errors/VisorError.ts';
+import { forbidden, invalidField, MethodNotAllowed, VisorError } from '../src/errors/VisorError.ts';
 
 const PREFIX = '/catalog.git';
 // Read-only: clone and fetch (upload-pack), never push (receive-pack).
@@ -35,6 +35,10 @@ export async function serveGit(ctx: Context, repoDir: string): Promise<boolean> 
     return true;
   }
   if (!allowed.includes(ctx.method)) throw new MethodNotAllowed(ctx.method, ctx.path, allowed);
+  // git http-backend would refuse other bodies itself, in plain text.
+  if (ctx.method === 'POST' && !ctx.is('application/x-git-upload-pack-request')) {
+    throw invalidField('Content-Type', 'media-type', 'application/x-git-upload-pack-request', `Content-Type is ${ctx.get('content-type').slice(0, 100) || 'missing'}; git-upload-pack takes application/x-git-upload-pack-request`);
+  }
   const child = spawn('git', ['http-backend'], {
     env: {
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
@@ -53,9 +57,14 @@ export async function serveGit(ctx: Context, repoDir: string): Promise<boolean> 
   child.stdin.on('error', () => undefined);
   if (ctx.method === 'POST') ctx.req.pipe(child.stdin);
   else child.stdin.end();
+  // A client gone (or cut by a timeout) before git is done must not leave git waiting on its stdin.
+  ctx.res.once('close', () => {
+    if (child.exitCode === null) child.kill();
+  });
 
   // CGI: header lines, a blank line, then the body.
   const body = new PassThrough();
+  let cgiStatus = 200;
   await new Promise<void>((resolve, reject) => {
     let head = Buffer.alloc(0);
     let inBody = false;
@@ -74,7 +83,7 @@ export async function serveGit(ctx: Context, repoDir: string): Promise<boolean> 
         if (colon < 0) continue;
         const name = line.slice(0, colon).trim();
         const value = line.slice(colon + 1).trim();
-        if (name.toLowerCase() === 'status') ctx.status = Number(value.split(' ')[0]);
+        if (name.toLowerCase() === 'status') cgiStatus = Number(value.split(' ')[0]) || 500;
         else ctx.set(name, value);
       }
       inBody = true;
@@ -86,7 +95,18 @@ export async function serveGit(ctx: Context, repoDir: string): Promise<boolean> 
       resolve();
     });
   });
-  if (!ctx.status || ctx.status === 404) ctx.status = 200;
+  if (cgiStatus >= 400) throw await gitRefusal(cgiStatus, body);
+  ctx.status = cgiStatus;
   ctx.body = body;
   return true;
+}
+
+/** git's own refusal (a malformed negotiation, say), in the one error shape rather than its plain text. */
+async function gitRefusal(status: number, body: PassThrough): Promise<VisorError> {
+  let text = '';
+  for await (const chunk of body as AsyncIterable<Buffer>) if (text.length < 500) text += chunk.toString('utf8');
+  const message = `git: ${text.trim().slice(0, 300) || `status ${status}`}`;
+  if (status === 404) return new VisorError('not_found', message);
+  if (status === 403) return forbidden(message);
+  return new VisorError(status >= 500 ? 'internal' : 'invalid', message);
 }

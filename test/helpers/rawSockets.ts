@@ -55,6 +55,8 @@ export async function rawExchange(url: string, data: string | Buffer, options: {
 
 /** The first answer in a raw byte stream (later ones, on a kept-alive connection, are ignored). */
 export function parseAnswer(text: string): Pick<RawAnswer, 'status' | 'headers' | 'body'> {
+  // Interim answers (100 Continue) come before the one that counts.
+  while (/^HTTP\/1\.[01] 1\d\d /.test(text) && text.indexOf('\r\n\r\n') !== -1) text = text.slice(text.indexOf('\r\n\r\n') + 4);
   const end = text.indexOf('\r\n\r\n');
   const head = end === -1 ? text : text.slice(0, end);
   const [statusLine = '', ...lines] = head.split('\r\n');
