@@ -1,11 +1,24 @@
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
-import { forbidden, invalidField, MethodNotAllowed, VisorError } from '../src/errors/VisorError.ts';
+import { forbidden, invalidField, MethodNotAllowed, notFound, VisorError } from '../src/errors/VisorError.ts';
 
 const PREFIX = '/catalog.git';
-// Read-only: clone and fetch (upload-pack), never push (receive-pack).
-const ALLOWED = /^\/(info\/refs|git-upload-pack|HEAD|objects\/.+)$/;
+
+/**
+ * What clones and fetches see, passed to git as configuration: branches only (never an upstream's
+ * tracking refs or anything else kept in the repository), and only objects reachable from them:
+ * wants are limited to the advertised tips (protocol v0 enforces that; v2 takes any object id,
+ * which would serve objects a sync fetched and then refused).
+ */
+const SERVED_CONFIG: ReadonlyArray<[string, string]> = [
+  ['uploadpack.hideRefs', 'refs/'],
+  ['uploadpack.hideRefs', '!refs/heads/'],
+  ['uploadpack.allowTipSHA1InWant', 'false'],
+  ['uploadpack.allowReachableSHA1InWant', 'false'],
+  ['uploadpack.allowAnySHA1InWant', 'false'],
+  ['uploadpack.allowFilter', 'false'],
+];
 
 export function isGitPath(path: string): boolean {
   return path === PREFIX || path.startsWith(`${PREFIX}/`);
@@ -24,9 +37,7 @@ export function gitMethodsOf(path: string): string[] {
 export async function serveGit(ctx: Context, repoDir: string): Promise<boolean> {
   if (!isGitPath(ctx.path)) return false;
   const pathInfo = ctx.path.slice(PREFIX.length);
-  if (!ALLOWED.test(pathInfo) || pathInfo.includes('..') || ctx.query['service'] === 'git-receive-pack') {
-    throw forbidden('the catalogue is served read-only: clone and fetch only');
-  }
+  if (ctx.query['service'] === 'git-receive-pack' || pathInfo === '/git-receive-pack') throw forbidden('the catalogue is served read-only: clone and fetch only');
   // git http-backend would answer other methods itself, outside the error shape.
   const allowed = gitMethodsOf(ctx.path);
   if (ctx.method === 'OPTIONS') {
@@ -35,6 +46,10 @@ export async function serveGit(ctx: Context, repoDir: string): Promise<boolean> 
     return true;
   }
   if (!allowed.includes(ctx.method)) throw new MethodNotAllowed(ctx.method, ctx.path, allowed);
+  // The smart protocol only: the dumb one reads files of the repository (objects/, info/refs,
+  // packs) as they are, reachable or not.
+  const smart = (pathInfo === '/info/refs' && ctx.query['service'] === 'git-upload-pack') || pathInfo === '/git-upload-pack';
+  if (!smart) throw notFound(`${ctx.path}: the catalogue is served over Git's smart HTTP protocol only`);
   // git http-backend would refuse other bodies itself, in plain text.
   if (ctx.method === 'POST' && !ctx.is('application/x-git-upload-pack-request')) {
     throw invalidField('Content-Type', 'media-type', 'application/x-git-upload-pack-request', `Content-Type is ${ctx.get('content-type').slice(0, 100) || 'missing'}; git-upload-pack takes application/x-git-upload-pack-request`);
@@ -49,8 +64,10 @@ export async function serveGit(ctx: Context, repoDir: string): Promise<boolean> 
       REQUEST_METHOD: ctx.method,
       CONTENT_TYPE: ctx.get('content-type'),
       REMOTE_ADDR: ctx.ip,
-      GIT_PROTOCOL: ctx.get('git-protocol'),
+      // No GIT_PROTOCOL: protocol v0, whose wants must be advertised tips (see SERVED_CONFIG).
       HTTP_CONTENT_ENCODING: ctx.get('content-encoding'),
+      GIT_CONFIG_COUNT: String(SERVED_CONFIG.length),
+      ...Object.fromEntries(SERVED_CONFIG.flatMap(([key, value], i) => [[`GIT_CONFIG_KEY_${i}`, key], [`GIT_CONFIG_VALUE_${i}`, value]])),
     },
     stdio: ['pipe', 'pipe', 'ignore'],
   });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { jsonRequest, authed } from './helpers/http.ts';
-import { git, tryGit, tempDir, imageRecord, writeRecordFile, readRecordFile, recordFile } from './helpers/gitRepos.ts';
+import { git, gitAsync, tryGit, tempDir, imageRecord, writeRecordFile, readRecordFile, recordFile } from './helpers/gitRepos.ts';
 import { createImage } from './helpers/images.ts';
 
 interface SyncResult {
@@ -170,6 +170,42 @@ test('private images never reach the shared catalogue, and the private catalogue
     t.regex(push.stderr, /private images never leave this instance/);
     t.is(tryGit(bare, 'rev-parse', '--verify', 'refs/heads/leak').status, 128);
     t.truthy(await readRecordFile(join(d.dataDir, 'private-catalog'), secret));
+  } finally {
+    await d.stop();
+  }
+});
+
+test('what a sync refused is never served by the Git endpoint: no tracking refs, no dumb paths, no objects by id', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    await publish(upstream, [imageRecord({ name: 'alpha' })]);
+    await sync(d);
+    const leaked = imageRecord({ name: 'forge-secret', access: 'private', description: 'TOPSECRET-FROM-FORGE' });
+    await publish(upstream, [leaked]);
+    t.is((await sync(d)).mode, 'refused');
+    const refused = git(upstream, 'rev-parse', 'HEAD').trim();
+    const follower = join(d.dataDir, 'catalog');
+    t.is(git(follower, 'for-each-ref', 'refs/remotes').trim(), '', 'no ref keeps the refused commit');
+
+    // Asynchronous git: the daemon answering it runs in this process.
+    const advertised = await gitAsync('.', 'ls-remote', `${d.url}/catalog.git`);
+    t.is(advertised.status, 0);
+    t.deepEqual(advertised.stdout.trim().split('\n').map((l) => l.split('\t')[1]).sort(), ['HEAD', 'refs/heads/main'], 'branches only');
+    const mirror = join(await tempDir(), 'mirror.git');
+    t.is((await gitAsync('.', 'clone', '-q', '--mirror', `${d.url}/catalog.git`, mirror)).status, 0);
+    const everything = tryGit(mirror, 'cat-file', '--batch-all-objects', '--batch');
+    t.notRegex(everything.stdout, /TOPSECRET-FROM-FORGE/, 'a mirror clone holds nothing of the refused record');
+    // Asking for the refused commit by id, in either protocol version, gets nothing.
+    for (const version of ['0', '2']) {
+      const clone = join(await tempDir(), 'by-id');
+      git('.', 'init', '-q', clone);
+      const byId = await gitAsync(clone, '-c', `protocol.version=${version}`, 'fetch', '-q', `${d.url}/catalog.git`, refused);
+      t.not(byId.status, 0, `protocol v${version}: the refused commit is not served by id`);
+    }
+    // The dumb protocol's paths read repository files directly: not served.
+    for (const path of ['/catalog.git/info/refs', '/catalog.git/objects/info/packs', '/catalog.git/HEAD', `/catalog.git/objects/${refused.slice(0, 2)}/${refused.slice(2)}`]) {
+      t.is((await fetch(`${d.url}${path}`)).status, 404, path);
+    }
   } finally {
     await d.stop();
   }

@@ -135,7 +135,6 @@ export class UpstreamFollower {
 
   private async syncOne(u: UpstreamConfig): Promise<SyncResult> {
     const started = performance.now();
-    const tracking = `refs/remotes/${u.name}/${u.branch}`;
     const result: SyncResult = { upstream: u.name, mode: 'up-to-date', before: undefined, after: undefined, changed: [], conflicts: [], problems: [], ms: 0 };
     const phases: Record<string, number> = {};
     const phase = async (name: string, work: () => Promise<unknown>) => {
@@ -144,8 +143,16 @@ export class UpstreamFollower {
       phases[name] = Math.round(performance.now() - t);
     };
     try {
-      await phase('fetch', () => this.git.run(['fetch', '--quiet', '--no-tags', u.url, `+refs/heads/${u.branch}:${tracking}`]));
-      await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, tracking, result, phase)));
+      // No tracking ref: what a sync refuses must not stay reachable from any ref (the Git endpoint
+      // serves branches only, but a ref would keep refused objects for good). The merged history
+      // itself is what the next fetch negotiates from. Refs older versions kept are dropped.
+      let theirs = '';
+      await phase('fetch', async () => {
+        await this.git.run(['fetch', '--quiet', '--no-tags', u.url, `refs/heads/${u.branch}`]);
+        theirs = (await this.git.revParse('FETCH_HEAD')) ?? '';
+        await this.dropTrackingRefs(u.name);
+      });
+      await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, theirs, result, phase)));
       if (result.changed.length > 0) await phase('reload', () => this.onChanged(result.changed));
     } catch (error) {
       result.mode = 'failed';
@@ -157,9 +164,14 @@ export class UpstreamFollower {
     return result;
   }
 
-  private async integrate(u: UpstreamConfig, tracking: string, result: SyncResult, phase: (name: string, work: () => Promise<unknown>) => Promise<void>): Promise<void> {
+  /** Removes refs/remotes/<upstream>/*, which earlier versions kept for each upstream. */
+  private async dropTrackingRefs(upstream: string): Promise<void> {
+    const refs = (await this.git.run(['for-each-ref', '--format=%(refname)', `refs/remotes/${upstream}/`])).stdout.split('\n').filter(Boolean);
+    for (const ref of refs) await this.git.run(['update-ref', '-d', ref]);
+  }
+
+  private async integrate(u: UpstreamConfig, theirs: string, result: SyncResult, phase: (name: string, work: () => Promise<unknown>) => Promise<void>): Promise<void> {
     const before = (await this.git.revParse('HEAD'))!;
-    const theirs = (await this.git.revParse(tracking))!;
     result.before = before;
     result.after = before;
     if (await this.isAncestor(theirs, before)) return;
