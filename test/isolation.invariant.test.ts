@@ -283,11 +283,11 @@ test("an image made private leaves the shared catalogue's history exactly as a d
     const [gone, removed] = await Promise.all(
       [ids[0]!, ids[1]!].map(async (id, i) => {
         const log = await gitAsync(clone, 'log', '-1', '--format=%an <%ae>|%s|%b', '--name-status', '--', `images/${id.slice(0, 2)}/${id}.json`);
-        return log.stdout.replaceAll(id, '<id>').replaceAll(id.slice(0, 2), '<shard>').replaceAll([unpublished, deleted][i]!, '<name>');
+        return log.stdout.replaceAll(`images/${id.slice(0, 2)}/${id}`, 'images/<shard>/<id>').replaceAll(id, '<id>').replaceAll([unpublished, deleted][i]!, '<name>');
       }),
     );
     t.is(gone, removed);
-    t.regex(removed, /^\S+ <\S+>\|Delete image <id> "<name>"\|/);
+    t.regex(removed!, /^\S+ <\S+>\|Delete image <id> "<name>"\|/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

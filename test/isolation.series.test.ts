@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call, type Answer } from './helpers/http.ts';
-import { createImage, unique } from './helpers/images.ts';
+import { randomBytes } from 'node:crypto';
+import { createImage, unique, uploadFile } from './helpers/images.ts';
 import { addUser, grant } from './helpers/accounts.ts';
 import { imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
@@ -73,6 +74,43 @@ test('a commit grantee may change what else they may, but naming the image in a 
   t.is(owner.status, 400);
   t.deepEqual(problemsOf(owner).map((p) => p.rule), ['unique-in-series']);
   t.is((await call(d, who.owner.key, 'PUT', `/images/${shared}`, { name: 'free' })).status, 200);
+});
+
+/** An available image of the key's owner in the series. */
+async function published(key: string, series: string, access: 'public' | 'private'): Promise<string> {
+  const id = await createImage(d, key, { name: unique('build'), series, access });
+  await uploadFile(d, key, id, randomBytes(64));
+  return id;
+}
+
+test("a stranger's newer image does not become a series' latest: with several owners the caller must name one, and only owners of images the caller sees count", async (t) => {
+  const series = unique('cirros');
+  const genuine = await published(who.owner.key, series, 'public');
+  const intruder = await published(who.stranger.key, series, 'public');
+  const ambiguous = await call(d, undefined, 'GET', `/series/${series}/latest`);
+  t.is(ambiguous.status, 409);
+  t.deepEqual(problemsOf(ambiguous).map((p) => p.rule), ['required']);
+  t.regex(ambiguous.text, new RegExp(`\\(${[who.owner.name, who.stranger.name].sort().join(', ')}\\)`));
+  t.is((await call(d, undefined, 'GET', `/series/${series}/latest/file`)).status, 409, 'no file of a guessed owner either');
+  const pinned = await call(d, undefined, 'GET', `/series/${series}/latest?owner=${who.owner.name}`);
+  t.is((pinned.json as { id: string }).id, genuine);
+  t.is((await call(d, undefined, 'GET', `/series/${series}/latest/file?owner=${who.owner.name}`)).headers.get('location'), `/images/${genuine}/file`);
+  t.is(((await call(d, undefined, 'GET', `/series/${series}/latest?owner=${who.stranger.name}`)).json as { id: string }).id, intruder);
+
+  // A hidden owner's image is neither counted nor named: the series answers as if it were not there.
+  const quiet = unique('debian');
+  const only = await published(who.owner.key, quiet, 'public');
+  await published(who.grantee.key, quiet, 'private');
+  const latest = await call(d, who.stranger.key, 'GET', `/series/${quiet}/latest`);
+  t.is(latest.status, 200, latest.text);
+  t.is((latest.json as { id: string }).id, only);
+  const nobodyName = unique('nobody');
+  const [hiddenOwner, nobody] = await Promise.all([
+    call(d, who.stranger.key, 'GET', `/series/${quiet}/latest?owner=${who.grantee.name}`),
+    call(d, who.stranger.key, 'GET', `/series/${quiet}/latest?owner=${nobodyName}`),
+  ]);
+  t.deepEqual([hiddenOwner.status, nobody.status], [404, 404]);
+  t.is(hiddenOwner.text.replace(who.grantee.name, '<owner>'), nobody.text.replace(nobodyName, '<owner>'));
 });
 
 test('catalog validate judges names per owner, as the daemon does', async (t) => {

@@ -223,6 +223,16 @@ export class CatalogIndex {
     return best;
   }
 
+  /** The owners of the images of a series that `visible` allows. */
+  ownersOfSeries(series: string, visible: (r: ImageRecord) => boolean): Set<string> {
+    const owners = new Set<string>();
+    for (const id of this.valueIndex('series')!.get(series) ?? []) {
+      const r = this.records.get(id)!;
+      if (visible(r)) owners.add(r.owner);
+    }
+    return owners;
+  }
+
   /** The images of this owner in a series with this name (the rule unique-in-series). */
   namesakes(series: string, owner: string, name: string): ImageRecord[] {
     const found: ImageRecord[] = [];

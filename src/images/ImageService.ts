@@ -10,7 +10,7 @@ import { referrers } from '../catalog/CatalogRules.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
 import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
-import { conflict, denied, invalid, invalidField, notFound, preconditionFailed, type FieldProblem } from '../errors/VisorError.ts';
+import { conflict, denied, invalid, invalidField, notFound, preconditionFailed, VisorError, type FieldProblem } from '../errors/VisorError.ts';
 import type { GrantStore } from '../access/GrantStore.ts';
 import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
 import type { ImageLedger } from './ImageLedger.ts';
@@ -66,11 +66,28 @@ export class ImageService {
     return this.o.ledger.find(id, who);
   }
 
-  latest(series: string, who: Principal | undefined): ImageRecord {
-    const r = this.o.index.latestOfSeries(series, (x) => this.o.ledger.canSee(who, x));
+  /**
+   * The newest available image of a series the caller may see, of one owner: a series is a namespace
+   * per owner, and "the newest of anyone's" would hand whoever uploads last — a stranger's public
+   * image — to everyone who follows the series. Without `owner`, a series whose visible images have
+   * several owners is refused, naming them (only owners of images the caller sees), not guessed.
+   */
+  latest(series: string, who: Principal | undefined, owner?: string): ImageRecord {
+    const ofOwner = (x: ImageRecord) => owner === undefined || x.owner === owner;
+    const seen = (x: ImageRecord) => ofOwner(x) && this.o.ledger.canSee(who, x);
+    if (owner === undefined) {
+      const owners = this.o.index.ownersOfSeries(series, (x) => x.status === 'available' && seen(x));
+      if (owners.size > 1) {
+        const names = [...owners].sort();
+        throw new VisorError('conflict', `series ${series} has available images of ${names.length} owners (${names.join(', ')}): name one with owner`, [
+          { field: 'owner', rule: 'required', expected: `one of ${names.join(', ')}`, message: `owner: series ${series} has images of several owners` },
+        ]);
+      }
+    }
+    const r = this.o.index.latestOfSeries(series, seen);
     if (r) return r;
-    const hidden = this.o.index.latestOfSeries(series, () => true) !== undefined;
-    const missing = notFound(`available image in series ${series}`);
+    const hidden = this.o.index.latestOfSeries(series, ofOwner) !== undefined;
+    const missing = notFound(`available image in series ${series}${owner === undefined ? '' : ` of ${owner}`}`);
     throw hidden ? denied(missing, `${who?.name ?? 'anonymous'} may see no available image of series ${series}`) : missing;
   }
 
