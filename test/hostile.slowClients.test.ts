@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { loadConfig } from '../src/config/VisorConfig.ts';
 import { createImage } from './helpers/images.ts';
 import { pollUntil } from './helpers/polling.ts';
 import { openRaw, rawExchange, requestFrom, type RawConnection } from './helpers/rawSockets.ts';
@@ -139,4 +140,12 @@ test('connections are capped per client (429 with Retry-After) and in all (close
   await new Promise((r) => setTimeout(r, 200));
   const again = await requestFrom(capped.url, '127.0.0.2', 'GET', '/images');
   t.is(again.status, 200);
+});
+
+test('the bounds and caps are settings with documented defaults, overridable by environment, and checked', (t) => {
+  const env = { HOME: '/nonexistent' };
+  t.deepEqual(loadConfig({ env }).server.limits, { headersTimeoutMs: 20_000, requestTimeoutMs: 60_000, idleTimeoutMs: 60_000, maxConnections: 1024, maxConnectionsPerClient: 128 });
+  t.like(loadConfig({ env: { ...env, VISOR_IDLE_TIMEOUT: '600', VISOR_MAX_CONNECTIONS_PER_CLIENT: '0' } }).server.limits, { idleTimeoutMs: 600_000, maxConnectionsPerClient: 0 });
+  t.throws(() => loadConfig({ env, overrides: { server: { headers_timeout_seconds: 0 } } }), { message: /server\.headers_timeout_seconds/ });
+  t.throws(() => loadConfig({ env, overrides: { server: { max_connections: -1 } } }), { message: /server\.max_connections/ });
 });
