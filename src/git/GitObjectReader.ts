@@ -21,13 +21,21 @@ export class GitObjectReader {
   // A queue with a head index: shift() on an array of 100,000 waiting reads copies it every time.
   private pending: Request[] = [];
   private head = 0;
-  private buffer: Buffer = Buffer.alloc(0);
+  /**
+   * Output not consumed yet, as it arrived: joined once an object's body is whole, not at every
+   * chunk (joining at every chunk made a many-MiB blob cost seconds: quadratic).
+   */
+  private chunks: Buffer[] = [];
+  private length = 0;
+  /** The header read for the object whose body is still arriving. */
+  private expecting: { oid: string; type: GitObject['type']; size: number } | undefined;
   private failed: Error | undefined;
 
   constructor(dir: string, env: NodeJS.ProcessEnv = process.env) {
     this.child = spawn('git', ['cat-file', '--batch'], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (chunk: Buffer) => {
-      this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+      this.chunks.push(chunk);
+      this.length += chunk.length;
       this.drain();
     });
     this.child.stdin.on('error', () => undefined);
@@ -69,21 +77,39 @@ export class GitObjectReader {
 
   private drain(): void {
     while (this.head < this.pending.length) {
-      const eol = this.buffer.indexOf(10);
-      if (eol < 0) return;
-      const header = this.buffer.subarray(0, eol).toString('utf8');
-      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
-        this.buffer = this.buffer.subarray(eol + 1);
-        this.next().resolve(undefined);
-        continue;
+      if (!this.expecting) {
+        const buffer = this.joined();
+        const eol = buffer.indexOf(10);
+        if (eol < 0) return;
+        const header = buffer.subarray(0, eol).toString('utf8');
+        this.consume(eol + 1);
+        if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
+          this.next().resolve(undefined);
+          continue;
+        }
+        const [oid = '', type, sizeText] = header.split(' ');
+        this.expecting = { oid, type: type as GitObject['type'], size: Number(sizeText) };
       }
-      const [oid = '', type, sizeText] = header.split(' ');
-      const size = Number(sizeText);
-      if (this.buffer.length < eol + 1 + size + 1) return;
-      const body = Buffer.from(this.buffer.subarray(eol + 1, eol + 1 + size));
-      this.buffer = this.buffer.subarray(eol + 1 + size + 1);
-      this.next().resolve({ oid, type: type as GitObject['type'], body });
+      const { oid, type, size } = this.expecting;
+      // The body and the newline after it.
+      if (this.length < size + 1) return;
+      const body = Buffer.from(this.joined().subarray(0, size));
+      this.consume(size + 1);
+      this.expecting = undefined;
+      this.next().resolve({ oid, type, body });
     }
+  }
+
+  /** The unconsumed output as one buffer. */
+  private joined(): Buffer {
+    if (this.chunks.length > 1) this.chunks = [Buffer.concat(this.chunks, this.length)];
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  private consume(bytes: number): void {
+    const rest = this.joined().subarray(bytes);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.length = rest.length;
   }
 
   private fail(error: Error): void {
