@@ -285,10 +285,11 @@ test.serial('a download whose store dies mid-stream ends the client response (ab
   const id = await register('s3');
   const data = randomBytes(12 * MiB);
   t.is((await streamUpload(id, data)).status, 200);
+  // Armed before the request: the relay counts from here, whatever the client has read so far.
+  void relay.killAfterDownstream(4 * MiB);
   const started = Date.now();
   const res = await fetch(`${d.url}/images/${id}/file`, { signal: AbortSignal.timeout(BOUND_MS) });
   t.is(res.status, 200);
-  void relay.killAfterDownstream(4 * MiB);
   const read = await res.arrayBuffer().then(
     (b) => `whole ${b.byteLength}`,
     (e: Error) => e.name,
@@ -344,10 +345,11 @@ test.serial('a download whose store stops answering mid-stream (a black hole) is
   const id = await register('hole');
   const data = randomBytes(12 * MiB);
   t.is((await streamUpload(id, data)).status, 200);
+  // Armed before the request: the relay counts from here, whatever the client has read so far.
+  void relay.freezeAfterDownstream(3 * MiB);
   const started = Date.now();
   const res = await fetch(`${d.url}/images/${id}/file`, { signal: AbortSignal.timeout(BOUND_MS) });
   t.is(res.status, 200);
-  void relay.freezeAfterDownstream(3 * MiB);
   const read = await res.arrayBuffer().then(
     (b) => `whole ${b.byteLength}`,
     (e: Error) => e.name,
