@@ -9,6 +9,11 @@ import { errorResponse } from './httpErrors.ts';
 const isUploadPath = routeMatcher(ROUTES.uploadFile);
 /** How long a connection over its client's cap may wait to send the request its refusal answers. */
 const REFUSED_GRACE_MS = 2000;
+/**
+ * The host's own address: local clients and a reverse proxy on this host, one address for all their
+ * users. A per-address cap there would only refuse them; they count towards the total cap alone.
+ */
+const THIS_HOST = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 /** Idle keep-alive connections are closed after this (longer than common proxies' 60 s, so they close first). */
 const KEEP_ALIVE_MS = 65_000;
 
@@ -19,7 +24,8 @@ const KEEP_ALIVE_MS = 65_000;
  * - bodies: no pause longer than the idle timeout, uploads included; a request other than an upload
  *   must be received whole within the request timeout (an upload of many GiB may take hours);
  * - connections: at most maxConnections in all (node closes the rest at once) and
- *   maxConnectionsPerClient from one client, whose further connections are answered 429 and closed.
+ *   maxConnectionsPerClient from one client, whose further connections are answered 429 and closed
+ *   (127.0.0.1 and ::1 excepted: see THIS_HOST).
  * Requests with no body are complete once their headers are, and cost nothing here.
  */
 export class ConnectionPolicy {
@@ -48,6 +54,7 @@ export class ConnectionPolicy {
     if (this.limits.maxConnections > 0) server.maxConnections = this.limits.maxConnections;
     if (this.limits.maxConnectionsPerClient === 0) return;
     server.on('connection', (socket: Socket) => {
+      if (THIS_HOST.has(socket.remoteAddress ?? '')) return;
       const client = clientOf(socket.remoteAddress);
       const open = (this.perClient.get(client) ?? 0) + 1;
       this.perClient.set(client, open);

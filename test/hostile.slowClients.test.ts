@@ -114,7 +114,7 @@ test('twenty anonymous POSTs that trickle their bodies are refused at once, and 
   t.true(performance.now() - started < 2000, `all closed after ${Math.round(performance.now() - started)} ms`);
 });
 
-test('connections are capped per client (429 with Retry-After) and in all (closed), and others are served meanwhile', async (t) => {
+test('connections are capped per client (429 with Retry-After; this host’s own address excepted) and in all (closed), and others are served meanwhile', async (t) => {
   const capped = await startTestDaemon({ config: { server: { max_connections_per_client: 4, max_connections: 10 } } });
   t.teardown(() => capped.stop());
   const held: RawConnection[] = [];
@@ -127,6 +127,15 @@ test('connections are capped per client (429 with Retry-After) and in all (close
   // Another client is not held back by the first one's cap.
   const other = await requestFrom(capped.url, '127.0.0.3', 'GET', '/images');
   t.is(other.status, 200);
+
+  // This host's own address (local clients, a reverse proxy here) is one address for many users:
+  // it counts towards the total cap only.
+  const local: RawConnection[] = [];
+  for (let i = 0; i < 5; i++) local.push(await openRaw(capped.url, { localAddress: '127.0.0.1' }));
+  const localRequest = await requestFrom(capped.url, '127.0.0.1', 'GET', '/images');
+  t.is(localRequest.status, 200);
+  for (const c of local) c.socket.destroy();
+  await new Promise((r) => setTimeout(r, 100));
 
   // Ten in all: four from .2, four from .3, two from .4; the eleventh is closed unanswered.
   for (let i = 0; i < 4; i++) held.push(await openRaw(capped.url, { localAddress: '127.0.0.3' }));
