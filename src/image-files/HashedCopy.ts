@@ -64,7 +64,7 @@ export async function hashedCopy(body: Readable, sink: Writable, algorithm: Dige
       }
     }
     sink.end();
-    await ends.race(finished(sink), 'sink');
+    await ends.race(finished(sink, { cleanup: true }), 'sink');
   } catch (e) {
     if (!options.keepSource) body.destroy();
     throw e;

@@ -33,8 +33,8 @@ export class TransferEnds {
     const { signal } = ends;
     // finished() resolves at a normal end (the source's 'end', the sink's 'finish') and rejects on an
     // error or a premature close; the watch stops once the transfer is over.
-    finished(ends.source, { signal: watching, writable: false }).catch((e: unknown) => this.fail(this.blamed('source', e)));
-    finished(ends.sink, { signal: watching, readable: false }).catch((e: unknown) => this.fail(this.blamed('sink', e)));
+    finished(ends.source, { signal: watching, writable: false, cleanup: true }).catch((e: unknown) => this.fail(this.blamed('source', e)));
+    finished(ends.sink, { signal: watching, readable: false, cleanup: true }).catch((e: unknown) => this.fail(this.blamed('sink', e)));
     if (signal?.aborted) this.fail(abortError(signal));
     signal?.addEventListener('abort', () => this.fail(abortError(signal)), { once: true, signal: watching });
   }
