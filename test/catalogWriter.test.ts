@@ -109,3 +109,17 @@ test('a commit whose branch cannot be moved fails with git\'s reason, and the ne
   t.is(await out(dir, 'rev-list', '--count', 'HEAD'), '3');
   await writer.close();
 });
+
+test('once closed, the writer refuses writes instead of starting git again, and a second close is harmless', async (t) => {
+  const { dir, writer } = await openWriter();
+  const queued = writer.commit({ changes: [change('{"queued":1}\n')], author, message: 'queued before the close' });
+  const closing = writer.close();
+  await queued;
+  await closing;
+  const late = change('{"late":1}\n');
+  const error = await t.throwsAsync(writer.commit({ changes: [late], author, message: 'after the close' }));
+  t.regex(error.message, /closed/);
+  await writer.close();
+  t.is(await out(dir, 'rev-list', '--count', 'HEAD'), '2', 'the queued write went in, the late one did not');
+  t.false(existsSync(join(dir, late.path)));
+});

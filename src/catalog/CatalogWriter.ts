@@ -80,6 +80,9 @@ export class CatalogWriter {
   private indexTimer: NodeJS.Timeout | undefined;
   private commitsSinceRepack = 0;
   private repacking: Promise<void> | undefined;
+  /** Set by close(): a write arriving later (a request cut at shutdown marking its failure) is refused, not run. */
+  private closed = false;
+  private closing: Promise<void> | undefined;
   /** Commits made, and how many writes went into them: batching made visible for /health and benches. */
   commits = 0;
   writes = 0;
@@ -107,12 +110,19 @@ export class CatalogWriter {
     }
   }
 
-  /** Lets the index catch up and ends fast-import and any repack; for a clean stop. */
-  async close(): Promise<void> {
-    await this.exclusive(async () => undefined, false);
-    clearTimeout(this.indexTimer);
-    await this.fastImport.close();
-    await this.repacking;
+  /** Lets the index catch up and ends fast-import and any repack; for a clean stop. Later writes are refused. */
+  close(): Promise<void> {
+    if (!this.closing) {
+      // What is queued already goes through; the last item is this catch-up.
+      const settled = this.exclusive(async () => undefined, false);
+      this.closed = true;
+      this.closing = settled.then(async () => {
+        clearTimeout(this.indexTimer);
+        await this.fastImport.close();
+        await this.repacking;
+      });
+    }
+    return this.closing;
   }
 
   get headCommit(): string | undefined {
@@ -120,6 +130,7 @@ export class CatalogWriter {
   }
 
   commit(request: CommitRequest): Promise<string> {
+    if (this.closed) return Promise.reject(unavailable('the catalogue is closed: the daemon is stopping; nothing was saved'));
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
       if (!this.draining) void this.drain();
@@ -131,6 +142,7 @@ export class CatalogWriter {
    * an upstream); afterwards the branch is read again, so the next commit builds on what it made.
    */
   exclusive<T>(task: () => Promise<T>, movesBranch = true): Promise<T> {
+    if (this.closed) return Promise.reject(unavailable('the catalogue is closed: the daemon is stopping'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ task, movesBranch, resolve: resolve as (value: unknown) => void, reject });
       if (!this.draining) void this.drain();
