@@ -35,7 +35,7 @@ const logLines: string[] = [];
 test.before(async () => {
   swift = await testSwift();
   const target = { host: '127.0.0.1', port: Number(new URL(swift.url).port) };
-  for (const name of ['s3', 'swift', 'gone', 'hole']) relays[name] = await startTcpRelay(target);
+  for (const name of ['s3', 'swift', 'gone', 'hole', 'swifthole']) relays[name] = await startTcpRelay(target);
   // A store whose port is closed: nothing listens there any more.
   await relays['gone']!.kill();
   bucket = await freshBucket(swift, 'visor-fail');
@@ -55,6 +55,7 @@ test.before(async () => {
         gone: s3Store('gone'),
         hole: s3Store('hole', { timeout_ms: IDLE_MS, retries: 0 }),
         swift: { type: 'swift', auth_url: `${relays['swift']!.url}/auth/v1.0`, user: swift.user, key: swift.key, container, segment_size: 4 * MiB, retries: 1, timeout_ms: 5000 },
+        swifthole: { type: 'swift', auth_url: `${relays['swifthole']!.url}/auth/v1.0`, user: swift.user, key: swift.key, container: `${container}-hole`, segment_size: 4 * MiB, retries: 0, timeout_ms: IDLE_MS },
       },
     },
   });
@@ -248,6 +249,17 @@ test.serial('a store that stops answering mid-upload without closing (a black ho
   t.is((await record(id))['status'], 'error');
   await relay.revive();
   t.is((await streamUpload(id, data)).status, 200);
+});
+
+test.serial('a Swift store that stops answering mid-upload (a black hole) fails the upload after its idle timeout', async (t) => {
+  const relay = relays['swifthole']!;
+  t.teardown(() => relay.revive());
+  const id = await register('swifthole');
+  void relay.freezeAfterUpstream(3 * MiB);
+  const answer = await streamUpload(id, randomBytes(10 * MiB));
+  assertStoreFailureAnswer(t, answer, 'swifthole');
+  t.log(`answered in ${answer.ms} ms`);
+  t.is((await record(id))['status'], 'error');
 });
 
 test.serial('a copy to a store whose port is closed answers 503 in bounded time and changes nothing', async (t) => {
