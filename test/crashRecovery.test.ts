@@ -4,17 +4,15 @@
  * it did not.
  */
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { startTestDaemon } from './helpers/daemon.ts';
+import { spawnDaemon } from './helpers/daemonProcess.ts';
 import { call } from './helpers/http.ts';
 import { createImage, putFile, uploadFile } from './helpers/images.ts';
 import { git, gitAsync, imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
-
-const VISOR = resolve(import.meta.dirname, '../daemon/visor.ts');
 
 test('locks that killed git processes left in both catalogues do not stop the next start', async (t) => {
   const d = await startTestDaemon();
@@ -101,33 +99,6 @@ interface Acknowledged {
   sent: Set<string>;
 }
 
-/** The daemon as operators run it: its own process, killed without warning. */
-async function spawnDaemon(configFile: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [VISOR, 'serve', '--config', configFile], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'] }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const url = await new Promise<string>((ready, fail) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      fail(new Error(`no start within 30 s: ${output}`));
-    }, 30_000);
-    const look = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const found = /serving on (http:\/\/\S+)/.exec(output);
-      if (found) {
-        clearTimeout(timer);
-        ready(found[1]!);
-      }
-    };
-    child.stdout!.on('data', look);
-    child.stderr!.on('data', look);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`the daemon exited ${String(code)} before serving: ${output}`));
-    });
-  });
-  return { child, url };
-}
-
 /** Creates and uploads from several clients until the daemon stops answering. */
 async function workload(url: string, token: string, acked: Acknowledged, clients: number): Promise<void> {
   const d = { url };
@@ -165,24 +136,25 @@ test('kill -9 at random moments under concurrent creates and uploads: every ackn
   await writeFile(configFile, `data_dir = "${dataDir}"\n[server]\nport = 0\n[log]\nlevel = "silent"\n[auth]\nkey_hash_cost = 10\n`);
   const acked: Acknowledged = { creates: new Map(), uploads: new Map(), sent: new Set() };
   const rounds = 4;
-  let killedAt: number[] = [];
+  const killedAt: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const { child, url } = await spawnDaemon(configFile);
+    const daemon = spawnDaemon(configFile);
+    const url = await daemon.serving();
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     const work = workload(url, token, acked, 4);
     const wait = 300 + Math.floor(Math.random() * 1200);
     killedAt.push(wait);
     await new Promise((r) => setTimeout(r, wait));
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGKILL');
-    await exited;
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
     await work;
   }
   t.log(`${rounds} kill -9 rounds at ${killedAt.join(', ')} ms: ${acked.creates.size} creates and ${acked.uploads.size} uploads acknowledged`);
   t.true(acked.uploads.size > 0, 'the workload got uploads through before the kills');
 
   // No manual step: the next start serves everything acknowledged.
-  const { child, url } = await spawnDaemon(configFile);
+  const daemon = spawnDaemon(configFile);
+  const url = await daemon.serving();
   try {
     const token = (await readFile(join(dataDir, 'admin-token'), 'utf8')).trim();
     const listed = (await call({ url }, token, 'GET', '/images?limit=1000')).json as { images: Array<{ id: string; name: string }> };
@@ -206,9 +178,8 @@ test('kill -9 at random moments under concurrent creates and uploads: every ackn
     const retry = listed.images.find((i) => (i as { status?: string }).status === 'error');
     if (retry) await uploadFile({ url }, token, retry.id, randomBytes(1000));
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await exited;
+    daemon.child.kill('SIGTERM');
+    await daemon.exitWithin(20_000);
   }
   for (const catalog of ['catalog', 'private-catalog']) {
     const fsck = await gitAsync(join(dataDir, catalog), 'fsck', '--full', '--no-progress');
