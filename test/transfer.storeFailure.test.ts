@@ -21,7 +21,7 @@ import { freshBucket, testSwift, type TestSwift } from './stores/swift/testSwift
 const MiB = 1024 * 1024;
 /** What "answers in bounded time" means here: the daemon's timeouts are seconds; the machine is loaded. */
 const BOUND_MS = 25_000;
-const IDLE_MS = 1500;
+const IDLE_MS = 1000;
 
 let swift: TestSwift;
 let bucket: string;
@@ -241,7 +241,7 @@ test.serial('a store that stops answering mid-upload without closing (a black ho
   const relay = relays['hole']!;
   t.teardown(() => relay.revive());
   const id = await register('hole');
-  const data = randomBytes(16 * MiB);
+  const data = randomBytes(12 * MiB);
   void relay.freezeAfterUpstream(6 * MiB);
   const answer = await streamUpload(id, data);
   assertStoreFailureAnswer(t, answer, 'hole');
