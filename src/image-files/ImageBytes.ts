@@ -29,6 +29,11 @@ export class ImageBytes {
     this.stores = stores;
   }
 
+  /** Whether the daemon's store of this name writes (undefined: it has none). */
+  writable(store: string): boolean | undefined {
+    return this.stores.get(store)?.writable;
+  }
+
   /** The locations in stores this daemon has, healthy ones first, in their recorded order otherwise. */
   order(locations: readonly ImageLocation[]): ImageLocation[] {
     const now = Date.now();

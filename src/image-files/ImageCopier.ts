@@ -76,7 +76,7 @@ export class ImageCopier {
       ).catch(() => undefined);
       if (there?.checksum === checksum) return;
     }
-    const sources = (image.locations ?? []).filter((l) => l.store !== target.name);
+    const sources = this.o.ledger.ownLocations(image, (s) => this.o.stores.get(s)?.writable).filter((l) => l.store !== target.name);
     const { stream, location } = await this.o.bytes.openStream(sources, undefined, signal);
     const write = await target.write(key, { expectedSize: size, ...(signal ? { signal } : {}) }).catch((e: unknown) => {
       stream.destroy();

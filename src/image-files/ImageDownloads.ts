@@ -33,7 +33,7 @@ export class ImageDownloads {
   prepare(id: string, caller: Principal | undefined, pickRange: (size: number, checksum: string) => ByteRange | undefined): Download {
     const r = this.o.ledger.find(id, caller);
     if (r.status !== 'available' || r.size === undefined || r.checksum === undefined) throw conflict(`image ${id} is ${r.status}; its file can be downloaded once it is available`);
-    const locations = this.o.bytes.order(r.locations ?? []);
+    const locations = this.o.bytes.order(this.o.ledger.ownLocations(r, (s) => this.o.bytes.writable(s)));
     if (locations.length === 0) throw conflict(`image ${id} has no location in a store this daemon has`);
     const range = pickRange(r.size, r.checksum);
     return {

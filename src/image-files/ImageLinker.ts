@@ -5,7 +5,6 @@ import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
-import { ID_PATTERN } from '../catalog/CatalogLayout.ts';
 import { algorithmOf, CHECKSUM_PATTERN, digestOf } from './HashedCopy.ts';
 
 export interface LinkRequest {
@@ -71,7 +70,7 @@ export class ImageLinker {
       // and replace or (deleting their own image) remove them. It is answered like a missing object,
       // so the answer says nothing of images the caller may not see.
       const missing = notFound(`object ${key} in store ${store.name}`);
-      const taken = store.writable && ((ID_PATTERN.test(key) && key !== id) || this.ledger.namersOf(store.name, key, id).length > 0);
+      const taken = !this.ledger.ownsObject(id, store, key);
       // The store is asked either way: a refusal that skipped it would answer faster than a missing
       // object (a round trip on a remote store), and the difference would tell a taken key.
       const stat = await store.stat(key);

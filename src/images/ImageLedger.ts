@@ -2,8 +2,8 @@ import type { ImageSchema } from '../catalog/ImageSchema.ts';
 import type { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import type { CatalogRepositories } from '../catalog/CatalogRepositories.ts';
 import type { CommitAuthor } from '../catalog/CatalogWriter.ts';
-import type { ImageRecord } from '../api/ImageRecord.ts';
-import { assertImageId } from '../catalog/CatalogLayout.ts';
+import type { ImageLocation, ImageRecord } from '../api/ImageRecord.ts';
+import { assertImageId, ID_PATTERN } from '../catalog/CatalogLayout.ts';
 import { imageIds, recordProblems } from '../catalog/CatalogRules.ts';
 import type { AccessSubject, ImageAccess } from '../access/ImageAccess.ts';
 import type { AccessLevel } from '../access/Permission.ts';
@@ -80,6 +80,26 @@ export class ImageLedger {
       if (r.id !== except && r.locations?.some((l) => l.store === store && l.key === key)) found.push(r);
     }
     return found;
+  }
+
+  /**
+   * Whether the object may be this image's, to register, read or copy. In a store VISOR writes to, an
+   * object another image names, or one written under another image's id, never is: whatever a record
+   * says (a synced one, or one edited by hand), it would hand that image's bytes to whoever may read
+   * this one. Its own id is always its own (VISOR writes an image's file under its id); objects in
+   * read-only stores (http) are anyone's who can reach the URL.
+   */
+  ownsObject(id: string, store: { name: string; writable: boolean }, key: string): boolean {
+    if (!store.writable || key === id) return true;
+    return !ID_PATTERN.test(key) && this.namersOf(store.name, key, id).length === 0;
+  }
+
+  /** The image's locations whose objects are its own (ownsObject), in stores this daemon has. */
+  ownLocations(r: ImageRecord, writable: (store: string) => boolean | undefined): ImageLocation[] {
+    return (r.locations ?? []).filter((l) => {
+      const w = writable(l.store);
+      return w !== undefined && this.ownsObject(r.id, { name: l.store, writable: w }, l.key);
+    });
   }
 
   /** Ids of images the caller can see, and only a count of the others: an answer must not reveal them. */
