@@ -99,7 +99,9 @@ function streamUpload(id: string, data: Buffer, within = BOUND_MS): Promise<Answ
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode!, headers: new Headers(), text: bytes.toString(), bytes, json, ms: Date.now() - started });
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) if (typeof value === 'string') headers.set(name, value);
+        resolve({ status: res.statusCode!, headers, text: bytes.toString(), bytes, json, ms: Date.now() - started });
       });
     });
     req.on('error', (e) => {
@@ -197,6 +199,7 @@ test.serial('an S3 store whose connection dies mid-upload: 503 in bounded time, 
   void relay.killAfterUpstream(8 * MiB);
   const answer = await streamUpload(id, data);
   assertStoreFailureAnswer(t, answer, 's3');
+  t.is(answer.headers.get('connection'), 'close', 'answered before the body was read: the connection is not reused');
   t.log(`answered in ${answer.ms} ms`);
   t.is((await record(id))['status'], 'error');
   t.false((await s3Keys('s3')).includes(id), 'nothing visible under the key');
