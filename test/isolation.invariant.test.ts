@@ -256,6 +256,14 @@ for (const [route, probe] of Object.entries(PROBES)) {
   });
 }
 
+test.serial('store gc, even of every unreferenced object at once, removes no object an image names; only admins may run it', async (t) => {
+  const refused = await Promise.all((['owner', 'stranger', 'anonymous'] as const).map((who) => call(d, key[who], 'POST', '/stores/fs/gc', { unreferenced: true, older_than_seconds: 0 })));
+  t.deepEqual(refused.map((a) => a.status), [403, 403, 401]);
+  const gc = await call(d, d.token, 'POST', '/stores/fs/gc', { unreferenced: true, older_than_seconds: 0 });
+  t.is(gc.status, 200, gc.text);
+  await assertVictimsWhole(t);
+});
+
 test('the shared catalogue served over git holds no trace of a private image: no record, path or commit message names it', async (t) => {
   const dir = await tempDir('visor-clone-');
   try {
