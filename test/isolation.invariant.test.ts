@@ -267,13 +267,15 @@ test.serial('store gc, even of every unreferenced object at once, removes no obj
 test('the shared catalogue served over git holds no trace of a private image: no record, path or commit message names it', async (t) => {
   const dir = await tempDir('visor-clone-');
   try {
-    const clone = join(dir, 'catalog');
-    const cloned = await gitAsync(dir, 'clone', '-q', `${d.url}/catalog.git`, clone);
+    // A mirror: every ref the endpoint advertises, and every object they reach.
+    const clone = join(dir, 'catalog.git');
+    const cloned = await gitAsync(dir, 'clone', '-q', '--mirror', `${d.url}/catalog.git`, clone);
     t.is(cloned.status, 0, cloned.stderr);
-    const everything = await gitAsync(clone, 'log', '--all', '--format=%H %an %ae %s%n%b', '--name-only', '-p');
-    t.true(everything.stdout.includes(target.public.id), 'the public victim is there (the probe sees what it should)');
-    t.false(everything.stdout.includes(target.private.id), 'no trace of the private victim');
-    t.false(everything.stdout.includes(target.private.name));
+    const objects = await gitAsync(clone, 'cat-file', '--batch-all-objects', '--batch');
+    const everything = objects.stdout + (await gitAsync(clone, 'for-each-ref')).stdout;
+    t.true(everything.includes(target.public.id), 'the public victim is there (the probe sees what it should)');
+    t.false(everything.includes(target.private.id), 'no trace of the private victim');
+    t.false(everything.includes(target.private.name));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
