@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { ROUTES } from '../../src/api/routes.ts';
 import type { UpstreamFollower } from '../../src/sync/UpstreamFollower.ts';
 import { invalidField, VisorError } from '../../src/errors/VisorError.ts';
@@ -16,4 +17,18 @@ export function syncRoutes(router: Router, follower: UpstreamFollower): void {
     }
     ctx.body = { results };
   });
+  // A forge's push notification: proven by the upstream's webhook secret, not an API key.
+  on(router, ROUTES.syncWebhook, async (ctx) => {
+    const proof = { hubSignature256: header(ctx, 'x-hub-signature-256'), giteaSignature: header(ctx, 'x-gitea-signature') ?? header(ctx, 'x-forgejo-signature'), gitlabToken: header(ctx, 'x-gitlab-token') };
+    ctx.status = 202;
+    ctx.body = await follower.notify(ctx.params['upstream']!, proof, ctx.req, WEBHOOK_MAX_BYTES);
+  });
+}
+
+/** GitHub's own cap on a webhook's payload. */
+const WEBHOOK_MAX_BYTES = 25 * 1024 * 1024;
+
+function header(ctx: Context, name: string): string | undefined {
+  const value = ctx.get(name);
+  return value === '' ? undefined : value;
 }

@@ -31,7 +31,8 @@ export class ImageAccess {
 
   level(who: Principal | undefined, image: AccessSubject): AccessLevel {
     const open: AccessLevel = image.access === 'public' ? 'checkout' : 'none';
-    if (!who) return open;
+    // A sync account sees what anyone sees: its name owns nothing and no grant reaches it.
+    if (!who || who.syncOnly) return open;
     if (who.admin || image.owner === who.name) return 'manage';
     const g = this.grants.of(image.id);
     if (!g) return open;

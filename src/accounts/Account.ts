@@ -2,7 +2,7 @@ import type { Role } from '../api/wire.ts';
 
 export type { GroupView, IssuedKey, Role, UserView } from '../api/wire.ts';
 
-export const ROLES: readonly Role[] = ['admin', 'user'];
+export const ROLES: readonly Role[] = ['admin', 'user', 'sync'];
 
 /** A user as the account store keeps it. The key's secret is never stored, only its slow hash. */
 export interface StoredUser {

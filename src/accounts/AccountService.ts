@@ -54,7 +54,7 @@ export class AccountService {
     const input = fields(body, { name: true, role: false, groups: false });
     const name = assertAccountName(input['name'], 'name');
     const role = input['role'] ?? 'user';
-    if (!ROLES.includes(role as Role)) throw invalidField('role', 'enum', 'admin or user');
+    if (!ROLES.includes(role as Role)) throw invalidField('role', 'enum', 'admin, user or sync');
     const groups = input['groups'] ?? [];
     if (!Array.isArray(groups)) throw invalidField('groups', 'type', 'an array of group names');
     for (const [i, g] of groups.entries()) if (!this.store.group(assertAccountName(g, `groups[${i}]`))) throw invalidField(`groups[${i}]`, 'exists', 'an existing group', `groups[${i}]: no group ${String(g)}`);

@@ -68,7 +68,7 @@ export class ApiKeyAuthenticator implements Authenticator {
     if (!(await this.check(key.id, key.token, user.key.hash, client))) throw unauthenticated('invalid API key');
     // Only someone holding the key learns that its account is disabled.
     if (user.disabled) throw unauthenticated(`account ${name} is disabled`);
-    return { name, admin: user.role === 'admin', groups: this.accounts.groupsOf(name), keyId: key.id };
+    return { name, admin: user.role === 'admin', ...(user.role === 'sync' ? { syncOnly: true } : {}), groups: this.accounts.groupsOf(name), keyId: key.id };
   }
 
   private async check(keyId: string, token: string, hash: string, client: string): Promise<boolean> {

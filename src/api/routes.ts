@@ -44,6 +44,7 @@ export const ROUTES = {
   removeGroupMember: { method: 'DELETE', path: '/groups/:name/members/:user', action: 'group.remove_member' },
   usageReport: { method: 'GET', path: '/report', action: 'report.usage' },
   sync: { method: 'POST', path: '/sync', action: 'catalog.sync' },
+  syncWebhook: { method: 'POST', path: '/sync/webhooks/:upstream', action: 'catalog.webhook' },
   catalogHead: { method: 'GET', path: '/catalog/HEAD', action: 'catalog.head' },
   catalogRoot: { method: 'GET', path: '/catalog/files', action: 'catalog.file' },
   catalogFile: { method: 'GET', path: '/catalog/files/{*path}', action: 'catalog.file' },

@@ -33,8 +33,11 @@ export interface HistoryEntry {
 
 // --- accounts and grants -------------------------------------------------------------------------
 
-/** Roles of the paper's user management: admins manage accounts and may do everything. */
-export type Role = 'admin' | 'user';
+/**
+ * Roles of the paper's user management: admins manage accounts and may do everything; `sync` accounts
+ * (a forge's or a scheduler's) may trigger upstream syncs and nothing else.
+ */
+export type Role = 'admin' | 'user' | 'sync';
 
 /** A user as the API shows it: never a secret nor a hash. */
 export interface UserView {

@@ -7,7 +7,14 @@ import { forbidden, unauthenticated } from '../errors/VisorError.ts';
  */
 export function assertSignedIn(who: Principal | undefined): Principal {
   if (!who) throw unauthenticated();
+  if (who.syncOnly) throw forbidden(`${who.name} has the sync role: it may trigger upstream syncs and nothing else`);
   return who;
+}
+
+/** Syncs may be triggered by admins and by accounts of the sync role. */
+export function assertMaySync(who: Principal | undefined): Principal {
+  if (who?.syncOnly) return who;
+  return assertAdmin(who, 'sync upstreams');
 }
 
 export function assertAdmin(who: Principal | undefined, what: string): Principal {

@@ -16,6 +16,8 @@ export interface UpstreamConfig {
   url: string;
   branch: string;
   intervalSeconds: number;
+  /** Shared with the forge: its push notifications (POST /sync/webhooks/<name>) prove they know it. */
+  webhookSecret?: string;
 }
 
 export interface VisorConfig {
@@ -67,7 +69,7 @@ export interface ConfigFile {
   audit?: { path?: string; max_bytes?: number; keep?: number };
   auth?: { key_hash_cost?: number };
   stores?: Record<string, StoreSettings>;
-  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number }>;
+  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string }>;
 }
 
 /** The [server] settings of ConnectionLimits, in seconds and counts. */
@@ -181,12 +183,18 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   for (const [name, u] of Object.entries({ ...file.upstreams, ...o.upstreams })) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) throw invalidField(`upstreams.${name}`, 'pattern', 'a name matching ^[a-z][a-z0-9_-]{0,62}$');
     for (const key of Object.keys(u)) {
-      if (!['url', 'branch', 'interval_seconds'].includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', 'one of url, branch, interval_seconds');
+      if (!['url', 'branch', 'interval_seconds', 'webhook_secret'].includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', 'one of url, branch, interval_seconds, webhook_secret');
     }
     if (typeof u.url !== 'string' || u.url === '') throw invalidField(`upstreams.${name}.url`, 'required', 'the URL or path of a git repository');
     const branch = u.branch ?? 'main';
     if (!/^[A-Za-z0-9._/-]{1,200}$/.test(branch) || branch.includes('..')) throw invalidField(`upstreams.${name}.branch`, 'pattern', 'a branch name');
-    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400) });
+    // A secret belongs in the environment rather than the file, like store credentials.
+    const secretVariable = `VISOR_UPSTREAM_${name.toUpperCase().replace(/-/g, '_')}_WEBHOOK_SECRET`;
+    const webhookSecret = env[secretVariable] ?? u.webhook_secret;
+    if (webhookSecret !== undefined && (typeof webhookSecret !== 'string' || webhookSecret.length < 16)) {
+      throw invalidField(`upstreams.${name}.webhook_secret`, 'minLength', `a secret of at least 16 characters (${secretVariable})`);
+    }
+    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}) });
   }
   const defaultStore = env['VISOR_DEFAULT_STORE'] ?? o.default_store ?? file.default_store ?? 'fs';
   if (!stores[defaultStore]) throw invalidField('default_store', 'exists', `one of the configured stores: ${Object.keys(stores).join(', ')}`);

@@ -1,4 +1,4 @@
-import { assertAdmin } from '../auth/callerRules.ts';
+import { assertMaySync } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { join } from 'node:path';
 import { readFile, rm, mkdir } from 'node:fs/promises';
@@ -9,7 +9,8 @@ import { CatalogCheckRun } from '../catalog/CatalogCheckRun.ts';
 import { commitRef } from '../catalog/CatalogTree.ts';
 import type { FileProblem } from '../catalog/CatalogScanner.ts';
 import type { FieldConflict } from '../catalog/RecordMerge.ts';
-import { notFound } from '../errors/VisorError.ts';
+import { notFound, tooLarge, unauthenticated } from '../errors/VisorError.ts';
+import { bodyHmac, proofNeedsBody, verifyWebhook, type WebhookProof } from './WebhookSignature.ts';
 import type { Logger } from '../log/Logger.ts';
 
 export type SyncMode = 'up-to-date' | 'adopted' | 'fast-forward' | 'merge' | 'refused' | 'failed';
@@ -54,6 +55,8 @@ export class UpstreamFollower {
   private readonly logger: Logger;
   private readonly timers: NodeJS.Timeout[] = [];
   private running: Promise<unknown> = Promise.resolve();
+  /** Upstreams with a webhook-triggered sync waiting for its turn: more notifications meanwhile add none. */
+  private readonly notified = new Set<string>();
   /** Kept from sync to sync: facts and the last tree listing stay in memory, so a sync costs what changed. */
   private checkRun: Promise<CatalogCheckRun> | undefined;
 
@@ -116,8 +119,38 @@ export class UpstreamFollower {
    * sync rewrites the shared catalogue.
    */
   syncNow(who: Principal | undefined, name?: string): Promise<SyncResult[]> {
-    assertAdmin(who, 'sync upstreams');
+    assertMaySync(who);
     return this.sync(name);
+  }
+
+  /**
+   * POST /sync/webhooks/<upstream>: a forge's push notification, proven by the upstream's webhook
+   * secret (no API key: a forge should hold no admin key). It starts a sync of that upstream and
+   * answers at once, as forges give up on slow answers; notifications arriving while one waits are
+   * covered by it. Unknown upstreams and upstreams without a secret are alike: 404.
+   */
+  async notify(name: string, proof: WebhookProof, body: AsyncIterable<Buffer>, maxBytes: number): Promise<{ upstream: string; sync: 'queued' }> {
+    const u = this.upstreams.find((x) => x.name === name);
+    if (!u?.webhookSecret) throw notFound(`webhook of upstream ${name}`);
+    let hex: string | undefined;
+    if (proofNeedsBody(proof)) {
+      const hmac = bodyHmac(u.webhookSecret);
+      let bytes = 0;
+      for await (const chunk of body) {
+        bytes += chunk.length;
+        if (bytes > maxBytes) throw tooLarge(`a webhook body is at most ${maxBytes} bytes`);
+        hmac.update(chunk);
+      }
+      hex = hmac.hex();
+    }
+    if (!verifyWebhook(proof, u.webhookSecret, hex)) throw unauthenticated(`the webhook's signature does not match the secret of upstream ${name}`);
+    if (!this.notified.has(name)) {
+      this.notified.add(name);
+      // Cleared when this sync's turn comes: a push after its fetch starts needs a sync of its own.
+      void this.running.then(() => this.notified.delete(name));
+      this.sync(name).catch(() => undefined);
+    }
+    return { upstream: name, sync: 'queued' };
   }
 
   /** Syncs one upstream by name, or all of them; syncs never overlap. */

@@ -5,6 +5,7 @@ import { issuedKeyText, userSheet, userTable } from '../output/accountTables.ts'
 
 interface AddOptions {
   admin?: boolean;
+  sync?: boolean;
   group?: string[];
 }
 
@@ -17,9 +18,10 @@ export function registerUserCommand(program: Command, session: CliSession): void
     .description('create an account and print its API key, once')
     .argument('<name>', 'account name: a-z first, then a-z 0-9 . _ -')
     .option('--admin', 'give the account the admin role')
+    .option('--sync', 'give the account the sync role: it may trigger upstream syncs (POST /sync) and nothing else')
     .option('--group <group>', 'add the account to a group (repeatable)', collect)
     .action(async (name: string, options: AddOptions) => {
-      const issued = await (await session.visor()).addUser({ name, role: options.admin ? 'admin' : 'user', ...(options.group ? { groups: options.group } : {}) });
+      const issued = await (await session.visor()).addUser({ name, role: options.admin ? 'admin' : options.sync ? 'sync' : 'user', ...(options.group ? { groups: options.group } : {}) });
       session.output.result(issued, () => issuedKeyText(issued, 'created'));
     });
 
