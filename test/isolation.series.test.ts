@@ -15,6 +15,8 @@ import { createImage, unique, uploadFile } from './helpers/images.ts';
 import { addUser, grant } from './helpers/accounts.ts';
 import { imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
+import { VisorClient } from '../src/client/VisorClient.ts';
+import { runVisor } from './helpers/cli.ts';
 import { validateCatalog } from '../src/catalog/CatalogValidator.ts';
 
 let d: TestDaemon;
@@ -96,6 +98,14 @@ test("a stranger's newer image does not become a series' latest: with several ow
   t.is((pinned.json as { id: string }).id, genuine);
   t.is((await call(d, undefined, 'GET', `/series/${series}/latest/file?owner=${who.owner.name}`)).headers.get('location'), `/images/${genuine}/file`);
   t.is(((await call(d, undefined, 'GET', `/series/${series}/latest?owner=${who.stranger.name}`)).json as { id: string }).id, intruder);
+  // The client and the CLI name the owner the same way.
+  t.is((await new VisorClient({ url: d.url }).latest(series, { owner: who.owner.name })).id, genuine);
+  const cli = await runVisor(['--url', d.url, '--json', 'latest', series, '--owner', who.owner.name]);
+  t.is(cli.code, 0, cli.stderr);
+  t.is((JSON.parse(cli.stdout) as { id: string }).id, genuine);
+  const unpinned = await runVisor(['--url', d.url, 'latest', series]);
+  t.not(unpinned.code, 0);
+  t.regex(unpinned.stderr, /several owners|owners \(/);
 
   // A hidden owner's image is neither counted nor named: the series answers as if it were not there.
   const quiet = unique('debian');

@@ -128,14 +128,18 @@ export class VisorClient {
     return downloadImageFile(this.http, this.at(ROUTES.downloadFile, { id }), image, destination, options);
   }
 
-  /** The newest available image of a series. */
   /** Each change of an image, newest first: who, when, and every field's old and new value. */
   async history(id: string): Promise<HistoryEntry[]> {
     return (await this.json<{ history: HistoryEntry[] }>(this.at(ROUTES.imageHistory, { id }))).history;
   }
 
-  latest(series: string): Promise<ImageView> {
-    return this.json(this.at(ROUTES.latestOfSeries, { name: series }));
+  /**
+   * The newest available image of a series, of one owner: `owner` is required when the images the
+   * caller sees in the series have several owners (a series is a namespace per owner).
+   */
+  latest(series: string, options: { owner?: string } = {}): Promise<ImageView> {
+    const searchParams = new URLSearchParams(options.owner === undefined ? {} : { owner: options.owner });
+    return this.json(this.at(ROUTES.latestOfSeries, { name: series }), { searchParams });
   }
 
   /** The account the client's key belongs to (`{name: null, anonymous: true}` without a key). */

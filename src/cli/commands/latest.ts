@@ -7,8 +7,9 @@ export function registerLatestCommand(program: Command, session: CliSession): vo
     .command('latest')
     .description('show the newest available image of a series')
     .argument('<series>', 'series name')
-    .action(async (series: string) => {
-      const image = await (await session.visor()).latest(series);
+    .option('--owner <name>', "whose images of the series (required when you see several owners' images in it)")
+    .action(async (series: string, options: { owner?: string }) => {
+      const image = await (await session.visor()).latest(series, options.owner === undefined ? {} : { owner: options.owner });
       session.output.result(image, () => imageSheet(image));
     });
 }
