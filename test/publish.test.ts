@@ -5,7 +5,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { startTestDaemon } from './helpers/daemon.ts';
 import { runVisor, runVisorJson } from './helpers/cli.ts';
 import { sha256 } from './helpers/images.ts';
-import { git, publisherIdentity, serverAndClone, recordFile, readRecordFile } from './helpers/gitRepos.ts';
+import { git, publisherIdentity, serverAndClone, recordFile } from './helpers/gitRepos.ts';
 
 /** A catalogue server and a publisher's clone (hooks in both), and a disk image to publish. */
 async function serverCloneAndDisk() {
@@ -36,12 +36,15 @@ test('publish through a daemon: the daemon holds the file and the branch carries
   const { clone, disk, sha } = await serverCloneAndDisk();
   const d = await startTestDaemon();
   try {
-    const out = await visor<{ record: { id: string }; pushed: boolean }>(['publish', disk, '--name', 'alpine-3.20', '--repo', clone, '--to-daemon', '--no-push'], { VISOR_URL: d.url, VISOR_TOKEN: d.token });
+    const out = await visor<{ record: { id: string }; pushed: boolean; branch: string }>(['publish', disk, '--name', 'alpine-3.20', '--repo', clone, '--to-daemon', '--no-push'], { VISOR_URL: d.url, VISOR_TOKEN: d.token });
     t.false(out.pushed);
-    const fromDaemon = (await (await fetch(`${d.url}/images/${out.record.id}`)).json()) as Record<string, unknown>;
+    t.is((await fetch(`${d.url}/images/${out.record.id}`)).status, 404, 'nothing is public before the review');
+    const fromDaemon = (await (await fetch(`${d.url}/images/${out.record.id}`, { headers: { authorization: `Bearer ${d.token}` } })).json()) as Record<string, unknown>;
     t.is(fromDaemon['checksum'], sha);
-    const inClone = await readRecordFile(clone, out.record.id);
+    t.is(fromDaemon['access'], 'private');
+    const inClone = JSON.parse(git(clone, 'show', `${out.branch}:${recordFile(out.record.id)}`)) as Record<string, unknown>;
     for (const field of ['id', 'name', 'checksum', 'size', 'owner', 'created_at', 'uploaded_at']) t.deepEqual(inClone[field], fromDaemon[field], field);
+    t.is(inClone['access'], 'public', 'the record proposed for review is the public one');
     t.false('uri' in inClone);
   } finally {
     await d.stop();
@@ -55,4 +58,42 @@ test('publish refuses what the catalogue rules refuse, before anything is pushed
   t.regex(refused.stderr, /architecture/);
   t.is(git(server, 'branch', '--list', 'publish/*').trim(), '');
   t.deepEqual(await readdir(join(root, 'store')).catch(() => []), [], 'no orphaned disk in the store');
+});
+
+test('each publish is one change on top of the upstream main, and the publisher\'s checkout is left as it was', async (t) => {
+  const { root, server, clone, disk } = await serverCloneAndDisk();
+  // The publisher is on a branch of their own, with work in progress.
+  git(clone, 'checkout', '-q', '-b', 'my-work');
+  await writeFile(join(clone, 'notes.txt'), 'work in progress\n');
+  const store = join(root, 'store');
+  const first = await visor<{ branch: string }>(['publish', disk, '--name', 'first-image', '--repo', clone, '--store-dir', store, '--owner', 'pat']);
+  const second = await visor<{ branch: string }>(['publish', disk, '--name', 'second-image', '--repo', clone, '--store-dir', store, '--owner', 'pat']);
+  for (const branch of [first.branch, second.branch]) {
+    t.is(git(server, 'rev-list', '--count', `main..${branch}`).trim(), '1', `${branch} is one commit on main`);
+    t.is(git(server, 'merge-base', 'main', branch).trim(), git(server, 'rev-parse', 'main').trim());
+  }
+  t.is(git(clone, 'branch', '--show-current').trim(), 'my-work');
+  t.is(git(clone, 'status', '--porcelain').trim(), '?? notes.txt', 'nothing staged, nothing checked out');
+});
+
+test('a publish the upstream refuses leaves nothing behind: no branch, no stored disk, no image on the daemon', async (t) => {
+  const { root, server, clone, disk } = await serverCloneAndDisk();
+  // An upstream that refuses every push (a protected repository, a failing check).
+  await writeFile(join(server, 'hooks', 'pre-receive'), '#!/bin/sh\necho "refused by policy" >&2\nexit 1\n', { mode: 0o755 });
+  const store = join(root, 'store');
+  const toStore = await runVisor(['--json', 'publish', disk, '--name', 'refused-image', '--repo', clone, '--store-dir', store, '--owner', 'pat'], { env: publisherIdentity() });
+  t.not(toStore.code, 0);
+  t.regex(toStore.stderr, /refused by policy/);
+  t.deepEqual(await readdir(store, { recursive: true }).then((names) => names.filter((n) => !n.startsWith('.') && n.length > 2)), [], 'no disk left in the store');
+  const d = await startTestDaemon();
+  try {
+    const viaDaemon = await runVisor(['--json', 'publish', disk, '--name', 'refused-too', '--repo', clone, '--to-daemon'], { env: { ...publisherIdentity(), VISOR_URL: d.url, VISOR_TOKEN: d.token } });
+    t.not(viaDaemon.code, 0);
+    const images = (await (await fetch(`${d.url}/images`, { headers: { authorization: `Bearer ${d.token}` } })).json()) as { images: unknown[] };
+    t.deepEqual(images.images, [], 'the daemon holds no image of a refused publish');
+  } finally {
+    await d.stop();
+  }
+  t.is(git(clone, 'branch', '--list', 'publish/*').trim(), '', 'no local branch');
+  t.is(git(clone, 'status', '--porcelain').trim(), '');
 });

@@ -22,7 +22,7 @@ interface PublishFlags {
 export function registerPublishCommand(program: Command, session: CliSession): void {
   program
     .command('publish')
-    .description('upload a disk, commit its metadata on a new branch of a catalogue clone, and push it for a pull request')
+    .description('upload a disk, commit its metadata on a new branch from the upstream main (your checkout is left alone), and push it for a pull request')
     .argument('<file>', 'disk image to publish')
     .requiredOption('--name <name>', 'image name')
     .option('--arch <architecture>', 'architecture, e.g. x86_64')
@@ -62,6 +62,7 @@ export function registerPublishCommand(program: Command, session: CliSession): v
           `published ${result.record.id} (${result.record.size ?? 0} bytes, ${result.record.checksum ?? ''})`,
           `committed ${result.file} on branch ${result.branch} (${result.commit.slice(0, 12)})`,
           result.pushed ? `pushed to ${flags.remote}: open a pull request from ${result.branch} into main` : `not pushed: git push ${flags.remote} ${result.branch}, then open a pull request`,
+          ...(flags.storeDir === undefined ? [`the daemon holds the image privately until the pull request is merged: then visor update ${result.record.id} access=public`] : []),
         ].join('\n'),
       );
     });
