@@ -67,6 +67,8 @@ test('a flood of wrong secrets for a key id gets 429 with Retry-After, while the
   // The attacker's work: its budget of failures (10) and a refill or two, not 300 hashes.
   const hashed = auth.checks.slow - slowBefore;
   t.true(hashed <= 20, `${hashed} slow hashes for the flood and two first requests`);
+  const count = (s: number) => statuses.filter((x) => x === s).length;
+  t.log(`300 guesses: ${count(429)} × 429, ${count(401)} × 401; ${hashed} slow hashes; owner answered in ${Math.round(owner.ms)} ms, another user in ${Math.round(other.ms)} ms`);
 
   // Once the owner's key has passed, it is checked by digest: it works even from the attacker's
   // address, whose budget is spent.
