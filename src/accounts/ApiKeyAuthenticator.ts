@@ -30,7 +30,9 @@ interface Verified {
  * Key ids are not secret, so until a key's right token has been seen since start anyone can make the
  * daemon hash guesses for it. That work is bounded three ways, none of which can lock the key's owner out:
  * - per client address: a budget of failed slow checks (10 at once, then one per 6 s), spent only
- *   by failures; past it, 429 with Retry-After. Another address has its own budget;
+ *   by failures; past it, 429 with Retry-After for the keys the client has failed on. Another address
+ *   has its own budget, and users sharing the guesser's address (a NAT, a proxy) are still checked
+ *   once each: only the guessed key waits (FailureBudget);
  * - per key id: one slow check at a time, the waiting ones served round-robin by client, so the
  *   owner's check waits behind at most one check per client guessing at the same key;
  * - in all: two slow checks at once (the thread pool is shared with file I/O), round-robin by client.
@@ -91,8 +93,8 @@ export class ApiKeyAuthenticator implements Authenticator {
   }
 
   private async slowCheck(keyId: string, token: string, hash: string, client: string): Promise<boolean> {
-    const waitMs = this.failures.take(client);
-    if (waitMs > 0) throw new TooManyRequests('too many failed API key checks from your address; retry later', waitMs / 1000);
+    const admission = this.failures.admit(client, keyId);
+    if (!admission.admitted) throw new TooManyRequests('too many failed API key checks from your address; retry later', admission.waitMs / 1000);
     let ok = false;
     let hashed = false;
     try {
@@ -108,7 +110,7 @@ export class ApiKeyAuthenticator implements Authenticator {
       return ok;
     } finally {
       // Only a failed check spends the budget: a right key, or a check never made, gives it back.
-      if (ok || !hashed) this.failures.refund(client);
+      this.failures.settle(client, keyId, admission, hashed && !ok);
       const limit = this.perKey.get(keyId);
       if (limit?.idle === true) this.perKey.delete(keyId);
     }
