@@ -4,12 +4,20 @@
  * store), read bytes they may not read, or have them deleted with their own image.
  */
 import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type ConfigFile } from '../src/config/VisorConfig.ts';
 import { VisorError } from '../src/errors/VisorError.ts';
 import { startTestDaemon } from './helpers/daemon.ts';
+import { call } from './helpers/http.ts';
+import { createImage, unique, uploadFile } from './helpers/images.ts';
+import { addUser } from './helpers/accounts.ts';
 
 const load = (stores: ConfigFile['stores']) => loadConfig({ overrides: { data_dir: '/srv/visor', stores }, env: { HOME: '/home/u' } });
 const s3 = { type: 's3', bucket: 'images', endpoint: 'http://127.0.0.1:8080' };
@@ -58,6 +66,43 @@ test('a daemon configured with two fs stores whose folders nest does not start, 
     const error = await t.throwsAsync(started, { instanceOf: VisorError });
     t.regex(error!.message, /stores\.nested: reaches the objects of store fs/);
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("an http store whose server serves an fs store's folder cannot register another image's file: answered as a missing object", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'visor-webfs-'));
+  // A plain web server over the fs store's folder, as an admin might put one up for fast downloads.
+  const server = createServer(async (req, res) => {
+    const path = join(dir, 'images', decodeURIComponent(new URL(req.url!, 'http://x').pathname));
+    const s = path.startsWith(join(dir, 'images')) ? await stat(path).catch(() => undefined) : undefined;
+    if (!s?.isFile()) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-length': s.size });
+    if (req.method === 'HEAD') res.end();
+    else createReadStream(path).pipe(res);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const web = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const d = await startTestDaemon({ dataDir: dir, config: { stores: { fs: { type: 'fs' }, web: { type: 'http', url: `${web}/` } } } });
+  try {
+    const data = randomBytes(2000);
+    const victim = await createImage(d, d.token, { name: unique('victim'), access: 'private' });
+    await uploadFile(d, d.token, victim, data);
+    const served = await fetch(`${web}/${victim.slice(0, 2)}/${victim}`);
+    t.is(served.status, 200, 'the web server does serve the private file (the premise)');
+    await served.arrayBuffer();
+    const mallory = await addUser(d, unique('mallory'));
+    const ghost = randomUUID();
+    const attempt = async (id: string) => call(d, mallory, 'POST', `/images/${await createImage(d, mallory, { name: unique('mine') })}/locations`, { url: `${web}/${id.slice(0, 2)}/${id}` });
+    const shape = (text: string, id: string) => text.replace(`${id.slice(0, 2)}/${id}`, '<shard>/<id>');
+    const taken = await attempt(victim);
+    const absent = await attempt(ghost);
+    t.is(taken.status, 404, taken.text);
+    t.is(shape(taken.text, victim), shape(absent.text, ghost));
+  } finally {
+    await d.stop();
+    server.close();
     await rm(dir, { recursive: true, force: true });
   }
 });

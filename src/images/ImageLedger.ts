@@ -86,12 +86,16 @@ export class ImageLedger {
    * Whether the object may be this image's, to register, read or copy. In a store VISOR writes to, an
    * object another image names, or one written under another image's id, never is: whatever a record
    * says (a synced one, or one edited by hand), it would hand that image's bytes to whoever may read
-   * this one. Its own id is always its own (VISOR writes an image's file under its id); objects in
+   * this one. Its own id is always its own (VISOR writes an image's file under its id). A key whose
+   * last segment is another image's id is not either, in any store: a web server over a store's
+   * folder serves VISOR's objects as `<shard>/<id>`, and no configuration says so. Other objects of
    * read-only stores (http) are anyone's who can reach the URL.
    */
   ownsObject(id: string, store: { name: string; writable: boolean }, key: string): boolean {
-    if (!store.writable || key === id) return true;
-    return !ID_PATTERN.test(key) && this.namersOf(store.name, key, id).length === 0;
+    if (key === id) return true;
+    const last = key.slice(key.lastIndexOf('/') + 1);
+    if (ID_PATTERN.test(last) && last !== id) return false;
+    return !store.writable || this.namersOf(store.name, key, id).length === 0;
   }
 
   /** The image's locations whose objects are its own (ownsObject), in stores this daemon has. */
