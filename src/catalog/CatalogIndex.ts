@@ -79,6 +79,12 @@ export class CatalogIndex {
   private readonly records = new Map<string, ImageRecord>();
   private readonly byValue = new Map<string, Map<Value, Set<string>>>();
   private readonly sorted = new Map<string, SortedOrder>();
+  /**
+   * Images by the objects they name under another key than their own id (registered ones: rare), by
+   * store and key; built on first use. With the record whose id is the key, these are all an object's
+   * namers, found without reading every record (~5 ms at 100,000) on each link, delete or download.
+   */
+  private borrowed: Map<string, string[]> | undefined;
 
   /** `newestFirst`, if given, holds the same records in DEFAULT_ORDER (a first start's scan sorts them on two threads). */
   constructor(records: Iterable<ImageRecord> = [], newestFirst?: ImageRecord[]) {
@@ -102,6 +108,7 @@ export class CatalogIndex {
     const old = this.records.get(record.id);
     if (old) this.unindex(old);
     this.records.set(record.id, record);
+    if (this.borrowed) this.borrow(this.borrowed, record);
     for (const [field, byValue] of this.byValue) addTo(byValue, fieldValue(record, field), record.id);
     for (const order of this.sorted.values()) order.list.splice(upperBound(order.list, record, order.cmp), 0, record);
   }
@@ -114,6 +121,15 @@ export class CatalogIndex {
   }
 
   private unindex(record: ImageRecord): void {
+    if (this.borrowed) {
+      for (const l of record.locations ?? []) {
+        if (l.key === record.id) continue;
+        const object = objectName(l.store, l.key);
+        const kept = (this.borrowed.get(object) ?? []).filter((id) => id !== record.id);
+        if (kept.length > 0) this.borrowed.set(object, kept);
+        else this.borrowed.delete(object);
+      }
+    }
     for (const [field, byValue] of this.byValue) byValue.get(fieldValue(record, field))?.delete(record.id);
     for (const order of this.sorted.values()) {
       const i = upperBound(order.list, record, order.cmp) - 1;
@@ -212,6 +228,28 @@ export class CatalogIndex {
     return true;
   }
 
+  /** Images whose locations name this object (other than `except`). */
+  namersOf(store: string, key: string, except?: string): ImageRecord[] {
+    if (!this.borrowed) {
+      this.borrowed = new Map();
+      for (const r of this.records.values()) this.borrow(this.borrowed, r);
+    }
+    const ids = [...(this.borrowed.get(objectName(store, key)) ?? [])];
+    const keyed = this.records.get(key);
+    if (keyed?.locations?.some((l) => l.store === store && l.key === key)) ids.push(keyed.id);
+    return ids.filter((id) => id !== except).map((id) => this.records.get(id)!);
+  }
+
+  private borrow(borrowed: Map<string, string[]>, record: ImageRecord): void {
+    for (const l of record.locations ?? []) {
+      if (l.key === record.id) continue;
+      const object = objectName(l.store, l.key);
+      const ids = borrowed.get(object);
+      if (!ids) borrowed.set(object, [record.id]);
+      else if (!ids.includes(record.id)) ids.push(record.id);
+    }
+  }
+
   /** The newest available image of a series that `visible` allows. */
   latestOfSeries(series: string, visible: (r: ImageRecord) => boolean): ImageRecord | undefined {
     let best: ImageRecord | undefined;
@@ -242,6 +280,10 @@ export class CatalogIndex {
     }
     return found;
   }
+}
+
+function objectName(store: string, key: string): string {
+  return `${store}\u0000${key}`;
 }
 
 function addTo(byValue: Map<Value, Set<string>>, value: Value, id: string): void {

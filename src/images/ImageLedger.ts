@@ -75,11 +75,7 @@ export class ImageLedger {
 
   /** Images whose locations name this object (other than `except`). */
   namersOf(store: string, key: string, except?: string): ImageRecord[] {
-    const found: ImageRecord[] = [];
-    for (const r of this.o.index.all()) {
-      if (r.id !== except && r.locations?.some((l) => l.store === store && l.key === key)) found.push(r);
-    }
-    return found;
+    return this.o.index.namersOf(store, key, except);
   }
 
   /**
