@@ -41,7 +41,7 @@ try {
         }
       }
       problems.push(...(await run.check(base, commitRef(newRev))).problems);
-      if (publicCatalogue) problems.push(...(await run.privateRecordsIn(range)));
+      problems.push(...(await run.history(range, { publicOnly: publicCatalogue })));
     }
     for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
     if (problems.length > 0) refused++;

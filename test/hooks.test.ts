@@ -1,5 +1,6 @@
 import test from 'ava';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { runVisor } from './helpers/cli.ts';
 import { git, tryGit, serverAndClone, imageRecord, writeRecordFile, recordFile, readRecordFile } from './helpers/gitRepos.ts';
 
@@ -179,4 +180,41 @@ test('catalog validate --base checks only what changed, with the rules of the ho
   t.regex(pr.stdout, /min_disk: .*\[minimum\]/);
   const clean = await runVisor(['catalog', 'validate', clone, '--base', 'HEAD']);
   t.is(clean.code, 0, clean.stdout + clean.stderr);
+});
+
+test('every pushed commit is checked, not only the last: an invalid record added and removed again is refused', async (t) => {
+  const { clone } = await serverAndClone();
+  const bad = imageRecord({ disk: 'floppy' });
+  await commitRecords(clone, 'passing-through', [bad]);
+  git(clone, 'rm', '-q', recordFile(bad.id));
+  git(clone, 'commit', '-q', '--no-verify', '-m', 'gone again');
+  const push = tryGit(clone, 'push', 'origin', 'passing-through');
+  t.not(push.status, 0);
+  t.regex(push.stderr, new RegExp(`${recordFile(bad.id)}: disk: .*\\(commit [0-9a-f]{12}\\)`));
+});
+
+test('the server refuses symlinks, files outside the layout and oversized records', async (t) => {
+  const { clone } = await serverAndClone();
+  const link = imageRecord();
+  const padded = imageRecord({ description: 'x'.repeat(70 * 1024) });
+  const cases: Array<[string, (dir: string) => void | Promise<void>, RegExp]> = [
+    ['symlink', async (dir) => {
+      await mkdir(join(dir, 'images', link.id.slice(0, 2)), { recursive: true });
+      await symlink('/etc/passwd', join(dir, recordFile(link.id)));
+    }, /is a symbolic link \(commit [0-9a-f]{12}\) \[file-mode\]/],
+    ['top-level', (dir) => writeFile(join(dir, 'notes.txt'), 'hello\n'), /notes\.txt has no place in a catalogue .*\[allowed-path\]/],
+    ['padded', async (dir) => {
+      await writeRecordFile(dir, padded);
+    }, /is \d+ bytes .*\[max-size\]/],
+  ];
+  for (const [branch, make, expected] of cases) {
+    git(clone, 'checkout', '-q', '-B', branch, 'origin/main');
+    git(clone, 'clean', '-qfdx');
+    await make(clone);
+    git(clone, 'add', '-A');
+    git(clone, 'commit', '-q', '--no-verify', '-m', branch);
+    const push = tryGit(clone, 'push', 'origin', branch);
+    t.not(push.status, 0, branch);
+    t.regex(push.stderr, expected, branch);
+  }
 });

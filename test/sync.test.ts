@@ -1,4 +1,5 @@
 import test from 'ava';
+import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
@@ -206,6 +207,36 @@ test('what a sync refused is never served by the Git endpoint: no tracking refs,
     for (const path of ['/catalog.git/info/refs', '/catalog.git/objects/info/packs', '/catalog.git/HEAD', `/catalog.git/objects/${refused.slice(0, 2)}/${refused.slice(2)}`]) {
       t.is((await fetch(`${d.url}${path}`)).status, 404, path);
     }
+  } finally {
+    await d.stop();
+  }
+});
+
+test('a sync checks every commit it brings in: a private record added and removed upstream, or a symlink, is refused', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    await publish(upstream, [imageRecord({ name: 'alpha' })]);
+    await sync(d);
+    const head = git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD');
+    const passing = imageRecord({ name: 'passing-secret', access: 'private' });
+    await publish(upstream, [passing], 'add a private record');
+    git(upstream, 'rm', '-q', recordFile(passing.id));
+    git(upstream, 'commit', '-q', '-m', 'and remove it again');
+    const refused = await sync(d);
+    t.is(refused.mode, 'refused');
+    t.like(refused.problems.find((p) => p.rule === 'public-catalogue'), { file: recordFile(passing.id), field: 'access' });
+    t.is(git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD'), head, 'the shared catalogue is as it was');
+
+    git(upstream, 'reset', '-q', '--hard', 'HEAD~2');
+    const link = imageRecord();
+    await mkdir(join(upstream, 'images', link.id.slice(0, 2)), { recursive: true });
+    await symlink('/etc/passwd', join(upstream, recordFile(link.id)));
+    git(upstream, 'add', '-A');
+    git(upstream, 'commit', '-q', '-m', 'a link');
+    const linked = await sync(d);
+    t.is(linked.mode, 'refused');
+    t.true(linked.problems.some((p) => p.rule === 'file-mode'));
+    t.is(git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD'), head);
   } finally {
     await d.stop();
   }

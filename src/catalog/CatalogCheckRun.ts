@@ -7,6 +7,7 @@ import { checkChanges, treeFactsOf, type ChangeCheckContext, type ChangeSummary,
 import type { TreeFacts } from './TreeFacts.ts';
 import { diffCommits, type TreeRef } from './CatalogTree.ts';
 import type { FileProblem } from './CatalogScanner.ts';
+import { historyProblems } from './HistoryChecks.ts';
 
 export const ZERO_OID = /^0+$/;
 const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -81,21 +82,9 @@ export class CatalogCheckRun {
     }
   }
 
-  /** Records added or changed by any single commit in old..new that are private: history keeps them even if a later commit drops them. */
-  async privateRecordsIn(range: string): Promise<FileProblem[]> {
-    const out = (await this.git.run(['log', '--format=@%H', '--name-only', '--diff-filter=AM', range, '--', 'images'])).stdout;
-    const problems: FileProblem[] = [];
-    let commit = '';
-    for (const line of out.split('\n')) {
-      if (line.startsWith('@')) commit = line.slice(1);
-      else if (line.endsWith('.json')) {
-        const text = await this.reader.text(`${commit}:${line}`);
-        if (text && /"access"\s*:\s*"private"/.test(text)) {
-          problems.push({ file: line, field: 'access', rule: 'public-catalogue', expected: 'public', message: `commit ${commit.slice(0, 12)} adds a private image to a public catalogue; private images must never leave their instance` });
-        }
-      }
-    }
-    return problems;
+  /** Every commit of `range` checked file by file (src/catalog/HistoryChecks.ts): what the final tree no longer shows stays in history. */
+  history(range: string, options: { publicOnly: boolean }): Promise<FileProblem[]> {
+    return historyProblems(this.git, this.reader, this.schema, range, options);
   }
 
   async close(): Promise<void> {

@@ -241,7 +241,10 @@ export class UpstreamFollower {
     // record arriving from an upstream must not settle in it, whatever that upstream's config says.
     let checked: Awaited<ReturnType<CatalogCheckRun['check']>> | undefined;
     await phase('check', async () => (checked = await run.check(commitRef(before), commitRef(after), { publicOnly: true })));
-    const { problems, changes } = checked!;
+    const { changes } = checked!;
+    // Every commit that enters, not only where they end: history keeps what a later commit removed.
+    let problems = checked!.problems;
+    await phase('history', async () => (problems = [...problems, ...(await run.history(`${before}..${after}`, { publicOnly: true }))]));
     if (problems.length > 0) {
       await this.git.run(['reset', '--quiet', '--hard', before]);
       result.mode = 'refused';

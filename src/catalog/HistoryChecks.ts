@@ -1,0 +1,90 @@
+import type { GitRunner } from '../git/GitRunner.ts';
+import type { GitObjectReader } from '../git/GitObjectReader.ts';
+import type { ImageSchema } from './ImageSchema.ts';
+import { CATALOG_CONFIG_FILE, IMAGES_DIR } from './CatalogLayout.ts';
+import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
+
+/** The largest record file accepted: real records are a few KiB; a padded one costs every clone. */
+export const MAX_RECORD_BYTES = 64 * 1024;
+
+/** What may sit at a catalogue's top level, besides images/: what `catalog init` writes. */
+const TOP_LEVEL_FILES = new Set(['README.md', 'LICENSE', CATALOG_CONFIG_FILE, '.gitattributes', '.gitignore', '.gitlab-ci.yml']);
+const TOP_LEVEL_FOLDERS = ['.github/'];
+const RECORD_FILE = /^images\/[0-9a-f]{2}\/[^/]+\.json$/;
+
+/** Regular files only: a symlink's target, a submodule or an executable is no record, and a checkout follows or runs them. */
+const REGULAR_FILE = '100644';
+
+function allowedPath(path: string): boolean {
+  if (RECORD_FILE.test(path) || path === `${IMAGES_DIR}/.gitkeep`) return true;
+  if (TOP_LEVEL_FILES.has(path)) return true;
+  return TOP_LEVEL_FOLDERS.some((folder) => path.startsWith(folder));
+}
+
+/**
+ * Checks every commit of a range, not only where it ends: Git history keeps every blob it was ever
+ * given, so a private or invalid record added and removed again within one push or one sync would
+ * reach every clone although the final tree is clean. Per file and per commit: the path is one the
+ * catalogue allows, the file is a regular one, a record is at most MAX_RECORD_BYTES and valid on its
+ * own, and (in a public catalogue) not private. Rules across records (a name unique in a series,
+ * references) hold for the final tree, which the caller checks as before: an intermediate state
+ * leaks nothing. One `git log` for the whole range; each blob is read once, however many commits
+ * carry it.
+ */
+export async function historyProblems(git: GitRunner, reader: GitObjectReader, schema: ImageSchema, range: string, options: { publicOnly: boolean }): Promise<FileProblem[]> {
+  const log = (await git.run(['log', '--raw', '--no-abbrev', '--no-renames', '-z', '--diff-filter=AMT', '--format=%x00@%H', range])).stdout;
+  const problems: FileProblem[] = [];
+  const seen = new Set<string>();
+  let commit = '';
+  const fields = log.split('\0');
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i]!.replace(/^\n+/, '');
+    if (field.startsWith('@')) {
+      commit = field.slice(1, 13);
+      continue;
+    }
+    // A raw entry: ":<old mode> <new mode> <old blob> <new blob> <status>", then its path.
+    const raw = /^:(\d{6}) (\d{6}) [0-9a-f]+ ([0-9a-f]+) [AMT]$/.exec(field);
+    if (!raw) continue;
+    const [, , mode, blob] = raw as unknown as [string, string, string, string];
+    const path = fields[++i] ?? '';
+    const where = `(commit ${commit})`;
+    if (!allowedPath(path)) {
+      problems.push({ file: path, field: '(path)', rule: 'allowed-path', expected: 'images/<id[0:2]>/<id>.json or a file catalog init writes', message: `${path} has no place in a catalogue ${where}` });
+      continue;
+    }
+    if (mode !== REGULAR_FILE) {
+      problems.push({ file: path, field: '(mode)', rule: 'file-mode', expected: `a regular file (mode ${REGULAR_FILE})`, message: `${path} is ${kindOf(mode)} ${where}` });
+      continue;
+    }
+    if (!RECORD_FILE.test(path) || seen.has(`${blob}:${path}`)) continue;
+    seen.add(`${blob}:${path}`);
+    const body = await reader.read(blob);
+    if (body === undefined) continue;
+    if (body.length > MAX_RECORD_BYTES) {
+      problems.push({ file: path, field: '(file)', rule: 'max-size', expected: `at most ${MAX_RECORD_BYTES} bytes`, message: `${path} is ${body.length} bytes ${where}` });
+      continue;
+    }
+    const text = body.toString('utf8');
+    for (const p of checkRecordFile(schema, path, text).problems) problems.push({ ...p, message: `${p.message} ${where}` });
+    if (options.publicOnly && isPrivate(text)) {
+      problems.push({ file: path, field: 'access', rule: 'public-catalogue', expected: 'public', message: `commit ${commit} adds a private image to a public catalogue; private images must never leave their instance` });
+    }
+  }
+  return problems;
+}
+
+function isPrivate(text: string): boolean {
+  try {
+    return (JSON.parse(text) as { access?: unknown }).access === 'private';
+  } catch {
+    return false;
+  }
+}
+
+function kindOf(mode: string): string {
+  if (mode === '120000') return 'a symbolic link';
+  if (mode === '160000') return 'a submodule';
+  if (mode === '100755') return 'an executable file';
+  return `of mode ${mode}`;
+}
