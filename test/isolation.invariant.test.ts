@@ -298,7 +298,19 @@ test("an image made private leaves the shared catalogue's history exactly as a d
     );
     t.is(gone, removed);
     t.regex(removed!, /^\S+ <\S+>\|Delete image <id> "<name>"\|/);
+    // The daemon, which holds both catalogues, still tells its owner a change of access, not a deletion.
+    const history = (await call(d, key.owner, 'GET', `/images/${ids[0]!}/history`)).json as { history: Array<{ change: string; fields: Array<{ field: string; old?: unknown; new?: unknown }> }> };
+    t.deepEqual(history.history.map((e) => e.change), ['updated', 'created']);
+    t.deepEqual(history.history[0]!.fields.find((f) => f.field === 'access'), { field: 'access', old: 'public', new: 'private' });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('an image moved back and forth between the catalogues keeps one history: each change of access is one change', async (t) => {
+  const id = await createImage(d, key.owner!, { name: unique('mover'), access: 'private' });
+  for (const access of ['public', 'private', 'public'] as const) t.is((await call(d, key.owner, 'PUT', `/images/${id}`, { access })).status, 200);
+  const history = (await call(d, key.owner, 'GET', `/images/${id}/history`)).json as { history: Array<{ change: string; fields: Array<{ field: string; new?: unknown }> }> };
+  t.deepEqual(history.history.map((e) => e.change), ['updated', 'updated', 'updated', 'created']);
+  t.deepEqual(history.history.slice(0, 3).map((e) => e.fields.find((f) => f.field === 'access')?.new), ['public', 'private', 'public']);
 });

@@ -93,14 +93,26 @@ export async function imageHistory(repos: CatalogRepository[], id: string, mayRe
   // A change of access is two commits (added to one catalogue, then removed from the other): one entry.
   const merged: RawEntry[] = [];
   const consumed = new Set<RawEntry>();
+  const pair = (departure: RawEntry, arrival: RawEntry | undefined) => {
+    if (!arrival) return;
+    consumed.add(departure).add(arrival);
+    merged.push({ ...arrival, change: 'updated', fields: fieldChanges(departure.before, arrival.after) });
+  };
   for (const e of all) {
     const moved = e.change === 'deleted' ? MOVED.exec(e.message) : null;
     if (!moved) continue;
     const original = e.message.replace(MOVED, '');
-    const arrival = all.find((x) => !consumed.has(x) && x.catalog === moved[1] && x.change === 'created' && x.message === original && x.author === e.author);
-    if (!arrival) continue;
-    consumed.add(e).add(arrival);
-    merged.push({ ...arrival, change: 'updated', fields: fieldChanges(e.before, arrival.after) });
+    pair(e, all.find((x) => !consumed.has(x) && x.catalog === moved[1] && x.change === 'created' && x.message === original && x.author === e.author));
+  }
+  // Leaving the shared catalogue, a move says only what a deletion says (removalMessage: the public
+  // history must not tell that the image goes on, hidden). Its arrival is the other catalogue's
+  // creation, by the same author, of the next version under the other access; a real deletion has none.
+  for (const e of all) {
+    if (consumed.has(e) || e.change !== 'deleted' || e.before === undefined) continue;
+    const before = e.before;
+    const arrivals = all.filter((x) => !consumed.has(x) && x.catalog !== e.catalog && x.change === 'created' && x.author === e.author && x.after?.['access'] !== before['access'] && String(x.after?.['updated_at']) > String(before['updated_at']));
+    arrivals.sort((x, y) => (String(x.after?.['updated_at']) < String(y.after?.['updated_at']) ? -1 : 1));
+    pair(e, arrivals[0]);
   }
   const entries = [...all.filter((e) => !consumed.has(e)), ...merged];
   // Git dates have whole seconds; the record's own updated_at (milliseconds) orders changes within one.
