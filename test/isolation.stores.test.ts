@@ -50,6 +50,8 @@ const apart: Array<[string, ConfigFile['stores']]> = [
   ['sibling folders whose names share a beginning', { fs: { path: '/srv/images' }, b: { type: 'fs', path: '/srv/images2' } }],
   ['one bucket, disjoint prefixes', { a: { ...s3, prefix: 'a/' }, b: { ...s3, prefix: 'b/' } }],
   ['two buckets', { a: s3, b: { ...s3, bucket: 'other' } }],
+  ['buckets of one name on two services of one host (two ports)', { a: s3, b: { ...s3, endpoint: 'http://127.0.0.1:9090' } }],
+  ['an http store on another port of the S3 host', { a: s3, web: { type: 'http', url: 'http://127.0.0.1:9090/images/' } }],
   ['two http mirrors of one site, one inside the other (neither writes)', { web: { type: 'http', url: 'https://mirror.example.org/' }, noble: { type: 'http', url: 'https://mirror.example.org/noble/' } }],
   ['memory stores', { m1: { type: 'memory' }, m2: { type: 'memory' } }],
 ];

@@ -3,11 +3,14 @@
  * that two stores reach the same objects exactly when one's place starts with the other's.
  */
 
-/** A URL as a place, whatever its scheme: a web server serves the same files over http and https. */
+/**
+ * A URL as a place, whatever its scheme (a web server serves the same files over http and https, on
+ * their default ports); another port is another server.
+ */
 export function webPlace(url: string): string {
   const u = new URL(url);
   const path = u.pathname.endsWith('/') ? u.pathname : `${u.pathname}/`;
-  return `//${u.hostname}${path}`;
+  return `//${u.host}${path}`;
 }
 
 /**
@@ -16,7 +19,7 @@ export function webPlace(url: string): string {
  */
 export function s3Places(endpoint: string | undefined, region: string, bucket: string, prefix: string): string[] {
   if (endpoint !== undefined) {
-    const host = new URL(endpoint).hostname;
+    const host = new URL(endpoint).host;
     return [`${webPlace(endpoint)}${bucket}/${prefix}`, `//${bucket}.${host}/${prefix}`];
   }
   return [
