@@ -2,7 +2,7 @@ import type { IncomingMessage, RequestListener, Server, ServerOptions, ServerRes
 import type { Socket } from 'node:net';
 import type { ConnectionLimits } from '../src/config/VisorConfig.ts';
 import { ROUTES, routeMatcher } from '../src/api/routes.ts';
-import { TooManyRequests, VisorError } from '../src/errors/VisorError.ts';
+import { invalidField, TooManyRequests, VisorError } from '../src/errors/VisorError.ts';
 import { clientOf } from './clientAddress.ts';
 import { errorResponse } from './httpErrors.ts';
 
@@ -45,6 +45,8 @@ export class ConnectionPolicy {
       requestTimeout: 0,
       keepAliveTimeout: KEEP_ALIVE_MS,
       connectionsCheckingInterval: Math.min(1000, this.limits.headersTimeoutMs),
+      // Checked in guard() instead: node's own refusal is a bare 400 outside the error shape.
+      requireHostHeader: false,
     };
   }
 
@@ -77,6 +79,10 @@ export class ConnectionPolicy {
       if (this.refused.has(req.socket)) {
         answer(res, new TooManyRequests(`too many connections from your address (at most ${this.limits.maxConnectionsPerClient}); close some and retry`, 1));
         req.socket.destroySoon();
+        return;
+      }
+      if (req.headers.host === undefined && req.httpVersionMinor >= 1) {
+        answer(res, invalidField('Host', 'required', 'a Host header (HTTP/1.1)', 'an HTTP/1.1 request must name its Host'));
         return;
       }
       if (hasBody(req)) this.bound(req, res);

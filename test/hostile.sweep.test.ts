@@ -56,6 +56,9 @@ async function instanceState(): Promise<string> {
   return JSON.stringify({ catalog: head(d.daemon.config.catalog.path), private: head(d.daemon.config.catalog.privatePath), accounts: await file('accounts.json'), grants: await file('grants.json') });
 }
 
+/** Marks a request sent without a Host header. */
+const NO_HOST = '(no Host)';
+
 interface RawRequest {
   label: string;
   bytes: Buffer;
@@ -167,6 +170,7 @@ function malformedRequests(count: number, seed: number, credentials: string[]): 
     () => ['Connection: upgrade', 'Upgrade: websocket'],
     () => ['X-Bad\u0000Name: 1'],
     () => ['X-Bad-Value: a\u0001b'],
+    () => [NO_HOST],
     () => [],
   ];
   const out: RawRequest[] = [];
@@ -175,7 +179,7 @@ function malformedRequests(count: number, seed: number, credentials: string[]): 
     const path = pick(paths);
     const body = rnd() < 0.5 ? pick(bodies)() : Buffer.alloc(0);
     const extra = rnd() < 0.6 ? pick(oddHeaders)(body) : [];
-    const headers = ['Host: 127.0.0.1', 'Connection: close'];
+    const headers = extra.includes(NO_HOST) ? ['Connection: close'] : ['Host: 127.0.0.1', 'Connection: close'];
     const credential = pick(credentials);
     if (credential !== '') headers.push(`Authorization: ${credential}`);
     const type = pick(contentTypes);
@@ -184,7 +188,7 @@ function malformedRequests(count: number, seed: number, credentials: string[]): 
     if (encoding !== '') headers.push(`Content-Encoding: ${encoding}`);
     const framed = extra.some((h) => /^(content-length|transfer-encoding):/i.test(h));
     if (!framed && (body.length > 0 || rnd() < 0.2)) headers.push(`Content-Length: ${body.length}`);
-    headers.push(...extra);
+    headers.push(...extra.filter((h) => h !== NO_HOST));
     const head = `${method} ${path} HTTP/1.1\r\n${headers.join('\r\n')}\r\n\r\n`;
     const label = `#${i} ${method} ${path.slice(0, 80)} [${extra.map((h) => h.slice(0, 40)).join(' | ')}] body ${body.length} B ${encoding}`;
     out.push({ label, bytes: Buffer.concat([Buffer.from(head, 'latin1'), body]) });
