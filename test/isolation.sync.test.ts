@@ -6,6 +6,7 @@
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
@@ -19,6 +20,10 @@ let upstream: string;
 test.before(async () => {
   upstream = join(await tempDir(), 'public');
   await initCatalog(upstream);
+  // A public catalogue, as an upstream is (a daemon's shared catalogue refuses to follow a private one).
+  const config = join(upstream, 'visor-catalog.json');
+  await writeFile(config, `${JSON.stringify({ ...(JSON.parse(await readFile(config, 'utf8')) as object), visibility: 'public' }, null, 2)}\n`);
+  git(upstream, 'add', 'visor-catalog.json');
   git(upstream, 'commit', '-q', '--amend', '--reset-author', '--no-edit');
   d = await startTestDaemon({ config: { stores: { fs: { type: 'fs' }, fs2: { type: 'fs' } }, upstreams: { public: { url: upstream, interval_seconds: 0 } } } });
 });
@@ -29,7 +34,8 @@ async function publishAndSync(records: Array<Record<string, unknown>>): Promise<
   git(upstream, 'add', '-A');
   git(upstream, 'commit', '-q', '-m', 'publish');
   const res = await call(d, d.token, 'POST', '/sync');
-  if (res.status !== 200) throw new Error(res.text);
+  const results = (res.json as { results?: Array<{ mode: string }> }).results;
+  if (res.status !== 200 || results?.some((r) => r.mode === 'refused')) throw new Error(res.text);
 }
 
 test("a synced record naming a local image's object serves none of its bytes, to anyone, nor copies them", async (t) => {
