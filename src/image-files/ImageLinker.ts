@@ -65,10 +65,10 @@ export class ImageLinker {
       if (available && request.checksum !== undefined && request.checksum !== expected) {
         throw invalidField('checksum', 'match', expected!, `checksum: image ${id} has ${expected}, not ${request.checksum}`);
       }
-      // In a store VISOR writes to, an object another image names, or one written under another
-      // image's id, is never the caller's to register: it would let them read that image's bytes,
-      // and replace or (deleting their own image) remove them. It is answered like a missing object,
-      // so the answer says nothing of images the caller may not see.
+      // An object that is not this image's own (ImageLedger.ownsObject: another image's, by its
+      // locations or its id) is never the caller's to register: it would let them read that image's
+      // bytes, and replace or (deleting their own image) remove them. It is answered like a missing
+      // object, so the answer says nothing of images the caller may not see.
       const missing = notFound(`object ${key} in store ${store.name}`);
       const taken = !this.ledger.ownsObject(id, store, key);
       // The store is asked either way: a refusal that skipped it would answer faster than a missing
