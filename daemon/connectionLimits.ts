@@ -1,5 +1,6 @@
 import type { IncomingMessage, RequestListener, Server, ServerOptions, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { ConnectionLimits } from '../src/config/VisorConfig.ts';
 import { ROUTES, routeMatcher } from '../src/api/routes.ts';
 import { invalidField, TooManyRequests, VisorError } from '../src/errors/VisorError.ts';
@@ -38,8 +39,10 @@ export class ConnectionPolicy {
   }
 
   /** Options for node's createServer: set there because the check interval is fixed at construction. */
-  get serverOptions(): ServerOptions {
+  get serverOptions(): ServerOptions & { handshakeTimeout: number } {
     return {
+      // HTTPS: a TLS handshake gets the time headers get (node's default is 120 s); plain HTTP ignores it.
+      handshakeTimeout: this.limits.headersTimeoutMs,
       headersTimeout: this.limits.headersTimeoutMs,
       // The whole-request bound is ours (below): node's would cut uploads too.
       requestTimeout: 0,
@@ -55,6 +58,7 @@ export class ConnectionPolicy {
     server.keepAliveTimeout = KEEP_ALIVE_MS;
     if (this.limits.maxConnections > 0) server.maxConnections = this.limits.maxConnections;
     if (this.limits.maxConnectionsPerClient === 0) return;
+    const tls = server instanceof TlsServer;
     server.on('connection', (socket: Socket) => {
       if (THIS_HOST.has(socket.remoteAddress ?? '')) return;
       const client = clientOf(socket.remoteAddress);
@@ -66,6 +70,11 @@ export class ConnectionPolicy {
         else this.perClient.set(client, left);
       });
       if (open > this.limits.maxConnectionsPerClient) {
+        // Before a TLS handshake there is no way to answer: the connection is closed at once.
+        if (tls) {
+          socket.destroy();
+          return;
+        }
         // Answered on its first request (guard below), so the client learns why; closed if none comes soon.
         this.refused.add(socket);
         setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();

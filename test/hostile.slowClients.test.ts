@@ -5,6 +5,8 @@
  */
 import test from 'ava';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { readFileSync } from 'node:fs';
+import { connect as tlsConnect } from 'node:tls';
 import { loadConfig } from '../src/config/VisorConfig.ts';
 import { createImage } from './helpers/images.ts';
 import { pollUntil } from './helpers/polling.ts';
@@ -157,4 +159,25 @@ test('the bounds and caps are settings with documented defaults, overridable by 
   t.like(loadConfig({ env: { ...env, VISOR_IDLE_TIMEOUT: '600', VISOR_MAX_CONNECTIONS_PER_CLIENT: '0' } }).server.limits, { idleTimeoutMs: 600_000, maxConnectionsPerClient: 0 });
   t.throws(() => loadConfig({ env, overrides: { server: { headers_timeout_seconds: 0 } } }), { message: /server\.headers_timeout_seconds/ });
   t.throws(() => loadConfig({ env, overrides: { server: { max_connections: -1 } } }), { message: /server\.max_connections/ });
+});
+
+test('over TLS, a connection over its client\u2019s cap is closed before the handshake while the others are served', async (t) => {
+  const cert = 'test/fixtures/tls/cert.pem';
+  const tls = await startTestDaemon({ config: { server: { tls_cert: cert, tls_key: 'test/fixtures/tls/key.pem', max_connections_per_client: 2 } } });
+  t.teardown(() => tls.stop());
+  const port = Number(new URL(tls.url).port);
+  const ca = readFileSync(cert);
+  const firstLine = () =>
+    new Promise<string>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.2', ca });
+      let out = '';
+      s.on('secureConnect', () => s.write('GET /images HTTP/1.1\r\nHost: x\r\n\r\n'));
+      s.on('data', (c: Buffer) => (out += c.toString()));
+      s.on('error', (e: NodeJS.ErrnoException) => (out ||= `error ${e.code ?? e.message}`));
+      s.on('close', () => resolve(out.split('\r\n')[0] ?? ''));
+      setTimeout(() => s.destroy(), 1500);
+    });
+  const lines = await Promise.all([firstLine(), firstLine(), firstLine()]);
+  t.is(lines.filter((l) => l === 'HTTP/1.1 200 OK').length, 2, lines.join(' / '));
+  t.is(lines.filter((l) => l.startsWith('error')).length, 1, lines.join(' / '));
 });
