@@ -3,6 +3,7 @@
 import { CatalogCheckRun, formatProblem, ZERO_OID } from '../src/catalog/CatalogCheckRun.ts';
 import { commitRef, EMPTY, type TreeRef } from '../src/catalog/CatalogTree.ts';
 import type { FileProblem } from '../src/catalog/CatalogScanner.ts';
+import { withHistory } from '../src/catalog/HistoryChecks.ts';
 
 const input = await new Promise<string>((resolve) => {
   let data = '';
@@ -17,7 +18,9 @@ try {
   const mainBranch = (await run.git.run(['config', '--default', 'main', 'visor.branch'])).stdout.trim();
   const mainRef = `refs/heads/${mainBranch}`;
   const mainHead = await run.git.revParse(mainRef);
-  const publicCatalogue = (await run.git.run(['config', '--bool', '--default', 'false', 'visor.public'])).stdout.trim() === 'true';
+  // Public by the server's setting (install-hooks --public) or by the catalogue's own (catalog init --public).
+  const publicCatalogue =
+    (await run.git.run(['config', '--bool', '--default', 'false', 'visor.public'])).stdout.trim() === 'true' || (mainHead !== undefined && (await run.visibilityAt(mainHead)) === 'public');
   for (const line of input.split('\n')) {
     const [oldRev, newRev, ref] = line.trim().split(' ');
     if (!oldRev || !newRev || !ref) continue;
@@ -40,8 +43,7 @@ try {
           range = `${mergeBase}..${newRev}`;
         }
       }
-      problems.push(...(await run.check(base, commitRef(newRev))).problems);
-      problems.push(...(await run.history(range, { publicOnly: publicCatalogue })));
+      problems.push(...withHistory((await run.check(base, commitRef(newRev))).problems, await run.history(range, { publicOnly: publicCatalogue })));
     }
     for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
     if (problems.length > 0) refused++;

@@ -8,6 +8,8 @@ import type { TreeFacts } from './TreeFacts.ts';
 import { diffCommits, type TreeRef } from './CatalogTree.ts';
 import type { FileProblem } from './CatalogScanner.ts';
 import { historyProblems } from './HistoryChecks.ts';
+import { visibilityOf, type Visibility } from './CatalogVisibility.ts';
+import { CATALOG_CONFIG_FILE } from './CatalogLayout.ts';
 
 export const ZERO_OID = /^0+$/;
 const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -80,6 +82,11 @@ export class CatalogCheckRun {
     } catch {
       return false;
     }
+  }
+
+  /** The visibility a commit's visor-catalog.json gives the catalogue. */
+  async visibilityAt(commit: string): Promise<Visibility> {
+    return visibilityOf(await this.reader.text(`${commit}:${CATALOG_CONFIG_FILE}`));
   }
 
   /** Every commit of `range` checked file by file (src/catalog/HistoryChecks.ts): what the final tree no longer shows stays in history. */

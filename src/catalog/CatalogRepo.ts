@@ -6,6 +6,7 @@ import { simpleGit } from 'simple-git';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR, SCHEMA_VERSION } from './CatalogLayout.ts';
 import { conflict } from '../errors/VisorError.ts';
 import { GitRunner } from '../git/GitRunner.ts';
+import type { Visibility } from './CatalogVisibility.ts';
 import { mergeDriverConfig } from './HookInstaller.ts';
 
 /** Image records merge field by field (`visor catalog merge-driver`), not line by line. */
@@ -85,14 +86,14 @@ const REPO_CONFIG: ReadonlyArray<[string, string]> = [
  * short (a crash, or a daemon stopped by another error) leaves no half-made catalogue that later
  * starts would trip over. An existing folder with files in it is made a catalogue in place.
  */
-export async function initCatalog(dir: string): Promise<void> {
+export async function initCatalog(dir: string, visibility: Visibility = 'private'): Promise<void> {
   if (existsSync(join(dir, '.git'))) throw conflict(`${dir} is already a git repository`);
-  if (existsSync(dir) && (await readdir(dir)).length > 0) return buildCatalog(dir);
+  if (existsSync(dir) && (await readdir(dir)).length > 0) return buildCatalog(dir, visibility);
   const parent = dirname(resolve(dir));
   await mkdir(parent, { recursive: true });
   const temp = join(parent, `.${basename(dir)}.init-${randomBytes(4).toString('hex')}`);
   try {
-    await buildCatalog(temp);
+    await buildCatalog(temp, visibility);
     await rename(temp, dir);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
@@ -100,11 +101,11 @@ export async function initCatalog(dir: string): Promise<void> {
   }
 }
 
-async function buildCatalog(dir: string): Promise<void> {
+async function buildCatalog(dir: string, visibility: Visibility): Promise<void> {
   await mkdir(join(dir, IMAGES_DIR), { recursive: true });
   await simpleGit(dir).init(['--initial-branch=main']);
   await writeFile(join(dir, 'README.md'), PUBLISHERS_README);
-  await writeFile(join(dir, CATALOG_CONFIG_FILE), `${JSON.stringify({ schema_version: SCHEMA_VERSION, layout: 'images/<id[0:2]>/<id>.json' }, null, 2)}\n`);
+  await writeFile(join(dir, CATALOG_CONFIG_FILE), `${JSON.stringify({ schema_version: SCHEMA_VERSION, layout: 'images/<id[0:2]>/<id>.json', visibility }, null, 2)}\n`);
   await writeFile(join(dir, IMAGES_DIR, '.gitkeep'), '');
   await writeFile(join(dir, '.gitattributes'), GITATTRIBUTES);
   await mkdir(join(dir, '.github', 'workflows'), { recursive: true });

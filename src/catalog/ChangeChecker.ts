@@ -9,6 +9,7 @@ import { imageIds, recordProblems } from './CatalogRules.ts';
 import { diffCommits, listTree, type TreeRef } from './CatalogTree.ts';
 import type { CatalogFacts } from './CatalogFacts.ts';
 import { TreeFacts } from './TreeFacts.ts';
+import { privateInPublic, visibilityChangeProblem, visibilityOf } from './CatalogVisibility.ts';
 
 /**
  * Facts of an image that nothing may change once set: what was published is what stays published.
@@ -86,8 +87,13 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
   // The catalogue's own settings come from the base: a change cannot loosen the rules it is judged by.
   const configText =
     base.kind === 'commit' ? await ctx.reader.text(`${base.rev}:${CATALOG_CONFIG_FILE}`) : base.kind === 'index' ? await ctx.reader.text(`:${CATALOG_CONFIG_FILE}`) : await readBlob(targetEntries.get(CATALOG_CONFIG_FILE));
-  const config = parse(configText) as { visibility?: string } | undefined;
-  const publicCatalogue = options.publicOnly === true || config?.visibility === 'public';
+  const publicCatalogue = options.publicOnly === true || visibilityOf(configText) === 'public';
+  // A sync holds the shared catalogue to public whatever an upstream's file says (publicOnly): only
+  // where the file's own setting is the rule (hooks, CI) may a change not loosen it.
+  if (options.publicOnly !== true && (changes.modified.includes(CATALOG_CONFIG_FILE) || changes.deleted.includes(CATALOG_CONFIG_FILE))) {
+    const flipped = visibilityChangeProblem(visibilityOf(configText), visibilityOf(await readBlob(targetEntries.get(CATALOG_CONFIG_FILE))));
+    if (flipped) problems.push(flipped);
+  }
 
   const addedSet = new Set(changes.added);
   const modifiedSet = new Set(changes.modified);
@@ -114,9 +120,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
     if (!record) continue;
     const fileProblem = (field: string, rule: string, expected: string, message: string) => problems.push({ file: path, field, rule, expected, message });
 
-    if (publicCatalogue && record.access === 'private') {
-      fileProblem('access', 'public-catalogue', 'public', 'this catalogue is public: private images must stay in their own instance');
-    }
+    if (publicCatalogue && record.access === 'private') problems.push(privateInPublic(path));
     const before = modifiedSet.has(path) ? parse(await readBlob(baseBlob(path))) : undefined;
     if (before) {
       const b = before as unknown as Record<string, unknown>;

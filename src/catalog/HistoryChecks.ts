@@ -3,6 +3,7 @@ import type { GitObjectReader } from '../git/GitObjectReader.ts';
 import type { ImageSchema } from './ImageSchema.ts';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
+import { privateInPublic } from './CatalogVisibility.ts';
 
 /** The largest record file accepted: real records are a few KiB; a padded one costs every clone. */
 export const MAX_RECORD_BYTES = 64 * 1024;
@@ -67,11 +68,18 @@ export async function historyProblems(git: GitRunner, reader: GitObjectReader, s
     }
     const text = body.toString('utf8');
     for (const p of checkRecordFile(schema, path, text).problems) problems.push({ ...p, message: `${p.message} ${where}` });
-    if (options.publicOnly && isPrivate(text)) {
-      problems.push({ file: path, field: 'access', rule: 'public-catalogue', expected: 'public', message: `commit ${commit} adds a private image to a public catalogue; private images must never leave their instance` });
-    }
+    if (options.publicOnly && isPrivate(text)) problems.push(privateInPublic(path, commit));
   }
   return problems;
+}
+
+/**
+ * The final tree's problems, then those history adds: a problem the final tree shows already (same
+ * file, field and rule) is not told twice.
+ */
+export function withHistory(final: FileProblem[], history: FileProblem[]): FileProblem[] {
+  const told = new Set(final.map((p) => `${p.file}\0${p.field}\0${p.rule}`));
+  return [...final, ...history.filter((p) => !told.has(`${p.file}\0${p.field}\0${p.rule}`))];
 }
 
 function isPrivate(text: string): boolean {

@@ -56,7 +56,9 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
     // A catalogue created now holds nothing that an early scan of the folder could have read.
     dropScan(dir);
     logger.info({ catalog: dir, scope }, 'creating a new catalogue');
-    await initCatalog(dir);
+    // The shared catalogue never holds a private record (those live in the private one): saying so
+    // in the catalogue lets publishers' hooks and CI hold every clone of it to that.
+    await initCatalog(dir, scope === 'shared' ? 'public' : 'private');
   } else {
     await configureCatalogRepo(dir);
   }

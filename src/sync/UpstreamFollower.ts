@@ -7,6 +7,7 @@ import type { CatalogRepository } from '../catalog/CatalogRepositories.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import { CatalogCheckRun } from '../catalog/CatalogCheckRun.ts';
 import { commitRef } from '../catalog/CatalogTree.ts';
+import { withHistory } from '../catalog/HistoryChecks.ts';
 import type { FileProblem } from '../catalog/CatalogScanner.ts';
 import type { FieldConflict } from '../catalog/RecordMerge.ts';
 import { notFound, tooLarge, unauthenticated } from '../errors/VisorError.ts';
@@ -244,7 +245,7 @@ export class UpstreamFollower {
     const { changes } = checked!;
     // Every commit that enters, not only where they end: history keeps what a later commit removed.
     let problems = checked!.problems;
-    await phase('history', async () => (problems = [...problems, ...(await run.history(`${before}..${after}`, { publicOnly: true }))]));
+    await phase('history', async () => (problems = withHistory(problems, await run.history(`${before}..${after}`, { publicOnly: true }))));
     if (problems.length > 0) {
       await this.git.run(['reset', '--quiet', '--hard', before]);
       result.mode = 'refused';

@@ -8,13 +8,15 @@ export function registerCatalogCommand(program: Command, session: CliSession): v
 
   catalog
     .command('init')
-    .description('create an empty catalogue repository')
+    .description('create an empty catalogue repository, public (--public: never holds a private image; hooks, CI and syncs refuse one) or private')
     .argument('<dir>', 'directory for the new catalogue')
-    .action(async (dir: string) => {
+    .option('--public', 'a public catalogue: every copy of it refuses private images')
+    .action(async (dir: string, options: { public?: boolean }) => {
       // Loaded on demand: only these commands need the Git machinery.
       const { initCatalog } = await import('../../catalog/CatalogRepo.ts');
-      await initCatalog(dir);
-      session.output.result({ dir }, () => `initialised catalogue in ${dir}`);
+      const visibility = options.public ? 'public' : 'private';
+      await initCatalog(dir, visibility);
+      session.output.result({ dir, visibility }, () => `initialised ${visibility} catalogue in ${dir}${visibility === 'private' ? ' (--public for one that refuses private images)' : ''}`);
     });
 
   catalog
@@ -30,7 +32,10 @@ export function registerCatalogCommand(program: Command, session: CliSession): v
         const { commitRef } = await import('../../catalog/CatalogTree.ts');
         const run = await CatalogCheckRun.open(dir);
         try {
-          problems = (await run.check(commitRef(options.base), commitRef('HEAD'))).problems;
+          // What the server's pre-receive hook checks: the change, and every commit on the way.
+          const publicOnly = (await run.visibilityAt(options.base)) === 'public';
+          const { withHistory } = await import('../../catalog/HistoryChecks.ts');
+          problems = withHistory((await run.check(commitRef(options.base), commitRef('HEAD'))).problems, await run.history(`${options.base}..HEAD`, { publicOnly }));
         } finally {
           await run.close();
         }
