@@ -6,6 +6,7 @@
 import test from 'ava';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { loadConfig } from '../src/config/VisorConfig.ts';
 import { createImage } from './helpers/images.ts';
@@ -169,7 +170,8 @@ test('over TLS, a connection over its client\u2019s cap is closed before the han
   const ca = readFileSync(cert);
   const firstLine = () =>
     new Promise<string>((resolve) => {
-      const s = tlsConnect({ host: '127.0.0.1', port, localAddress: '127.0.0.2', ca });
+      // The TCP connection from another loopback address, the TLS session over it.
+      const s = tlsConnect({ socket: connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2' }), host: '127.0.0.1', ca });
       let out = '';
       s.on('secureConnect', () => s.write('GET /images HTTP/1.1\r\nHost: x\r\n\r\n'));
       s.on('data', (c: Buffer) => (out += c.toString()));
@@ -179,5 +181,5 @@ test('over TLS, a connection over its client\u2019s cap is closed before the han
     });
   const lines = await Promise.all([firstLine(), firstLine(), firstLine()]);
   t.is(lines.filter((l) => l === 'HTTP/1.1 200 OK').length, 2, lines.join(' / '));
-  t.is(lines.filter((l) => l.startsWith('error')).length, 1, lines.join(' / '));
+  t.is(lines.filter((l) => l === '' || l.startsWith('error')).length, 1, `the third is closed unanswered: ${lines.join(' / ')}`);
 });
