@@ -218,3 +218,19 @@ test('the server refuses symlinks, files outside the layout and oversized record
     t.regex(push.stderr, expected, branch);
   }
 });
+
+test('records that contradict themselves are refused: available without size, checksum or location, times in the future', async (t) => {
+  const { clone } = await serverAndClone();
+  const incomplete = imageRecord();
+  delete incomplete['checksum'];
+  delete incomplete['size'];
+  delete incomplete['locations'];
+  const future = imageRecord({ uploaded_at: '2099-01-01T00:00:00.000Z', series: 'pinned' });
+  await commitRecords(clone, 'contradictions', [incomplete, future]);
+  const push = tryGit(clone, 'push', 'origin', 'contradictions');
+  t.not(push.status, 0);
+  for (const field of ['size', 'checksum', 'locations']) t.regex(push.stderr, new RegExp(`${recordFile(incomplete.id)}: ${field}: .*\\[available-complete\\]`));
+  t.regex(push.stderr, new RegExp(`${recordFile(future.id)}: uploaded_at: .*2099.* lies in the future \\[future-date\\]`));
+  const validate = await runVisor(['catalog', 'validate', clone]);
+  t.is(validate.code, 1, 'catalog validate applies the same rules');
+});

@@ -27,7 +27,7 @@ export interface RecordLookup {
  * anything else is not refused for a namesake that came from elsewhere (a merge, a sync).
  */
 export function recordProblems(record: ImageRecord, lookup: RecordLookup, before?: ImageRecord): FieldProblem[] {
-  const problems = referenceProblems(record, lookup);
+  const problems = [...consistencyProblems(record, Date.now()), ...referenceProblems(record, lookup)];
   const named = before === undefined || before.series !== record.series || before.name !== record.name || before.owner !== record.owner;
   if (record.series !== undefined && named) {
     const others = lookup.namesakes(record.series, record.owner, record.name, record.id);
@@ -41,6 +41,30 @@ export function recordProblems(record: ImageRecord, lookup: RecordLookup, before
 /** The key of a name in a series' namespace of one owner. */
 export function seriesNameKey(series: string, owner: string, name: string): string {
   return `${series}\u0000${owner}\u0000${name}`;
+}
+
+/** How far ahead of this machine's clock a record's time may be: another machine's clock may run fast. */
+export const CLOCK_SKEW_MS = 10 * 60 * 1000;
+
+/**
+ * What a record says of itself must hold together: an available image has the size, the checksum and
+ * a location it is served from, and no time lies in the future (an `uploaded_at` of 2099 would make
+ * an image its series' latest for good).
+ */
+function consistencyProblems(record: ImageRecord, now: number): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (record.status === 'available') {
+    if (record.size === undefined) problems.push({ field: 'size', rule: 'available-complete', expected: 'the size of an available image', message: 'an available image must have its size' });
+    if (record.checksum === undefined) problems.push({ field: 'checksum', rule: 'available-complete', expected: 'the checksum of an available image', message: 'an available image must have its checksum' });
+    if (!record.locations?.length) problems.push({ field: 'locations', rule: 'available-complete', expected: 'at least one location', message: 'an available image must have a location to be served from' });
+  }
+  for (const field of ['created_at', 'updated_at', 'uploaded_at'] as const) {
+    const value = record[field];
+    if (value !== undefined && Date.parse(value) > now + CLOCK_SKEW_MS) {
+      problems.push({ field, rule: 'future-date', expected: `a time no later than ${CLOCK_SKEW_MS / 60_000} minutes from now`, message: `${field} ${value} lies in the future` });
+    }
+  }
+  return problems;
 }
 
 function referenceProblems(record: ImageRecord, lookup: RecordLookup): FieldProblem[] {

@@ -83,7 +83,7 @@ export async function serverAndClone(options: { publicCatalogue?: boolean; hooks
 export function imageRecord(extra: Record<string, unknown> = {}): Record<string, unknown> & { id: string } {
   const id = (extra['id'] as string | undefined) ?? randomUUID();
   const now = new Date().toISOString();
-  return { id, name: `image-${id.slice(0, 8)}`, status: 'available', access: 'public', owner: 'pat', created_at: now, updated_at: now, size: 10, checksum: `sha256:${'a'.repeat(64)}`, ...extra };
+  return { id, name: `image-${id.slice(0, 8)}`, status: 'available', access: 'public', owner: 'pat', created_at: now, updated_at: now, size: 10, checksum: `sha256:${'a'.repeat(64)}`, locations: [{ store: 'fs', key: id }], ...extra };
 }
 
 export function recordFile(id: string): string {
