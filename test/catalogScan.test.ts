@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { ImageSchema } from '../src/catalog/ImageSchema.ts';
@@ -126,4 +126,25 @@ test('a first start begins the scan before the daemon loads, and the catalogue l
   const scanned = await scan.finish(new ImageSchema());
   t.is(scanned.records.length, 300, 'the scan begun before the later record is the one taken over');
   t.is(scan.fromWorker, 300, 'and its worker read them all');
+});
+
+test('links, folders and other non-files among the records are reported and never read, on one thread or two', async (t) => {
+  const dir = await tempDir('visor-scan-links-');
+  const good = imageRecord();
+  await writeRecordFile(dir, good);
+  const elsewhere = imageRecord();
+  const outside = join(dir, 'outside.json');
+  await writeFile(outside, JSON.stringify(elsewhere));
+  const shard = join(dir, 'images', elsewhere.id.slice(0, 2));
+  await mkdir(shard, { recursive: true });
+  await symlink(outside, join(shard, `${elsewhere.id}.json`));
+  const dangling = randomUUID();
+  await mkdir(join(dir, 'images', dangling.slice(0, 2)), { recursive: true });
+  await symlink('/nonexistent/record.json', join(dir, 'images', dangling.slice(0, 2), `${dangling}.json`));
+  await mkdir(join(dir, 'images', good.id.slice(0, 2), 'a-folder.json'));
+  const schema = new ImageSchema();
+  for (const result of [scanCatalog(dir, schema), await new ParallelScan(dir).finish(schema)]) {
+    t.deepEqual(result.records.map((r) => r.id), [good.id], 'only the regular file is a record');
+    t.deepEqual(result.problems.filter((p) => p.rule === 'file-mode').map((p) => p.file).sort(), [`images/${elsewhere.id.slice(0, 2)}/${elsewhere.id}.json`, `images/${dangling.slice(0, 2)}/${dangling}.json`, `images/${good.id.slice(0, 2)}/a-folder.json`].sort());
+  }
 });

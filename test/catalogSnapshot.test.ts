@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CatalogSnapshot } from '../src/catalog/CatalogSnapshot.ts';
 import { ImageSchema } from '../src/catalog/ImageSchema.ts';
@@ -80,4 +80,19 @@ test('files changed since the snapshot replace their records; others come from t
   t.is(loaded.source, 'snapshot');
   t.is(loaded.reread, 2);
   t.deepEqual(loaded.records.map((r) => r.name).sort(), ['added', 'after', 'kept']);
+});
+
+test('a record path that became a symbolic link since the snapshot is not followed', async (t) => {
+  const { snapshot, head, dir } = await emptyCatalogue();
+  await snapshot.save(head, [], []);
+  const elsewhere = imageRecord({ name: 'read-through-a-link' });
+  const target = join(dir, '..', 'outside.json');
+  await writeFile(target, JSON.stringify(elsewhere));
+  await mkdir(join(dir, 'images', elsewhere.id.slice(0, 2)), { recursive: true });
+  await symlink(target, join(dir, 'images', elsewhere.id.slice(0, 2), `${elsewhere.id}.json`));
+  git(dir, 'add', '-A');
+  git(dir, 'commit', '-q', '-m', 'a link');
+  const loaded = await snapshot.load();
+  t.is(loaded.source, 'snapshot');
+  t.deepEqual(loaded.records, []);
 });

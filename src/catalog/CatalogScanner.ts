@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { constants, readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IMAGES_DIR, recordPath } from './CatalogLayout.ts';
 import type { ImageSchema } from './ImageSchema.ts';
@@ -43,6 +44,24 @@ export function checkRecordFile(schema: ImageSchema, file: string, text: string)
   return problems.length > 0 ? { problems } : { record: shareRepeatedStrings(record), problems };
 }
 
+/**
+ * A record file's text, read only if it is a regular file: a symbolic link is not followed (its target,
+ * anywhere, would be read as a record). Undefined when there is no such file.
+ */
+export async function readRecordText(path: string): Promise<string | undefined> {
+  let file;
+  try {
+    file = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    return (await file.stat()).isFile() ? await file.readFile('utf8') : undefined;
+  } finally {
+    await file.close();
+  }
+}
+
 /** The shard folders of a catalogue's images/ (empty when there is none). */
 export function listShards(dir: string): string[] {
   try {
@@ -81,15 +100,22 @@ export function scanShardQueue(dir: string, schema: ImageSchema, shards: readonl
   const root = join(dir, IMAGES_DIR);
   for (let i = take(); i < shards.length; i = take()) {
     const shard = shards[i]!;
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(join(root, shard));
+      entries = readdirSync(join(root, shard), { withFileTypes: true });
     } catch {
       problems.push({ file: `${IMAGES_DIR}/${shard}`, field: '(file)', rule: 'layout', expected: 'a shard folder images/<2 hex digits>/', message: 'not a shard folder' });
       continue;
     }
-    for (const name of names) {
+    for (const entry of entries) {
+      const name = entry.name;
       const file = `${IMAGES_DIR}/${shard}/${name}`;
+      // A symbolic link (dangling, or to a file anywhere), a folder or a device is no record: a
+      // link's target would be read as one, and a dangling one used to stop the start.
+      if (!entry.isFile()) {
+        problems.push({ file, field: '(mode)', rule: 'file-mode', expected: 'a regular file', message: 'not a regular file (a symbolic link, a folder or another kind): skipped' });
+        continue;
+      }
       // Concatenated, not join()ed: readdir names hold no separators, and join() cost 3% of a scan.
       const text = readFileSync(`${root}/${shard}/${name}`, 'utf8');
       const result = checkRecordFile(schema, file, text);

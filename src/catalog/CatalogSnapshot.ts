@@ -1,11 +1,11 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { open, readFile, rename } from 'node:fs/promises';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitRunner } from '../git/GitRunner.ts';
 import type { ImageSchema } from './ImageSchema.ts';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import { IMAGES_DIR, idFromPath } from './CatalogLayout.ts';
-import { checkRecordFile, type FileProblem, type ScanResult } from './CatalogScanner.ts';
+import { checkRecordFile, readRecordText, type FileProblem, type ScanResult } from './CatalogScanner.ts';
 import { dropScan, takeScan } from './ScanInFlight.ts';
 import { holdYoungGeneration } from './YoungGenerationHold.ts';
 import { shareRepeatedStrings } from './SharedStrings.ts';
@@ -146,7 +146,7 @@ export class CatalogSnapshot {
     }
     const records = snapshot.records.filter((r) => !changedIds.has(r.id));
     for (const path of changed) {
-      const text = await readFile(join(this.dir, path), 'utf8').catch(() => undefined);
+      const text = await readRecordText(join(this.dir, path));
       if (text === undefined) continue;
       const result = checkRecordFile(this.schema, path, text);
       problems.push(...result.problems);

@@ -1,4 +1,4 @@
-import { chmod, mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { VisorConfig } from '../config/VisorConfig.ts';
 import type { Logger } from '../log/Logger.ts';
@@ -7,7 +7,7 @@ import { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { CatalogWriter } from '../catalog/CatalogWriter.ts';
 import { initCatalog, isCatalog, configureCatalogRepo, forbidPushes } from '../catalog/CatalogRepo.ts';
 import { removeStaleGitState, setStraysAside } from '../catalog/CatalogRecovery.ts';
-import { checkRecordFile, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
+import { checkRecordFile, readRecordText, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
 import { idFromPath } from '../catalog/CatalogLayout.ts';
 import { dropScan } from '../catalog/ScanInFlight.ts';
 import { sharedSnapshotPath } from './EarlyScan.ts';
@@ -283,7 +283,7 @@ export class VisorCore {
       if (!id) continue;
       const current = this.index.get(id);
       if (current && scopeOf(current) !== scope) continue;
-      const text = await readFile(join(dir, path), 'utf8').catch(() => undefined);
+      const text = await readRecordText(join(dir, path));
       const checked = text === undefined ? undefined : checkRecordFile(this.schema, path, text);
       if (checked?.record) this.index.put(checked.record);
       else this.index.delete(id);
