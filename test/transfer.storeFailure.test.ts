@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { request, type ClientRequest } from 'node:http';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -170,7 +170,7 @@ async function swiftNames(): Promise<string[]> {
 }
 
 /** The error answer's shape, the one every error of the API has; what it may not reveal. */
-function assertStoreFailureAnswer(t: import('ava').ExecutionContext, answer: Answer, store: string): void {
+function assertStoreFailureAnswer(t: ExecutionContext, answer: Answer, store: string): void {
   t.is(answer.status, 503, answer.text);
   const error = (answer.json as { error: { code: string; message: string } }).error;
   t.is(error.code, 'unavailable');
@@ -180,7 +180,7 @@ function assertStoreFailureAnswer(t: import('ava').ExecutionContext, answer: Ans
 }
 
 /** What the public history says of the image: no endpoint, port or path of the store. */
-async function assertHistoryDiscreet(t: import('ava').ExecutionContext, id: string, relay: TcpRelay): Promise<void> {
+async function assertHistoryDiscreet(t: ExecutionContext, id: string, relay: TcpRelay): Promise<void> {
   const history = (await call(d, d.token, 'GET', `/images/${id}/history`)).json as { history: Array<{ message: string }> };
   const failed = history.history.find((e) => /failed/.test(e.message));
   t.truthy(failed, 'the failure is recorded');
@@ -294,6 +294,21 @@ test.serial('a copy whose target (Swift) dies mid-stream answers 503 in bounded 
   t.is(again.status, 200, again.text);
 });
 
+/** A download whose store fails mid-stream: the response starts, then ends short of the whole file (aborted, never hung), and the daemon still answers. */
+async function assertDownloadCut(t: ExecutionContext, id: string, size: number): Promise<void> {
+  const started = Date.now();
+  const res = await fetch(`${d.url}/images/${id}/file`, { signal: AbortSignal.timeout(BOUND_MS) });
+  t.is(res.status, 200);
+  const read = await res.arrayBuffer().then(
+    (b) => `whole ${b.byteLength}`,
+    (e: Error) => e.name,
+  );
+  t.not(read, `whole ${size}`);
+  t.not(read, 'TimeoutError', 'the response ended before the client gave up');
+  t.log(`ended in ${Date.now() - started} ms (${read})`);
+  t.is((await call(d, d.token, 'GET', `/images/${id}`)).status, 200, 'the daemon still answers');
+}
+
 test.serial('a download whose store dies mid-stream ends the client response (aborted, not hung), and the daemon goes on', async (t) => {
   const relay = relays['s3']!;
   t.teardown(() => relay.revive());
@@ -302,17 +317,7 @@ test.serial('a download whose store dies mid-stream ends the client response (ab
   t.is((await streamUpload(id, data)).status, 200);
   // Armed before the request: the relay counts from here, whatever the client has read so far.
   void relay.killAfterDownstream(4 * MiB);
-  const started = Date.now();
-  const res = await fetch(`${d.url}/images/${id}/file`, { signal: AbortSignal.timeout(BOUND_MS) });
-  t.is(res.status, 200);
-  const read = await res.arrayBuffer().then(
-    (b) => `whole ${b.byteLength}`,
-    (e: Error) => e.name,
-  );
-  t.not(read, `whole ${data.length}`);
-  t.not(read, 'TimeoutError', 'the response ended before the client gave up');
-  t.log(`ended in ${Date.now() - started} ms (${read})`);
-  t.is((await call(d, d.token, 'GET', `/images/${id}`)).status, 200, 'the daemon still answers');
+  await assertDownloadCut(t, id, data.length);
   await relay.revive();
 });
 
@@ -362,15 +367,5 @@ test.serial('a download whose store stops answering mid-stream (a black hole) is
   t.is((await streamUpload(id, data)).status, 200);
   // Armed before the request: the relay counts from here, whatever the client has read so far.
   void relay.freezeAfterDownstream(3 * MiB);
-  const started = Date.now();
-  const res = await fetch(`${d.url}/images/${id}/file`, { signal: AbortSignal.timeout(BOUND_MS) });
-  t.is(res.status, 200);
-  const read = await res.arrayBuffer().then(
-    (b) => `whole ${b.byteLength}`,
-    (e: Error) => e.name,
-  );
-  t.not(read, `whole ${data.length}`);
-  t.not(read, 'TimeoutError', 'the response ended before the client gave up');
-  t.log(`ended in ${Date.now() - started} ms (${read})`);
-  t.is((await call(d, d.token, 'GET', `/images/${id}`)).status, 200, 'the daemon still answers');
+  await assertDownloadCut(t, id, data.length);
 });
