@@ -203,8 +203,8 @@ const PROBES: Record<string, Probe> = {
     send: send('POST', (t) => `/images/${t.id}/locations`, (t) => ({ store: 'fs', key: t.id })),
   },
   "POST /images/:id/locations (the victim's object under the caller's own image)": {
-    // Taken, or never written: the same 404 as a missing object, for everyone, the owner included.
-    expect: { public: [404, 404, 404, 404, 401], private: [404, 404, 404, 404, 401] },
+    // Not an object VISOR wrote for the caller's image: only admins may register one (taken or not, the same 403).
+    expect: { public: [403, 403, 403, 403, 401], private: [403, 403, 403, 403, 401] },
     send: async (who, t) => call(d, key[who], 'POST', `/images/${await scratchOf(who)}/locations`, { store: 'fs', key: t.id }),
   },
   'PUT /images/:id/grants/users/:name (a grant it already has)': {

@@ -1,6 +1,6 @@
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
-import { conflict, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
+import { conflict, forbidden, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
@@ -57,6 +57,12 @@ export class ImageLinker {
       throw invalidField('checksum', 'pattern', 'sha256:<64 hex digits> or sha512:<128 hex digits>');
     }
     const { store, key } = this.resolve(request);
+    // A store VISOR writes to may hold anything else too (another application's objects in a shared
+    // bucket, files an operator put there): taking in one that VISOR did not write for this image is
+    // an operator's act. Decided on the caller's role and the request alone, before any lookup.
+    if (store.writable && key !== id && !who.admin) {
+      throw forbidden(`only admins may register an object of store ${store.name} that VISOR did not write for this image (whose key is the image's id): the store may hold anyone's data`);
+    }
     return this.ledger.withFile(id, who, 'manage', async (current) => {
       if ((current.locations ?? []).some((l) => l.store === store.name && l.key === key)) return current;
       const available = current.status === 'available';
