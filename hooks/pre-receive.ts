@@ -3,7 +3,7 @@
 import { CatalogCheckRun, formatProblem, ZERO_OID } from '../src/catalog/CatalogCheckRun.ts';
 import { commitRef, EMPTY, type TreeRef } from '../src/catalog/CatalogTree.ts';
 import type { FileProblem } from '../src/catalog/CatalogScanner.ts';
-import { withHistory } from '../src/catalog/HistoryChecks.ts';
+import { oversized, withHistory } from '../src/catalog/HistoryChecks.ts';
 
 const input = await new Promise<string>((resolve) => {
   let data = '';
@@ -43,7 +43,9 @@ try {
           range = `${mergeBase}..${newRev}`;
         }
       }
-      problems.push(...withHistory((await run.check(base, commitRef(newRev))).problems, await run.history(range, { publicOnly: publicCatalogue })));
+      // History first: it sizes files before reading them, and the final check reads them whole.
+      const history = await run.history(range, { publicOnly: publicCatalogue });
+      problems.push(...(oversized(history) ? history : withHistory((await run.check(base, commitRef(newRev))).problems, history)));
     }
     for (const p of problems) process.stderr.write(`${formatProblem(p)}\n`);
     if (problems.length > 0) refused++;

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startTestDaemon } from './helpers/daemon.ts';
 import { spawnDaemon } from './helpers/daemonProcess.ts';
@@ -185,4 +185,30 @@ test('kill -9 at random moments under concurrent creates and uploads: every ackn
     const fsck = await gitAsync(join(dataDir, catalog), 'fsck', '--full', '--no-progress');
     t.is(fsck.status, 0, `${catalog}: ${fsck.stderr}`);
   }
+});
+
+test('a sync cut short between moving the branch and the end of its checks is undone at the next start', async (t) => {
+  const d = await startTestDaemon();
+  const kept = await createImage(d, d.token, { name: 'before-the-sync', access: 'public' });
+  const port = Number(new URL(d.url).port);
+  await d.daemon.close();
+  const shared = join(d.dataDir, 'catalog');
+  const before = git(shared, 'rev-parse', 'HEAD').trim();
+  // What the sync had done when the power went: its mark written, the unchecked merge on the branch.
+  await mkdir(join(shared, '.git', 'visor'), { recursive: true });
+  await writeFile(join(shared, '.git', 'visor', 'sync-in-progress'), `${before}\n`);
+  const unchecked = imageRecord({ name: 'unchecked-upstream-record' });
+  await writeRecordFile(shared, unchecked);
+  git(shared, 'add', '-A');
+  git(shared, 'commit', '-q', '-m', 'Merge upstream (unchecked)');
+
+  const again = await startTestDaemon({ dataDir: d.dataDir, config: { server: { port } } });
+  t.is(git(shared, 'rev-parse', 'HEAD').trim(), before, 'the branch is back where the sync found it');
+  t.is((await call(again, undefined, 'GET', `/images/${unchecked.id}`)).status, 404);
+  t.is((await call(again, undefined, 'GET', `/images/${kept}`)).status, 200);
+  t.false(existsSync(join(shared, '.git', 'visor', 'sync-in-progress')));
+  const next = await createImage(again, again.token, { name: 'after-the-undo', access: 'public' });
+  t.is(git(shared, 'rev-parse', 'HEAD~1').trim(), before, 'new writes go on from the acknowledged head');
+  t.is((await call(again, undefined, 'GET', `/images/${next}`)).status, 200);
+  await again.stop();
 });

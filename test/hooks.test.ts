@@ -234,3 +234,25 @@ test('records that contradict themselves are refused: available without size, ch
   const validate = await runVisor(['catalog', 'validate', clone]);
   t.is(validate.code, 1, 'catalog validate applies the same rules');
 });
+
+test('a merge commit is checked for what it adds itself, and --base takes revisions only', async (t) => {
+  const { clone } = await serverAndClone({ publicCatalogue: true });
+  git(clone, 'checkout', '-q', '-B', 'side', 'origin/main');
+  await writeRecordFile(clone, imageRecord());
+  git(clone, 'add', '-A');
+  git(clone, 'commit', '-q', '--no-verify', '-m', 'side');
+  git(clone, 'checkout', '-q', '-B', 'sneaky', 'origin/main');
+  git(clone, 'merge', '-q', '--no-commit', '--no-ff', 'side');
+  const secret = imageRecord({ access: 'private' });
+  await writeRecordFile(clone, secret);
+  git(clone, 'add', '-A');
+  git(clone, 'commit', '-q', '--no-verify', '-m', 'a merge that adds a private record of its own');
+  git(clone, 'rm', '-q', recordFile(secret.id));
+  git(clone, 'commit', '-q', '--no-verify', '-m', 'and takes it out again');
+  const push = tryGit(clone, 'push', 'origin', 'sneaky');
+  t.not(push.status, 0);
+  t.regex(push.stderr, new RegExp(`${recordFile(secret.id)}: access: .*\\[public-catalogue\\]`));
+  const option = await runVisor(['catalog', 'validate', clone, '--base', '--output=/tmp/visor-should-not-exist']);
+  t.is(option.code, 2);
+  t.regex(option.stderr, /a revision, not an option/);
+});

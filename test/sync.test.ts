@@ -241,3 +241,20 @@ test('a sync checks every commit it brings in: a private record added and remove
     await d.stop();
   }
 });
+
+test('an upstream record over the size limit is refused before the branch moves, without being read whole', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    await publish(upstream, [imageRecord({ name: 'alpha' })]);
+    await sync(d);
+    const head = git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD');
+    const padded = imageRecord({ description: 'x'.repeat(200 * 1024) });
+    await publish(upstream, [padded]);
+    const result = await sync(d);
+    t.is(result.mode, 'refused');
+    t.true(result.problems.some((p) => p.rule === 'max-size' && p.file === recordFile(padded.id)));
+    t.is(git(join(d.dataDir, 'catalog'), 'rev-parse', 'HEAD'), head);
+  } finally {
+    await d.stop();
+  }
+});

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { GitRunner } from '../git/GitRunner.ts';
 
@@ -28,6 +28,9 @@ const INTERRUPTED_MERGE = ['MERGE_HEAD', 'MERGE_MSG', 'MERGE_MODE', 'MERGE_AUTOS
 export async function removeStaleGitState(gitDir: string): Promise<string[]> {
   const removed: string[] = [];
   const drop = async (relative: string): Promise<void> => {
+    // A git child of the killed daemon may outlive it for a moment (its locks are not the data
+    // directory's): a lock still changing is waited for, one left alone for a while is stale.
+    if (!(await settled(join(gitDir, relative)))) return;
     await unlink(join(gitDir, relative)).then(
       () => removed.push(relative),
       (e: NodeJS.ErrnoException) => {
@@ -44,6 +47,53 @@ export async function removeStaleGitState(gitDir: string): Promise<string[]> {
   const packs = join('objects', 'pack');
   for (const name of await namesIn(join(gitDir, packs))) if (name.startsWith('tmp_')) await drop(join(packs, name));
   return removed;
+}
+
+/** How long a lock must stay untouched before a start takes it for a dead process's. */
+const LOCK_QUIET_MS = 2000;
+const LOCK_WAIT_MS = 15_000;
+
+/** Waits until the file is gone (false) or has not changed for LOCK_QUIET_MS (true), at most LOCK_WAIT_MS. */
+async function settled(path: string): Promise<boolean> {
+  const until = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const s = await stat(path).catch(() => undefined);
+    if (!s) return false;
+    const quiet = Date.now() - Math.max(s.mtimeMs, s.ctimeMs);
+    if (quiet >= LOCK_QUIET_MS || Date.now() >= until) return true;
+    await new Promise((r) => setTimeout(r, Math.min(LOCK_QUIET_MS - quiet, 500)));
+  }
+}
+
+/** Present while a sync's merge is on the branch but not yet checked; holds the commit before it. */
+const SYNC_MARK = join('visor', 'sync-in-progress');
+
+export async function markSyncInProgress(gitDir: string, before: string): Promise<void> {
+  const file = await open(join(gitDir, SYNC_MARK), 'w');
+  try {
+    await file.writeFile(`${before}\n`);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+export async function clearSyncInProgress(gitDir: string): Promise<void> {
+  await rm(join(gitDir, SYNC_MARK), { force: true });
+}
+
+/**
+ * A sync stopped between moving the branch and the end of its checks left unchecked upstream
+ * commits on it: the branch goes back to where the sync found it (the working tree follows with
+ * setStraysAside). The next sync fetches and checks them again. Answers the commit undone, if any.
+ */
+export async function undoInterruptedSync(gitDir: string, git: GitRunner): Promise<string | undefined> {
+  const before = (await readFile(join(gitDir, SYNC_MARK), 'utf8').catch(() => '')).trim();
+  if (!/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(before)) return undefined;
+  const head = await git.revParse('HEAD');
+  if (head !== before) await git.run(['reset', '-q', before]);
+  await clearSyncInProgress(gitDir);
+  return head !== before ? head : undefined;
 }
 
 /**

@@ -33,9 +33,11 @@ function allowedPath(path: string): boolean {
  * carry it.
  */
 export async function historyProblems(git: GitRunner, reader: GitObjectReader, schema: ImageSchema, range: string, options: { publicOnly: boolean }): Promise<FileProblem[]> {
-  const log = (await git.run(['log', '--raw', '--no-abbrev', '--no-renames', '-z', '--diff-filter=AMT', '--format=%x00@%H', range])).stdout;
+  // A merge's changes count too (against its first parent): a merge commit can add a file itself.
+  const log = (await git.run(['log', '--raw', '--no-abbrev', '--no-renames', '--diff-merges=first-parent', '-z', '--diff-filter=AMT', '--format=%x00@%H', '--end-of-options', range])).stdout;
   const problems: FileProblem[] = [];
   const seen = new Set<string>();
+  const sizes = await blobSizes(git, log);
   let commit = '';
   const fields = log.split('\0');
   for (let i = 0; i < fields.length; i++) {
@@ -60,12 +62,14 @@ export async function historyProblems(git: GitRunner, reader: GitObjectReader, s
     }
     if (!RECORD_FILE.test(path) || seen.has(`${blob}:${path}`)) continue;
     seen.add(`${blob}:${path}`);
-    const body = await reader.read(blob);
-    if (body === undefined) continue;
-    if (body.length > MAX_RECORD_BYTES) {
-      problems.push({ file: path, field: '(file)', rule: 'max-size', expected: `at most ${MAX_RECORD_BYTES} bytes`, message: `${path} is ${body.length} bytes ${where}` });
+    // Sized before it is read: a hostile blob of gigabytes is refused without being held in memory.
+    const size = sizes.get(blob) ?? 0;
+    if (size > MAX_RECORD_BYTES) {
+      problems.push({ file: path, field: '(file)', rule: 'max-size', expected: `at most ${MAX_RECORD_BYTES} bytes`, message: `${path} is ${size} bytes ${where}` });
       continue;
     }
+    const body = await reader.read(blob);
+    if (body === undefined) continue;
     const text = body.toString('utf8');
     for (const p of checkRecordFile(schema, path, text).problems) problems.push({ ...p, message: `${p.message} ${where}` });
     if (options.publicOnly && isPrivate(text)) problems.push(privateInPublic(path, commit));
@@ -80,6 +84,25 @@ export async function historyProblems(git: GitRunner, reader: GitObjectReader, s
 export function withHistory(final: FileProblem[], history: FileProblem[]): FileProblem[] {
   const told = new Set(final.map((p) => `${p.file}\0${p.field}\0${p.rule}`));
   return [...final, ...history.filter((p) => !told.has(`${p.file}\0${p.field}\0${p.rule}`))];
+}
+
+/** The size of every blob a raw log names, from one `git cat-file --batch-check`. */
+async function blobSizes(git: GitRunner, log: string): Promise<Map<string, number>> {
+  const blobs = new Set<string>();
+  for (const m of log.matchAll(/:\d{6} \d{6} [0-9a-f]+ ([0-9a-f]+) [AMT]/g)) blobs.add(m[1]!);
+  const sizes = new Map<string, number>();
+  if (blobs.size === 0) return sizes;
+  const out = (await git.run(['cat-file', '--batch-check=%(objectname) %(objectsize)'], { input: `${[...blobs].join('\n')}\n` })).stdout;
+  for (const line of out.split('\n')) {
+    const [oid, size] = line.split(' ');
+    if (oid && size && /^\d+$/.test(size)) sizes.set(oid, Number(size));
+  }
+  return sizes;
+}
+
+/** Whether history found a file too large to read: the final-tree check, which reads files whole, is then skipped. */
+export function oversized(problems: readonly FileProblem[]): boolean {
+  return problems.some((p) => p.rule === 'max-size');
 }
 
 function isPrivate(text: string): boolean {

@@ -100,6 +100,10 @@ async function commitOnBranch(git: GitRunner, base: string, branch: string, file
  * publish that fails anywhere leaves nothing behind: no branch, no stored disk, no image.
  */
 export async function publish(options: PublishOptions): Promise<Published> {
+  // Names handed to git as arguments: never options git would act on.
+  for (const [field, value] of [['remote', options.remote], ['branch', options.branch], ['base', options.base]] as const) {
+    if (value?.startsWith('-')) throw invalidField(field, 'pattern', 'a name, not an option', `${field} ${value}: a name, not an option`);
+  }
   const schema: ImageSchema = new ImageSchema();
   const git = new GitRunner(options.repo);
   const base = await upstreamBase(git, options.remote, options.base ?? 'main', options.push);

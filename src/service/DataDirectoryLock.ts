@@ -1,8 +1,9 @@
 import { DatabaseSync } from 'node:sqlite';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { gitDirOf } from '../git/gitDirOf.ts';
 import type { VisorConfig } from '../config/VisorConfig.ts';
 import type { Logger } from '../log/Logger.ts';
 import { conflict, unavailable } from '../errors/VisorError.ts';
@@ -183,19 +184,6 @@ function catalogues(config: VisorConfig): Guarded[] {
 }
 
 /** A repository's git directory: `.git`, or where a `.git` file (a worktree, a submodule) points. */
-function gitDirOf(dir: string): string | undefined {
-  const dotGit = join(dir, '.git');
-  let isDir: boolean;
-  try {
-    isDir = statSync(dotGit).isDirectory();
-  } catch {
-    return undefined;
-  }
-  if (isDir) return dotGit;
-  const pointer = /^gitdir:\s*(.+)$/m.exec(readFileSync(dotGit, 'utf8'))?.[1]?.trim();
-  return pointer ? resolve(dirname(dotGit), pointer) : undefined;
-}
-
 function isBusy(error: unknown): boolean {
   // SQLITE_BUSY: another connection, in this process or another, holds the lock.
   return (error as { errcode?: number }).errcode === 5;

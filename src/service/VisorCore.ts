@@ -6,7 +6,8 @@ import { ImageSchema } from '../catalog/ImageSchema.ts';
 import { CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { CatalogWriter } from '../catalog/CatalogWriter.ts';
 import { initCatalog, isCatalog, configureCatalogRepo, forbidPushes } from '../catalog/CatalogRepo.ts';
-import { removeStaleGitState, setStraysAside } from '../catalog/CatalogRecovery.ts';
+import { removeStaleGitState, setStraysAside, undoInterruptedSync } from '../catalog/CatalogRecovery.ts';
+import { gitDirOf } from '../git/gitDirOf.ts';
 import { checkRecordFile, readRecordText, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
 import { idFromPath } from '../catalog/CatalogLayout.ts';
 import { dropScan } from '../catalog/ScanInFlight.ts';
@@ -50,7 +51,8 @@ interface OpenedCatalog extends ScanResult {
 async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, strayRoot: string, schema: ImageSchema, logger: Logger): Promise<OpenedCatalog> {
   const existing = await isCatalog(dir);
   // Before any git command here: a lock left by a killed git would fail them all.
-  const removed = existing ? await removeStaleGitState(join(dir, '.git')) : [];
+  const gitDir = existing ? gitDirOf(dir) : undefined;
+  const removed = gitDir ? await removeStaleGitState(gitDir) : [];
   if (removed.length > 0) logger.warn({ catalog: dir, scope, removed }, 'removed what git processes stopped mid-operation left behind');
   if (!existing) {
     // A catalogue created now holds nothing that an early scan of the folder could have read.
@@ -68,6 +70,9 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
     await chmod(dir, 0o700);
   }
   const git = new GitRunner(dir);
+  // Before the writer reads the branch: a sync cut short left commits on it that nobody checked.
+  const undone = gitDir ? await undoInterruptedSync(gitDir, git) : undefined;
+  if (undone) logger.warn({ catalog: dir, scope, undone }, 'a sync stopped before its checks ended: its unchecked commits were taken off the branch; the next sync brings them again');
   const writer = new CatalogWriter(dir, git);
   await writer.open();
   if (existing) {

@@ -1,13 +1,14 @@
 import { assertMaySync } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { readFile, rm, mkdir } from 'node:fs/promises';
 import type { UpstreamConfig } from '../config/VisorConfig.ts';
 import type { CatalogRepository } from '../catalog/CatalogRepositories.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import { CatalogCheckRun } from '../catalog/CatalogCheckRun.ts';
 import { commitRef } from '../catalog/CatalogTree.ts';
-import { withHistory } from '../catalog/HistoryChecks.ts';
+import { clearSyncInProgress, markSyncInProgress } from '../catalog/CatalogRecovery.ts';
 import type { FileProblem } from '../catalog/CatalogScanner.ts';
 import type { FieldConflict } from '../catalog/RecordMerge.ts';
 import { notFound, tooLarge, unauthenticated } from '../errors/VisorError.ts';
@@ -39,6 +40,9 @@ export interface SyncResult {
 const WARM_AFTER_MS = 2000;
 
 const IDENTITY = { GIT_AUTHOR_NAME: 'visor', GIT_AUTHOR_EMAIL: 'daemon@visor.invalid', GIT_COMMITTER_NAME: 'VISOR daemon', GIT_COMMITTER_EMAIL: 'daemon@visor.invalid' };
+
+/** What an upstream without a webhook secret is checked against: nothing anybody can sign with. */
+const UNGUESSABLE = randomBytes(32).toString('hex');
 
 /**
  * Follows upstream catalogues into the shared catalogue. Each sync fetches, then, with the writer
@@ -119,23 +123,27 @@ export class UpstreamFollower {
    * POST /sync: syncs one upstream by name, or all of them, now (a webhook's target). Admins only: a
    * sync rewrites the shared catalogue.
    */
-  syncNow(who: Principal | undefined, name?: string): Promise<SyncResult[]> {
-    assertMaySync(who);
-    return this.sync(name);
+  async syncNow(who: Principal | undefined, name?: string): Promise<SyncResult[]> {
+    const caller = assertMaySync(who);
+    const results = await this.sync(name);
+    // A failure's text names the upstream's URL (credentials in it, perhaps) and local paths: for
+    // admins only; a sync account is told that it failed, and the log keeps the rest.
+    return caller.admin ? results : results.map((r) => (r.error === undefined ? r : { ...r, error: 'the sync failed; the daemon log says why' }));
   }
 
   /**
    * POST /sync/webhooks/<upstream>: a forge's push notification, proven by the upstream's webhook
    * secret (no API key: a forge should hold no admin key). It starts a sync of that upstream and
    * answers at once, as forges give up on slow answers; notifications arriving while one waits are
-   * covered by it. Unknown upstreams and upstreams without a secret are alike: 404.
+   * covered by it. An upstream that is unknown or has no secret answers as a wrong proof does (401,
+   * after the same work), so the answer tells nobody which upstreams take webhooks.
    */
   async notify(name: string, proof: WebhookProof, body: AsyncIterable<Buffer>, maxBytes: number): Promise<{ upstream: string; sync: 'queued' }> {
-    const u = this.upstreams.find((x) => x.name === name);
-    if (!u?.webhookSecret) throw notFound(`webhook of upstream ${name}`);
+    const u = this.upstreams.find((x) => x.name === name && x.webhookSecret !== undefined);
+    const secret = u?.webhookSecret ?? UNGUESSABLE;
     let hex: string | undefined;
     if (proofNeedsBody(proof)) {
-      const hmac = bodyHmac(u.webhookSecret);
+      const hmac = bodyHmac(secret);
       let bytes = 0;
       for await (const chunk of body) {
         bytes += chunk.length;
@@ -144,7 +152,7 @@ export class UpstreamFollower {
       }
       hex = hmac.hex();
     }
-    if (!verifyWebhook(proof, u.webhookSecret, hex)) throw unauthenticated(`the webhook's signature does not match the secret of upstream ${name}`);
+    if (!u || !verifyWebhook(proof, secret, hex)) throw unauthenticated(`no webhook of upstream ${name} takes this proof: a signature made with its webhook_secret is required`);
     if (!this.notified.has(name)) {
       this.notified.add(name);
       // Cleared when this sync's turn comes: a push after its fetch starts needs a sync of its own.
@@ -209,10 +217,37 @@ export class UpstreamFollower {
     result.before = before;
     result.after = before;
     if (await this.isAncestor(theirs, before)) return;
+    this.checkRun ??= CatalogCheckRun.open(this.repo.dir);
+    const run = await this.checkRun;
+    // Every commit the upstream brings, file by file, before the branch moves at all: what they hold
+    // (a private record, a symlink, a huge blob) is never served, not even while the sync runs.
+    let incoming: FileProblem[] = [];
+    await phase('history', async () => (incoming = await run.history(`${before}..${theirs}`, { publicOnly: true })));
+    if (incoming.length > 0) {
+      result.mode = 'refused';
+      result.problems = incoming;
+      return;
+    }
     const gitDir = (await this.git.run(['rev-parse', '--absolute-git-dir'])).stdout.trim();
     const report = join(gitDir, 'visor', 'merge-report.jsonl');
     await mkdir(join(gitDir, 'visor'), { recursive: true });
     await rm(report, { force: true });
+    // Durable before the branch moves: a crash before the checks end is undone at the next start.
+    await markSyncInProgress(gitDir, before);
+    try {
+      await this.mergeChecked(u, theirs, before, result, report, run, phase);
+    } catch (error) {
+      // A check that failed (not one that refused) must not leave unchecked commits served either.
+      await this.git.run(['reset', '--quiet', '--hard', before]);
+      result.after = before;
+      throw error;
+    } finally {
+      await clearSyncInProgress(gitDir);
+    }
+  }
+
+  /** Merges what the history check let through, then holds the result to the rules across records. */
+  private async mergeChecked(u: UpstreamConfig, theirs: string, before: string, result: SyncResult, report: string, run: CatalogCheckRun, phase: (name: string, work: () => Promise<unknown>) => Promise<void>): Promise<void> {
     if (await this.isAncestor(before, theirs)) {
       await phase('merge', () => this.git.run(['merge', '--ff-only', '--quiet', theirs]));
       result.mode = 'fast-forward';
@@ -236,16 +271,11 @@ export class UpstreamFollower {
       }
     }
     const after = (await this.git.revParse('HEAD'))!;
-    this.checkRun ??= CatalogCheckRun.open(this.repo.dir);
-    const run = await this.checkRun;
     // The shared catalogue is what this instance serves to mirrors and pushes upstream: a private
     // record arriving from an upstream must not settle in it, whatever that upstream's config says.
     let checked: Awaited<ReturnType<CatalogCheckRun['check']>> | undefined;
     await phase('check', async () => (checked = await run.check(commitRef(before), commitRef(after), { publicOnly: true })));
-    const { changes } = checked!;
-    // Every commit that enters, not only where they end: history keeps what a later commit removed.
-    let problems = checked!.problems;
-    await phase('history', async () => (problems = withHistory(problems, await run.history(`${before}..${after}`, { publicOnly: true }))));
+    const { changes, problems } = checked!;
     if (problems.length > 0) {
       await this.git.run(['reset', '--quiet', '--hard', before]);
       result.mode = 'refused';

@@ -27,6 +27,8 @@ export function registerCatalogCommand(program: Command, session: CliSession): v
     .action(async (dir: string, options: { base?: string }) => {
       const { formatProblem } = await import('../../catalog/CatalogCheckRun.ts');
       let problems;
+      // A revision, never an option git would act on (--output=FILE, say).
+      if (options.base?.startsWith('-')) throw new CliError(`--base ${options.base}: a revision, not an option`, ExitCode.usage);
       if (options.base !== undefined) {
         const { CatalogCheckRun } = await import('../../catalog/CatalogCheckRun.ts');
         const { commitRef } = await import('../../catalog/CatalogTree.ts');
@@ -34,8 +36,9 @@ export function registerCatalogCommand(program: Command, session: CliSession): v
         try {
           // What the server's pre-receive hook checks: the change, and every commit on the way.
           const publicOnly = (await run.visibilityAt(options.base)) === 'public';
-          const { withHistory } = await import('../../catalog/HistoryChecks.ts');
-          problems = withHistory((await run.check(commitRef(options.base), commitRef('HEAD'))).problems, await run.history(`${options.base}..HEAD`, { publicOnly }));
+          const { oversized, withHistory } = await import('../../catalog/HistoryChecks.ts');
+          const history = await run.history(`${options.base}..HEAD`, { publicOnly });
+          problems = oversized(history) ? history : withHistory((await run.check(commitRef(options.base), commitRef('HEAD'))).problems, history);
         } finally {
           await run.close();
         }
