@@ -9,6 +9,7 @@ import type { AuditLog } from '../src/tracking/AuditLog.ts';
 import { actionOf } from '../src/api/routes.ts';
 import { invalid, MethodNotAllowed, tooLarge, VisorError } from '../src/errors/VisorError.ts';
 import { socketErrorAnswer } from './httpErrors.ts';
+import { isGitPath } from './gitHttpBackend.ts';
 
 /** Caller-chosen text is cut to this length before it enters the log. */
 const MAX_TEXT = 512;
@@ -39,7 +40,8 @@ const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
  */
 export function refuseUnrecordedChanges(audit: AuditLog): Middleware {
   return async (ctx, next) => {
-    if (!READS.has(ctx.method)) await audit.assertWritable();
+    // A git fetch's negotiation is a POST that reads: it changes nothing.
+    if (!READS.has(ctx.method) && !isGitPath(ctx.path)) await audit.assertWritable();
     await next();
   };
 }

@@ -95,6 +95,9 @@ export class ConnectionPolicy {
         return;
       }
       if (hasBody(req)) this.bound(req, res);
+      // A kept-alive socket keeps the idle timeout an earlier request's body set: a request without
+      // a body is never the client's to time out, however long its answer takes (a sync, a copy).
+      else req.socket.setTimeout(0);
       listener(req, res);
     };
   }

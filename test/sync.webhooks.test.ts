@@ -24,7 +24,7 @@ test.before(async () => {
   upstream = join(root, 'public');
   await initCatalog(upstream);
   git(upstream, 'commit', '-q', '--amend', '--reset-author', '--no-edit');
-  d = await startTestDaemon({ config: { upstreams: { public: { url: upstream, interval_seconds: 0, webhook_secret: SECRET }, quiet: { url: upstream, interval_seconds: 0 } } } });
+  d = await startTestDaemon({ config: { upstreams: { public: { url: upstream, interval_seconds: 0, webhook_secret: SECRET }, quiet: { url: upstream, interval_seconds: 0 }, broken: { url: join(root, 'no-such-repository'), interval_seconds: 0 } } } });
 });
 
 test.after.always(async () => {
@@ -84,11 +84,15 @@ test.serial('a notification without the secret changes nothing: wrong, missing o
   t.is((await call(d, undefined, 'GET', `/images/${id}`)).status, 404);
 });
 
-test.serial('an upstream that is unknown or has no webhook secret answers 404 alike, whatever the proof', async (t) => {
+test.serial('an upstream that is unknown or has no webhook secret answers as a wrong proof does: 401, whatever the proof', async (t) => {
+  const wrong = await notify('public', { 'x-gitlab-token': 'not-the-secret-at-all' });
   for (const name of ['quiet', 'no-such-upstream']) {
-    const answer = await notify(name, { 'x-gitlab-token': SECRET });
-    t.is(answer.status, 404, name);
-    t.regex((answer.json as { error: { message: string } }).error.message, new RegExp(`webhook of upstream ${name} not found`));
+    const proofs: Array<Record<string, string>> = [{ 'x-gitlab-token': SECRET }, { 'x-hub-signature-256': `sha256=${hmac(payload)}` }];
+    for (const headers of proofs) {
+      const answer = await notify(name, headers);
+      t.is(answer.status, 401, name);
+      t.is(answer.text.replace(name, 'public'), wrong.text, 'the same answer as a wrong proof for a configured upstream');
+    }
   }
 });
 
@@ -116,4 +120,15 @@ test('a webhook secret shorter than 16 characters is refused, naming the setting
   const error = t.throws(() => loadConfig({ env: { HOME: '/nonexistent' }, overrides: { upstreams: { forge: { url: '/tmp/x', webhook_secret: 'short' } } } }));
   t.regex(error.message, /upstreams\.forge\.webhook_secret/);
   t.regex(JSON.stringify(error), /VISOR_UPSTREAM_FORGE_WEBHOOK_SECRET/);
+});
+
+test.serial('a failed sync tells a sync account only that it failed; an admin reads why', async (t) => {
+  const syncKey = (await call(d, d.token, 'POST', '/users', { name: 'failing-bot', role: 'sync' })).json as { key: string };
+  const asBot = await call(d, syncKey.key, 'POST', '/sync?upstream=broken');
+  t.is(asBot.status, 502);
+  t.notRegex(asBot.text, /no-such-repository|\/tmp\//, 'no URL, no path');
+  t.regex(asBot.text, /the daemon log says why/);
+  const asAdmin = await call(d, d.token, 'POST', '/sync?upstream=broken');
+  t.is(asAdmin.status, 502);
+  t.regex(asAdmin.text, /no-such-repository/);
 });

@@ -198,6 +198,10 @@ export class CatalogWriter {
         committer: COMMITTER,
         message,
         files: [...finalContent].map(([path, content]) => ({ path, content })),
+      }).catch(async (error: Error & { commit?: string }) => {
+        // fast-import complained (a warning, a lock): the commit stands only if the branch took it.
+        if (error.commit !== undefined && (await this.git.revParse(this.branch)) === error.commit) return error.commit;
+        throw error;
       });
       await this.confirmBranch(commit);
       this.head = commit;

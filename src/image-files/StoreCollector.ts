@@ -77,6 +77,11 @@ export class StoreCollector {
       let removed = false;
       if (!options.dryRun) {
         try {
+          // Looked at again just before: an upload retried since the listing (busy now, or done,
+          // its object rewritten) keeps what it wrote.
+          const now = await store.stat(o.key);
+          const unchanged = now !== undefined && now.size === o.size && now.modified?.getTime() === o.modified?.getTime();
+          if (!unchanged || this.busy().has(o.key) || this.isNamed(name, o.key)) continue;
           await store.delete(o.key);
           removed = true;
         } catch (e) {
@@ -86,5 +91,10 @@ export class StoreCollector {
       report.unreferenced.push({ key: o.key, size: o.size, ...(o.modified ? { modified: o.modified.toISOString() } : {}), removed });
     }
     return report;
+  }
+
+  private isNamed(store: string, key: string): boolean {
+    for (const r of this.images()) if (r.locations?.some((l) => l.store === store && l.key === key)) return true;
+    return false;
   }
 }

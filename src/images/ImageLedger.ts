@@ -89,7 +89,8 @@ export class ImageLedger {
    */
   ownsObject(id: string, store: { name: string; writable: boolean }, key: string): boolean {
     if (key === id) return true;
-    const last = key.slice(key.lastIndexOf('/') + 1);
+    // Lower-cased: on a case-insensitive file system or web server, an upper-case id is the same object.
+    const last = key.slice(key.lastIndexOf('/') + 1).toLowerCase();
     if (ID_PATTERN.test(last) && last !== id) return false;
     return !store.writable || this.namersOf(store.name, key, id).length === 0;
   }

@@ -62,12 +62,15 @@ export class AuditLog {
    * entry could not be written must not happen.
    */
   async assertWritable(): Promise<void> {
-    if (!this.failure) return;
+    // Lines piling up (a slow disk) are written before more changes are let through, so none is dropped.
+    if (!this.failure && this.queue.length < MAX_HELD / 2) return;
     this.writing ??= this.drain();
     await this.flush();
     const failure = this.failure as Error | undefined;
     if (failure) {
-      const reason = (failure as NodeJS.ErrnoException).code === 'ENOSPC' ? 'its disk is full (no space left on device)' : failure.message;
+      // The code, not the message: a message names paths, and the refusal goes to any caller.
+      const code = (failure as NodeJS.ErrnoException).code;
+      const reason = code === 'ENOSPC' ? 'its disk is full (no space left on device)' : `its file cannot be written (${code ?? 'an error'})`;
       throw unavailable(`the audit log cannot be written: ${reason}; changes are refused until it can be`, failure);
     }
   }
