@@ -83,6 +83,9 @@ export class ConnectionPolicy {
   }
 
   /** The request listener behind the policy: refused connections get their 429, bodies their deadlines. */
+  /** Sockets whose idle timeout a request body set (cleared again by a later request without one). */
+  private readonly idleSet = new WeakSet<Socket>();
+
   guard(listener: RequestListener): RequestListener {
     return (req, res) => {
       if (this.refused.has(req.socket)) {
@@ -95,9 +98,12 @@ export class ConnectionPolicy {
         return;
       }
       if (hasBody(req)) this.bound(req, res);
-      // A kept-alive socket keeps the idle timeout an earlier request's body set: a request without
-      // a body is never the client's to time out, however long its answer takes (a sync, a copy).
-      else req.socket.setTimeout(0);
+      else if (this.idleSet.has(req.socket)) {
+        // A kept-alive socket keeps the idle timeout an earlier request's body set: a request without
+        // a body is never the client's to time out, however long its answer takes (a sync, a copy).
+        req.socket.setTimeout(0);
+        this.idleSet.delete(req.socket);
+      }
       listener(req, res);
     };
   }
@@ -115,6 +121,7 @@ export class ConnectionPolicy {
     };
     // node's socket timeout: emitted on the request while its body is incomplete.
     req.socket.setTimeout(this.limits.idleTimeoutMs);
+    this.idleSet.add(req.socket);
     req.on('timeout', () => cut(`no byte of the request body for ${this.limits.idleTimeoutMs / 1000} s`));
     // Once the body is in, the server may work on the answer for as long as it takes (a copy between
     // stores): a pause then is not the client's.
