@@ -5,7 +5,7 @@ import type { ConnectionLimits } from '../src/config/VisorConfig.ts';
 import { ROUTES, routeMatcher } from '../src/api/routes.ts';
 import { invalidField, TooManyRequests, VisorError } from '../src/errors/VisorError.ts';
 import { clientOf } from './clientAddress.ts';
-import { errorResponse } from './httpErrors.ts';
+import { closingErrorAnswer } from './httpErrors.ts';
 
 const isUploadPath = routeMatcher(ROUTES.uploadFile);
 /** How long a connection over its client's cap may wait to send the request its refusal answers. */
@@ -151,8 +151,7 @@ function pathOf(url: string | undefined): string {
 /** An error answer in the one shape, closing the connection; nothing when an answer is already under way. */
 function answer(res: ServerResponse, error: VisorError): void {
   if (res.headersSent) return;
-  const { status, headers, body } = errorResponse(error);
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), Connection: 'close' });
+  const { status, headers, text } = closingErrorAnswer(error);
+  res.writeHead(status, headers);
   res.end(text);
 }

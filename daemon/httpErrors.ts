@@ -61,9 +61,14 @@ export function errorResponse(error: unknown): ErrorResponse {
  * request line node's parser rejects, a CONNECT, a connection over its cap): the connection closes after it.
  */
 export function socketErrorAnswer(error: unknown, status?: number): string {
-  const answer = errorResponse(error);
+  const answer = closingErrorAnswer(error);
   const code = status ?? answer.status;
-  const body = JSON.stringify(answer.body);
-  const headers = Object.entries({ ...answer.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close' });
-  return `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}\r\n${headers.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`;
+  return `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ''}\r\n${Object.entries(answer.headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${answer.text}`;
+}
+
+/** An error's answer, whole, on a connection that closes after it: outside Koa (a raw socket, the connection policy). */
+export function closingErrorAnswer(error: unknown): { status: number; headers: Record<string, string>; text: string } {
+  const { status, headers, body } = errorResponse(error);
+  const text = JSON.stringify(body);
+  return { status, headers: { ...headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), Connection: 'close' }, text };
 }
