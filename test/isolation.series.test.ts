@@ -94,6 +94,9 @@ test("a stranger's newer image does not become a series' latest: with several ow
   t.deepEqual(problemsOf(ambiguous).map((p) => p.rule), ['required']);
   t.regex(ambiguous.text, new RegExp(`\\(${[who.owner.name, who.stranger.name].sort().join(', ')}\\)`));
   t.is((await call(d, undefined, 'GET', `/series/${series}/latest/file`)).status, 409, 'no file of a guessed owner either');
+  // A signed-in caller with images of their own in the series gets theirs, intruder or not.
+  t.is(((await call(d, who.owner.key, 'GET', `/series/${series}/latest`)).json as { id: string }).id, genuine);
+  t.is(((await call(d, who.stranger.key, 'GET', `/series/${series}/latest`)).json as { id: string }).id, intruder);
   const pinned = await call(d, undefined, 'GET', `/series/${series}/latest?owner=${who.owner.name}`);
   t.is((pinned.json as { id: string }).id, genuine);
   t.is((await call(d, undefined, 'GET', `/series/${series}/latest/file?owner=${who.owner.name}`)).headers.get('location'), `/images/${genuine}/file`);

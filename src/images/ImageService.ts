@@ -72,18 +72,22 @@ export class ImageService {
    * image — to everyone who follows the series. Without `owner`, a series whose visible images have
    * several owners is refused, naming them (only owners of images the caller sees), not guessed.
    */
-  latest(series: string, who: Principal | undefined, owner?: string): ImageRecord {
-    const ofOwner = (x: ImageRecord) => owner === undefined || x.owner === owner;
-    const seen = (x: ImageRecord) => ofOwner(x) && this.o.ledger.canSee(who, x);
+  latest(series: string, who: Principal | undefined, named?: string): ImageRecord {
+    let owner = named;
     if (owner === undefined) {
-      const owners = this.o.index.ownersOfSeries(series, (x) => x.status === 'available' && seen(x));
-      if (owners.size > 1) {
+      const owners = this.o.index.ownersOfSeries(series, (x) => x.status === 'available' && this.o.ledger.canSee(who, x));
+      // A caller with images of their own in the series means theirs: another owner's upload there
+      // can neither take over their latest nor make it ambiguous.
+      if (owners.size > 1 && who !== undefined && owners.has(who.name)) owner = who.name;
+      else if (owners.size > 1) {
         const names = [...owners].sort();
         throw new VisorError('conflict', `series ${series} has available images of ${names.length} owners (${names.join(', ')}): name one with owner`, [
           { field: 'owner', rule: 'required', expected: `one of ${names.join(', ')}`, message: `owner: series ${series} has images of several owners` },
         ]);
       }
     }
+    const ofOwner = (x: ImageRecord) => owner === undefined || x.owner === owner;
+    const seen = (x: ImageRecord) => ofOwner(x) && this.o.ledger.canSee(who, x);
     const r = this.o.index.latestOfSeries(series, seen);
     if (r) return r;
     const hidden = this.o.index.latestOfSeries(series, ofOwner) !== undefined;
