@@ -1,4 +1,5 @@
-import { copyFile, mkdir, open, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { filesBelow, namesIn } from '../localstate/folderNames.ts';
 import { dirname, join } from 'node:path';
 import type { GitRunner } from '../git/GitRunner.ts';
 
@@ -42,7 +43,7 @@ export async function removeStaleGitState(gitDir: string): Promise<string[]> {
     if (name.endsWith('.lock') || INTERRUPTED_MERGE.includes(name) || /^visor-[0-9a-f]+\.tmp$/.test(name)) await drop(name);
   }
   for (const folder of ['refs', 'logs', join('objects', 'info')]) {
-    for (const path of await filesUnder(gitDir, folder)) if (path.endsWith('.lock')) await drop(path);
+    for (const path of await filesBelow(gitDir, folder)) if (path.endsWith('.lock')) await drop(path);
   }
   const packs = join('objects', 'pack');
   for (const name of await namesIn(join(gitDir, packs))) if (name.startsWith('tmp_')) await drop(join(packs, name));
@@ -132,24 +133,5 @@ async function moveFile(from: string, to: string): Promise<void> {
     if (code !== 'EXDEV') throw e;
     await copyFile(from, to);
     await rm(from, { force: true });
-  }
-}
-
-async function namesIn(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-}
-
-async function filesUnder(root: string, folder: string): Promise<string[]> {
-  try {
-    const entries = await readdir(join(root, folder), { recursive: true, withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath.slice(root.length + 1), e.name));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
   }
 }

@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { namesIn } from '../localstate/folderNames.ts';
 import { join } from 'node:path';
 import type { AuditEntry } from './AuditEntry.ts';
 import { unavailable } from '../errors/VisorError.ts';
@@ -155,14 +156,7 @@ export class AuditLog {
 
 /** The audit files of a directory, oldest first. */
 export async function auditFiles(dir: string): Promise<string[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  const rotated = names
+  const rotated = (await namesIn(dir))
     .map((n) => /^audit\.log\.(\d+)$/.exec(n))
     .filter((m): m is RegExpExecArray => m !== null)
     .sort((a, b) => Number(b[1]) - Number(a[1]))
