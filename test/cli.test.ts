@@ -45,7 +45,7 @@ test.serial("the tests' own environment does not reach the CLI: a VISOR_TOKEN se
 test('add --file registers and uploads in one step', async (t) => {
   const { path, content } = await imageFile(1024 * 1024);
   const image = await visorJson<ImageView>([
-    'add', '--name', 'Ubuntu 24.04', '--arch', 'x86_64', '--disk', 'qcow2', '--access', 'public',
+    'add', '--name', 'Ubuntu 24.04', '--arch', 'x86_64', '--disk', 'raw', '--access', 'public',
     '--tag', 'lts', '--tag', 'cloud', '--property', 'os=linux', '--min-ram', '512', '--file', path,
   ]);
   t.is(image.status, 'available');

@@ -7,4 +7,6 @@ set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 scratch="$(mktemp -d -t visor-tests.XXXXXX)"
 trap 'rm -rf "$scratch"' EXIT
+# The inspection tests compare with the real qemu-img: installed (Debian's qemu-utils) when missing.
+bash "$here/inspection/ensure-qemu-img.sh" >/dev/null || { echo "could not install qemu-img" >&2; exit 1; }
 TMPDIR="$scratch" bash "$here/stores/swift/with-swift.sh" "$@"

@@ -4,6 +4,7 @@ import type { QueryParams } from '../../src/catalog/ImageQuery.ts';
 import type { ImageViews } from '../../src/images/ImageViews.ts';
 import type { ImageCopier } from '../../src/image-files/ImageCopier.ts';
 import type { ImageDownloads } from '../../src/image-files/ImageDownloads.ts';
+import type { ImageInspections } from '../../src/image-files/ImageInspections.ts';
 import type { ImageLinker, LinkRequest } from '../../src/image-files/ImageLinker.ts';
 import type { ImageUploads } from '../../src/image-files/ImageUploads.ts';
 import { invalidField } from '../../src/errors/VisorError.ts';
@@ -19,6 +20,7 @@ export interface FileServices {
   downloads: ImageDownloads;
   copier: ImageCopier;
   linker: ImageLinker;
+  inspections: ImageInspections;
 }
 
 /** Digest header value (RFC 9530) from a "<alg>:<hex>" checksum. */
@@ -27,7 +29,7 @@ function reprDigest(checksum: string): string {
   return `${alg === 'sha512' ? 'sha-512' : 'sha-256'}=:${Buffer.from(hex, 'hex').toString('base64')}:`;
 }
 
-/** Images' files: upload, download (whole or a range), copy or move between stores, register an object already in a store. */
+/** Images' files: upload, download (whole or a range), copy or move between stores, register an object already in a store, inspect. */
 export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number): void {
   const json = jsonBody(maxJsonBytes, assertSignedIn);
 
@@ -92,6 +94,11 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
 
   on(router, ROUTES.linkImage, json, async (ctx) => {
     const record = await s.linker.link(ctx.params['id']!, objectBody(ctx) as LinkRequest, principal(ctx));
+    ctx.body = s.views.view(record);
+  });
+
+  on(router, ROUTES.inspectImage, async (ctx) => {
+    const record = await s.inspections.inspect(ctx.params['id']!, principal(ctx));
     ctx.body = s.views.view(record);
   });
 }

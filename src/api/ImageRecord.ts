@@ -6,6 +6,21 @@ export interface ImageLocation {
   key: string;
 }
 
+/** What format inspection found in an image's file (src/inspection): set by the server only. */
+export interface ImageInspection {
+  /** The format the bytes are, whatever the record's `disk` says. */
+  format: string;
+  /** Bytes of the virtual disk, from the file's header. */
+  virtual_size: number;
+  /** qcow2 only. */
+  cluster_size?: number;
+  /** qcow2 only: "0.10" (version 2) or "1.1" (version 3). */
+  compat?: string;
+  inspected_at: string;
+  /** Which version of the inspector's rules judged the file. */
+  inspector: string;
+}
+
 /** An image record as stored in the catalogue (images/<shard>/<id>.json). */
 export interface ImageRecord {
   id: string;
@@ -33,6 +48,7 @@ export interface ImageRecord {
   description?: string;
   series?: string;
   properties?: Record<string, string>;
+  inspection?: ImageInspection;
 }
 
 /** What the API serves: the stored record plus the per-instance fields. */

@@ -23,6 +23,7 @@ export const ROUTES = {
   imageHistory: { method: 'GET', path: '/images/:id/history', action: 'image.history' },
   copyImage: { method: 'POST', path: '/images/:id/copy', action: 'image.copy' },
   linkImage: { method: 'POST', path: '/images/:id/locations', action: 'image.link' },
+  inspectImage: { method: 'POST', path: '/images/:id/inspect', action: 'image.inspect' },
   latestOfSeries: { method: 'GET', path: '/series/:name/latest', action: 'series.latest' },
   latestFileOfSeries: { method: 'GET', path: '/series/:name/latest/file', action: 'series.latest_file' },
   listGrants: { method: 'GET', path: '/images/:id/grants', action: 'grant.list' },

@@ -1,5 +1,6 @@
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { FieldProblem } from '../errors/VisorError.ts';
+import { inspectionProblems } from '../inspection/InspectionVerdict.ts';
 
 /**
  * What the rules may know of the other records: the daemon's index (as far as the caller may see),
@@ -27,7 +28,7 @@ export interface RecordLookup {
  * anything else is not refused for a namesake that came from elsewhere (a merge, a sync).
  */
 export function recordProblems(record: ImageRecord, lookup: RecordLookup, before?: ImageRecord): FieldProblem[] {
-  const problems = [...consistencyProblems(record, Date.now()), ...referenceProblems(record, lookup)];
+  const problems = [...consistencyProblems(record, Date.now()), ...referenceProblems(record, lookup), ...inspectionProblems(record)];
   const named = before === undefined || before.series !== record.series || before.name !== record.name || before.owner !== record.owner;
   if (record.series !== undefined && named) {
     const others = lookup.namesakes(record.series, record.owner, record.name, record.id);

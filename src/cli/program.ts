@@ -34,6 +34,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { names: ['group'], load: async () => (await import('./commands/group.ts')).registerGroupCommand },
   { names: ['report'], load: async () => (await import('./commands/report.ts')).registerReportCommand },
   { names: ['copy', 'link'], load: async () => (await import('./commands/copy.ts')).registerCopyCommand },
+  { names: ['inspect'], load: async () => (await import('./commands/inspect.ts')).registerInspectCommand },
   { names: ['store'], load: async () => (await import('./commands/storeGc.ts')).registerStoreCommand },
 ];
 

@@ -232,6 +232,11 @@ export class VisorClient {
     return this.json(this.at(ROUTES.linkImage, { id }), { method: 'POST', json: { ...target, ...options } });
   }
 
+  /** Inspects the image's file again (owner or admin): records what it is, or refuses it (400, the image then in error). */
+  inspect(id: string): Promise<ImageView> {
+    return this.json(this.at(ROUTES.inspectImage, { id }), { method: 'POST' });
+  }
+
   /** The daemon's stores (names and types) and the default one. */
   stores(): Promise<StoreListing> {
     return this.json(this.at(ROUTES.listStores, {}));

@@ -25,7 +25,7 @@ export interface VisorConfig {
   defaultStore: string;
   server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined; shutdownGraceSeconds: number; limits: ConnectionLimits };
   catalog: { path: string; privatePath: string };
-  uploads: { maxBytes: number; checksum: DigestAlgorithm };
+  uploads: { maxBytes: number; checksum: DigestAlgorithm; maxVirtualSize: number };
   log: { level: string };
   stores: Record<string, StoreConfig>;
   upstreams: UpstreamConfig[];
@@ -64,7 +64,7 @@ export interface ConfigFile {
   default_store?: string;
   server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string; shutdown_grace_seconds?: number } & ConnectionLimitSettings;
   catalog?: { path?: string; private_path?: string };
-  uploads?: { max_bytes?: number; checksum?: string };
+  uploads?: { max_bytes?: number; checksum?: string; max_virtual_size?: number };
   log?: { level?: string };
   audit?: { path?: string; max_bytes?: number; keep?: number };
   auth?: { key_hash_cost?: number };
@@ -87,7 +87,7 @@ const KNOWN: Record<string, readonly string[]> = {
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
   catalog: ['path', 'private_path'],
-  uploads: ['max_bytes', 'checksum'],
+  uploads: ['max_bytes', 'checksum', 'max_virtual_size'],
   log: ['level'],
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -218,6 +218,8 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     },
     uploads: {
       maxBytes: integer(env['VISOR_MAX_UPLOAD_BYTES'] ?? o.uploads?.max_bytes ?? file.uploads?.max_bytes ?? 2 ** 40, 'uploads.max_bytes', 0),
+      // The largest virtual disk a file's header may claim (format inspection refuses more): 64 TiB.
+      maxVirtualSize: integer(env['VISOR_MAX_VIRTUAL_SIZE'] ?? o.uploads?.max_virtual_size ?? file.uploads?.max_virtual_size ?? 2 ** 46, 'uploads.max_virtual_size', 0),
       checksum,
     },
     log: { level },

@@ -30,6 +30,8 @@ export interface CopyOptions {
    * destroyed request takes its socket with it). Otherwise a failed copy destroys its source.
    */
   keepSource?: boolean;
+  /** Shown every chunk as it passes (format inspection): the same pass, never a second read. */
+  observe?: ((chunk: Buffer) => void) | undefined;
 }
 
 /**
@@ -56,6 +58,7 @@ export async function hashedCopy(body: Readable, sink: Writable, algorithm: Dige
       bytes += chunk.length;
       if (bytes > limit) throw tooLarge(`upload exceeds the limit of ${limit} bytes`);
       hash.update(chunk);
+      options.observe?.(chunk);
       if (!sink.write(chunk)) await ends.race(once(sink, 'drain', { signal: ends.over }), 'sink');
       sinceRelease += chunk.length;
       if (sinceRelease >= RELEASE_EVERY_BYTES) {

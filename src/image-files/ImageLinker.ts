@@ -1,10 +1,12 @@
-import type { ImageRecord } from '../api/ImageRecord.ts';
+import type { ImageInspection, ImageRecord } from '../api/ImageRecord.ts';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
 import { conflict, forbidden, invalidField, notFound, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
+import { FormatInspection } from '../inspection/FormatInspection.ts';
+import { verdictOn, type InspectionPolicy } from '../inspection/InspectionVerdict.ts';
 import { algorithmOf, CHECKSUM_PATTERN, digestOf } from './HashedCopy.ts';
 
 export interface LinkRequest {
@@ -20,17 +22,20 @@ export interface LinkRequest {
 /**
  * Registers a file that is already in a store as an image's file (or as one more location of it):
  * an image by URL through an http store above all. The object is read once, end to end, for its
- * size and digest: the catalogue never records a digest VISOR has not seen.
+ * size and digest and its format inspection: the catalogue never records a digest VISOR has not
+ * seen, nor a file the inspection refused (the image is then marked error).
  */
 export class ImageLinker {
   private readonly ledger: ImageLedger;
   private readonly stores: ReadonlyMap<string, ImageStore>;
   private readonly defaultAlgorithm: DigestAlgorithm;
+  private readonly inspection: InspectionPolicy;
 
-  constructor(options: { ledger: ImageLedger; stores: ReadonlyMap<string, ImageStore>; checksum: DigestAlgorithm }) {
+  constructor(options: { ledger: ImageLedger; stores: ReadonlyMap<string, ImageStore>; checksum: DigestAlgorithm; inspection: InspectionPolicy }) {
     this.ledger = options.ledger;
     this.stores = options.stores;
     this.defaultAlgorithm = options.checksum;
+    this.inspection = options.inspection;
   }
 
   private resolve(request: LinkRequest): { store: ImageStore; key: string } {
@@ -82,11 +87,13 @@ export class ImageLinker {
       const stat = await store.stat(key);
       if (taken || !stat) throw missing;
       const algorithm = expected ? algorithmOf(expected) : this.defaultAlgorithm;
-      const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER);
+      const inspection = new FormatInspection();
+      const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER, { observe: (chunk) => inspection.push(chunk) });
       if (expected !== undefined && seen.checksum !== expected) {
         throw invalidField('checksum', 'match', expected, `checksum mismatch: object ${key} in store ${store.name} has ${seen.checksum}, expected ${expected}`);
       }
       if (available && seen.bytes !== current.size) throw conflict(`object ${key} in store ${store.name} has ${seen.bytes} bytes; image ${id} has ${current.size}`);
+      const found = await this.judge(current, inspection, `object ${key} in store ${store.name}`, who);
       const now = new Date().toISOString();
       const location = { store: store.name, key };
       return this.ledger.change(
@@ -94,10 +101,31 @@ export class ImageLinker {
         who,
         (r) =>
           available
-            ? { ...r, locations: [...(r.locations ?? []), location], updated_at: now }
-            : { ...r, status: 'available', store: store.name, size: seen.bytes, checksum: seen.checksum, uploaded_at: now, updated_at: now, locations: [location] },
+            ? { ...r, locations: [...(r.locations ?? []), location], updated_at: now, ...(r.inspection ? {} : { virtual_size: found.virtual_size, inspection: found }) }
+            : { ...r, status: 'available', store: store.name, size: seen.bytes, checksum: seen.checksum, virtual_size: found.virtual_size, inspection: found, uploaded_at: now, updated_at: now, locations: [location] },
         available ? `Add location of image ${id} in store ${store.name}` : `Register image ${id} from store ${store.name}: ${seen.bytes} bytes, ${seen.checksum}`,
       );
     });
+  }
+
+  /**
+   * The inspection's verdict on the object. A refused object is never registered; an image that had
+   * no file yet ends in error, the reason in its history (like a refused upload).
+   */
+  private async judge(current: ImageRecord, inspection: FormatInspection, what: string, who: Principal): Promise<ImageInspection> {
+    try {
+      return verdictOn(inspection.finish(), current.disk, this.inspection);
+    } catch (e) {
+      if (current.status !== 'available') {
+        // Marking a failure is recovery, never refused by a rule (like a failed upload's).
+        await this.ledger
+          .locked(current.id, async () => {
+            const now = this.ledger.current(current.id);
+            if (now) await this.ledger.commit({ ...now, status: 'error', updated_at: new Date().toISOString() }, who, `Registering image ${current.id} from ${what} refused: ${(e as Error).message}`);
+          })
+          .catch(() => undefined);
+      }
+      throw e;
+    }
   }
 }

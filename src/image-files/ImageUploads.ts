@@ -7,6 +7,8 @@ import { conflict, invalid, invalidField, tooLarge, unavailable, VisorError } fr
 import type { ImageLedger } from '../images/ImageLedger.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import { StoreFailure, storeFailureOf } from '../store/storeErrors.ts';
+import { FormatInspection } from '../inspection/FormatInspection.ts';
+import { verdictOn, type InspectionPolicy } from '../inspection/InspectionVerdict.ts';
 import { CHECKSUM_PATTERN, hashedCopy } from './HashedCopy.ts';
 
 export interface UploadOptions {
@@ -24,13 +26,15 @@ export interface ImageUploadsOptions {
   defaultStore: string;
   maxUploadBytes: number;
   checksum: DigestAlgorithm;
+  inspection: InspectionPolicy;
   onError?: (id: string, error: unknown) => void;
 }
 
 /**
- * Uploads of an image's file: streamed into its store while hashed in the same pass, published only
- * once complete and verified, then recorded (a commit). A failed upload leaves the image in `error`
- * and nothing in the store.
+ * Uploads of an image's file: streamed into its store while hashed and format-inspected in the same
+ * pass, published only once complete, verified and accepted by the inspection, then recorded (a
+ * commit) with what the inspection found. A failed or refused upload leaves the image in `error` and
+ * nothing in the store.
  */
 export class ImageUploads {
   private readonly o: ImageUploadsOptions;
@@ -99,7 +103,8 @@ export class ImageUploads {
         if (options.signal.aborted) cancel();
         else options.signal.addEventListener('abort', cancel, { once: true });
         // The store's failure is the store's, whatever its error says (a reset is not the client's cut).
-        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) }, keepSource: true });
+        const inspection = new FormatInspection();
+        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) }, keepSource: true, observe: (chunk) => inspection.push(chunk) });
         const checksum = meter.checksum;
         if (options.length !== undefined && meter.bytes !== options.length) {
           throw invalidField('Content-Length', 'length', `${options.length} bytes`, `upload ended after ${meter.bytes} of ${options.length} bytes`);
@@ -107,10 +112,17 @@ export class ImageUploads {
         if (options.checksum !== undefined && options.checksum !== checksum) {
           throw invalidField('checksum', 'match', options.checksum, `checksum mismatch: received ${checksum}, expected ${options.checksum}`);
         }
+        // Refused before anything is published: the write is aborted below.
+        const found = verdictOn(inspection.finish(), ledger.current(id)?.disk, this.o.inspection);
         await write.commit();
         published = true;
         const now = new Date().toISOString();
-        return await ledger.change(id, who, (r) => ({ ...r, status: 'available', size: meter.bytes, checksum, uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }), `Upload image ${id}: ${meter.bytes} bytes, ${checksum}`);
+        return await ledger.change(
+          id,
+          who,
+          (r) => ({ ...r, status: 'available', size: meter.bytes, checksum, virtual_size: found.virtual_size, inspection: found, uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }),
+          `Upload image ${id}: ${meter.bytes} bytes, ${checksum}, ${found.format} of virtual size ${found.virtual_size}`,
+        );
       } catch (e) {
         await write.abort();
         throw e;
