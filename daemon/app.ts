@@ -25,6 +25,8 @@ import { fileRoutes, type FileServices } from './routes/fileRoutes.ts';
 import { seriesRoutes } from './routes/seriesRoutes.ts';
 import { healthRoutes } from './routes/healthRoutes.ts';
 import { syncRoutes } from './routes/syncRoutes.ts';
+import { policyRoutes } from './routes/policyRoutes.ts';
+import type { SitePolicy } from '../src/federation/SitePolicy.ts';
 import { catalogRoutes } from './routes/catalogRoutes.ts';
 import { storeRoutes } from './routes/storeRoutes.ts';
 import { gitMethodsOf, isGitPath, serveGit } from './gitHttpBackend.ts';
@@ -43,6 +45,7 @@ export interface HttpServices {
   accounts: AccountService;
   reports: UsageReporter;
   follower: UpstreamFollower;
+  policy: SitePolicy;
   staticView: StaticView;
   health: (who: Principal | undefined) => Promise<HealthReport>;
   audit: AuditLog;
@@ -102,6 +105,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   accountRoutes(router, s.accounts, s.maxJsonBytes);
   reportRoutes(router, s.reports);
   syncRoutes(router, s.follower);
+  policyRoutes(router, s.policy, s.maxJsonBytes);
   catalogRoutes(router, s.staticView);
   storeRoutes(router, s.stores, s.collector, s.maxJsonBytes);
   healthRoutes(router, s.health);

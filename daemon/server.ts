@@ -149,6 +149,7 @@ function httpServicesOf(core: VisorCore): HttpServices {
     accounts: accessControl.accounts,
     reports: accessControl.reports,
     follower: core.follower,
+    policy: core.policy,
     staticView: core.staticView,
     health: (who) => core.health(who),
     audit: accessControl.audit,

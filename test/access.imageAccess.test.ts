@@ -4,6 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GrantStore } from '../src/access/GrantStore.ts';
+import { InstanceIdentity } from '../src/federation/InstanceIdentity.ts';
+import { SiteOverlay } from '../src/federation/SiteOverlay.ts';
 import { ImageAccess, type AccessSubject } from '../src/access/ImageAccess.ts';
 import type { AccessLevel } from '../src/access/Permission.ts';
 import type { Principal } from '../src/auth/Principal.ts';
@@ -38,6 +40,7 @@ const images: Record<'public' | 'private', AccessSubject> = {
 let dir: string;
 let grants: GrantStore;
 let access: ImageAccess;
+let overlay: SiteOverlay;
 
 test.before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'visor-image-access-'));
@@ -48,7 +51,8 @@ test.before(async () => {
     await grants.set(image.id, { kind: 'group', name: 'readers' }, 'checkout');
     await grants.set(image.id, { kind: 'group', name: 'writers' }, 'commit');
   }
-  access = new ImageAccess(grants);
+  overlay = await SiteOverlay.open(join(dir, 'site-policy.json'));
+  access = new ImageAccess(grants, new InstanceIdentity('here.example'), overlay);
 });
 test.after.always(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
@@ -148,4 +152,26 @@ test('assertSignedIn refuses an anonymous caller with 401 and passes anyone else
   t.is(t.throws(() => assertAdmin(someone, 'do it'), { instanceOf: VisorError })?.message, 'only admins may do it');
   const root: Principal = { name: 'root', admin: true };
   t.is(assertAdmin(root, 'do it'), root);
+});
+
+test("another instance's image: everyone here may check it out, nobody here (its owner's namesake, grantees, admins) may do more", (t) => {
+  const upstream: AccessSubject = { ...images.public, origin: 'pub.example' };
+  const levels = Object.fromEntries(CALLERS.map((c) => [c, access.level(who[c], upstream)]));
+  t.deepEqual(levels, Object.fromEntries(CALLERS.map((c) => [c, 'checkout'])));
+  const refusal = t.throws(() => access.assert(who.admin, upstream, 'commit'), { instanceOf: VisorError });
+  t.is(refusal?.kind, 'forbidden');
+  t.regex(refusal?.message ?? '', /belongs to olga@pub\.example: only instance pub\.example can change it/);
+  t.is(outcome(who.anonymous, upstream, 'commit'), 'unauthenticated');
+  t.is(access.level(who.owner, { ...images.public, origin: 'here.example' }), 'manage', 'a record naming this instance is its own');
+});
+
+test("a hidden upstream image is gone for everyone but admins; hiding has no effect on this instance's own", async (t) => {
+  const upstream: AccessSubject = { id: '66666666-0000-4000-8000-000000000006', owner: 'olga', origin: 'pub.example', access: 'public' };
+  await overlay.hide({ id: upstream.id, reason: 'not here', by: 'root', at: new Date().toISOString() });
+  const own: AccessSubject = { ...upstream, origin: undefined };
+  t.deepEqual(CALLERS.filter((c) => access.canSee(who[c], upstream)), ['admin']);
+  t.is(outcome(who.stranger, upstream, 'checkout'), 'not_found');
+  t.deepEqual(CALLERS.filter((c) => access.canSee(who[c], own)), CALLERS);
+  await overlay.unhide(upstream.id);
+  t.true(access.canSee(undefined, upstream));
 });

@@ -15,6 +15,8 @@ import type { CatalogRepositories } from '../src/catalog/CatalogRepositories.ts'
 import type { ImageRecord } from '../src/api/ImageRecord.ts';
 import { ImageSchema } from '../src/catalog/ImageSchema.ts';
 import { GrantStore } from '../src/access/GrantStore.ts';
+import { InstanceIdentity } from '../src/federation/InstanceIdentity.ts';
+import { SiteOverlay } from '../src/federation/SiteOverlay.ts';
 import { ImageAccess } from '../src/access/ImageAccess.ts';
 import type { Principal } from '../src/auth/Principal.ts';
 import { VisorError } from '../src/errors/VisorError.ts';
@@ -39,8 +41,10 @@ async function ledgerWith(records: Array<Record<string, unknown>>, save: (r: Ima
     },
     remove: async (_r: ImageRecord, _author: unknown, message: string) => void saved.push(message),
   } as unknown as CatalogRepositories;
-  const grants = await GrantStore.open(join(await mkdtemp(join(tmpdir(), 'visor-ledger-')), 'grants.json'));
-  const ledger = new ImageLedger({ schema, index, catalogs, access: new ImageAccess(grants), storeNames: ['fs'] });
+  const dir = await mkdtemp(join(tmpdir(), 'visor-ledger-'));
+  const grants = await GrantStore.open(join(dir, 'grants.json'));
+  const access = new ImageAccess(grants, new InstanceIdentity('here.example'), await SiteOverlay.open(join(dir, 'site-policy.json')));
+  const ledger = new ImageLedger({ schema, index, catalogs, access, storeNames: ['fs'] });
   return { ledger, index, saved, grants };
 }
 

@@ -30,7 +30,7 @@ test.before(async () => {
 test.after.always(() => d?.stop());
 
 async function publishAndSync(records: Array<Record<string, unknown>>): Promise<void> {
-  for (const r of records) await writeRecordFile(upstream, r);
+  for (const r of records) await writeRecordFile(upstream, { origin: 'upstream.example', ...r });
   git(upstream, 'add', '-A');
   git(upstream, 'commit', '-q', '-m', 'publish');
   const res = await call(d, d.token, 'POST', '/sync');
@@ -57,9 +57,9 @@ test("a synced record naming a local image's object serves none of its bytes, to
       t.is(download.status, 409);
       t.regex(download.text, /has no location in a store this daemon has/);
     }
-    // Its owner's name is the admin's here: even the admin cannot copy those bytes under the synced image.
+    // Its owner's name is the admin's here, but it is the upstream's admin: nobody here may copy files under it.
     const copy = await call(d, d.token, 'POST', `/images/${b.id}/copy`, { to: 'fs2' });
-    t.is(copy.status, 503, copy.text);
+    t.is(copy.status, 403, copy.text);
     const after = (await call(d, d.token, 'GET', `/images/${b.id}`)).json as { locations: unknown[] };
     t.is(after.locations.length, 1, 'nothing was copied');
   }

@@ -15,6 +15,8 @@ interface SyncResult {
   problems: Array<{ file: string; field: string; rule: string }>;
 }
 
+const UPSTREAM_INSTANCE = 'public.example';
+
 /** A public catalogue somewhere (a plain repository), and a daemon following it. */
 async function upstreamAndDaemon(): Promise<{ upstream: string; d: TestDaemon }> {
   const root = await tempDir();
@@ -26,8 +28,9 @@ async function upstreamAndDaemon(): Promise<{ upstream: string; d: TestDaemon }>
   return { upstream, d };
 }
 
+/** Records of the upstream instance's accounts (their origin), as its daemon would write them. */
 async function publish(upstream: string, records: Array<Record<string, unknown>>, message = 'publish'): Promise<void> {
-  for (const r of records) await writeRecordFile(upstream, r);
+  for (const r of records) await writeRecordFile(upstream, { origin: UPSTREAM_INSTANCE, ...r });
   git(upstream, 'add', '-A');
   git(upstream, 'commit', '-q', '-m', message);
 }
@@ -82,26 +85,83 @@ test('an instance with images of its own merges its upstream in', async (t) => {
   }
 });
 
-test('a conflict between an upstream change and a local edit: upstream wins that field, and it is reported', async (t) => {
+test("an upstream's records are its own: nobody here changes them, and its changes keep arriving", async (t) => {
   const { upstream, d } = await upstreamAndDaemon();
   try {
     const a = imageRecord({ name: 'alpha', min_ram: 128 });
     await publish(upstream, [a]);
     await sync(d);
-    // Locally: a new name and a description. Upstream: another name and more RAM.
-    t.is((await fetch(`${d.url}/images/${a.id}`, jsonRequest(d.token, 'PUT', { name: 'local-name', description: 'local note' }))).status, 200);
+    // The admin here holds no authority over the upstream instance's image, nor does a namesake of its owner.
+    const put = await fetch(`${d.url}/images/${a.id}`, jsonRequest(d.token, 'PUT', { name: 'local-name', access: 'private' }));
+    t.is(put.status, 403);
+    t.regex(((await put.json()) as { error: { message: string } }).error.message, new RegExp(`belongs to pat@${UPSTREAM_INSTANCE}: only instance ${UPSTREAM_INSTANCE} can change it`));
+    t.is((await fetch(`${d.url}/images/${a.id}`, authed(d.token, { method: 'DELETE' }))).status, 403);
     await publish(upstream, [{ ...a, name: 'upstream-name', min_ram: 512 }]);
     const result = await sync(d);
-    t.is(result.mode, 'merge');
+    t.is(result.mode, 'fast-forward');
     const record = (await (await fetch(`${d.url}/images/${a.id}`)).json()) as Record<string, unknown>;
-    t.is(record['name'], 'upstream-name', 'the documented rule: upstream wins a conflicting field');
-    t.is(record['min_ram'], 512, 'upstream-only changes arrive');
-    t.is(record['description'], 'local note', 'local-only changes stay');
-    const conflict = result.conflicts.find((c) => c.field === 'name');
-    t.like(conflict, { path: recordFile(a.id), ours: 'local-name', theirs: 'upstream-name', resolution: 'kept upstream value' });
+    t.like(record, { name: 'upstream-name', min_ram: 512, owner: 'pat', origin: UPSTREAM_INSTANCE, access: 'public' });
+  } finally {
+    await d.stop();
+  }
+});
+
+test("an upstream cannot change or delete this instance's images, nor bring records in its name or without an origin; the rest of the sync arrives", async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    const mine = await createImage(d, d.token, { name: 'mine', access: 'public' });
+    const doomed = await createImage(d, d.token, { name: 'doomed', access: 'public' });
+    const local = (await (await fetch(`${d.url}/images/${mine}`)).json()) as Record<string, unknown>;
+    const self = String(local['origin']);
+    t.regex(self, /^visor-[0-9a-f]{10}$/, 'a new instance names itself, and its records carry the name');
+    // The upstream's history holds this instance's records (as a publish would bring them there), then changes them.
+    const stored = async (id: string) => {
+      const { uri: _u, access_count: _c, accessed_at: _a, ...record } = (await (await fetch(`${d.url}/images/${id}`)).json()) as Record<string, unknown>;
+      return record;
+    };
+    for (const id of [mine, doomed]) await writeRecordFile(upstream, await stored(id));
+    git(upstream, 'add', '-A');
+    git(upstream, 'commit', '-q', '-m', 'published from the private instance');
+    t.is((await sync(d)).mode, 'merge', 'its own records, as they are here, change nothing');
+    await writeRecordFile(upstream, { ...(await stored(mine)), description: 'rewritten upstream' });
+    git(upstream, 'rm', '-q', recordFile(doomed));
+    const forged = imageRecord({ name: 'forged', owner: 'admin', origin: self });
+    const anonymous = imageRecord({ name: 'nameless' });
+    const fine = imageRecord({ name: 'fine', origin: UPSTREAM_INSTANCE });
+    for (const r of [forged, anonymous, fine]) await writeRecordFile(upstream, r);
+    git(upstream, 'add', '-A');
+    git(upstream, 'commit', '-q', '-m', 'overreach');
+    const result = await sync(d);
+    t.is(result.mode, 'merge');
+    t.deepEqual((await names(d)).sort(), ['doomed', 'fine', 'mine']);
+    t.is(((await (await fetch(`${d.url}/images/${mine}`)).json()) as { description?: string }).description, undefined);
+    const byPath = new Map(result.conflicts.map((c) => [c.path, c.resolution]));
+    t.regex(byPath.get(recordFile(mine)) ?? '', /kept this instance's version: .* may not change it/);
+    t.regex(byPath.get(recordFile(doomed)) ?? '', /may not delete it/);
+    t.regex(byPath.get(recordFile(forged.id)) ?? '', /may not add an image in the name of this instance/);
+    t.regex(byPath.get(recordFile(anonymous.id)) ?? '', /must name its origin/);
     const catalog = join(d.dataDir, 'catalog');
-    t.regex(git(catalog, 'log', '-1', '--format=%s'), /^Merge upstream public/);
-    t.is(JSON.parse(git(catalog, 'show', `HEAD^1:${recordFile(a.id)}`))['name'], 'local-name', 'the local version stays in history');
+    t.regex(git(catalog, 'log', '-1', '--format=%s'), /^Keep 4 file\(s\) as they were here against upstream public/);
+  } finally {
+    await d.stop();
+  }
+});
+
+test("an upstream's deletion of a kernel that an image here uses keeps the kernel, reported; unrelated changes arrive", async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    const kernel = imageRecord({ name: 'vmlinuz', type: 'kernel' });
+    await publish(upstream, [kernel]);
+    await sync(d);
+    const user = await createImage(d, d.token, { name: 'uses-kernel', access: 'public', kernel: kernel.id });
+    git(upstream, 'rm', '-q', recordFile(kernel.id));
+    git(upstream, 'commit', '-q', '-m', 'drop the kernel');
+    await publish(upstream, [imageRecord({ name: 'unrelated' })]);
+    const result = await sync(d);
+    t.is(result.mode, 'merge');
+    t.deepEqual((await names(d)).sort(), ['unrelated', 'uses-kernel', 'vmlinuz']);
+    t.like(result.conflicts.find((c) => c.path === recordFile(kernel.id)), { resolution: `kept though upstream public deleted it: it is the kernel of ${user}` });
+    t.is((await fetch(`${d.url}/images/${user}`)).status, 200);
   } finally {
     await d.stop();
   }

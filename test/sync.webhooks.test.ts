@@ -32,7 +32,7 @@ test.after.always(async () => {
 });
 
 async function publish(name: string): Promise<string> {
-  const record = imageRecord({ name });
+  const record = imageRecord({ name, origin: 'upstream.example' });
   await writeRecordFile(upstream, record);
   git(upstream, 'add', '-A');
   git(upstream, 'commit', '-q', '-m', `publish ${name}`);

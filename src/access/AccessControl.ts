@@ -9,11 +9,14 @@ import type { Authenticator } from '../auth/Authenticator.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
 import { AuditLog } from '../tracking/AuditLog.ts';
 import { UsageReporter } from '../tracking/UsageReporter.ts';
+import { InstanceIdentity } from '../federation/InstanceIdentity.ts';
+import { SiteOverlay } from '../federation/SiteOverlay.ts';
 import { GrantStore } from './GrantStore.ts';
 import { ImageAccess } from './ImageAccess.ts';
 
 export interface AccessControlSettings {
   dataDir: string;
+  instanceName: string | undefined;
   audit: { dir: string; maxBytes: number; keep: number };
   auth: { keyHashCost: number };
 }
@@ -26,6 +29,10 @@ export interface AccessControlSettings {
 export class AccessControl {
   readonly accounts: AccountService;
   readonly grants: GrantStore;
+  /** Which instance this is: whose accounts own which records. */
+  readonly identity: InstanceIdentity;
+  /** The images of other instances this site does not offer. */
+  readonly overlay: SiteOverlay;
   readonly access: ImageAccess;
   readonly authenticator: Authenticator;
   readonly audit: AuditLog;
@@ -39,6 +46,8 @@ export class AccessControl {
   private constructor(parts: Omit<AccessControl, 'close'>) {
     this.accounts = parts.accounts;
     this.grants = parts.grants;
+    this.identity = parts.identity;
+    this.overlay = parts.overlay;
     this.access = parts.access;
     this.authenticator = parts.authenticator;
     this.audit = parts.audit;
@@ -53,6 +62,8 @@ export class AccessControl {
     const adminTokenFile = new AdminTokenFile(join(settings.dataDir, 'admin-token'));
     const { token, created } = await adminTokenFile.bootstrap(store, settings.auth.keyHashCost);
     const grants = await GrantStore.open(join(settings.dataDir, 'grants.json'));
+    const identity = await InstanceIdentity.open(settings.dataDir, settings.instanceName);
+    const overlay = await SiteOverlay.open(join(settings.dataDir, 'site-policy.json'));
     const accounts = new AccountService({
       accounts: store,
       forgetGrantee: (grantee) => grants.forgetGrantee(grantee),
@@ -64,7 +75,9 @@ export class AccessControl {
     return new AccessControl({
       accounts,
       grants,
-      access: new ImageAccess(grants),
+      identity,
+      overlay,
+      access: new ImageAccess(grants, identity, overlay),
       authenticator: new ApiKeyAuthenticator(store),
       audit,
       reports: new UsageReporter({ ...usage, audit, auditDir: settings.audit.dir }),

@@ -1,5 +1,7 @@
 import type { Principal } from '../auth/Principal.ts';
 import { denied, forbidden, notFound, unauthenticated } from '../errors/VisorError.ts';
+import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
+import type { SiteOverlay } from '../federation/SiteOverlay.ts';
 import type { GrantStore } from './GrantStore.ts';
 import { atLeast, higher, type AccessLevel } from './Permission.ts';
 
@@ -7,6 +9,7 @@ import { atLeast, higher, type AccessLevel } from './Permission.ts';
 export interface AccessSubject {
   id: string;
   owner: string;
+  origin?: string | undefined;
   access?: 'public' | 'private' | undefined;
 }
 
@@ -21,16 +24,26 @@ const ACTION: Record<Exclude<AccessLevel, 'none'>, string> = {
  * may do everything; anyone may check out a public image; users and groups granted `checkout` may see
  * and download a private one, those granted `commit` may also change its metadata and upload its file.
  * ImageService asks here for every operation, so every route gets the same rules.
+ *
+ * An image of another instance (its `origin`) is that instance's accounts' to change: here, where
+ * the same names may be other people, nobody (admins neither) may do more than check it out. What a
+ * site does not want to offer of it, it hides (the site overlay): hidden, it is as if it did not
+ * exist for everyone but admins.
  */
 export class ImageAccess {
   private readonly grants: GrantStore;
+  private readonly identity: InstanceIdentity;
+  private readonly overlay: SiteOverlay;
 
-  constructor(grants: GrantStore) {
+  constructor(grants: GrantStore, identity: InstanceIdentity, overlay: SiteOverlay) {
     this.grants = grants;
+    this.identity = identity;
+    this.overlay = overlay;
   }
 
   level(who: Principal | undefined, image: AccessSubject): AccessLevel {
     const open: AccessLevel = image.access === 'public' ? 'checkout' : 'none';
+    if (!this.identity.isHome(image)) return this.overlay.isHidden(image.id) && !(who?.admin === true && !who.syncOnly) ? 'none' : open;
     // A sync account sees what anyone sees: its name owns nothing and no grant reaches it.
     if (!who || who.syncOnly) return open;
     if (who.admin || image.owner === who.name) return 'manage';
@@ -53,6 +66,9 @@ export class ImageAccess {
     if (!who && needed !== 'checkout') throw unauthenticated();
     const level = this.level(who, image);
     if (level === 'none') throw denied(notFound(`image ${image.id}`), `${who?.name ?? 'anonymous'} may not see private image ${image.id}`);
+    if (!atLeast(level, needed) && !this.identity.isHome(image)) {
+      throw forbidden(`image ${image.id} belongs to ${this.identity.ownerName(image)}: only instance ${image.origin} can change it; a site that does not want to offer it hides it (PUT /policy/hidden/${image.id})`);
+    }
     if (!atLeast(level, needed)) {
       throw forbidden(`${who?.name ?? 'anonymous'} may not ${ACTION[needed]} image ${image.id}${needed === 'manage' ? ' (only its owner and admins may)' : ' (it needs a commit grant)'}`);
     }

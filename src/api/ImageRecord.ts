@@ -28,6 +28,8 @@ export interface ImageRecord {
   status: ImageStatus;
   access: 'public' | 'private';
   owner: string;
+  /** The instance whose accounts own the image; none: the instance that holds it. */
+  origin?: string;
   created_at: string;
   updated_at: string;
   architecture?: string;

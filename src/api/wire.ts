@@ -80,6 +80,9 @@ export interface ImageGrants {
   groups: Record<string, Permission>;
 }
 
+/** An image of another instance that this site does not offer (GET /policy/hidden). */
+export type { HiddenImage } from '../federation/SiteOverlay.ts';
+
 /** An image's grants as the API shows them to its owner and admins. */
 export interface ImageGrantsView extends ImageGrants {
   image: string;

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import { GitObjectReader } from '../git/GitObjectReader.ts';
 import { ImageSchema } from './ImageSchema.ts';
@@ -81,6 +82,16 @@ export class CatalogCheckRun {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  /** A record file as a commit has it: undefined when absent or not JSON. */
+  async record(commit: string, path: string): Promise<ImageRecord | undefined> {
+    const text = await this.reader.text(`${commit}:${path}`);
+    try {
+      return text === undefined ? undefined : (JSON.parse(text) as ImageRecord);
+    } catch {
+      return undefined;
     }
   }
 

@@ -15,15 +15,16 @@ export interface RecordFacts {
   type?: string;
   access?: string;
   owner?: string;
+  origin?: string;
 }
 
-const FIELDS = ['id', 'name', 'series', 'kernel', 'ramdisk', 'type', 'access', 'owner'] as const;
+const FIELDS = ['id', 'name', 'series', 'kernel', 'ramdisk', 'type', 'access', 'owner', 'origin'] as const;
 
 /**
  * The cache on disk: one row per blob, [oid, ...FIELDS] with 0 for an absent field. Rows parse in
  * ~100 ms for 100,000 records where an object keyed by oid took ~250 ms.
  */
-const CACHE_VERSION = 3;
+const CACHE_VERSION = 4;
 interface SavedFacts {
   version: number;
   rows: Array<Array<string | 0>>;

@@ -1,6 +1,7 @@
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import { DEFAULT_ORDER, type ImageQuery, type SortDirection } from './ImageQuery.ts';
 import { invalidField } from '../errors/VisorError.ts';
+import { ownerKey } from './CatalogRules.ts';
 
 type Value = string | number | undefined;
 
@@ -261,22 +262,22 @@ export class CatalogIndex {
     return best;
   }
 
-  /** The owners of the images of a series that `visible` allows. */
-  ownersOfSeries(series: string, visible: (r: ImageRecord) => boolean): Set<string> {
+  /** The owners of the images of a series that `visible` allows, as `nameOf` names them. */
+  ownersOfSeries(series: string, visible: (r: ImageRecord) => boolean, nameOf: (r: ImageRecord) => string): Set<string> {
     const owners = new Set<string>();
     for (const id of this.valueIndex('series')!.get(series) ?? []) {
       const r = this.records.get(id)!;
-      if (visible(r)) owners.add(r.owner);
+      if (visible(r)) owners.add(nameOf(r));
     }
     return owners;
   }
 
-  /** The images of this owner in a series with this name (the rule unique-in-series). */
+  /** The images of this owner (an ownerKey) in a series with this name (the rule unique-in-series). */
   namesakes(series: string, owner: string, name: string): ImageRecord[] {
     const found: ImageRecord[] = [];
     for (const id of this.valueIndex('series')!.get(series) ?? []) {
       const r = this.records.get(id)!;
-      if (r.name === name && r.owner === owner) found.push(r);
+      if (r.name === name && ownerKey(r) === owner) found.push(r);
     }
     return found;
   }

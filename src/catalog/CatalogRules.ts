@@ -19,7 +19,7 @@ export interface RecordLookup {
  * daemon's writes, `catalog validate`, the hooks and the sync checks all judge a record with this
  * one function.
  *
- * A series is a namespace per owner, as a repository is per account in an OCI registry: a name is
+ * A series is a namespace per owner (qualified by the owner's instance: ownerKey), as a repository is per account in an OCI registry: a name is
  * judged only against images of the same owner, all of which the owner sees. A rule over every
  * owner's images would tell a caller that an image they may not see holds a name (the refusal
  * itself is the leak), and would let a stranger take a name first with a private image.
@@ -29,17 +29,27 @@ export interface RecordLookup {
  */
 export function recordProblems(record: ImageRecord, lookup: RecordLookup, before?: ImageRecord): FieldProblem[] {
   const problems = [...consistencyProblems(record, Date.now()), ...referenceProblems(record, lookup), ...inspectionProblems(record)];
-  const named = before === undefined || before.series !== record.series || before.name !== record.name || before.owner !== record.owner;
+  const named = before === undefined || before.series !== record.series || before.name !== record.name || ownerKey(before) !== ownerKey(record);
   if (record.series !== undefined && named) {
-    const others = lookup.namesakes(record.series, record.owner, record.name, record.id);
+    const owner = ownerKey(record);
+    const others = lookup.namesakes(record.series, owner, record.name, record.id);
     if (others.length > 0) {
-      problems.push({ field: 'name', rule: 'unique-in-series', expected: `a name not used by another image of ${record.owner} in series ${record.series}`, message: `${others.join(', ')} of series ${record.series} is already named ${JSON.stringify(record.name)}` });
+      problems.push({ field: 'name', rule: 'unique-in-series', expected: `a name not used by another image of ${owner} in series ${record.series}`, message: `${others.join(', ')} of series ${record.series} is already named ${JSON.stringify(record.name)}` });
     }
   }
   return problems;
 }
 
-/** The key of a name in a series' namespace of one owner. */
+/**
+ * An owner as every catalogue names them, whichever instance reads it: `alice@origin`, or `alice`
+ * for a record that names no origin. Series are namespaces per owner so qualified: an upstream's
+ * `alice` never shares (or blocks) a name with this instance's `alice`.
+ */
+export function ownerKey(r: { owner: string; origin?: string | undefined }): string {
+  return r.origin === undefined ? r.owner : `${r.owner}@${r.origin}`;
+}
+
+/** The key of a name in a series' namespace of one owner (its ownerKey). */
 export function seriesNameKey(series: string, owner: string, name: string): string {
   return `${series}\u0000${owner}\u0000${name}`;
 }

@@ -1,6 +1,6 @@
 import { ImageSchema } from './ImageSchema.ts';
 import { scanCatalog, type FileProblem } from './CatalogScanner.ts';
-import { imageIds, recordProblems, seriesNameKey } from './CatalogRules.ts';
+import { imageIds, ownerKey, recordProblems, seriesNameKey } from './CatalogRules.ts';
 import { CATALOG_CONFIG_FILE, recordPath } from './CatalogLayout.ts';
 import { privateInPublic, visibilityOf } from './CatalogVisibility.ts';
 import { readFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ export async function validateCatalog(dir: string, schema = new ImageSchema()): 
   // A duplicate name is reported once, on the later record, naming the one that had it first.
   const firstNamed = new Map<string, string>();
   for (const record of records) {
-    const key = record.series === undefined ? undefined : seriesNameKey(record.series, record.owner, record.name);
+    const key = record.series === undefined ? undefined : seriesNameKey(record.series, ownerKey(record), record.name);
     const first = key === undefined ? undefined : firstNamed.get(key);
     if (key !== undefined && first === undefined) firstNamed.set(key, record.id);
     const lookup = { record: (id: string) => byId.get(id), namesakes: () => (first === undefined ? [] : imageIds([first])) };

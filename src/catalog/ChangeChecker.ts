@@ -15,7 +15,7 @@ import { privateInPublic, visibilityChangeProblem, visibilityOf } from './Catalo
  * Facts of an image that nothing may change once set: what was published is what stays published.
  * The documented path to a new file is a new image (a new version in the same series).
  */
-export const IMMUTABLE_FIELDS = ['id', 'owner', 'created_at', 'checksum', 'size', 'uploaded_at'] as const;
+export const IMMUTABLE_FIELDS = ['id', 'owner', 'origin', 'created_at', 'checksum', 'size', 'uploaded_at'] as const;
 
 export interface ChangeCheckContext {
   git: GitRunner;
@@ -127,7 +127,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
       const a = record as unknown as Record<string, unknown>;
       for (const field of IMMUTABLE_FIELDS) {
         if (b[field] !== undefined && !isDeepStrictEqual(b[field], a[field])) {
-          const rule = field === 'owner' || field === 'created_at' ? 'id-collision-or-immutable' : 'immutable';
+          const rule = field === 'owner' || field === 'origin' || field === 'created_at' ? 'id-collision-or-immutable' : 'immutable';
           fileProblem(field, rule, `${JSON.stringify(b[field])} (unchanged)`, `${field} cannot change once set (was ${JSON.stringify(b[field])}, now ${JSON.stringify(a[field])}); publish a new image instead`);
         }
       }

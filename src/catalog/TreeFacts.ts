@@ -1,6 +1,6 @@
 import type { RecordFacts } from './CatalogFacts.ts';
 import { idFromPath } from './CatalogLayout.ts';
-import { seriesNameKey } from './CatalogRules.ts';
+import { ownerKey, seriesNameKey } from './CatalogRules.ts';
 
 export type Reference = { id: string; as: 'kernel' | 'ramdisk' };
 
@@ -47,7 +47,7 @@ export class TreeFacts {
   private index(path: string, facts: RecordFacts): void {
     const id = idFromPath(path);
     if (!id) return;
-    if (facts.series !== undefined && facts.name !== undefined) addTo(this.seriesNames, seriesNameKey(facts.series, facts.owner ?? '', facts.name), id);
+    if (facts.series !== undefined && facts.name !== undefined) addTo(this.seriesNames, seriesNameKey(facts.series, ownerKey({ owner: facts.owner ?? '', origin: facts.origin }), facts.name), id);
     for (const as of ['kernel', 'ramdisk'] as const) {
       const ref = facts[as];
       if (ref !== undefined) addTo(this.references, ref, { id, as });
@@ -71,7 +71,7 @@ export class TreeFacts {
     const id = idFromPath(path);
     if (!facts || !id) return;
     if (facts.series !== undefined && facts.name !== undefined) {
-      removeFrom(this.seriesNames, seriesNameKey(facts.series, facts.owner ?? '', facts.name), (other) => other === id);
+      removeFrom(this.seriesNames, seriesNameKey(facts.series, ownerKey({ owner: facts.owner ?? '', origin: facts.origin }), facts.name), (other) => other === id);
     }
     for (const as of ['kernel', 'ramdisk'] as const) {
       const ref = facts[as];
@@ -79,7 +79,7 @@ export class TreeFacts {
     }
   }
 
-  /** Ids of the records of this owner in a series with this name. */
+  /** Ids of the records of this owner (an ownerKey) in a series with this name. */
   namesakes(series: string, owner: string, name: string): string[] {
     return this.seriesNames.get(seriesNameKey(series, owner, name)) ?? [];
   }

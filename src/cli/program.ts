@@ -36,6 +36,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { names: ['copy', 'link'], load: async () => (await import('./commands/copy.ts')).registerCopyCommand },
   { names: ['inspect'], load: async () => (await import('./commands/inspect.ts')).registerInspectCommand },
   { names: ['store'], load: async () => (await import('./commands/storeGc.ts')).registerStoreCommand },
+  { names: ['hide', 'unhide', 'hidden'], load: async () => (await import('./commands/hide.ts')).registerHideCommands },
 ];
 
 /**

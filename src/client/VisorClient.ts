@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import got, { type Got, type Method } from 'got';
 import { pathOf, ROUTES, type Route } from '../api/routes.ts';
-import type { GcReport, GroupView, Grantee, HealthReport, HistoryEntry, ImageBrief, ImageGrantsView, ImageInput, ImageView, IssuedKey, Permission, Role, StoreListing, UsageReport, UserView } from '../api/wire.ts';
+import type { GcReport, GroupView, Grantee, HealthReport, HiddenImage, HistoryEntry, ImageBrief, ImageGrantsView, ImageInput, ImageView, IssuedKey, Permission, Role, StoreListing, UsageReport, UserView } from '../api/wire.ts';
 import { downloadImageFile, type DownloadOptions, type DownloadResult } from './downloadImageFile.ts';
 import { toSearchParams, type ImageFilter } from './ImageFilter.ts';
 import { uploadImageFile, type UploadOptions } from './uploadImageFile.ts';
@@ -248,6 +248,21 @@ export class VisorClient {
       method: 'POST',
       json: { dry_run: options.dryRun === true, unreferenced: options.unreferenced === true, ...(options.olderThanSeconds !== undefined ? { older_than_seconds: options.olderThanSeconds } : {}) },
     });
+  }
+
+  /** Admin: the images of other instances this site does not offer. */
+  async hidden(): Promise<HiddenImage[]> {
+    return (await this.json<{ hidden: HiddenImage[] }>(this.at(ROUTES.listHidden, {}))).hidden;
+  }
+
+  /** Admin: stops offering another instance's image here (its record stays as its instance wrote it). */
+  hide(id: string, reason: string): Promise<HiddenImage> {
+    return this.json(this.at(ROUTES.hideImage, { id }), { method: 'PUT', json: { reason } });
+  }
+
+  /** Admin: offers a hidden image again. */
+  unhide(id: string): Promise<HiddenImage> {
+    return this.json(this.at(ROUTES.unhideImage, { id }), { method: 'DELETE' });
   }
 
   /** The URL of a route of the one route table, its parameters filled in. */

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.ts';
+import { INSTANCE_NAME } from '../federation/InstanceIdentity.ts';
 import { assertStoresApart, parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
@@ -22,6 +23,8 @@ export interface UpstreamConfig {
 
 export interface VisorConfig {
   dataDir: string;
+  /** This instance's name as records' `origin` carries it; chosen at the first start (src/federation/InstanceIdentity.ts). */
+  instanceName: string | undefined;
   defaultStore: string;
   server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined; shutdownGraceSeconds: number; limits: ConnectionLimits };
   catalog: { path: string; privatePath: string };
@@ -61,6 +64,7 @@ export interface TlsConfig {
 /** The configuration file's shape (snake_case, all optional), also accepted as overrides by tests. */
 export interface ConfigFile {
   data_dir?: string;
+  instance_name?: string;
   default_store?: string;
   server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string; shutdown_grace_seconds?: number } & ConnectionLimitSettings;
   catalog?: { path?: string; private_path?: string };
@@ -82,7 +86,7 @@ interface ConnectionLimitSettings {
 }
 
 const KNOWN: Record<string, readonly string[]> = {
-  '': ['data_dir', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams'],
+  '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams'],
   server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
@@ -156,6 +160,11 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   checkKeys(o, 'overrides');
   const dataDir = resolve(expandHome(env['VISOR_DATA_DIR'] ?? o.data_dir ?? file.data_dir ?? defaultDataDir(env), env));
 
+  const instanceName = env['VISOR_INSTANCE_NAME'] ?? o.instance_name ?? file.instance_name;
+  if (instanceName !== undefined && (typeof instanceName !== 'string' || !INSTANCE_NAME.test(instanceName))) {
+    throw invalidField('instance_name', 'pattern', 'lower-case letters, digits, dots and hyphens, such as images.example.org (at most 128)');
+  }
+
   const host = env['VISOR_HOST'] ?? o.server?.host ?? file.server?.host ?? '127.0.0.1';
   const port = integer(env['VISOR_PORT'] ?? o.server?.port ?? file.server?.port ?? 4568, 'server.port', 0, 65535);
   const publicUrl = (env['VISOR_PUBLIC_URL'] ?? o.server?.public_url ?? file.server?.public_url ?? '').replace(/\/+$/, '');
@@ -201,6 +210,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
 
   return {
     dataDir,
+    instanceName,
     defaultStore,
     server: {
       host,

@@ -12,6 +12,7 @@ import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { conflict, denied, invalid, invalidField, notFound, preconditionFailed, VisorError, type FieldProblem } from '../errors/VisorError.ts';
 import type { GrantStore } from '../access/GrantStore.ts';
+import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
 import type { ImageLedger } from './ImageLedger.ts';
 import type { ImageViews } from './ImageViews.ts';
@@ -23,6 +24,8 @@ export interface ImageServiceOptions {
   index: CatalogIndex;
   catalogs: CatalogRepositories;
   defaultStore: string;
+  /** This instance: new images are its accounts' (their origin), and others' owners are named owner@origin. */
+  identity: InstanceIdentity;
   stats: AccessStats;
   grants: GrantStore;
   /** Whether a grant names an existing user or group of this instance. */
@@ -71,11 +74,18 @@ export class ImageService {
    * per owner, and "the newest of anyone's" would hand whoever uploads last — a stranger's public
    * image — to everyone who follows the series. Without `owner`, a series whose visible images have
    * several owners is refused, naming them (only owners of images the caller sees), not guessed.
+   * Owners are named as this instance names them: `alice` here, `alice@origin` for another
+   * instance's account. An upstream's images never take a series over from this instance's own:
+   * while any of this instance's owners has one available, only they count unless `owner` names
+   * the upstream's.
    */
   latest(series: string, who: Principal | undefined, named?: string): ImageRecord {
+    const { identity } = this.o;
     let owner = named;
     if (owner === undefined) {
-      const owners = this.o.index.ownersOfSeries(series, (x) => x.status === 'available' && this.o.ledger.canSee(who, x));
+      const available = (x: ImageRecord) => x.status === 'available' && this.o.ledger.canSee(who, x);
+      let owners = this.o.index.ownersOfSeries(series, (x) => identity.isHome(x) && available(x), (x) => x.owner);
+      if (owners.size === 0) owners = this.o.index.ownersOfSeries(series, available, (x) => identity.ownerName(x));
       // A caller with images of their own in the series means theirs: another owner's upload there
       // can neither take over their latest nor make it ambiguous.
       if (owners.size > 1 && who !== undefined && owners.has(who.name)) owner = who.name;
@@ -84,9 +94,9 @@ export class ImageService {
         throw new VisorError('conflict', `series ${series} has available images of ${names.length} owners (${names.join(', ')}): name one with owner`, [
           { field: 'owner', rule: 'required', expected: `one of ${names.join(', ')}`, message: `owner: series ${series} has images of several owners` },
         ]);
-      }
+      } else owner = [...owners][0];
     }
-    const ofOwner = (x: ImageRecord) => owner === undefined || x.owner === owner;
+    const ofOwner = (x: ImageRecord) => owner === undefined || identity.ownerName(x) === owner;
     const seen = (x: ImageRecord) => ofOwner(x) && this.o.ledger.canSee(who, x);
     const r = this.o.index.latestOfSeries(series, seen);
     if (r) return r;
@@ -99,7 +109,8 @@ export class ImageService {
   async history(id: string, caller: Principal | undefined): Promise<HistoryEntry[]> {
     const r = this.o.ledger.find(id, caller);
     // Each version as its access and owner were then (grants are today's: they are not versioned).
-    const mayRead = (v: Record<string, unknown>) => this.o.ledger.canSee(caller, { id: r.id, owner: String(v['owner']), access: v['access'] === 'public' ? 'public' : 'private' });
+    const mayRead = (v: Record<string, unknown>) =>
+      this.o.ledger.canSee(caller, { id: r.id, owner: String(v['owner']), origin: typeof v['origin'] === 'string' ? v['origin'] : undefined, access: v['access'] === 'public' ? 'public' : 'private' });
     return imageHistory([this.o.catalogs.shared, this.o.catalogs.private], r.id, mayRead);
   }
 
@@ -122,6 +133,7 @@ export class ImageService {
       id: randomUUID(),
       status: 'locked',
       owner: who.name,
+      origin: this.o.identity.name,
       created_at: now,
       updated_at: now,
     } as ImageRecord;

@@ -12,6 +12,7 @@ import { checkRecordFile, readRecordText, type FileProblem, type ScanResult } fr
 import { idFromPath } from '../catalog/CatalogLayout.ts';
 import { dropScan } from '../catalog/ScanInFlight.ts';
 import { sharedSnapshotPath } from './EarlyScan.ts';
+import { SitePolicy } from '../federation/SitePolicy.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
 import { StaticView } from '../catalog/StaticView.ts';
 import { CatalogSnapshot } from '../catalog/CatalogSnapshot.ts';
@@ -177,6 +178,8 @@ export class VisorCore {
   readonly follower: UpstreamFollower;
   readonly staticView: StaticView;
   readonly ledger: ImageLedger;
+  /** The site's decisions about the images it follows. */
+  readonly policy: SitePolicy;
   private readonly stats: AccessStats;
   private readonly snapshots: Record<CatalogScope, CatalogSnapshot>;
   private readonly invalidByScope: Record<CatalogScope, FileProblem[]>;
@@ -198,7 +201,7 @@ export class VisorCore {
     this.views = new ImageViews({ schema, stats, publicUrl });
     const objects = new StoredObjects({ stores, namedElsewhere: (store, key, except) => this.ledger.namersOf(store, key, except).length > 0, onError });
     const bytes = new ImageBytes(stores);
-    this.images = new ImageService({ ledger: this.ledger, views: this.views, schema, index, catalogs, defaultStore: config.defaultStore, stats, grants: accessControl.grants, accounts: accessControl.accounts, objects, onError });
+    this.images = new ImageService({ ledger: this.ledger, views: this.views, schema, index, catalogs, defaultStore: config.defaultStore, identity: accessControl.identity, stats, grants: accessControl.grants, accounts: accessControl.accounts, objects, onError });
     const inspection = { maxVirtualSize: config.uploads.maxVirtualSize };
     this.uploads = new ImageUploads({ ledger: this.ledger, stores, defaultStore: config.defaultStore, maxUploadBytes: config.uploads.maxBytes, checksum: config.uploads.checksum, inspection, onError });
     this.downloads = new ImageDownloads({ ledger: this.ledger, views: this.views, bytes, stats });
@@ -208,7 +211,8 @@ export class VisorCore {
     this.collector = new StoreCollector({ stores, images: () => index.all(), busy: () => this.ledger.busy });
     this.storeDirectory = new StoreDirectory(stores, config.defaultStore);
     this.staticView = new StaticView(catalogs.shared.dir, () => catalogs.shared.writer.headCommit);
-    this.follower = new UpstreamFollower(catalogs.shared, config.upstreams, (paths) => this.reload('shared', paths), logger);
+    this.policy = new SitePolicy({ overlay: accessControl.overlay, identity: accessControl.identity, record: (id) => index.get(id) });
+    this.follower = new UpstreamFollower(catalogs.shared, accessControl.identity, config.upstreams, (paths) => this.reload('shared', paths), logger);
   }
 
   /**

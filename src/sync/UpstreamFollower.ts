@@ -7,7 +7,9 @@ import type { UpstreamConfig } from '../config/VisorConfig.ts';
 import type { CatalogRepository } from '../catalog/CatalogRepositories.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import { CatalogCheckRun } from '../catalog/CatalogCheckRun.ts';
-import { commitRef } from '../catalog/CatalogTree.ts';
+import { commitRef, diffCommits } from '../catalog/CatalogTree.ts';
+import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
+import { changesBeyondAuthority, type KeptHere } from '../federation/UpstreamAuthority.ts';
 import { clearSyncInProgress, markSyncInProgress } from '../catalog/CatalogRecovery.ts';
 import type { FileProblem } from '../catalog/CatalogScanner.ts';
 import type { FieldConflict } from '../catalog/RecordMerge.ts';
@@ -54,6 +56,7 @@ const UNGUESSABLE = randomBytes(32).toString('hex');
  */
 export class UpstreamFollower {
   private readonly repo: CatalogRepository;
+  private readonly identity: InstanceIdentity;
   private readonly git: GitRunner;
   private readonly upstreams: UpstreamConfig[];
   private readonly onChanged: (paths: string[]) => Promise<void>;
@@ -65,8 +68,9 @@ export class UpstreamFollower {
   /** Kept from sync to sync: facts and the last tree listing stay in memory, so a sync costs what changed. */
   private checkRun: Promise<CatalogCheckRun> | undefined;
 
-  constructor(repo: CatalogRepository, upstreams: UpstreamConfig[], onChanged: (paths: string[]) => Promise<void>, logger: Logger) {
+  constructor(repo: CatalogRepository, identity: InstanceIdentity, upstreams: UpstreamConfig[], onChanged: (paths: string[]) => Promise<void>, logger: Logger) {
     this.repo = repo;
+    this.identity = identity;
     this.git = new GitRunner(repo.dir);
     this.upstreams = upstreams;
     this.onChanged = onChanged;
@@ -270,11 +274,24 @@ export class UpstreamFollower {
         result.conflicts.push({ ...c, resolution: c.kept ? `kept ${c.kept === 'theirs' ? 'upstream' : 'local'} value` : 'unresolved' });
       }
     }
-    const after = (await this.git.revParse('HEAD'))!;
+    await phase('authority', async () => {
+      const merged = (await this.git.revParse('HEAD'))!;
+      const versions = { before: (path: string) => run.record(before, path), after: (path: string) => run.record(merged, path) };
+      await this.keepHere(u, before, await changesBeyondAuthority(u.name, await diffCommits(this.git, before, merged), versions, this.identity), result);
+    });
     // The shared catalogue is what this instance serves to mirrors and pushes upstream: a private
     // record arriving from an upstream must not settle in it, whatever that upstream's config says.
+    let after = (await this.git.revParse('HEAD'))!;
     let checked: Awaited<ReturnType<CatalogCheckRun['check']>> | undefined;
     await phase('check', async () => (checked = await run.check(commitRef(before), commitRef(after), { publicOnly: true })));
+    // An image the upstream deleted that an image here still names as its kernel or ramdisk stays,
+    // as a deletion here would have been refused: the catalogue keeps no dangling reference.
+    const referenced = [...new Map(checked!.problems.filter((p) => p.rule === 'referenced' && checked!.changes.deleted.includes(p.file)).map((p) => [p.file, p])).values()];
+    if (referenced.length > 0) {
+      await this.keepHere(u, before, referenced.map((p) => ({ path: p.file, resolution: `kept though upstream ${u.name} deleted it: it ${p.message.replace(/^cannot be deleted: it /, '')}` })), result);
+      after = (await this.git.revParse('HEAD'))!;
+      await phase('recheck', async () => (checked = await run.check(commitRef(before), commitRef(after), { publicOnly: true })));
+    }
     const { changes, problems } = checked!;
     if (problems.length > 0) {
       await this.git.run(['reset', '--quiet', '--hard', before]);
@@ -284,6 +301,22 @@ export class UpstreamFollower {
     }
     result.after = after;
     result.changed = [...changes.added, ...changes.modified, ...changes.deleted].filter((p) => p.startsWith('images/'));
+  }
+
+  /**
+   * Puts files back as they were before the sync (absent, if they were) in a commit of its own, so
+   * the upstream's version stays in history beside this instance's decision, and reports each.
+   */
+  private async keepHere(u: UpstreamConfig, before: string, kept: KeptHere[], result: SyncResult): Promise<void> {
+    if (kept.length === 0) return;
+    for (const k of kept) {
+      const existed = await this.git.run(['cat-file', '-e', `${before}:${k.path}`]).then(() => true, () => false);
+      if (existed) await this.git.run(['checkout', before, '--', k.path]);
+      else await this.git.run(['rm', '--quiet', '--', k.path]);
+      result.conflicts.push(k);
+    }
+    const env = { ...IDENTITY };
+    await this.git.run(['commit', '--quiet', '--no-verify', '-m', `Keep ${kept.length} file(s) as they were here against upstream ${u.name}`, '-m', kept.map((k) => `${k.path}: ${k.resolution}`).join('\n')], { env });
   }
 
   /** The rule for what the field merge cannot settle (one side deleted, or a file that is not JSON): upstream's version. */
