@@ -223,6 +223,15 @@ const PROBES: Record<string, Probe> = {
     expect: { public: [404, 403, 403, 403, 401], private: [404, 403, 403, 404, 401] },
     send: send('DELETE', (t) => `/images/${t.id}/grants/groups/${unique('nogroup')}`),
   },
+  // The site policy is the admins': everyone else is refused alike, whether the image exists or not.
+  'PUT /policy/hidden/:id': {
+    expect: { public: [403, 403, 403, 403, 401], private: [403, 403, 403, 403, 401] },
+    send: send('PUT', (t) => `/policy/hidden/${t.id}`, () => ({ reason: 'probe' })),
+  },
+  'DELETE /policy/hidden/:id': {
+    expect: { public: [403, 403, 403, 403, 401], private: [403, 403, 403, 403, 401] },
+    send: send('DELETE', (t) => `/policy/hidden/${t.id}`),
+  },
 };
 
 // One route at a time (its cells at once): file work on one image runs alone, and a copy or a link
