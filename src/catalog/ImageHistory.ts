@@ -43,14 +43,15 @@ const MOVED = / \(moved to the (shared|private) catalogue\)$/;
 async function historyIn(repo: CatalogRepository, id: string): Promise<RawEntry[]> {
   const path = recordPath(id);
   const git = new GitRunner(repo.dir);
-  const log = (await git.run(['log', '--format=%H%x1f%an%x1f%aI%x1f%s', '--', path])).stdout;
-  const lines = log.split('\n').filter(Boolean);
+  const log = (await git.run(['log', '--format=%x1e%H%x1f%an%x1f%aI%x1f%B', '--', path])).stdout;
+  const lines = log.split('\x1e').filter((l) => l.trim() !== '');
   if (lines.length === 0) return [];
   const reader = new GitObjectReader(repo.dir);
   try {
     const entries: RawEntry[] = [];
     for (const line of lines) {
-      const [commit = '', author = '', date = '', message = ''] = line.split('\x1f');
+      const [commit = '', author = '', date = '', full = ''] = line.split('\x1f');
+      const message = messageFor(full, id);
       const [after, before] = await Promise.all([reader.text(`${commit}:${path}`), reader.text(`${commit}^:${path}`)]);
       const a = parse(after);
       const b = parse(before);
@@ -60,6 +61,17 @@ async function historyIn(repo: CatalogRepository, id: string): Promise<RawEntry[
   } finally {
     reader.close();
   }
+}
+
+/**
+ * A commit's message as this image's history tells it: its subject, or for changes committed
+ * together ("N changes by …", one line each below) the line about this image, so a failure's reason
+ * (a refused upload's rule) is not lost in the batch. Lines about other images are never shown.
+ */
+function messageFor(full: string, id: string): string {
+  const [subject = '', ...body] = full.trim().split('\n');
+  if (!/^\d+ changes by /.test(subject)) return subject;
+  return body.find((l) => l.startsWith('- ') && l.includes(id))?.slice(2) ?? subject;
 }
 
 /**
