@@ -5,6 +5,7 @@ import { parse as parseToml } from 'smol-toml';
 import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import { INSTANCE_NAME } from '../federation/InstanceIdentity.ts';
 import { assertStoresApart, parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
+import { parseUpstreamFiles, UPSTREAM_FILE_KEYS, type UpstreamFiles, type UpstreamFileSettings } from './upstreamFiles.ts';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -19,6 +20,8 @@ export interface UpstreamConfig {
   intervalSeconds: number;
   /** Shared with the forge: its push notifications (POST /sync/webhooks/<name>) prove they know it. */
   webhookSecret?: string;
+  /** What happens to the files of the images it brings (src/config/upstreamFiles.ts). */
+  files: UpstreamFiles;
 }
 
 export interface VisorConfig {
@@ -73,7 +76,7 @@ export interface ConfigFile {
   audit?: { path?: string; max_bytes?: number; keep?: number };
   auth?: { key_hash_cost?: number };
   stores?: Record<string, StoreSettings>;
-  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string }>;
+  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string } & UpstreamFileSettings>;
 }
 
 /** The [server] settings of ConnectionLimits, in seconds and counts. */
@@ -188,11 +191,13 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   }
   assertStoresApart(stores);
 
-  const upstreams: UpstreamConfig[] = [];
-  for (const [name, u] of Object.entries({ ...file.upstreams, ...o.upstreams })) {
+  const upstreams: Array<Omit<UpstreamConfig, 'files'>> = [];
+  const upstreamTables = { ...file.upstreams, ...o.upstreams };
+  for (const [name, u] of Object.entries(upstreamTables)) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) throw invalidField(`upstreams.${name}`, 'pattern', 'a name matching ^[a-z][a-z0-9_-]{0,62}$');
     for (const key of Object.keys(u)) {
-      if (!['url', 'branch', 'interval_seconds', 'webhook_secret'].includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', 'one of url, branch, interval_seconds, webhook_secret');
+      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', ...UPSTREAM_FILE_KEYS];
+      if (!known.includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', `one of ${known.join(', ')}`);
     }
     if (typeof u.url !== 'string' || u.url === '') throw invalidField(`upstreams.${name}.url`, 'required', 'the URL or path of a git repository');
     const branch = u.branch ?? 'main';
@@ -207,6 +212,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   }
   const defaultStore = env['VISOR_DEFAULT_STORE'] ?? o.default_store ?? file.default_store ?? 'fs';
   if (!stores[defaultStore]) throw invalidField('default_store', 'exists', `one of the configured stores: ${Object.keys(stores).join(', ')}`);
+  const followed: UpstreamConfig[] = upstreams.map((u) => ({ ...u, files: parseUpstreamFiles(u.name, upstreamTables[u.name]!, stores, defaultStore) }));
 
   return {
     dataDir,
@@ -234,7 +240,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     },
     log: { level },
     stores,
-    upstreams,
+    upstreams: followed,
     audit: {
       dir: resolve(expandHome(env['VISOR_AUDIT_PATH'] ?? (o.audit?.path || file.audit?.path || join(dataDir, 'audit')), env)),
       maxBytes: integer(env['VISOR_AUDIT_MAX_BYTES'] ?? o.audit?.max_bytes ?? file.audit?.max_bytes ?? 64 * 2 ** 20, 'audit.max_bytes', 1024),

@@ -14,6 +14,8 @@ import { dropScan } from '../catalog/ScanInFlight.ts';
 import { sharedSnapshotPath } from './EarlyScan.ts';
 import { SitePolicy } from '../federation/SitePolicy.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
+import { FetchedFiles } from '../sync/FetchedFiles.ts';
+import { FollowedFiles } from '../sync/FollowedFiles.ts';
 import { StaticView } from '../catalog/StaticView.ts';
 import { CatalogSnapshot } from '../catalog/CatalogSnapshot.ts';
 import { GitRunner } from '../git/GitRunner.ts';
@@ -149,6 +151,7 @@ interface CoreParts {
   accessControl: AccessControl;
   invalidByScope: Record<CatalogScope, FileProblem[]>;
   snapshots: Record<CatalogScope, CatalogSnapshot>;
+  fetched: FetchedFiles;
 }
 
 /**
@@ -176,11 +179,14 @@ export class VisorCore {
   readonly collector: StoreCollector;
   readonly storeDirectory: StoreDirectory;
   readonly follower: UpstreamFollower;
+  /** Followed images' files: fetched from their upstream, kept and served here. */
+  readonly followedFiles: FollowedFiles;
   readonly staticView: StaticView;
   readonly ledger: ImageLedger;
   /** The site's decisions about the images it follows. */
   readonly policy: SitePolicy;
   private readonly stats: AccessStats;
+  private readonly logger: Logger;
   private readonly snapshots: Record<CatalogScope, CatalogSnapshot>;
   private readonly invalidByScope: Record<CatalogScope, FileProblem[]>;
 
@@ -191,6 +197,7 @@ export class VisorCore {
     this.index = index;
     this.catalogs = catalogs;
     this.stats = stats;
+    this.logger = logger;
     this.accessControl = accessControl;
     this.snapshots = p.snapshots;
     this.invalidByScope = p.invalidByScope;
@@ -204,15 +211,26 @@ export class VisorCore {
     this.images = new ImageService({ ledger: this.ledger, views: this.views, schema, index, catalogs, defaultStore: config.defaultStore, identity: accessControl.identity, stats, grants: accessControl.grants, accounts: accessControl.accounts, objects, onError });
     const inspection = { maxVirtualSize: config.uploads.maxVirtualSize };
     this.uploads = new ImageUploads({ ledger: this.ledger, stores, defaultStore: config.defaultStore, maxUploadBytes: config.uploads.maxBytes, checksum: config.uploads.checksum, inspection, onError });
-    this.downloads = new ImageDownloads({ ledger: this.ledger, views: this.views, bytes, stats });
+    this.followedFiles = new FollowedFiles({
+      upstreams: config.upstreams,
+      stores,
+      maxBytes: config.uploads.maxBytes,
+      state: p.fetched,
+      current: (id) => index.get(id),
+      isShared: (r) => scopeOf(r) === 'shared',
+      newestOfSeries: (series, n, keep) => index.query({ equals: new Map([['series', [series]], ['status', ['available']]]), ranges: [], tags: [], properties: new Map(), sort: 'uploaded_at', dir: 'desc', limit: n }, keep).items,
+      ownsObject: (id, store, key) => this.ledger.ownsObject(id, store, key),
+      logger,
+    });
+    this.downloads = new ImageDownloads({ ledger: this.ledger, views: this.views, bytes, stats, followed: (r) => this.followedFiles.plan(r) });
     this.copier = new ImageCopier({ ledger: this.ledger, stores, bytes, objects });
     this.linker = new ImageLinker({ ledger: this.ledger, stores, checksum: config.uploads.checksum, inspection });
     this.inspections = new ImageInspections({ ledger: this.ledger, stores, bytes, inspection });
-    this.collector = new StoreCollector({ stores, images: () => index.all(), busy: () => this.ledger.busy });
+    this.collector = new StoreCollector({ stores, images: () => this.followedFiles.withKeptCopies(index.all()), busy: () => this.ledger.busy });
     this.storeDirectory = new StoreDirectory(stores, config.defaultStore);
     this.staticView = new StaticView(catalogs.shared.dir, () => catalogs.shared.writer.headCommit);
     this.policy = new SitePolicy({ overlay: accessControl.overlay, identity: accessControl.identity, record: (id) => index.get(id) });
-    this.follower = new UpstreamFollower(catalogs.shared, accessControl.identity, config.upstreams, (paths) => this.reload('shared', paths), logger);
+    this.follower = new UpstreamFollower(catalogs.shared, accessControl.identity, config.upstreams, (paths, upstream) => this.synced(paths, upstream), logger);
   }
 
   /**
@@ -272,7 +290,8 @@ export class VisorCore {
     }
     index.warm();
     const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
-    const core = new VisorCore({ config, logger, schema, index, catalogs, stores, stats, accessControl, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot } });
+    const fetched = await FetchedFiles.open(config.dataDir).catch(fail);
+    const core = new VisorCore({ fetched, config, logger, schema, index, catalogs, stores, stats, accessControl, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot } });
     const recovered = await core.ledger.recoverInterruptedUploads().catch(async (error: unknown) => {
       await core.close().catch(() => undefined);
       throw error;
@@ -303,6 +322,13 @@ export class VisorCore {
     }
   }
 
+  /** After a sync of `upstream` changed these paths: the index, then the followed images' files. */
+  private async synced(paths: string[], upstream: string): Promise<void> {
+    await this.reload('shared', paths);
+    // The sync itself is done and kept: bookkeeping of files that fails is logged, not reported as a failed sync.
+    await this.followedFiles.synced(upstream, paths).catch((error: unknown) => this.logger.warn({ upstream, err: error }, 'recording followed images failed'));
+  }
+
   async saveSnapshot(): Promise<void> {
     for (const scope of ['shared', 'private'] as const) {
       const records = [...this.index.all()].filter((r) => scopeOf(r) === scope);
@@ -318,6 +344,7 @@ export class VisorCore {
   async close(): Promise<void> {
     // First: an upload stopped later would mark its failure after the catalogue closed.
     await this.uploads.stop();
+    await this.followedFiles.close();
     await this.follower.close();
     this.staticView.close();
     await Promise.all([this.catalogs.shared.writer.close(), this.catalogs.of('private').writer.close()]);

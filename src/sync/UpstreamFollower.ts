@@ -59,7 +59,7 @@ export class UpstreamFollower {
   private readonly identity: InstanceIdentity;
   private readonly git: GitRunner;
   private readonly upstreams: UpstreamConfig[];
-  private readonly onChanged: (paths: string[]) => Promise<void>;
+  private readonly onChanged: (paths: string[], upstream: string) => Promise<void>;
   private readonly logger: Logger;
   private readonly timers: NodeJS.Timeout[] = [];
   private running: Promise<unknown> = Promise.resolve();
@@ -68,7 +68,7 @@ export class UpstreamFollower {
   /** Kept from sync to sync: facts and the last tree listing stay in memory, so a sync costs what changed. */
   private checkRun: Promise<CatalogCheckRun> | undefined;
 
-  constructor(repo: CatalogRepository, identity: InstanceIdentity, upstreams: UpstreamConfig[], onChanged: (paths: string[]) => Promise<void>, logger: Logger) {
+  constructor(repo: CatalogRepository, identity: InstanceIdentity, upstreams: UpstreamConfig[], onChanged: (paths: string[], upstream: string) => Promise<void>, logger: Logger) {
     this.repo = repo;
     this.identity = identity;
     this.git = new GitRunner(repo.dir);
@@ -199,7 +199,7 @@ export class UpstreamFollower {
         await this.dropTrackingRefs(u.name);
       });
       await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, theirs, result, phase)));
-      if (result.changed.length > 0) await phase('reload', () => this.onChanged(result.changed));
+      if (result.changed.length > 0) await phase('reload', () => this.onChanged(result.changed, u.name));
     } catch (error) {
       result.mode = 'failed';
       result.error = (error as Error).message;

@@ -1,0 +1,286 @@
+/**
+ * Followers serve the bytes too (issue 13). A real upstream daemon holds uploaded images; followers
+ * sync its catalogue through its Git endpoint and fetch files from its file route through a relay
+ * on loopback, which counts the reads and can corrupt or hold back the bytes (a hostile or slow
+ * upstream). Per upstream: `off` answers a clear 409, `on_demand` fetches at the first download
+ * (streamed to the client and into a local store, verified, one upstream read however many clients
+ * ask at once), `immediate` fetches after the sync, within the mirror filters.
+ */
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, request, type Server } from 'node:http';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../src/config/VisorConfig.ts';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { call } from './helpers/http.ts';
+import { pollUntil } from './helpers/polling.ts';
+import { createImage, sha256, unique, uploadFile } from './helpers/images.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * The upstream's file route as the follower reaches it: relays to the upstream daemon, counts the
+ * file reads per image, and for chosen images sends wrong bytes, one byte too many, or waits first.
+ */
+interface FileRelay {
+  url: string;
+  reads(id: string): number;
+  corrupt: Set<string>;
+  oversize: Set<string>;
+  slow: Map<string, number>;
+  close(): Promise<void>;
+}
+
+async function startFileRelay(target: string): Promise<FileRelay> {
+  const counts = new Map<string, number>();
+  const corrupt = new Set<string>();
+  const oversize = new Set<string>();
+  const slow = new Map<string, number>();
+  const server: Server = createServer((req, res) => {
+    const id = /^\/images\/([^/]+)\/file$/.exec(req.url ?? '')?.[1];
+    if (id) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const upstream = request(`${target}${req.url}`, { method: req.method, headers: { ...req.headers, host: new URL(target).host } }, (answer) => {
+      void (async () => {
+        if (id && slow.has(id)) await sleep(slow.get(id)!);
+        const headers = { ...answer.headers };
+        if (id && oversize.has(id)) delete headers['content-length'];
+        res.writeHead(answer.statusCode!, headers);
+        let first = true;
+        answer.on('data', (chunk: Buffer) => {
+          if (id && corrupt.has(id) && first) chunk = Buffer.from(chunk.map((b, i) => (i === 7 ? b ^ 0xff : b)));
+          first = false;
+          res.write(chunk);
+        });
+        answer.on('end', () => res.end(id && oversize.has(id) ? Buffer.from('x') : undefined));
+      })();
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    reads: (id) => counts.get(id) ?? 0,
+    corrupt,
+    oversize,
+    slow,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+let upstream: TestDaemon;
+let relay: FileRelay;
+/** on_demand, through the relay; uploads.max_bytes below the big image. */
+let onDemand: TestDaemon;
+/** immediate, aarch64 only, series s1 only, the newest one of each series. */
+let immediate: TestDaemon;
+/** The default: records only. */
+let recordsOnly: TestDaemon;
+
+interface Published {
+  id: string;
+  data: Buffer;
+}
+const images: Record<string, Published> = {};
+
+async function publish(key: string, fields: Record<string, unknown>, size: number): Promise<Published> {
+  const data = randomBytes(size);
+  const id = await createImage(upstream, upstream.token, { name: unique(key), access: 'public', ...fields });
+  await uploadFile(upstream, upstream.token, id, data);
+  images[key] = { id, data };
+  return images[key];
+}
+
+async function sync(d: TestDaemon): Promise<void> {
+  const res = await call(d, d.token, 'POST', '/sync');
+  const results = (res.json as { results?: Array<{ mode: string }> }).results;
+  if (res.status !== 200 || !results?.every((r) => r.mode === 'adopted' || r.mode === 'fast-forward' || r.mode === 'merge')) throw new Error(`sync: ${res.status} ${res.text}`);
+}
+
+function follower(files: Record<string, unknown>, config: Record<string, unknown> = {}): Promise<TestDaemon> {
+  return startTestDaemon({ config: { ...config, upstreams: { up: { url: `${upstream.url}/catalog.git`, interval_seconds: 0, ...files } } } });
+}
+
+async function keptFiles(d: TestDaemon): Promise<Record<string, { key: string; store: string }>> {
+  const text = await readFile(join(d.dataDir, 'followed-files.json'), 'utf8').catch(() => '{"files":{}}');
+  return (JSON.parse(text) as { files: Record<string, { key: string; store: string }> }).files;
+}
+
+test.before(async () => {
+  upstream = await startTestDaemon();
+  relay = await startFileRelay(upstream.url);
+  await publish('missThenHit', { architecture: 'x86_64' }, 3 * MiB + 5);
+  await publish('concurrent', {}, 2 * MiB);
+  await publish('corrupt', {}, 1 * MiB);
+  await publish('oversize', {}, 300 * KiB);
+  await publish('rangeMiss', {}, 1 * MiB);
+  await publish('abandoned', {}, 4 * MiB);
+  await publish('big', {}, 5 * MiB);
+  await publish('x86', { architecture: 'x86_64', series: 's1' }, 64 * KiB);
+  await publish('older', { architecture: 'aarch64', series: 's1' }, 64 * KiB);
+  await sleep(10);
+  await publish('newer', { architecture: 'aarch64', series: 's1' }, 96 * KiB);
+  await publish('otherSeries', { architecture: 'aarch64', series: 's2' }, 64 * KiB);
+  [onDemand, immediate, recordsOnly] = await Promise.all([
+    follower({ files: 'on_demand', files_url: relay.url }, { uploads: { max_bytes: 4 * MiB } }),
+    follower({ files: 'immediate', files_url: relay.url, architecture: ['aarch64'], series: ['s1'], keep_newest: 1 }),
+    follower({}),
+  ]);
+  await Promise.all([sync(onDemand), sync(immediate), sync(recordsOnly)]);
+});
+
+test.after.always(async () => {
+  await Promise.allSettled([onDemand?.stop(), immediate?.stop(), recordsOnly?.stop()]);
+  await relay?.close();
+  await upstream?.stop();
+});
+
+test('on_demand: the first download fetches from the upstream while streaming it, the second is served from the kept copy', async (t) => {
+  const { id, data } = images['missThenHit']!;
+  const miss = await call(onDemand, undefined, 'GET', `/images/${id}/file`);
+  t.is(miss.status, 200, miss.text);
+  t.is(sha256(miss.bytes), sha256(data), 'the miss streams the upstream bytes whole');
+  t.is(relay.reads(id), 1);
+  const hit = await call(onDemand, undefined, 'GET', `/images/${id}/file`);
+  t.is(sha256(hit.bytes), sha256(data));
+  const range = await call(onDemand, undefined, 'GET', `/images/${id}/file`, undefined, { range: 'bytes=1000-1999' });
+  t.is(range.status, 206);
+  t.deepEqual(range.bytes, data.subarray(1000, 2000));
+  t.is(relay.reads(id), 1, 'later downloads are local');
+  const kept = (await keptFiles(onDemand))[id]!;
+  t.like(kept, { key: `followed.up.${id}`, store: 'fs' }, 'kept in the local registry under a key of its own');
+  const record = (await call(onDemand, undefined, 'GET', `/images/${id}`)).json as { locations: Array<{ key: string }> };
+  t.false(record.locations.some((l) => l.key.startsWith('followed.')), "the upstream's record is not changed");
+});
+
+test('two clients during the first fetch share one upstream read, and both get the whole file', async (t) => {
+  const { id, data } = images['concurrent']!;
+  relay.slow.set(id, 600);
+  const both = await Promise.all([0, 1].map(() => call(onDemand, undefined, 'GET', `/images/${id}/file`)));
+  for (const answer of both) {
+    t.is(answer.status, 200, answer.text);
+    t.is(sha256(answer.bytes), sha256(data));
+  }
+  t.is(relay.reads(id), 1);
+});
+
+test('bytes that fail verification are never kept: the client gets a cut download, and the next try fetches again', async (t) => {
+  for (const [key, bad] of [['corrupt', relay.corrupt], ['oversize', relay.oversize]] as const) {
+    const { id, data } = images[key]!;
+    bad.add(id);
+    const res = await fetch(`${onDemand.url}/images/${id}/file`, { signal: AbortSignal.timeout(10_000) });
+    t.is(res.status, 200, 'the answer started while the bytes were still arriving');
+    const read = await res.arrayBuffer().then(
+      (b) => `whole ${b.byteLength}`,
+      (e: Error) => e.name,
+    );
+    t.not(read, `whole ${data.length}`, `${key}: a clean body of unverified bytes`);
+    t.not(read, 'TimeoutError', `${key}: the download hung instead of ending`);
+    t.is((await keptFiles(onDemand))[id], undefined, `${key}: nothing kept`);
+    // A waiting client (a range, served from the copy) is told it failed, in the error shape.
+    const waiting = await call(onDemand, undefined, 'GET', `/images/${id}/file`, undefined, { range: 'bytes=0-9' });
+    t.is(waiting.status, 502);
+    t.regex(waiting.text, new RegExp(`upstream up served image ${id}'s file with (digest|more than)`));
+    bad.delete(id);
+    const healed = await call(onDemand, undefined, 'GET', `/images/${id}/file`);
+    t.is(sha256(healed.bytes), sha256(data));
+    t.is(relay.reads(id), 3, `${key}: every failed try read again, and the good one kept`);
+  }
+});
+
+test('a client that gives up during the first fetch does not stop it: the copy is kept for the next', async (t) => {
+  const { id, data } = images['abandoned']!;
+  relay.slow.set(id, 300);
+  const controller = new AbortController();
+  const res = await fetch(`${onDemand.url}/images/${id}/file`, { signal: controller.signal });
+  t.is(res.status, 200);
+  controller.abort();
+  const kept = await pollUntil(() => keptFiles(onDemand), (f) => f[id] !== undefined, { within: 10_000 });
+  t.truthy(kept[id]);
+  t.is(sha256((await call(onDemand, undefined, 'GET', `/images/${id}/file`)).bytes), sha256(data));
+  t.is(relay.reads(id), 1);
+});
+
+test('a range asked for on a miss is served from the whole file, fetched once', async (t) => {
+  const { id, data } = images['rangeMiss']!;
+  const res = await call(onDemand, undefined, 'GET', `/images/${id}/file`, undefined, { range: 'bytes=-100' });
+  t.is(res.status, 206);
+  t.deepEqual(res.bytes, data.subarray(data.length - 100));
+  t.is((await call(onDemand, undefined, 'GET', `/images/${id}/file`)).bytes.length, data.length);
+  t.is(relay.reads(id), 1);
+});
+
+test('a record naming more bytes than uploads.max_bytes is not fetched', async (t) => {
+  const { id } = images['big']!;
+  const res = await call(onDemand, undefined, 'GET', `/images/${id}/file`);
+  t.is(res.status, 409);
+  t.regex(res.text, /over uploads\.max_bytes/);
+  t.is(relay.reads(id), 0);
+});
+
+test("the follower's own images are served from its own store, never fetched", async (t) => {
+  const data = randomBytes(10 * KiB);
+  const id = await createImage(onDemand, onDemand.token, { name: unique('local'), access: 'public' });
+  await uploadFile(onDemand, onDemand.token, id, data);
+  t.is(sha256((await call(onDemand, undefined, 'GET', `/images/${id}/file`)).bytes), sha256(data));
+  t.is(relay.reads(id), 0);
+});
+
+test('immediate: the files a sync brings are fetched in the background, within the mirror filters', async (t) => {
+  const newer = images['newer']!;
+  const kept = await pollUntil(() => keptFiles(immediate), (f) => f[newer.id] !== undefined, { within: 10_000 });
+  t.truthy(kept[newer.id], 'the newest aarch64 image of series s1 was fetched');
+  const download = await call(immediate, undefined, 'GET', `/images/${newer.id}/file`);
+  t.is(sha256(download.bytes), sha256(newer.data));
+  t.is(relay.reads(newer.id), 1, 'fetched once, by the sync, not by the download');
+  for (const [key, filter] of [['x86', 'architecture'], ['older', 'keep_newest'], ['otherSeries', 'series']] as const) {
+    const { id } = images[key]!;
+    t.is(kept[id], undefined, `${key} is not fetched`);
+    const res = await call(immediate, undefined, 'GET', `/images/${id}/file`);
+    t.is(res.status, 409, key);
+    t.regex(res.text, new RegExp(`followed from upstream up and upstreams\\.up\\.${filter} leaves its file out of this mirror`));
+    t.is(relay.reads(id), 0, `${key}: never read`);
+    t.is((await call(immediate, undefined, 'GET', `/images/${id}`)).status, 200, `${key}: its record is synced all the same`);
+  }
+  // A newer image in the series: fetched after the next sync, and the copy that fell out of the newest one deleted.
+  const newest = await publish('newest', { architecture: 'aarch64', series: 's1' }, 32 * KiB);
+  await sync(immediate);
+  const after = await pollUntil(() => keptFiles(immediate), (f) => f[newest.id] !== undefined && f[newer.id] === undefined, { within: 10_000 });
+  t.truthy(after[newest.id]);
+  t.is(after[newer.id], undefined, 'the copy keep_newest no longer keeps is dropped');
+  const dropped = await call(immediate, undefined, 'GET', `/images/${newer.id}/file`);
+  t.is(dropped.status, 409);
+  t.regex(dropped.text, /keep_newest/);
+});
+
+test('off: a followed image without files answers a clear 409, anonymous and admin alike', async (t) => {
+  const { id } = images['missThenHit']!;
+  for (const key of [undefined, recordsOnly.token]) {
+    const res = await call(recordsOnly, key, 'GET', `/images/${id}/file`);
+    t.is(res.status, 409);
+    t.regex(res.text, new RegExp(`image ${id} has no location in a store this daemon has: it is followed from upstream up without files \\(upstreams\\.up\\.files is off\\)`));
+  }
+});
+
+test('file policies are checked like every setting: which key, which rule, what was expected', (t) => {
+  const load = (up: Record<string, unknown>, stores?: Record<string, unknown>) => () =>
+    loadConfig({ env: {}, overrides: { data_dir: '/tmp/visor-config-check', ...(stores ? { stores } : {}), upstreams: { up: { url: 'https://example.org/c.git', ...up } } } as never });
+  t.throws(load({ files: 'sometimes' }), { message: /upstreams\.up\.files.*one of off, on_demand, immediate/ });
+  t.throws(load({ files: 'on_demand' }), { message: /upstreams\.up\.files_url/ });
+  t.throws(load({ files: 'on_demand', files_url: 'ftp://example.org' }), { message: /upstreams\.up\.files_url/ });
+  t.throws(load({ files: 'on_demand', files_url: 'https://u:p@example.org' }), { message: /without credentials/ });
+  t.throws(load({ files: 'on_demand', files_url: 'https://example.org', files_store: 'nope' }), { message: /upstreams\.up\.files_store/ });
+  t.throws(load({ files: 'on_demand', files_url: 'https://example.org', files_store: 'web' }, { web: { type: 'http', url: 'https://example.org/images/' } }), { message: /store VISOR writes to/ });
+  t.throws(load({ keep_newest: 0 }), { message: /upstreams\.up\.keep_newest/ });
+  t.throws(load({ architecture: 'x86_64' }), { message: /upstreams\.up\.architecture/ });
+  const ok = loadConfig({ env: {}, overrides: { data_dir: '/tmp/visor-config-check', upstreams: { up: { url: 'https://example.org/c.git', files: 'immediate', files_url: 'https://example.org/', series: ['s1'], keep_newest: 2 } } } });
+  t.like(ok.upstreams[0]!.files, { policy: 'immediate', url: 'https://example.org', store: 'fs', series: ['s1'], keepNewest: 2 });
+});
