@@ -30,6 +30,8 @@ export interface FollowedFilesOptions {
   /** The image as the catalogue holds it now, and whether it is in the shared catalogue (the only one a sync writes). */
   current(id: string): ImageRecord | undefined;
   isShared(r: ImageRecord): boolean;
+  /** Whether the record names this instance as its origin: its own image, whatever a sync says. */
+  isOwn(r: ImageRecord): boolean;
   /** The newest `n` available images of a series among those `keep` allows, newest first. */
   newestOfSeries(series: string, n: number, keep: (r: ImageRecord) => boolean): ImageRecord[];
   /** Whether the object may be this image's (ImageLedger.ownsObject). */
@@ -65,7 +67,7 @@ export class FollowedFiles {
   /** The upstream a shared record came from, if a sync brought it. */
   upstreamOf(r: ImageRecord): UpstreamConfig | undefined {
     const name = this.o.state.originOf(r.id);
-    return name !== undefined && this.o.isShared(r) ? this.upstreams.get(name) : undefined;
+    return name !== undefined && this.o.isShared(r) && !this.o.isOwn(r) ? this.upstreams.get(name) : undefined;
   }
 
   /**
