@@ -247,6 +247,10 @@ test('what a sync refused is never served by the Git endpoint: no tracking refs,
     const refused = git(upstream, 'rev-parse', 'HEAD').trim();
     const follower = join(d.dataDir, 'catalog');
     t.is(git(follower, 'for-each-ref', 'refs/remotes').trim(), '', 'no ref keeps the refused commit');
+    // The fetch waited in quarantine: nothing of the refused commit entered the catalogue's objects, reachable or not.
+    t.notRegex(tryGit(follower, 'cat-file', '--batch-all-objects', '--batch').stdout, /TOPSECRET-FROM-FORGE/);
+    t.not(tryGit(follower, 'cat-file', '-e', refused).status, 0, 'the refused commit is not in the catalogue');
+    t.is(tryGit(join(follower, '.git', 'visor', 'quarantine.git'), 'cat-file', '--batch-all-objects', '--batch-check').stdout.split('\n').filter((l) => l !== '' && !l.includes('missing')).length, git(follower, 'cat-file', '--batch-all-objects', '--batch-check').split('\n').filter(Boolean).length, 'and the quarantine was emptied (it sees only the catalogue\'s own objects)');
 
     // Asynchronous git: the daemon answering it runs in this process.
     const advertised = await gitAsync('.', 'ls-remote', `${d.url}/catalog.git`);

@@ -100,9 +100,19 @@ export class CatalogCheckRun {
     return visibilityOf(await this.reader.text(`${commit}:${CATALOG_CONFIG_FILE}`));
   }
 
-  /** Every commit of `range` checked file by file (src/catalog/HistoryChecks.ts): what the final tree no longer shows stays in history. */
-  history(range: string, options: { publicOnly: boolean }): Promise<FileProblem[]> {
-    return historyProblems(this.git, this.reader, this.schema, range, options);
+  /**
+   * Every commit of `range` checked file by file (src/catalog/HistoryChecks.ts): what the final tree
+   * no longer shows stays in history. `where`: another repository holding the commits (a sync's
+   * quarantine), read for this check alone.
+   */
+  async history(range: string, options: { publicOnly: boolean }, where?: string): Promise<FileProblem[]> {
+    if (where === undefined) return historyProblems(this.git, this.reader, this.schema, range, options);
+    const reader = new GitObjectReader(where);
+    try {
+      return await historyProblems(new GitRunner(where), reader, this.schema, range, options);
+    } finally {
+      reader.close();
+    }
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@ import { clearSyncInProgress, markSyncInProgress } from '../catalog/CatalogRecov
 import type { FileProblem } from '../catalog/CatalogScanner.ts';
 import type { FieldConflict } from '../catalog/RecordMerge.ts';
 import { notFound, tooLarge, unauthenticated } from '../errors/VisorError.ts';
+import { FetchQuarantine } from './FetchQuarantine.ts';
 import { bodyHmac, proofNeedsBody, verifyWebhook, type WebhookProof } from './WebhookSignature.ts';
 import type { Logger } from '../log/Logger.ts';
 
@@ -193,12 +194,17 @@ export class UpstreamFollower {
       // serves branches only, but a ref would keep refused objects for good). The merged history
       // itself is what the next fetch negotiates from. Refs older versions kept are dropped.
       let theirs = '';
+      let quarantine: FetchQuarantine | undefined;
       await phase('fetch', async () => {
-        await this.git.run(['fetch', '--quiet', '--no-tags', u.url, `refs/heads/${u.branch}`]);
-        theirs = (await this.git.revParse('FETCH_HEAD')) ?? '';
+        quarantine = await FetchQuarantine.open(this.git, await this.gitDir());
+        theirs = await quarantine.fetch(u.url, u.branch);
         await this.dropTrackingRefs(u.name);
       });
-      await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, theirs, result, phase)));
+      try {
+        await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, quarantine!, theirs, result, phase)));
+      } finally {
+        await quarantine?.empty();
+      }
       if (result.changed.length > 0) await phase('reload', () => this.onChanged(result.changed, u.name));
     } catch (error) {
       result.mode = 'failed';
@@ -210,29 +216,34 @@ export class UpstreamFollower {
     return result;
   }
 
+  private async gitDir(): Promise<string> {
+    return (await this.git.run(['rev-parse', '--absolute-git-dir'])).stdout.trim();
+  }
+
   /** Removes refs/remotes/<upstream>/*, which earlier versions kept for each upstream. */
   private async dropTrackingRefs(upstream: string): Promise<void> {
     const refs = (await this.git.run(['for-each-ref', '--format=%(refname)', `refs/remotes/${upstream}/`])).stdout.split('\n').filter(Boolean);
     for (const ref of refs) await this.git.run(['update-ref', '-d', ref]);
   }
 
-  private async integrate(u: UpstreamConfig, theirs: string, result: SyncResult, phase: (name: string, work: () => Promise<unknown>) => Promise<void>): Promise<void> {
+  private async integrate(u: UpstreamConfig, quarantine: FetchQuarantine, theirs: string, result: SyncResult, phase: (name: string, work: () => Promise<unknown>) => Promise<void>): Promise<void> {
     const before = (await this.git.revParse('HEAD'))!;
     result.before = before;
     result.after = before;
-    if (await this.isAncestor(theirs, before)) return;
+    if (await quarantine.isAncestor(theirs, before)) return;
     this.checkRun ??= CatalogCheckRun.open(this.repo.dir);
     const run = await this.checkRun;
     // Every commit the upstream brings, file by file, before the branch moves at all: what they hold
     // (a private record, a symlink, a huge blob) is never served, not even while the sync runs.
     let incoming: FileProblem[] = [];
-    await phase('history', async () => (incoming = await run.history(`${before}..${theirs}`, { publicOnly: true })));
+    await phase('history', async () => (incoming = await run.history(`${before}..${theirs}`, { publicOnly: true }, quarantine.dir)));
     if (incoming.length > 0) {
       result.mode = 'refused';
       result.problems = incoming;
       return;
     }
-    const gitDir = (await this.git.run(['rev-parse', '--absolute-git-dir'])).stdout.trim();
+    await phase('accept', () => quarantine.accept());
+    const gitDir = await this.gitDir();
     const report = join(gitDir, 'visor', 'merge-report.jsonl');
     await mkdir(join(gitDir, 'visor'), { recursive: true });
     await rm(report, { force: true });
