@@ -144,7 +144,7 @@ ensure_tools() {
 CAT="$WORK/catalog"
 generate_catalog() {
   log "generating a catalogue of $IMAGES images (generateCatalog.ts)"
-  "$NODE" "$BENCH_DIR/generateCatalog.ts" "$CAT" "$IMAGES" --public >"$WORK/gen.json" || return 1
+  "$NODE" "$BENCH_DIR/generateCatalog.ts" "$CAT" "$IMAGES" --public --origin upstream.bench >"$WORK/gen.json" || return 1
   record catalog "$(cat "$WORK/gen.json")"
   record catalog.bytes "$(bytes_of "$CAT")"
   # flush the new files now, so their write-back does not run during the measurements

@@ -2,12 +2,13 @@
  * Benchmark catalogue generator: writes N valid image records straight into a new VISOR catalogue
  * (a Git repository, branch main) without going through the API, and commits them in one commit.
  *
- *   node test/bench/generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack] [--public]
+ *   node test/bench/generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack] [--public] [--origin NAME]
  *
  * DIR must not exist or be empty. Layout: DIR/visor-catalog.json ({"schema_version": 1}) and
  * DIR/images/<first two chars of id>/<id>.json, one pretty-printed record per file, keys in the
  * schema's order. Records vary in name, architecture, disk, sizes, tags, series and created_at;
  * access is mostly public (all public with --public: a public catalogue that daemons follow), status is available. Output is deterministic for a given seed.
+ * --origin NAME: the records are another instance's (their `origin`), as an upstream's are.
  * --ids FILE writes K (default 1000) ids of public records, one a line (for the show benchmark).
  * After the commit the repository is packed (git repack -a -d), as a cloned catalogue would be,
  * unless --no-pack. Prints one JSON line with the counts and timings.
@@ -25,18 +26,19 @@ interface Options {
   idsCount: number;
   pack: boolean;
   publicOnly: boolean;
+  origin: string | undefined;
 }
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack] [--public]\n`,
+    `${message}\nusage: generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack] [--public] [--origin NAME]\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
   const positional: string[] = [];
-  const opts: Options = { dir: '', count: 0, seed: 1, idsFile: undefined, idsCount: 1000, pack: true, publicOnly: false };
+  const opts: Options = { dir: '', count: 0, seed: 1, idsFile: undefined, idsCount: 1000, pack: true, publicOnly: false, origin: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const value = (): string => {
@@ -49,6 +51,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--ids-count') opts.idsCount = Number(value());
     else if (a === '--no-pack') opts.pack = false;
     else if (a === '--public') opts.publicOnly = true;
+    else if (a === '--origin') opts.origin = value();
     else if (a.startsWith('--')) usage(`unknown option ${a}`);
     else positional.push(a);
   }
@@ -212,6 +215,7 @@ function main(): void {
       updated_at: new Date(updated).toISOString(),
       uploaded_at: new Date(uploaded).toISOString(),
       owner: weighted(owners),
+      ...(opts.origin !== undefined ? { origin: opts.origin } : {}),
       checksum: rand() < 0.85 ? `sha256:${hex(64)}` : `sha512:${hex(128)}`,
       type: weighted(types),
       disk,
