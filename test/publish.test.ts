@@ -6,6 +6,8 @@ import { startTestDaemon } from './helpers/daemon.ts';
 import { runVisor, runVisorJson } from './helpers/cli.ts';
 import { sha256 } from './helpers/images.ts';
 import { git, publisherIdentity, serverAndClone, recordFile } from './helpers/gitRepos.ts';
+import { execFileSync } from 'node:child_process';
+import { qemuImg } from './helpers/diskImages.ts';
 
 /** A catalogue server and a publisher's clone (hooks in both), and a disk image to publish. */
 async function serverCloneAndDisk() {
@@ -22,7 +24,7 @@ const visor = <T>(args: string[], env: Record<string, string> = {}) => runVisorJ
 test('publish to a store folder: the disk lands in the store, the metadata on a pushed branch the server accepted', async (t) => {
   const { root, server, clone, disk, sha } = await serverCloneAndDisk();
   const store = join(root, 'store');
-  const out = await visor<{ record: { id: string; checksum: string; size: number }; branch: string; pushed: boolean }>(['publish', disk, '--name', 'cirros-0.6.2', '--arch', 'x86_64', '--disk', 'qcow2', '--series', 'cirros', '--repo', clone, '--store-dir', store, '--owner', 'pat']);
+  const out = await visor<{ record: { id: string; checksum: string; size: number }; branch: string; pushed: boolean }>(['publish', disk, '--name', 'cirros-0.6.2', '--arch', 'x86_64', '--disk', 'raw', '--series', 'cirros', '--repo', clone, '--store-dir', store, '--owner', 'pat']);
   t.is(out.record.checksum, sha);
   t.is(out.record.size, 300_000);
   t.true(out.pushed);
@@ -58,6 +60,23 @@ test('publish refuses what the catalogue rules refuse, before anything is pushed
   t.regex(refused.stderr, /architecture/);
   t.is(git(server, 'branch', '--list', 'publish/*').trim(), '');
   t.deepEqual(await readdir(join(root, 'store')).catch(() => []), [], 'no orphaned disk in the store');
+});
+
+test('publish to a store folder inspects the disk like an upload: the record carries what was found, and a hostile disk is refused leaving nothing', async (t) => {
+  const { root, clone, server } = await serverCloneAndDisk();
+  const store = join(root, 'store');
+  const good = join(root, 'good.qcow2');
+  execFileSync(qemuImg(), ['create', '-q', '-f', 'qcow2', good, '3M'], { stdio: 'ignore' });
+  const out = await visor<{ record: Record<string, unknown> }>(['publish', good, '--name', 'inspected', '--disk', 'qcow2', '--repo', clone, '--store-dir', store, '--owner', 'pat', '--no-push']);
+  t.like(out.record, { virtual_size: 3 << 20, inspection: { format: 'qcow2', virtual_size: 3 << 20, compat: '1.1' } });
+  const backed = join(root, 'backed.qcow2');
+  execFileSync(qemuImg(), ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', '/etc/passwd', backed, '1M'], { stdio: 'ignore' });
+  const before = await readdir(store, { recursive: true });
+  const refused = await runVisor(['--json', 'publish', backed, '--name', 'hostile', '--disk', 'qcow2', '--repo', clone, '--store-dir', store, '--owner', 'pat'], { env: publisherIdentity() });
+  t.is(refused.code, 2);
+  t.regex(refused.stderr, /qcow2-backing-file/);
+  t.deepEqual(await readdir(store, { recursive: true }), before, 'nothing more in the store');
+  t.is(git(server, 'branch', '--list', 'publish/hostile*').trim(), '');
 });
 
 test('each publish is one change on top of the upstream main, and the publisher\'s checkout is left as it was', async (t) => {

@@ -34,6 +34,9 @@ export function inspectionProblems(record: ImageRecord): FieldProblem[] {
   return problems;
 }
 
+/** The default of uploads.max_virtual_size: 64 TiB. */
+export const DEFAULT_MAX_VIRTUAL_SIZE = 2 ** 46;
+
 export interface InspectionPolicy {
   /** The largest virtual disk accepted, in bytes. */
   maxVirtualSize: number;

@@ -6,10 +6,12 @@ import { dirname, join } from 'node:path';
 import { GitRunner } from '../git/GitRunner.ts';
 import { FsStore } from '../store/fs/FsStore.ts';
 import { hashedCopy } from '../image-files/HashedCopy.ts';
+import { FormatInspection } from '../inspection/FormatInspection.ts';
+import { DEFAULT_MAX_VIRTUAL_SIZE, verdictOn } from '../inspection/InspectionVerdict.ts';
 import { ImageSchema } from '../catalog/ImageSchema.ts';
 import { recordPath } from '../catalog/CatalogLayout.ts';
 import { serializeRecord } from '../catalog/RecordFile.ts';
-import { INSTANCE_FIELDS, type ImageInput, type ImageRecord } from '../api/ImageRecord.ts';
+import { INSTANCE_FIELDS, type ImageInput, type ImageInspection, type ImageRecord } from '../api/ImageRecord.ts';
 import type { VisorClient } from '../client/VisorClient.ts';
 import { conflict, invalidField, unavailable } from '../errors/VisorError.ts';
 
@@ -39,16 +41,21 @@ function slug(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40) || 'image';
 }
 
-/** Streams a disk into a filesystem store under a new id, hashing on the way. */
-async function storeDisk(disk: string, storeDir: string, storeName: string): Promise<{ id: string; size: number; checksum: string; remove: () => Promise<void> }> {
+/**
+ * Streams a disk into a filesystem store under a new id, hashing and format-inspecting it on the way
+ * (the daemon's rules and default cap): a refused disk leaves nothing in the store.
+ */
+async function storeDisk(disk: string, declared: string | undefined, storeDir: string, storeName: string): Promise<{ id: string; size: number; checksum: string; inspection: ImageInspection; remove: () => Promise<void> }> {
   const id = randomUUID();
   const store = new FsStore({ name: storeName, path: storeDir });
   await store.init();
   const write = await store.write(id);
   try {
-    const copied = await hashedCopy(createReadStream(disk), write.stream, 'sha256', Number.MAX_SAFE_INTEGER);
+    const inspection = new FormatInspection();
+    const copied = await hashedCopy(createReadStream(disk), write.stream, 'sha256', Number.MAX_SAFE_INTEGER, { observe: (chunk) => inspection.push(chunk) });
+    const found = verdictOn(inspection.finish(), declared, { maxVirtualSize: DEFAULT_MAX_VIRTUAL_SIZE });
     await write.commit();
-    return { id, size: copied.bytes, checksum: copied.checksum, remove: () => store.delete(id) };
+    return { id, size: copied.bytes, checksum: copied.checksum, inspection: found, remove: () => store.delete(id) };
   } catch (e) {
     await write.abort();
     throw e;
@@ -128,10 +135,10 @@ export async function publish(options: PublishOptions): Promise<Published> {
     // Check the metadata before moving any bytes: a refused image must leave nothing in the store.
     const now0 = new Date().toISOString();
     schema.assertValid({ ...options.metadata, access: 'public', id: randomUUID(), status: 'locked', owner: options.target.owner, created_at: now0, updated_at: now0 }, 'image');
-    const { id, size, checksum, remove } = await storeDisk(options.disk, options.target.storeDir, options.target.storeName);
+    const { id, size, checksum, inspection, remove } = await storeDisk(options.disk, options.metadata.disk, options.target.storeDir, options.target.storeName);
     undo = remove;
     const now = new Date().toISOString();
-    record = { ...options.metadata, access: 'public', id, status: 'available', owner: options.target.owner, created_at: now, updated_at: now, uploaded_at: now, size, checksum, store: options.target.storeName, locations: [{ store: options.target.storeName, key: id }] } as ImageRecord;
+    record = { ...options.metadata, access: 'public', id, status: 'available', owner: options.target.owner, created_at: now, updated_at: now, uploaded_at: now, size, checksum, virtual_size: inspection.virtual_size, inspection, store: options.target.storeName, locations: [{ store: options.target.storeName, key: id }] } as ImageRecord;
   }
 
   const branch = options.branch ?? `publish/${slug(record.name)}-${record.id.slice(0, 8)}`;
