@@ -180,7 +180,8 @@ function main(): void {
     // The draw happens either way, so that --public changes nothing else in the catalogue.
     const access = rand() < 0.9 || opts.publicOnly ? 'public' : 'private';
     const created = now - Math.floor(rand() * spanMs);
-    const uploaded = created + int(1, 3600) * 1000;
+    // Never in the future: the catalogue rules refuse a time ahead of the clock.
+    const uploaded = Math.min(now, created + int(1, 3600) * 1000);
     const updated = Math.min(now, uploaded + (rand() < 0.3 ? int(1, 90 * 24 * 3600) * 1000 : 0));
     const size = int(16, 20 * 1024) * 1024 * 1024 + int(0, 1024 * 1024 - 1);
     const virtualSize = Math.max(size, int(1, 200) * 1024 * 1024 * 1024);
