@@ -123,6 +123,18 @@ export class CatalogCheckRun {
 
 /** One line per problem: `FILE: field: message [rule]`, or a workflow command where GitHub Actions reads them. */
 export function formatProblem(p: FileProblem, env: NodeJS.ProcessEnv = process.env): string {
-  if (env['GITHUB_ACTIONS'] === 'true') return `::error file=${p.file},title=${p.field} (${p.rule})::${p.message}`;
+  if (env['GITHUB_ACTIONS'] === 'true') return `::error file=${commandProperty(p.file)},title=${commandProperty(`${p.field} (${p.rule})`)}::${commandData(p.message)}`;
   return `${p.file}: ${p.field}: ${p.message} [${p.rule}]`;
+}
+
+/**
+ * Escaped as GitHub's workflow commands require: a pull request names its files, and a path with a
+ * line break (git allows one) would otherwise start a workflow command of its own on the next line.
+ */
+function commandData(text: string): string {
+  return text.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A');
+}
+
+function commandProperty(text: string): string {
+  return commandData(text).replaceAll(':', '%3A').replaceAll(',', '%2C');
 }

@@ -6,6 +6,12 @@ export const ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9
 export const IMAGES_DIR = 'images';
 export const CATALOG_CONFIG_FILE = 'visor-catalog.json';
 export const SCHEMA_VERSION = 1;
+/**
+ * The catalogue's own copy of the checker its CI runs (`node .visor/visor-check.mjs validate`): one
+ * file bundled from this installation's `catalog validate`, since no `visor` package is published
+ * for a runner to install.
+ */
+export const VENDORED_CHECKER = '.visor/visor-check.mjs';
 
 export function isImageId(value: string): boolean {
   return ID_PATTERN.test(value);

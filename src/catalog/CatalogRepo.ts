@@ -4,56 +4,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { simpleGit } from 'simple-git';
 import { CATALOG_CONFIG_FILE, IMAGES_DIR, SCHEMA_VERSION } from './CatalogLayout.ts';
-import { conflict } from '../errors/VisorError.ts';
+import { conflict, notFound } from '../errors/VisorError.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import type { Visibility } from './CatalogVisibility.ts';
 import { mergeDriverConfig } from './HookInstaller.ts';
+import { writeCiFiles } from './CatalogCiFiles.ts';
 
 /** Image records merge field by field (`visor catalog merge-driver`), not line by line. */
 const GITATTRIBUTES = 'images/**/*.json merge=visor-json\n';
-
-// Pull-request checks: the same rules as the hooks, only over what the pull request changed.
-const GITHUB_WORKFLOW = `name: VISOR catalogue
-on: [pull_request, push]
-jobs:
-  validate:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with:
-          node-version: 24
-      # Facts of records already checked, by blob id: a check then reads only what changed.
-      - uses: actions/cache@v4
-        with:
-          path: .git/visor
-          key: visor-facts-\${{ github.sha }}
-          restore-keys: visor-facts-
-      - name: Check the catalogue
-        env:
-          BASE: \${{ github.base_ref }}
-        run: |
-          if [ -n "$BASE" ]; then
-            git fetch --depth=1 origin "$BASE:refs/remotes/origin/$BASE"
-            npx --yes visor catalog validate --base "origin/$BASE"
-          else npx --yes visor catalog validate; fi
-`;
-
-const GITLAB_CI = `visor-catalogue:
-  image: node:24
-  # Facts of records already checked, by blob id: a check then reads only what changed.
-  cache:
-    key: visor-facts
-    paths: [.git/visor/]
-  script:
-    - |
-      if [ -n "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME" ]; then
-        git fetch origin "$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
-        npx --yes visor catalog validate --base "origin/$CI_MERGE_REQUEST_TARGET_BRANCH_NAME"
-      else
-        npx --yes visor catalog validate
-      fi
-`;
 
 const DAEMON_IDENTITY = { GIT_AUTHOR_NAME: 'visor', GIT_AUTHOR_EMAIL: 'daemon@visor.invalid', GIT_COMMITTER_NAME: 'VISOR daemon', GIT_COMMITTER_EMAIL: 'daemon@visor.invalid' };
 
@@ -108,20 +66,32 @@ async function buildCatalog(dir: string, visibility: Visibility): Promise<void> 
   await writeFile(join(dir, CATALOG_CONFIG_FILE), `${JSON.stringify({ schema_version: SCHEMA_VERSION, layout: 'images/<id[0:2]>/<id>.json', visibility }, null, 2)}\n`);
   await writeFile(join(dir, IMAGES_DIR, '.gitkeep'), '');
   await writeFile(join(dir, '.gitattributes'), GITATTRIBUTES);
-  await mkdir(join(dir, '.github', 'workflows'), { recursive: true });
-  await writeFile(join(dir, '.github', 'workflows', 'visor-catalog.yml'), GITHUB_WORKFLOW);
-  await writeFile(join(dir, '.gitlab-ci.yml'), GITLAB_CI);
+  const ciFiles = await writeCiFiles(dir);
   // One process for the rest (a first start creates the private catalogue while the scan holds the
   // event loop); the first commit's identity travels in its environment.
   await new GitRunner(dir).runSequence(
     [
       ...catalogRepoConfig().map(([key, value]) => ['config', key, value]),
-      ['add', 'README.md', CATALOG_CONFIG_FILE, `${IMAGES_DIR}/.gitkeep`, '.gitattributes', '.github', '.gitlab-ci.yml'],
+      ['add', 'README.md', CATALOG_CONFIG_FILE, `${IMAGES_DIR}/.gitkeep`, '.gitattributes', ...ciFiles],
       // gc.auto is off: the maintenance process commit would start has nothing to do.
       ['-c', 'maintenance.auto=false', 'commit', '-q', '-m', 'Create VISOR catalogue'],
     ],
     { env: DAEMON_IDENTITY },
   );
+}
+
+/**
+ * Writes the CI files (workflows and the vendored checker) of this installation into an existing
+ * catalogue clone and stages them, for its maintainer to review and commit: after upgrading VISOR,
+ * the catalogue's CI then checks with the new rules.
+ */
+export async function updateCiFiles(dir: string): Promise<{ dir: string; files: readonly string[]; changed: readonly string[] }> {
+  if (!(await isCatalog(dir))) throw notFound(`a catalogue (a git working tree with ${CATALOG_CONFIG_FILE}) in ${dir}`);
+  const git = new GitRunner(dir);
+  const files = await writeCiFiles(dir);
+  await git.run(['add', '--', ...files]);
+  const changed = (await git.run(['diff', '--cached', '--name-only', '-z', '--', ...files])).stdout.split('\0').filter((f) => f !== '');
+  return { dir, files, changed };
 }
 
 /** The repository configuration every catalogue gets, and again at every start: the merge driver names this installation's paths, which may have moved. */

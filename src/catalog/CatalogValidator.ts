@@ -5,6 +5,35 @@ import { CATALOG_CONFIG_FILE, recordPath } from './CatalogLayout.ts';
 import { privateInPublic, visibilityOf } from './CatalogVisibility.ts';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { CatalogCheckRun } from './CatalogCheckRun.ts';
+import { commitRef } from './CatalogTree.ts';
+import { oversized, withHistory } from './HistoryChecks.ts';
+import { invalidField } from '../errors/VisorError.ts';
+
+/**
+ * What `visor catalog validate` and the vendored CI checker (.visor/visor-check.mjs) both answer:
+ * with a base, what changed from it to HEAD (a pull request); without, the whole working tree.
+ */
+export function validate(dir: string, options: { base?: string | undefined } = {}): Promise<FileProblem[]> {
+  return options.base === undefined ? validateCatalog(dir) : validateChanges(dir, options.base);
+}
+
+/**
+ * What the server's pre-receive hook checks for a push of HEAD onto `base`: the change, with the
+ * rules of the hooks, and every commit on the way (src/catalog/HistoryChecks.ts).
+ */
+export async function validateChanges(dir: string, base: string): Promise<FileProblem[]> {
+  // A revision, never an option git would act on (--output=FILE, say).
+  if (base.startsWith('-')) throw invalidField('base', 'revision', 'a revision', `--base ${base}: a revision, not an option`);
+  const run = await CatalogCheckRun.open(dir);
+  try {
+    const publicOnly = (await run.visibilityAt(base)) === 'public';
+    const history = await run.history(`${base}..HEAD`, { publicOnly });
+    return oversized(history) ? history : withHistory((await run.check(commitRef(base), commitRef('HEAD'))).problems, history);
+  } finally {
+    await run.close();
+  }
+}
 
 /** Validates a whole catalogue working tree: every file on its own, then the rules between them. */
 export async function validateCatalog(dir: string, schema = new ImageSchema()): Promise<FileProblem[]> {

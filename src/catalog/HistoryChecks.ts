@@ -1,7 +1,7 @@
 import type { GitRunner } from '../git/GitRunner.ts';
 import type { GitObjectReader } from '../git/GitObjectReader.ts';
 import type { ImageSchema } from './ImageSchema.ts';
-import { CATALOG_CONFIG_FILE, IMAGES_DIR } from './CatalogLayout.ts';
+import { CATALOG_CONFIG_FILE, IMAGES_DIR, VENDORED_CHECKER } from './CatalogLayout.ts';
 import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
 import { privateInPublic } from './CatalogVisibility.ts';
 
@@ -9,7 +9,7 @@ import { privateInPublic } from './CatalogVisibility.ts';
 export const MAX_RECORD_BYTES = 64 * 1024;
 
 /** What may sit at a catalogue's top level, besides images/: what `catalog init` writes. */
-const TOP_LEVEL_FILES = new Set(['README.md', 'LICENSE', CATALOG_CONFIG_FILE, '.gitattributes', '.gitignore', '.gitlab-ci.yml']);
+const TOP_LEVEL_FILES = new Set(['README.md', 'LICENSE', CATALOG_CONFIG_FILE, '.gitattributes', '.gitignore', '.gitlab-ci.yml', VENDORED_CHECKER]);
 const TOP_LEVEL_FOLDERS = ['.github/'];
 const RECORD_FILE = /^images\/[0-9a-f]{2}\/[^/]+\.json$/;
 

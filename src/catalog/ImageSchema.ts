@@ -1,10 +1,10 @@
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { invalid, type FieldProblem } from '../errors/VisorError.ts';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import { isDateTime } from './DateTimeFormat.ts';
+// Imported, not read from a path at run time: the vendored CI checker (a single bundled file) carries it inside.
+import imageSchemaDocument from 'visor/catalog-schema/image.schema.json' with { type: 'json' };
 
 // ajv-formats is CommonJS; its default export arrives wrapped under nodenext.
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
@@ -21,9 +21,6 @@ interface RecordSchema {
   required: string[];
 }
 
-/** Path of the published schema file, resolved through the package's own exports. */
-export const IMAGE_SCHEMA_PATH = createRequire(import.meta.url).resolve('visor/catalog-schema/image.schema.json');
-
 /**
  * The image record schema (catalog-schema/image.schema.json), compiled once. Validation errors
  * come back as FieldProblems naming the field, the rule and what was expected.
@@ -34,8 +31,9 @@ export class ImageSchema {
   readonly fields: ReadonlySet<string>;
   private readonly check: ValidateFunction;
 
-  constructor(schemaPath = IMAGE_SCHEMA_PATH) {
-    this.schema = JSON.parse(readFileSync(schemaPath, 'utf8')) as RecordSchema;
+  constructor() {
+    // A copy: the imported document is one object shared by every importer.
+    this.schema = structuredClone(imageSchemaDocument) as unknown as RecordSchema;
     const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
     addFormats(ajv);
     ajv.addFormat('date-time', isDateTime);

@@ -25,32 +25,25 @@ export function registerCatalogCommand(program: Command, session: CliSession): v
     .argument('[dir]', 'catalogue directory', '.')
     .option('--base <rev>', 'check only the changes from REV to HEAD, with the rules of the hooks')
     .action(async (dir: string, options: { base?: string }) => {
-      const { formatProblem } = await import('../../catalog/CatalogCheckRun.ts');
-      let problems;
-      // A revision, never an option git would act on (--output=FILE, say).
-      if (options.base?.startsWith('-')) throw new CliError(`--base ${options.base}: a revision, not an option`, ExitCode.usage);
-      if (options.base !== undefined) {
-        const { CatalogCheckRun } = await import('../../catalog/CatalogCheckRun.ts');
-        const { commitRef } = await import('../../catalog/CatalogTree.ts');
-        const run = await CatalogCheckRun.open(dir);
-        try {
-          // What the server's pre-receive hook checks: the change, and every commit on the way.
-          const publicOnly = (await run.visibilityAt(options.base)) === 'public';
-          const { oversized, withHistory } = await import('../../catalog/HistoryChecks.ts');
-          const history = await run.history(`${options.base}..HEAD`, { publicOnly });
-          problems = oversized(history) ? history : withHistory((await run.check(commitRef(options.base), commitRef('HEAD'))).problems, history);
-        } finally {
-          await run.close();
-        }
-      } else {
-        const { validateCatalog } = await import('../../catalog/CatalogValidator.ts');
-        problems = await validateCatalog(dir);
-      }
+      const [{ formatProblem }, { validate }] = await Promise.all([import('../../catalog/CatalogCheckRun.ts'), import('../../catalog/CatalogValidator.ts')]);
+      const problems = await validate(dir, options);
       session.output.result(problems, () => (problems.length === 0 ? `${dir}: valid` : problems.map((p) => formatProblem(p)).join('\n')));
       if (problems.length > 0) {
         // The problems are the output; the error only sets the exit status.
         throw new CliError(`${problems.length} problem(s) in ${dir}`, ExitCode.failure);
       }
+    });
+
+  catalog
+    .command('update-ci')
+    .description("write this installation's CI workflows and checker (.visor/visor-check.mjs) into a catalogue clone and stage them, after upgrading VISOR")
+    .argument('[dir]', 'catalogue clone', '.')
+    .action(async (dir: string) => {
+      const { updateCiFiles } = await import('../../catalog/CatalogRepo.ts');
+      const updated = await updateCiFiles(dir);
+      session.output.result(updated, () =>
+        updated.changed.length === 0 ? `${dir}: CI files already current` : `staged ${updated.changed.join(', ')} in ${dir}: review and commit them`,
+      );
     });
 
   catalog
