@@ -8,7 +8,8 @@
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -123,6 +124,7 @@ test.before(async () => {
   await publish('oversize', {}, 300 * KiB);
   await publish('rangeMiss', {}, 1 * MiB);
   await publish('abandoned', {}, 4 * MiB);
+  await publish('earlier', {}, 200 * KiB);
   await publish('big', {}, 5 * MiB);
   await publish('x86', { architecture: 'x86_64', series: 's1' }, 64 * KiB);
   await publish('older', { architecture: 'aarch64', series: 's1' }, 64 * KiB);
@@ -259,6 +261,26 @@ test('immediate: the files a sync brings are fetched in the background, within t
   const dropped = await call(immediate, undefined, 'GET', `/images/${newer.id}/file`);
   t.is(dropped.status, 409);
   t.regex(dropped.text, /keep_newest/);
+});
+
+test('images synced before this instance kept their upstream are served once it starts again (a single upstream)', async (t) => {
+  const { id, data } = images['earlier']!;
+  const dataDir = await mkdtemp(join(tmpdir(), 'visor-follower-'));
+  const config = { upstreams: { up: { url: `${upstream.url}/catalog.git`, interval_seconds: 0, files: 'on_demand', files_url: relay.url } } };
+  const first = await startTestDaemon({ dataDir, config });
+  await sync(first);
+  await first.stop();
+  // What an earlier version left: the records, and no followed-files.json.
+  await rm(join(dataDir, 'followed-files.json'));
+  const again = await startTestDaemon({ dataDir, config });
+  try {
+    const res = await call(again, undefined, 'GET', `/images/${id}/file`);
+    t.is(res.status, 200, res.text);
+    t.is(sha256(res.bytes), sha256(data));
+  } finally {
+    await again.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 test('off: a followed image without files answers a clear 409, anonymous and admin alike', async (t) => {

@@ -298,6 +298,11 @@ export class VisorCore {
       throw error;
     });
     if (recovered.length > 0) logger.warn({ images: recovered }, 'uploads interrupted by a stop were marked error');
+    const earlier = await core.followedFiles.recordEarlierSyncs(index.all()).catch(async (error: unknown) => {
+      await core.close().catch(() => undefined);
+      throw error;
+    });
+    if (earlier > 0) logger.info({ images: earlier }, 'recorded the upstream of images synced before it was kept');
     core.follower.start();
     // The snapshot is saved on stop, not after a scan: serialising 100,000 records blocks the event
     // loop for a second and doubles memory just as the first requests arrive. After a crash, the next

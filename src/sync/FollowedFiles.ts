@@ -189,6 +189,23 @@ export class FollowedFiles {
     }
   }
 
+  /**
+   * At start: records a sync brought before this instance kept their upstream (an earlier version)
+   * are unknown here, and their files would never be served. With a single upstream, every record of
+   * another instance's origin in the shared catalogue came from it (nothing else writes foreign
+   * records there), so those are recorded as its. With several, only their next change tells.
+   */
+  async recordEarlierSyncs(records: Iterable<ImageRecord>): Promise<number> {
+    if (this.upstreams.size !== 1) return 0;
+    const [u] = this.upstreams.values();
+    const ids: string[] = [];
+    for (const r of records) {
+      if (r.origin !== undefined && !this.o.isOwn(r) && this.o.isShared(r) && this.o.state.originOf(r.id) === undefined) ids.push(r.id);
+    }
+    if (ids.length > 0) await this.o.state.followed(u!.name, ids, []);
+    return ids.length;
+  }
+
   /** Kept copies of this upstream's images whose record is gone, changed, or left out by the filters now: deleted. */
   private async evict(u: UpstreamConfig): Promise<void> {
     const stale: Array<[string, ImageLocation]> = [];
