@@ -196,6 +196,8 @@ test('visor inspect: the owner or an admin records the verdict on an older image
   t.is(run.code, 0, run.stderr);
   t.regex(run.stdout, new RegExp(`${id}: qcow2, virtual size ${7 << 20} bytes, cluster size 65536, compat 1.1`));
   t.like(await view(id), { status: 'available', virtual_size: 7 << 20, inspection: { format: 'qcow2', virtual_size: 7 << 20 } });
+  const show = await visorAt(d).run(['show', id], { env: { VISOR_TOKEN: keys.owner } });
+  t.regex(show.stdout, /^inspection +qcow2, 7(\.0)? MiB virtual, cluster size 65536, compat 1\.1, inspected \S+ \(visor-inspect\/1\)$/m);
   t.is((await call(d, d.token, 'POST', `/images/${id}/inspect`)).status, 200, 'an admin may');
 
   const hidden = await olderImage(bytes, 'qcow2', 'private');

@@ -1,10 +1,10 @@
-import type { ImageView } from '../../api/ImageRecord.ts';
+import type { ImageInspection, ImageView } from '../../api/ImageRecord.ts';
 import { formatBytes } from './formatBytes.ts';
 
 /** Display order: identity first, then what it is, then where it is, then bookkeeping. */
 const FIELD_ORDER = [
   'id', 'name', 'status', 'access', 'architecture', 'type', 'disk', 'container_format',
-  'size', 'virtual_size', 'min_disk', 'min_ram', 'checksum', 'series', 'tags', 'kernel', 'ramdisk',
+  'size', 'virtual_size', 'inspection', 'min_disk', 'min_ram', 'checksum', 'series', 'tags', 'kernel', 'ramdisk',
   'store', 'locations', 'owner', 'created_at', 'updated_at', 'uploaded_at', 'accessed_at', 'access_count', 'uri',
 ];
 
@@ -36,6 +36,11 @@ function displayValue(field: string, value: unknown): string {
       return `${String(value)} GiB`;
     case 'min_ram':
       return `${String(value)} MiB`;
+    case 'inspection': {
+      const i = value as ImageInspection;
+      const qcow2 = [i.cluster_size !== undefined ? `cluster size ${i.cluster_size}` : '', i.compat !== undefined ? `compat ${i.compat}` : ''].filter(Boolean);
+      return [i.format, `${formatBytes(i.virtual_size)} virtual`, ...qcow2, `inspected ${i.inspected_at} (${i.inspector})`].join(', ');
+    }
     case 'tags':
       return (value as string[]).join(', ');
     case 'locations':
