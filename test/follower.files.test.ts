@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer, request, type Server } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/config/VisorConfig.ts';
@@ -79,9 +80,9 @@ async function startFileRelay(target: string): Promise<FileRelay> {
 
 let upstream: TestDaemon;
 let relay: FileRelay;
-/** on_demand, through the relay; uploads.max_bytes below the big image. */
+/** on_demand, through the relay. */
 let onDemand: TestDaemon;
-/** immediate, aarch64 only, series s1 only, the newest one of each series. */
+/** immediate, aarch64 only, series s1 only, the newest one of each series; uploads.max_bytes below the big image. */
 let immediate: TestDaemon;
 /** The default: records only. */
 let recordsOnly: TestDaemon;
@@ -118,24 +119,32 @@ async function keptFiles(d: TestDaemon): Promise<Record<string, { key: string; s
 test.before(async () => {
   upstream = await startTestDaemon();
   relay = await startFileRelay(upstream.url);
-  await publish('missThenHit', { architecture: 'x86_64' }, 3 * MiB + 5);
-  await publish('concurrent', {}, 2 * MiB);
-  await publish('corrupt', {}, 1 * MiB);
-  await publish('oversize', {}, 300 * KiB);
-  await publish('rangeMiss', {}, 1 * MiB);
-  await publish('abandoned', {}, 4 * MiB);
-  await publish('earlier', {}, 200 * KiB);
-  await publish('big', {}, 5 * MiB);
-  await publish('x86', { architecture: 'x86_64', series: 's1' }, 64 * KiB);
-  await publish('older', { architecture: 'aarch64', series: 's1' }, 64 * KiB);
-  await sleep(10);
-  await publish('newer', { architecture: 'aarch64', series: 's1' }, 96 * KiB);
-  await publish('otherSeries', { architecture: 'aarch64', series: 's2' }, 64 * KiB);
-  [onDemand, immediate, recordsOnly] = await Promise.all([
-    follower({ files: 'on_demand', files_url: relay.url }, { uploads: { max_bytes: 4 * MiB } }),
-    follower({ files: 'immediate', files_url: relay.url, architecture: ['aarch64'], series: ['s1'], keep_newest: 1 }),
+  // The followers start while the upstream takes its images; the series' two aarch64 images one after the other (uploaded_at orders them).
+  const followers = Promise.all([
+    follower({ files: 'on_demand', files_url: relay.url }),
+    follower({ files: 'immediate', files_url: relay.url, architecture: ['aarch64'], series: ['s1'], keep_newest: 1 }, { uploads: { max_bytes: 4 * MiB } }),
     follower({}),
   ]);
+  followers.catch(() => undefined);
+  await Promise.all([
+    publish('missThenHit', { architecture: 'x86_64' }, 3 * MiB + 5),
+    publish('concurrent', {}, 2 * MiB),
+    publish('corrupt', {}, 1 * MiB),
+    publish('oversize', {}, 300 * KiB),
+    publish('rangeMiss', {}, 1 * MiB),
+    publish('abandoned', {}, 4 * MiB),
+    publish('earlier', {}, 200 * KiB),
+    publish('stalled', {}, 24 * MiB),
+    publish('big', { architecture: 'aarch64' }, 5 * MiB),
+    publish('x86', { architecture: 'x86_64', series: 's1' }, 64 * KiB),
+    publish('otherSeries', { architecture: 'aarch64', series: 's2' }, 64 * KiB),
+    (async () => {
+      await publish('older', { architecture: 'aarch64', series: 's1' }, 64 * KiB);
+      await sleep(10);
+      await publish('newer', { architecture: 'aarch64', series: 's1' }, 96 * KiB);
+    })(),
+  ]);
+  [onDemand, immediate, recordsOnly] = await followers;
   await Promise.all([sync(onDemand), sync(immediate), sync(recordsOnly)]);
 });
 
@@ -211,6 +220,24 @@ test('a client that gives up during the first fetch does not stop it: the copy i
   t.is(relay.reads(id), 1);
 });
 
+test('a first download that stops reading does not hold back the others: it is cut, the fetch goes on', async (t) => {
+  const { id, data } = images['stalled']!;
+  const { hostname, port } = new URL(onDemand.url);
+  // Asks for the file and never reads the answer: more than the socket buffers and the fetch's own hold.
+  const stalled = connect(Number(port), hostname);
+  stalled.pause();
+  t.teardown(() => void stalled.destroy());
+  stalled.write(`GET /images/${id}/file HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`);
+  await pollUntil(() => relay.reads(id), (n) => n === 1, { within: 5000 });
+  const started = Date.now();
+  const other = await call(onDemand, undefined, 'GET', `/images/${id}/file`);
+  t.is(other.status, 200, other.text);
+  t.is(sha256(other.bytes), sha256(data));
+  t.is(relay.reads(id), 1, 'one upstream read all the same');
+  // Without the limit it waits until the upstream's idle timeout (60 s) fails the fetch: a 502.
+  t.true(Date.now() - started < 45_000, 'the waiting download was held back by the lag limit, not by the stalled one');
+});
+
 test('a range asked for on a miss is served from the whole file, fetched once', async (t) => {
   const { id, data } = images['rangeMiss']!;
   const res = await call(onDemand, undefined, 'GET', `/images/${id}/file`, undefined, { range: 'bytes=-100' });
@@ -222,7 +249,7 @@ test('a range asked for on a miss is served from the whole file, fetched once', 
 
 test('a record naming more bytes than uploads.max_bytes is not fetched', async (t) => {
   const { id } = images['big']!;
-  const res = await call(onDemand, undefined, 'GET', `/images/${id}/file`);
+  const res = await call(immediate, undefined, 'GET', `/images/${id}/file`);
   t.is(res.status, 409);
   t.regex(res.text, /over uploads\.max_bytes/);
   t.is(relay.reads(id), 0);

@@ -19,6 +19,13 @@ export interface FetchEnds {
   signal: AbortSignal;
 }
 
+/**
+ * How long the download that started a fetch may leave its buffer full: a client that reads slowly
+ * (or not at all) would otherwise hold the one upstream read, and every download waiting on it, to
+ * its pace. Past it, that download is cut and the fetch goes on at the upstream's pace.
+ */
+const CLIENT_LAG_MS = 5_000;
+
 /** How long the upstream may take to connect, to answer, and to send its next byte. */
 const TIMEOUTS = { connect: 10_000, response: 30_000, socket: 60_000 };
 
@@ -86,7 +93,8 @@ async function openUpstream(image: ImageRecord, ends: FetchEnds): Promise<Readab
  * whose download started the fetch. The client is always one chunk behind: the last chunk is handed
  * over only once the whole file is verified (release), so a client never receives a complete body of
  * bytes that fail verification; it gets a cut connection instead. A slow client slows the fetch (its
- * chunks are not buffered without bound); a client that goes away is dropped and the fetch goes on.
+ * chunks are not buffered without bound), for CLIENT_LAG_MS at most at a time; one that goes away or
+ * lags longer is dropped and the fetch goes on.
  */
 class ClientTee extends Writable {
   private readonly store: Writable;
@@ -111,7 +119,9 @@ class ClientTee extends Writable {
     const stored = this.store.write(chunk);
     const client = this.client;
     if (client && !client.destroyed) {
-      if (this.held && !client.write(this.held)) await drainedOrGone(client);
+      if (this.held && !client.write(this.held) && !(await drainedOrGone(client, CLIENT_LAG_MS))) {
+        client.destroy(new VisorError('unavailable', `the download that started this image's fetch took no bytes for ${CLIENT_LAG_MS / 1000} s; it was cut so that others waiting for the file are not held back (the next download reads the kept copy)`));
+      }
       this.held = chunk;
     }
     if (!stored) await once(this.store, 'drain');
@@ -133,15 +143,19 @@ class ClientTee extends Writable {
   }
 }
 
-function drainedOrGone(stream: Writable): Promise<void> {
+/** Whether the stream drained or closed within `ms`. */
+function drainedOrGone(stream: Writable, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('close', done);
-      resolve();
+    const done = (drained: boolean) => () => {
+      clearTimeout(timer);
+      stream.off('drain', onDrain);
+      stream.off('close', onDrain);
+      resolve(drained);
     };
-    stream.on('drain', done);
-    stream.on('close', done);
+    const onDrain = done(true);
+    const timer = setTimeout(done(false), ms);
+    stream.on('drain', onDrain);
+    stream.on('close', onDrain);
   });
 }
 
