@@ -84,10 +84,16 @@ const view = async (id: string, key = d.token) => (await call(d, key, 'GET', `/i
 test('every hostile file is refused with a 400 naming its rule; its image ends in error with the reason in its history, and no store keeps anything', async (t) => {
   const files = hostileFiles();
   t.is(files.length, 17);
+  const ids = await Promise.all(files.map((f) => createImage(d, keys.owner, { name: unique('hostile'), disk: f.disk })));
+  // One more whose refusal quotes a descriptor line naming another image: that image's history must
+  // not take the line for its own when the failures are committed together.
+  const vmdk = read(qemuCreate(dir, 'quoting.vmdk', 'vmdk', '4M'));
+  files.push({ name: 'vmdk quoting another image', disk: 'vmdk', bytes: patched(vmdk, 0x200, Buffer.from(`# Disk DescriptorFile\nversion=1\nFailed upload of image ${ids[0]!} quoted\n`)), rule: 'vmdk-descriptor' });
+  ids.push(await createImage(d, keys.owner, { name: unique('hostile'), disk: 'vmdk' }));
   // All at once: failures committed together share one commit, and each image's history still tells its own reason.
   await Promise.all(
-    files.map(async (f) => {
-      const id = await createImage(d, keys.owner, { name: unique('hostile'), disk: f.disk });
+    files.map(async (f, i) => {
+      const id = ids[i]!;
       const res = await putFile(d, keys.owner, id, f.bytes);
       const body = (await res.json()) as { error: { code: string; message: string; problems: Array<{ field: string; rule: string }> } };
       t.is(res.status, 400, f.name);

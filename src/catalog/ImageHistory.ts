@@ -71,7 +71,8 @@ async function historyIn(repo: CatalogRepository, id: string): Promise<RawEntry[
 function messageFor(full: string, id: string): string {
   const [subject = '', ...body] = full.trim().split('\n');
   if (!/^\d+ changes by /.test(subject)) return subject;
-  return body.find((l) => l.startsWith('- ') && l.includes(id))?.slice(2) ?? subject;
+  // The line whose first id is this one: a later id in a line may be text a user chose (a refused file's descriptor, say).
+  return body.find((l) => l.startsWith('- ') && /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/.exec(l)?.[0] === id)?.slice(2) ?? subject;
 }
 
 /**
