@@ -47,6 +47,10 @@ const result = await build({
     ].join('\n'),
   },
 });
+// The two-thread scan loads its worker module by URL beside its own, which a single file has not:
+// `catalog validate` scans on one thread (scanCatalog), and the bundle must keep it that way.
+const workerScan = Object.keys(result.metafile.inputs).filter((input) => /(ParallelScan|CatalogScanWorker)\.ts$/.test(input));
+if (workerScan.length > 0) throw new Error(`the checker bundle would hold ${workerScan.join(', ')}: its worker cannot load from a single file`);
 // Beside, then renamed: a test or `catalog init` reading it meanwhile sees the old file or the new, never half of one.
 const temp = `${out}.${process.pid}.tmp`;
 await writeFile(temp, `${result.outputFiles[0]!.text}\n${await licences(result.metafile)}`);
