@@ -8,13 +8,14 @@
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createServer, request, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/config/VisorConfig.ts';
+import { FetchedFiles, fetchedKey } from '../src/sync/FetchedFiles.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call } from './helpers/http.ts';
 import { pollUntil } from './helpers/polling.ts';
@@ -112,8 +113,8 @@ function follower(files: Record<string, unknown>, config: Record<string, unknown
 }
 
 async function keptFiles(d: TestDaemon): Promise<Record<string, { key: string; store: string }>> {
-  const text = await readFile(join(d.dataDir, 'followed-files.json'), 'utf8').catch(() => '{"files":{}}');
-  return (JSON.parse(text) as { files: Record<string, { key: string; store: string }> }).files;
+  const text = await readFile(join(d.dataDir, 'followed-files.json'), 'utf8').catch(() => '{"entries":{}}');
+  return (JSON.parse(text) as { entries: Record<string, { key: string; store: string }> }).entries;
 }
 
 test.before(async () => {
@@ -297,8 +298,8 @@ test('images synced before this instance kept their upstream are served once it 
   const first = await startTestDaemon({ dataDir, config });
   await sync(first);
   await first.stop();
-  // What an earlier version left: the records, and no followed-files.json.
-  await rm(join(dataDir, 'followed-files.json'));
+  // What an earlier version left: the records, and no record of where they came from.
+  await rm(join(dataDir, 'followed-origins.json'));
   const again = await startTestDaemon({ dataDir, config });
   try {
     const res = await call(again, undefined, 'GET', `/images/${id}/file`);
@@ -317,6 +318,21 @@ test('off: a followed image without files answers a clear 409, anonymous and adm
     t.is(res.status, 409);
     t.regex(res.text, new RegExp(`image ${id} has no location in a store this daemon has: it is followed from upstream up without files \\(upstreams\\.up\\.files is off\\)`));
   }
+});
+
+test("the record of kept copies survives a restart, and one naming another image's object is refused, not followed", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'visor-fetched-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const id = '11111111-2222-4333-8444-555555555555';
+  const other = '66666666-7777-4888-9999-000000000000';
+  const state = await FetchedFiles.open(dir);
+  const file = { upstream: 'up', store: 'fs', key: fetchedKey('up', id), size: 3, checksum: `sha256:${'0'.repeat(64)}`, fetched_at: new Date().toISOString() };
+  await Promise.all([state.followed('up', [id], []), state.fetched(id, file)]);
+  const again = await FetchedFiles.open(dir);
+  t.deepEqual(again.fileOf(id), file);
+  t.is(again.originOf(id), 'up');
+  await writeFile(join(dir, 'followed-files.json'), JSON.stringify({ version: 1, entries: { [id]: { ...file, key: other } } }));
+  await t.throwsAsync(FetchedFiles.open(dir), { message: /followed-files\.json is not a state file VISOR wrote/ });
 });
 
 test('file policies are checked like every setting: which key, which rule, what was expected', (t) => {
