@@ -165,6 +165,7 @@ test('the generated workflows run nothing that needs VISOR installed or the netw
     t.regex(script, /node \.visor\/visor-check\.mjs validate/);
   }
   t.regex(f.workflow, /actions\/setup-node@v4\n\s+with:\n\s+node-version: 24/);
+  t.regex(f.workflow, /^permissions:\n {2}contents: read$/m, 'the workflow token may only read');
   t.regex(f.gitlab, /image: node:24/);
 });
 

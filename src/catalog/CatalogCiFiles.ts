@@ -12,6 +12,9 @@ const CHECK = `node ${VENDORED_CHECKER} validate`;
 
 const GITHUB_WORKFLOW = `name: VISOR catalogue
 on: [pull_request, push]
+# The check reads the repository and nothing more; the token a pull request's run gets can do no more.
+permissions:
+  contents: read
 jobs:
   validate:
     runs-on: ubuntu-latest
