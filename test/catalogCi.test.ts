@@ -166,6 +166,8 @@ test('the generated workflows run nothing that needs VISOR installed or the netw
   }
   t.regex(f.workflow, /actions\/setup-node@v4\n\s+with:\n\s+node-version: 24/);
   t.regex(f.workflow, /^permissions:\n {2}contents: read$/m, 'the workflow token may only read');
+  // Publishers are told the same command, which the checker test below runs as written.
+  t.regex(await readFile(join(template, 'README.md'), 'utf8'), /`node \.visor\/visor-check\.mjs validate --base origin\/main`/);
   t.regex(f.gitlab, /image: node:24/);
 });
 

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { simpleGit } from 'simple-git';
-import { CATALOG_CONFIG_FILE, IMAGES_DIR, SCHEMA_VERSION } from './CatalogLayout.ts';
+import { CATALOG_CONFIG_FILE, IMAGES_DIR, SCHEMA_VERSION, VENDORED_CHECKER } from './CatalogLayout.ts';
 import { conflict, notFound } from '../errors/VisorError.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import type { Visibility } from './CatalogVisibility.ts';
@@ -20,7 +20,8 @@ const PUBLISHERS_README = `# VISOR image catalogue
 Every image is one JSON file, \`images/<first two characters of the id>/<id>.json\`, valid against the
 VISOR image schema (catalog-schema/image.schema.json, version ${SCHEMA_VERSION}). Git history is the audit trail.
 
-- Propose an image by pull request; \`visor catalog validate\` runs the same checks as CI.
+- Propose an image by pull request; \`node ${VENDORED_CHECKER} validate --base origin/main\` runs the
+  checks CI runs, with nothing but Node (20 or later) and git (or \`visor catalog validate\`, the same).
 - Fields marked read-only in the schema (id, status, size, checksum, owner, timestamps) are set by a VISOR daemon.
 - Extra key/value pairs go under \`properties\`.
 `;
