@@ -143,9 +143,14 @@ test.before(async () => {
       await publish('older', { architecture: 'aarch64', series: 's1' }, 64 * KiB);
       await sleep(10);
       await publish('newer', { architecture: 'aarch64', series: 's1' }, 96 * KiB);
+      await sleep(10);
+      await publish('hidden', { architecture: 'aarch64', series: 's1' }, 64 * KiB);
     })(),
   ]);
   [onDemand, immediate, recordsOnly] = await followers;
+  // The immediate follower's site does not offer one image (hidden before its record arrives).
+  const hidden = await call(immediate, immediate.token, 'PUT', `/policy/hidden/${images['hidden']!.id}`, { reason: 'not offered here' });
+  if (hidden.status !== 200) throw new Error(`hide: ${hidden.status} ${hidden.text}`);
   await Promise.all([sync(onDemand), sync(immediate), sync(recordsOnly)]);
 });
 
@@ -271,6 +276,14 @@ test('immediate: the files a sync brings are fetched in the background, within t
   const download = await call(immediate, undefined, 'GET', `/images/${newer.id}/file`);
   t.is(sha256(download.bytes), sha256(newer.data));
   t.is(relay.reads(newer.id), 1, 'fetched once, by the sync, not by the download');
+  // The hidden image is newer still, but the site does not offer it: not fetched, and no place in keep_newest.
+  const hidden = images['hidden']!;
+  t.is(kept[hidden.id], undefined);
+  const refused = await call(immediate, immediate.token, 'GET', `/images/${hidden.id}/file`);
+  t.is(refused.status, 409);
+  t.regex(refused.text, /the site policy hides it/);
+  t.is((await call(immediate, undefined, 'GET', `/images/${hidden.id}/file`)).status, 404, 'and others do not see it at all');
+  t.is(relay.reads(hidden.id), 0);
   for (const [key, filter] of [['x86', 'architecture'], ['older', 'keep_newest'], ['otherSeries', 'series']] as const) {
     const { id } = images[key]!;
     t.is(kept[id], undefined, `${key} is not fetched`);

@@ -32,6 +32,8 @@ export interface FollowedFilesOptions {
   isShared(r: ImageRecord): boolean;
   /** Whether the record names this instance as its origin: its own image, whatever a sync says. */
   isOwn(r: ImageRecord): boolean;
+  /** Whether the site policy hides the image (src/federation/SitePolicy.ts): the site does not offer it, so fetches nothing of it. */
+  isHidden(id: string): boolean;
   /** The newest `n` available images of a series among those `keep` allows, newest first. */
   newestOfSeries(series: string, n: number, keep: (r: ImageRecord) => boolean): ImageRecord[];
   /** Whether the object may be this image's (ImageLedger.ownsObject). */
@@ -97,6 +99,7 @@ export class FollowedFiles {
   private whyNotFetched(u: UpstreamConfig, r: ImageRecord): string | undefined {
     const f = u.files;
     if (f.policy === 'off') return `without files (upstreams.${u.name}.files is off); ask its operator to set on_demand or immediate, or download it from the upstream`;
+    if (this.o.isHidden(r.id)) return 'and the site policy hides it: its file is not fetched';
     if (r.size! > this.o.maxBytes) return `and its size, ${r.size} bytes, is over uploads.max_bytes (${this.o.maxBytes}): it is not fetched`;
     const filtered = this.filteredBy(u, r);
     if (filtered) return `and upstreams.${u.name}.${filtered} leaves its file out of this mirror`;
@@ -109,7 +112,8 @@ export class FollowedFiles {
     if (f.architectures && !(r.architecture !== undefined && f.architectures.includes(r.architecture))) return 'architecture';
     if (f.series && !(r.series !== undefined && f.series.includes(r.series))) return 'series';
     if (f.keepNewest !== undefined && r.series !== undefined) {
-      const newest = this.o.newestOfSeries(r.series, f.keepNewest, (x) => this.upstreamOf(x) === u);
+      // Among the images this site offers: a hidden one does not take a place.
+      const newest = this.o.newestOfSeries(r.series, f.keepNewest, (x) => this.upstreamOf(x) === u && !this.o.isHidden(x.id));
       if (!newest.some((x) => x.id === r.id)) return 'keep_newest';
     }
     return undefined;
@@ -212,7 +216,7 @@ export class FollowedFiles {
     for (const [id, f] of this.o.state.entries()) {
       if (f.upstream !== u.name || this.inFlight.has(id)) continue;
       const r = this.o.current(id);
-      const keep = r !== undefined && this.upstreamOf(r) === u && r.size === f.size && r.checksum === f.checksum && this.filteredBy(u, r) === undefined;
+      const keep = r !== undefined && this.upstreamOf(r) === u && r.size === f.size && r.checksum === f.checksum && this.filteredBy(u, r) === undefined && !this.o.isHidden(id);
       if (!keep) stale.push([id, { store: f.store, key: f.key }]);
     }
     for (const [id, l] of stale) {
