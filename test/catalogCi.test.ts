@@ -169,6 +169,8 @@ test('the generated workflows run nothing that needs VISOR installed or the netw
   // Publishers are told the same command, which the checker test below runs as written.
   t.regex(await readFile(join(template, 'README.md'), 'utf8'), /`node \.visor\/visor-check\.mjs validate --base origin\/main`/);
   t.regex(f.gitlab, /image: node:24/);
+  // GitLab makes merge request pipelines, the ones that name a target branch, only for jobs whose rules ask.
+  t.regex(f.gitlab, /^ {2}rules:\n {4}- if: \$CI_PIPELINE_SOURCE == "merge_request_event"\n {4}- if: \$CI_COMMIT_BRANCH$/m);
 });
 
 test('GitHub: a push checks the whole catalogue and passes', async (t) => {

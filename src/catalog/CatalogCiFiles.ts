@@ -42,6 +42,11 @@ jobs:
 
 const GITLAB_CI = `visor-catalogue:
   image: node:24
+  # Merge request pipelines check what a merge request changes and every commit it brings (a job
+  # without rules runs in branch pipelines only, which never see one); branches, the whole catalogue.
+  rules:
+    - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+    - if: $CI_COMMIT_BRANCH
   # Facts of records already checked, by blob id: a check then reads only what changed.
   cache:
     key: visor-facts
