@@ -10,6 +10,7 @@ import { createImage, putFile, sha256, unique } from './helpers/images.ts';
 import { startStaticFileServer, type StaticFileServer } from './stores/http/staticFileServer.ts';
 import { imageDir, isoImage, luksHeader, partitionedDisk, patched, qemuConvert, qemuCreate, qemuImg, qemuInfo, read, u32be, u64be, u64le, write } from './helpers/diskImages.ts';
 import { visorAt } from './helpers/cli.ts';
+import { pollUntil } from './helpers/polling.ts';
 
 // Format inspection through the real daemon: every hostile file is refused with a 400 naming the
 // rule, leaves its image in error and nothing in any store; every benign one becomes available with
@@ -108,6 +109,34 @@ test('every hostile file is refused with a 400 naming its rule; its image ends i
       t.regex(history.history[0]!.message, new RegExp(`^Upload of image ${id} failed: file refused by format inspection: ${f.rule}`), f.name);
     }),
   );
+});
+
+test('a file its header already refuses is refused as soon as the header has passed, not after the rest is stored', async (t) => {
+  const backed = `${dir}/early.qcow2`;
+  execFileSync(qemuImg(), ['create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', '/etc/passwd', backed, '1M'], { stdio: 'ignore' });
+  const head = read(backed);
+  const id = await createImage(d, keys.owner, { name: unique('early'), disk: 'qcow2' });
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  // The header and a little more, then the rest only once the test has seen the refusal.
+  const body = async function* () {
+    yield Buffer.concat([head, Buffer.alloc((1 << 20) - head.length)]);
+    await held;
+    for (let i = 0; i < 16; i++) yield Buffer.alloc(1 << 20);
+  };
+  const answer = fetch(`${d.url}/images/${id}/file`, { method: 'PUT', body: ReadableStream.from(body()), duplex: 'half', headers: { authorization: `Bearer ${keys.owner}`, 'content-type': 'application/octet-stream' } } as RequestInit).then(
+    async (r) => ({ status: r.status, text: await r.text() }),
+    () => ({ status: 0, text: 'cut' }),
+  );
+  const settled = await pollUntil(() => view(id), (r) => r['status'] === 'error', { within: 10_000 });
+  release();
+  t.is(settled['status'], 'error', 'refused while the client still held the rest back');
+  const res = await answer;
+  if (res.status !== 0) {
+    t.is(res.status, 400);
+    t.regex(res.text, /qcow2-backing-file/);
+  }
+  t.deepEqual(await storedFor(id), []);
 });
 
 test('benign images of every format become available with the format and virtual size qemu-img reads; the publisher\'s virtual_size gives way to the header\'s', async (t) => {

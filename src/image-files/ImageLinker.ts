@@ -88,12 +88,27 @@ export class ImageLinker {
       if (taken || !stat) throw missing;
       const algorithm = expected ? algorithmOf(expected) : this.defaultAlgorithm;
       const inspection = new FormatInspection();
-      const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER, { observe: (chunk) => inspection.push(chunk) });
+      const what = `object ${key} in store ${store.name}`;
+      let refusedEarly = false;
+      const observe = (chunk: Buffer) => {
+        inspection.push(chunk);
+        // A file its headers already refuse is refused now: the rest is not read.
+        const early = inspection.settledEarly();
+        if (early) {
+          refusedEarly = true;
+          verdictOn(early, current.disk, this.inspection);
+          refusedEarly = false;
+        }
+      };
+      const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER, { observe }).catch(async (e: unknown) => {
+        if (refusedEarly) await this.refused(current, e, what, who);
+        throw e;
+      });
       if (expected !== undefined && seen.checksum !== expected) {
         throw invalidField('checksum', 'match', expected, `checksum mismatch: object ${key} in store ${store.name} has ${seen.checksum}, expected ${expected}`);
       }
       if (available && seen.bytes !== current.size) throw conflict(`object ${key} in store ${store.name} has ${seen.bytes} bytes; image ${id} has ${current.size}`);
-      const found = await this.judge(current, inspection, `object ${key} in store ${store.name}`, who);
+      const found = await this.judge(current, inspection, what, who);
       const now = new Date().toISOString();
       const location = { store: store.name, key };
       return this.ledger.change(
@@ -108,24 +123,25 @@ export class ImageLinker {
     });
   }
 
-  /**
-   * The inspection's verdict on the object. A refused object is never registered; an image that had
-   * no file yet ends in error, the reason in its history (like a refused upload).
-   */
+  /** The inspection's verdict on the whole object: a refused object is never registered. */
   private async judge(current: ImageRecord, inspection: FormatInspection, what: string, who: Principal): Promise<ImageInspection> {
     try {
       return verdictOn(inspection.finish(), current.disk, this.inspection);
     } catch (e) {
-      if (current.status !== 'available') {
-        // Marking a failure is recovery, never refused by a rule (like a failed upload's).
-        await this.ledger
-          .locked(current.id, async () => {
-            const now = this.ledger.current(current.id);
-            if (now) await this.ledger.commit({ ...now, status: 'error', updated_at: new Date().toISOString() }, who, `Registering image ${current.id} from ${what} refused: ${(e as Error).message}`);
-          })
-          .catch(() => undefined);
-      }
+      await this.refused(current, e, what, who);
       throw e;
     }
+  }
+
+  /** An image that had no file yet ends in error when its object is refused, the reason in its history (like a refused upload). */
+  private async refused(current: ImageRecord, error: unknown, what: string, who: Principal): Promise<void> {
+    if (current.status === 'available') return;
+    // Marking a failure is recovery, never refused by a rule (like a failed upload's).
+    await this.ledger
+      .locked(current.id, async () => {
+        const now = this.ledger.current(current.id);
+        if (now) await this.ledger.commit({ ...now, status: 'error', updated_at: new Date().toISOString() }, who, `Registering image ${current.id} from ${what} refused: ${(error as Error).message}`);
+      })
+      .catch(() => undefined);
   }
 }

@@ -104,7 +104,13 @@ export class ImageUploads {
         else options.signal.addEventListener('abort', cancel, { once: true });
         // The store's failure is the store's, whatever its error says (a reset is not the client's cut).
         const inspection = new FormatInspection();
-        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) }, keepSource: true, observe: (chunk) => inspection.push(chunk) });
+        const observe = (chunk: Buffer) => {
+          inspection.push(chunk);
+          // A file its headers already refuse is refused now, not after all its bytes are stored.
+          const early = inspection.settledEarly();
+          if (early) verdictOn(early, ledger.current(id)?.disk, this.o.inspection);
+        };
+        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) }, keepSource: true, observe });
         const checksum = meter.checksum;
         if (options.length !== undefined && meter.bytes !== options.length) {
           throw invalidField('Content-Length', 'length', `${options.length} bytes`, `upload ended after ${meter.bytes} of ${options.length} bytes`);

@@ -34,6 +34,7 @@ export interface InspectedFile {
 export class FormatInspection {
   private readonly captured = new CapturedRegions();
   private readonly readers: readonly FormatReader[];
+  private early = false;
 
   constructor(readers: readonly FormatReader[] = FORMAT_READERS) {
     this.readers = readers;
@@ -56,9 +57,25 @@ export class FormatInspection {
     while (changed && this.ask()) changed = this.captured.capture(chunk, start);
   }
 
+  /**
+   * Once, as soon as every region any reader asked for is captured (or passed) before the end: what
+   * the readers make of the file so far. Its formats and header rules are final by then, so a file
+   * a header already refuses can be refused at once, not after its many GiB were stored; what needs
+   * the end (the length, a trailing footer) is judged by finish().
+   */
+  settledEarly(): InspectedFile | undefined {
+    if (this.early || this.captured.hasPending) return undefined;
+    this.early = true;
+    return this.readAll();
+  }
+
   /** The stream has ended: what each reader makes of the file. */
   finish(): InspectedFile {
     this.captured.end();
+    return this.readAll();
+  }
+
+  private readAll(): InspectedFile {
     const matches: Finding[] = [];
     for (const reader of this.readers) {
       const found = reader.read(this.captured);

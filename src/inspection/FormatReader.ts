@@ -51,7 +51,11 @@ export interface FormatReader {
    * at the end). A region the stream has already passed can no longer be captured: `at` says so.
    */
   wants(bytes: CapturedBytes): readonly Region[];
-  /** Once the stream has ended: undefined if the file is not of this format, else what was found. */
+  /**
+   * Undefined if the file is not of this format, else what was found. Called at the end, and maybe
+   * once before (FormatInspection.settledEarly: every region wanted captured, `size` and `tail` not
+   * known yet): a rule that needs them is judged only at the end.
+   */
   read(bytes: CapturedBytes): Finding | undefined;
 }
 

@@ -60,7 +60,8 @@ function readSparse(bytes: CapturedBytes): Finding {
   const descriptor = bytes.at(DESCRIPTOR_OFFSET, length);
   if (!descriptor) return refused(virtualSize, 'truncated-header', 'the file ends within its VMDK descriptor');
   const refusals = descriptorRefusals(descriptor);
-  if (gd === GD_AT_END) {
+  // The footer is judged once the stream has ended (its size known), never on a reading before.
+  if (gd === GD_AT_END && bytes.size !== undefined) {
     const footer = footerProblem(h, bytes.tail(FOOTER_BYTES));
     if (footer) refusals.push(refusal('vmdk-footer', footer));
   }
