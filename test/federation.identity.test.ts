@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InstanceIdentity } from '../src/federation/InstanceIdentity.ts';
@@ -7,9 +7,10 @@ import { VisorError } from '../src/errors/VisorError.ts';
 import { addUser } from './helpers/accounts.ts';
 import { runVisor } from './helpers/cli.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
-import { gitAsync, tempDir } from './helpers/gitRepos.ts';
+import { gitAsync, imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
+import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { call } from './helpers/http.ts';
-import { createImage, uploadFile } from './helpers/images.ts';
+import { createImage, sha256, uploadFile } from './helpers/images.ts';
 
 /**
  * (Serial: every test syncs the same pair.) Three instances on loopback: a public instance, a private one following it over its Git
@@ -167,3 +168,29 @@ test('an instance keeps the name it started with: its records name it as their o
   }
 });
 
+
+test("another instance's record never serves an object of this instance's stores, whatever its locations name", async (t) => {
+  // A record of another origin in the shared catalogue that no sync accounts for (this instance no
+  // longer follows its upstream), naming an object left in the local store that no image names.
+  const dataDir = await mkdtemp(join(tmpdir(), 'visor-foreign-'));
+  const catalog = join(dataDir, 'catalog');
+  await initCatalog(catalog, 'public');
+  const stray = Buffer.from('bytes some other application left in the store folder');
+  const record = imageRecord({ name: 'foreign', origin: 'elsewhere.example', size: stray.length, checksum: sha256(stray), locations: [{ store: 'fs', key: 'stray-object' }] });
+  await writeRecordFile(catalog, record);
+  await gitAsync(catalog, 'add', '-A');
+  await gitAsync(catalog, 'commit', '-q', '-m', 'a record of another instance');
+  await mkdir(join(dataDir, 'images', 'st'), { recursive: true });
+  await writeFile(join(dataDir, 'images', 'st', 'stray-object'), stray);
+  const d = await startTestDaemon({ dataDir });
+  try {
+    t.is((await call(d, undefined, 'GET', `/images/${record.id}`)).status, 200);
+    for (const key of [undefined, d.token]) {
+      const download = await call(d, key, 'GET', `/images/${record.id}/file`);
+      t.is(download.status, 409, download.text);
+      t.false(download.bytes.includes(stray), 'the stray object is not served under the foreign record');
+    }
+  } finally {
+    await d.stop();
+  }
+});

@@ -44,7 +44,7 @@ async function ledgerWith(records: Array<Record<string, unknown>>, save: (r: Ima
   const dir = await mkdtemp(join(tmpdir(), 'visor-ledger-'));
   const grants = await GrantStore.open(join(dir, 'grants.json'));
   const access = new ImageAccess(grants, new InstanceIdentity('here.example'), await SiteOverlay.open(join(dir, 'site-policy.json')));
-  const ledger = new ImageLedger({ schema, index, catalogs, access, storeNames: ['fs'] });
+  const ledger = new ImageLedger({ schema, index, catalogs, access, identity: new InstanceIdentity('here.example'), storeNames: ['fs'] });
   return { ledger, index, saved, grants };
 }
 

@@ -6,6 +6,7 @@ import type { ImageLocation, ImageRecord } from '../api/ImageRecord.ts';
 import { assertImageId, ID_PATTERN } from '../catalog/CatalogLayout.ts';
 import { imageIds, recordProblems } from '../catalog/CatalogRules.ts';
 import type { AccessSubject, ImageAccess } from '../access/ImageAccess.ts';
+import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import type { AccessLevel } from '../access/Permission.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { conflict, invalid, notFound } from '../errors/VisorError.ts';
@@ -18,6 +19,8 @@ export interface ImageLedgerOptions {
   index: CatalogIndex;
   catalogs: CatalogRepositories;
   access: ImageAccess;
+  /** Which records are this instance's own (the others' locations name their instance's stores). */
+  identity: Pick<InstanceIdentity, 'isHome'>;
   /** The configured stores: a record may name only these. */
   storeNames: readonly string[];
 }
@@ -95,8 +98,14 @@ export class ImageLedger {
     return !store.writable || this.namersOf(store.name, key, id).length === 0;
   }
 
-  /** The image's locations whose objects are its own (ownsObject), in stores this daemon has. */
+  /**
+   * The image's locations whose objects are its own (ownsObject), in stores this daemon has. Another
+   * instance's image has none here: its locations name that instance's stores, and an object under the
+   * same name in a store of this one was not written for it (a followed image's own copy is kept
+   * apart, src/sync/FollowedFiles.ts).
+   */
   ownLocations(r: ImageRecord, writable: (store: string) => boolean | undefined): ImageLocation[] {
+    if (!this.o.identity.isHome(r)) return [];
     return (r.locations ?? []).filter((l) => {
       const w = writable(l.store);
       return w !== undefined && this.ownsObject(r.id, { name: l.store, writable: w }, l.key);

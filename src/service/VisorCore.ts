@@ -204,7 +204,7 @@ export class VisorCore {
     this.invalidFiles = [...p.invalidByScope.shared, ...p.invalidByScope.private];
     const onError = (id: string, error: unknown) => logger.warn({ image: id, err: error }, 'image file operation failed');
     const publicUrl = config.server.publicUrl || `${config.server.tls ? 'https' : 'http'}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
-    this.ledger = new ImageLedger({ schema, index, catalogs, access: accessControl.access, storeNames: [...stores.keys()] });
+    this.ledger = new ImageLedger({ schema, index, catalogs, access: accessControl.access, identity: accessControl.identity, storeNames: [...stores.keys()] });
     this.views = new ImageViews({ schema, stats, publicUrl });
     const objects = new StoredObjects({ stores, namedElsewhere: (store, key, except) => this.ledger.namersOf(store, key, except).length > 0, onError });
     const bytes = new ImageBytes(stores);
