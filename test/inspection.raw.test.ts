@@ -51,3 +51,31 @@ test('captured regions and the tail are the same whatever the chunking, and a re
     t.is(c.size, file.length);
   }
 });
+
+test('hostile bytes never break the inspection: random damage to real headers is accepted or refused by a rule, never a crash', (t) => {
+  // A fixed seed: a failure names a case that can be replayed.
+  let seed = 0x5eed;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const bases = [
+    read(qemuCreate(dir, 'fuzz.qcow2', 'qcow2', '1M')),
+    read(qemuCreate(dir, 'fuzz.vmdk', 'vmdk', '1M')),
+    read(qemuCreate(dir, 'fuzz.vhd', 'vpc', '1M')),
+    read(qemuCreate(dir, 'fuzz.vdi', 'vdi', '1M')),
+    read(qemuCreate(dir, 'fuzz.vhdx', 'vhdx', '1M')),
+  ];
+  let cases = 0;
+  for (const base of bases) {
+    // Where the readers look: the first sectors, the VHDX region table and its metadata.
+    const hot = [0, 0x30000, base.length > 0x200000 ? 0x200000 : 0];
+    for (let i = 0; i < 150; i++) {
+      const damaged = Buffer.from(base);
+      for (let k = 1 + random(8); k > 0; k--) damaged[hot[random(hot.length)]! + random(1024)] = random(256);
+      const cut = random(4) === 0 ? damaged.subarray(0, random(damaged.length)) : damaged;
+      t.notThrows(() => verdict(cut, undefined, 1 + random(70_000)), `case ${cases}`);
+      cases++;
+    }
+  }
+});
