@@ -143,7 +143,7 @@ function httpServicesOf(core: VisorCore): HttpServices {
   return {
     images: core.images,
     schema: core.schema,
-    files: { views: core.views, uploads: core.uploads, downloads: core.downloads, copier: core.copier, linker: core.linker, inspections: core.inspections },
+    files: { views: core.views, uploads: core.uploads, downloads: core.downloads, copier: core.copier, linker: core.linker, inspections: core.inspections, scans: core.scans },
     stores: core.storeDirectory,
     collector: core.collector,
     accounts: accessControl.accounts,

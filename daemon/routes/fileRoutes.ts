@@ -7,6 +7,7 @@ import type { ImageDownloads } from '../../src/image-files/ImageDownloads.ts';
 import type { ImageInspections } from '../../src/image-files/ImageInspections.ts';
 import type { ImageLinker, LinkRequest } from '../../src/image-files/ImageLinker.ts';
 import type { ImageUploads } from '../../src/image-files/ImageUploads.ts';
+import type { ImageScans } from '../../src/scanning/ImageScans.ts';
 import { invalidField } from '../../src/errors/VisorError.ts';
 import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { jsonBody, objectBody } from '../jsonBody.ts';
@@ -21,6 +22,7 @@ export interface FileServices {
   copier: ImageCopier;
   linker: ImageLinker;
   inspections: ImageInspections;
+  scans: ImageScans;
 }
 
 /** Digest header value (RFC 9530) from a "<alg>:<hex>" checksum. */
@@ -29,7 +31,7 @@ function reprDigest(checksum: string): string {
   return `${alg === 'sha512' ? 'sha-512' : 'sha-256'}=:${Buffer.from(hex, 'hex').toString('base64')}:`;
 }
 
-/** Images' files: upload, download (whole or a range), copy or move between stores, register an object already in a store, inspect. */
+/** Images' files: upload, download (whole or a range), copy or move between stores, register an object already in a store, inspect, scan, release from quarantine. */
 export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number): void {
   const json = jsonBody(maxJsonBytes, assertSignedIn);
 
@@ -99,6 +101,16 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
 
   on(router, ROUTES.inspectImage, async (ctx) => {
     const record = await s.inspections.inspect(ctx.params['id']!, principal(ctx));
+    ctx.body = s.views.view(record);
+  });
+
+  on(router, ROUTES.scanImage, async (ctx) => {
+    const record = await s.scans.scan(ctx.params['id']!, principal(ctx));
+    ctx.body = s.views.view(record);
+  });
+
+  on(router, ROUTES.releaseImage, async (ctx) => {
+    const record = await s.scans.release(ctx.params['id']!, principal(ctx));
     ctx.body = s.views.view(record);
   });
 }

@@ -4,6 +4,8 @@ import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import type { SiteOverlay } from '../federation/SiteOverlay.ts';
 import type { GrantStore } from './GrantStore.ts';
 import { atLeast, higher, type AccessLevel } from './Permission.ts';
+import type { ImageScan } from '../api/ImageRecord.ts';
+import { isQuarantined } from '../scanning/Quarantine.ts';
 
 /** The fields of an image record that access depends on. */
 export interface AccessSubject {
@@ -11,6 +13,7 @@ export interface AccessSubject {
   owner: string;
   origin?: string | undefined;
   access?: 'public' | 'private' | undefined;
+  scan?: ImageScan | undefined;
 }
 
 const ACTION: Record<Exclude<AccessLevel, 'none'>, string> = {
@@ -42,6 +45,9 @@ export class ImageAccess {
   }
 
   level(who: Principal | undefined, image: AccessSubject): AccessLevel {
+    // A quarantined image (an infected file) is its owner's and admins' alone: to anyone else, grantees
+    // included, it is as if it did not exist, in lists as in answers.
+    if (isQuarantined(image) && !(who !== undefined && !who.syncOnly && (who.admin || (this.identity.isHome(image) && image.owner === who.name)))) return 'none';
     const open: AccessLevel = image.access === 'public' ? 'checkout' : 'none';
     if (!this.identity.isHome(image)) return this.overlay.isHidden(image.id) && !(who?.admin === true && !who.syncOnly) ? 'none' : open;
     // A sync account sees what anyone sees: its name owns nothing and no grant reaches it.

@@ -21,6 +21,24 @@ export interface ImageInspection {
   inspector: string;
 }
 
+/** The malware scan's verdict on an image's file (src/scanning): set by the server only. */
+export interface ImageScan {
+  /** `error` and `too_large`: no verdict on the bytes (never a pass); `infected`: quarantined until released. */
+  verdict: 'clean' | 'infected' | 'error' | 'too_large';
+  /** What the engine found (infected only). */
+  signature?: string;
+  /** Why there is no verdict (error, too_large). */
+  reason?: string;
+  /** The engine that judged, "ClamAV 1.4.6". */
+  engine?: string;
+  /** Its signature database's version, when clamd reports one (official databases do, local ones not). */
+  database_version?: string;
+  scanned_at: string;
+  /** An admin let an infected file be served again (POST /images/:id/release). */
+  released_at?: string;
+  released_by?: string;
+}
+
 /** An image record as stored in the catalogue (images/<shard>/<id>.json). */
 export interface ImageRecord {
   id: string;
@@ -51,6 +69,7 @@ export interface ImageRecord {
   series?: string;
   properties?: Record<string, string>;
   inspection?: ImageInspection;
+  scan?: ImageScan;
 }
 
 /** What the API serves: the stored record plus the per-instance fields. */

@@ -24,6 +24,8 @@ export const ROUTES = {
   copyImage: { method: 'POST', path: '/images/:id/copy', action: 'image.copy' },
   linkImage: { method: 'POST', path: '/images/:id/locations', action: 'image.link' },
   inspectImage: { method: 'POST', path: '/images/:id/inspect', action: 'image.inspect' },
+  scanImage: { method: 'POST', path: '/images/:id/scan', action: 'image.scan' },
+  releaseImage: { method: 'POST', path: '/images/:id/release', action: 'image.release' },
   latestOfSeries: { method: 'GET', path: '/series/:name/latest', action: 'series.latest' },
   latestFileOfSeries: { method: 'GET', path: '/series/:name/latest/file', action: 'series.latest_file' },
   listGrants: { method: 'GET', path: '/images/:id/grants', action: 'grant.list' },

@@ -1,6 +1,7 @@
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { FieldProblem } from '../errors/VisorError.ts';
 import { inspectionProblems } from '../inspection/InspectionVerdict.ts';
+import { scanProblems } from '../scanning/Quarantine.ts';
 
 /**
  * What the rules may know of the other records: the daemon's index (as far as the caller may see),
@@ -28,7 +29,7 @@ export interface RecordLookup {
  * anything else is not refused for a namesake that came from elsewhere (a merge, a sync).
  */
 export function recordProblems(record: ImageRecord, lookup: RecordLookup, before?: ImageRecord): FieldProblem[] {
-  const problems = [...consistencyProblems(record, Date.now()), ...referenceProblems(record, lookup), ...inspectionProblems(record)];
+  const problems = [...consistencyProblems(record, Date.now()), ...referenceProblems(record, lookup), ...inspectionProblems(record), ...scanProblems(record)];
   const named = before === undefined || before.series !== record.series || before.name !== record.name || ownerKey(before) !== ownerKey(record);
   if (record.series !== undefined && named) {
     const owner = ownerKey(record);

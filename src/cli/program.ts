@@ -35,6 +35,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { names: ['report'], load: async () => (await import('./commands/report.ts')).registerReportCommand },
   { names: ['copy', 'link'], load: async () => (await import('./commands/copy.ts')).registerCopyCommand },
   { names: ['inspect'], load: async () => (await import('./commands/inspect.ts')).registerInspectCommand },
+  { names: ['scan', 'release'], load: async () => (await import('./commands/scan.ts')).registerScanCommands },
   { names: ['store'], load: async () => (await import('./commands/storeGc.ts')).registerStoreCommand },
   { names: ['hide', 'unhide', 'hidden'], load: async () => (await import('./commands/hide.ts')).registerHideCommands },
 ];

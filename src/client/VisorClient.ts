@@ -237,6 +237,16 @@ export class VisorClient {
     return this.json(this.at(ROUTES.inspectImage, { id }), { method: 'POST' });
   }
 
+  /** Scans the image's file for malware now (owner or admin); the verdict is in the answer's `scan`. */
+  scan(id: string): Promise<ImageView> {
+    return this.json(this.at(ROUTES.scanImage, { id }), { method: 'POST' });
+  }
+
+  /** Lets a quarantined image be served again (admins). */
+  release(id: string): Promise<ImageView> {
+    return this.json(this.at(ROUTES.releaseImage, { id }), { method: 'POST' });
+  }
+
   /** The daemon's stores (names and types) and the default one. */
   stores(): Promise<StoreListing> {
     return this.json(this.at(ROUTES.listStores, {}));

@@ -6,6 +6,7 @@ import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.t
 import { INSTANCE_NAME } from '../federation/InstanceIdentity.ts';
 import { assertStoresApart, parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
 import { parseUpstreamFiles, UPSTREAM_FILE_KEYS, type UpstreamFiles, type UpstreamFileSettings } from './upstreamFiles.ts';
+import { parseScanningConfig, SCANNING_KEYS, type ScanningConfig, type ScanningSettings } from '../scanning/ScanningConfig.ts';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -39,6 +40,8 @@ export interface VisorConfig {
   audit: { dir: string; maxBytes: number; keep: number };
   /** log2 of scrypt's N for new API key hashes: each costs ~100 ms at 15, 1 ms at 10. */
   auth: { keyHashCost: number };
+  /** Malware scanning of images' files with ClamAV (src/scanning). */
+  scanning: ScanningConfig;
 }
 
 /**
@@ -75,6 +78,7 @@ export interface ConfigFile {
   log?: { level?: string };
   audit?: { path?: string; max_bytes?: number; keep?: number };
   auth?: { key_hash_cost?: number };
+  scanning?: ScanningSettings;
   stores?: Record<string, StoreSettings>;
   upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string } & UpstreamFileSettings>;
 }
@@ -89,13 +93,14 @@ interface ConnectionLimitSettings {
 }
 
 const KNOWN: Record<string, readonly string[]> = {
-  '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams'],
+  '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams', 'scanning'],
   server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
   catalog: ['path', 'private_path'],
   uploads: ['max_bytes', 'checksum', 'max_virtual_size'],
   log: ['level'],
+  scanning: SCANNING_KEYS,
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -247,5 +252,6 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       keep: integer(env['VISOR_AUDIT_KEEP'] ?? o.audit?.keep ?? file.audit?.keep ?? 10, 'audit.keep', 0, 1000),
     },
     auth: { keyHashCost: integer(env['VISOR_KEY_HASH_COST'] ?? o.auth?.key_hash_cost ?? file.auth?.key_hash_cost ?? 15, 'auth.key_hash_cost', 10, 20) },
+    scanning: parseScanningConfig({ ...file.scanning, ...o.scanning }, env, integer),
   };
 }

@@ -30,8 +30,11 @@ export interface CopyOptions {
    * destroyed request takes its socket with it). Otherwise a failed copy destroys its source.
    */
   keepSource?: boolean;
-  /** Shown every chunk as it passes (format inspection): the same pass, never a second read. */
-  observe?: ((chunk: Buffer) => void) | undefined;
+  /**
+   * Shown every chunk as it passes (format inspection, a malware scan): the same pass, never a second
+   * read. A promise it answers (a scanner's socket is full) is waited for: back-pressure, like the sink's.
+   */
+  observe?: ((chunk: Buffer) => void | Promise<void>) | undefined;
 }
 
 /**
@@ -58,7 +61,8 @@ export async function hashedCopy(body: Readable, sink: Writable, algorithm: Dige
       bytes += chunk.length;
       if (bytes > limit) throw tooLarge(`upload exceeds the limit of ${limit} bytes`);
       hash.update(chunk);
-      options.observe?.(chunk);
+      const observed = options.observe?.(chunk);
+      if (observed) await ends.race(observed, 'sink');
       if (!sink.write(chunk)) await ends.race(once(sink, 'drain', { signal: ends.over }), 'sink');
       sinceRelease += chunk.length;
       if (sinceRelease >= RELEASE_EVERY_BYTES) {

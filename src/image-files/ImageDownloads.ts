@@ -7,6 +7,7 @@ import type { ByteRange } from '../store/ImageStore.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
 import type { ByteSource, ImageBytes } from './ImageBytes.ts';
 import type { FollowedPlan } from '../sync/FollowedFiles.ts';
+import { isQuarantined, quarantined } from '../scanning/Quarantine.ts';
 
 /** How a followed image's file is served (src/sync/FollowedFiles.ts); undefined for an image that is not followed. */
 export type FollowedFilePlanner = (r: ImageRecord) => FollowedPlan | undefined;
@@ -37,6 +38,8 @@ export class ImageDownloads {
   prepare(id: string, caller: Principal | undefined, pickRange: (size: number, checksum: string) => ByteRange | undefined): Download {
     const r = this.o.ledger.find(id, caller);
     if (r.status !== 'available' || r.size === undefined || r.checksum === undefined) throw conflict(`image ${id} is ${r.status}; its file can be downloaded once it is available`);
+    // Only its owner and admins get this far (ImageAccess): even they are not served an infected file.
+    if (isQuarantined(r)) throw quarantined(r);
     // A followed image is served from the copy this instance fetched, never from what its record
     // names: those are the upstream's stores, whatever their names here.
     const followed = this.o.followed?.(r);

@@ -10,6 +10,8 @@ import { StoreFailure, storeFailureOf } from '../store/storeErrors.ts';
 import { FormatInspection } from '../inspection/FormatInspection.ts';
 import { verdictOn, type InspectionPolicy } from '../inspection/InspectionVerdict.ts';
 import { CHECKSUM_PATTERN, hashedCopy } from './HashedCopy.ts';
+import type { ImageScans } from '../scanning/ImageScans.ts';
+import { isQuarantined, quarantined } from '../scanning/Quarantine.ts';
 
 export interface UploadOptions {
   algorithm?: string;
@@ -27,6 +29,8 @@ export interface ImageUploadsOptions {
   maxUploadBytes: number;
   checksum: DigestAlgorithm;
   inspection: InspectionPolicy;
+  /** Malware scanning: in the upload's pass (blocking), or behind it (async). */
+  scans?: ImageScans;
   onError?: (id: string, error: unknown) => void;
 }
 
@@ -60,7 +64,12 @@ export class ImageUploads {
     if (this.stopping.signal.aborted) return Promise.reject(unavailable('the daemon is stopping: upload again once it is back'));
     // A signal of its own (the stop's dependents are held weakly): listeners added to it die with the upload.
     const signal = AbortSignal.any(options.signal ? [options.signal, this.stopping.signal] : [this.stopping.signal]);
-    const running = this.run(id, body, { ...options, signal }, caller);
+    const running = this.run(id, body, { ...options, signal }, caller).then((r) => {
+      // Blocking mode: an infected file is kept, quarantined, and the uploader told so.
+      if (isQuarantined(r)) throw quarantined(r);
+      this.o.scans?.uploaded(r);
+      return r;
+    });
     this.inFlight.add(running);
     void running.then(
       () => this.inFlight.delete(running),
@@ -98,6 +107,7 @@ export class ImageUploads {
     try {
       options.signal.throwIfAborted();
       const write = await store.write(id, { signal: options.signal, ...(options.length !== undefined ? { expectedSize: options.length } : {}) });
+      const scan = this.o.scans?.forUpload();
       try {
         const cancel = () => body.destroy(options.signal.reason instanceof UploadStopped ? options.signal.reason : new Error('upload cancelled'));
         if (options.signal.aborted) cancel();
@@ -109,6 +119,7 @@ export class ImageUploads {
           // A file its headers already refuse is refused now, not after all its bytes are stored.
           const early = inspection.settledEarly();
           if (early) verdictOn(early, ledger.current(id)?.disk, this.o.inspection);
+          return scan?.push(chunk, id);
         };
         const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) }, keepSource: true, observe });
         const checksum = meter.checksum;
@@ -120,16 +131,20 @@ export class ImageUploads {
         }
         // Refused before anything is published: the write is aborted below.
         const found = verdictOn(inspection.finish(), ledger.current(id)?.disk, this.o.inspection);
+        // Blocking mode: no verdict (clamd down, the file over its limit) refuses the file here.
+        const scanned = await scan?.verdict(id);
         await write.commit();
         published = true;
         const now = new Date().toISOString();
         return await ledger.change(
           id,
           who,
-          (r) => ({ ...r, status: 'available', size: meter.bytes, checksum, virtual_size: found.virtual_size, inspection: found, uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }),
-          `Upload image ${id}: ${meter.bytes} bytes, ${checksum}, ${found.format} of virtual size ${found.virtual_size}`,
+          // A scan of an earlier file says nothing of this one.
+          ({ scan: _earlier, ...r }) => ({ ...r, status: 'available', size: meter.bytes, checksum, virtual_size: found.virtual_size, inspection: found, ...(scanned ? { scan: scanned } : {}), uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }),
+          `Upload image ${id}: ${meter.bytes} bytes, ${checksum}, ${found.format} of virtual size ${found.virtual_size}${scanned ? `; scan: ${scanned.signature ? `${scanned.signature} found, quarantined` : scanned.verdict}` : ''}`,
         );
       } catch (e) {
+        scan?.abort();
         await write.abort();
         throw e;
       }

@@ -39,9 +39,13 @@ export class ClamdClient {
   readonly address: ClamdAddress;
   private readonly timeoutMs: number;
 
-  constructor(address: ClamdAddress, options: { timeoutMs?: number } = {}) {
+  /** clamd's StreamMaxLength as configured here: a longer stream is ended by the client, too large, never sent past it. */
+  private readonly maxStreamBytes: number;
+
+  constructor(address: ClamdAddress, options: { timeoutMs?: number; maxStreamBytes?: number } = {}) {
     this.address = address;
     this.timeoutMs = options.timeoutMs ?? 600_000;
+    this.maxStreamBytes = options.maxStreamBytes ?? Number.MAX_SAFE_INTEGER;
   }
 
   get where(): string {
@@ -68,7 +72,7 @@ export class ClamdClient {
 
   /** Starts a zINSTREAM scan: feed it with write(), then finish(). */
   instream(): InstreamScan {
-    return new InstreamScan(this.open(), this.where);
+    return new InstreamScan(this.open(), this.where, this.maxStreamBytes);
   }
 }
 
@@ -85,14 +89,17 @@ export class InstreamScan {
   private over = false;
   private ended: ClamdOutcome | undefined;
   private readonly where: string;
+  private readonly limit: number;
+  private sent = 0;
 
-  constructor(socket: Socket, where: string) {
+  constructor(socket: Socket, where: string, limit: number) {
     this.socket = socket;
     this.where = where;
+    this.limit = limit;
     this.reply = replyOf(socket);
     void this.reply.then((r) => {
       this.over = true;
-      this.ended = this.outcomeOf(r);
+      this.ended ??= this.outcomeOf(r);
     });
     socket.write('zINSTREAM\0');
   }
@@ -104,6 +111,14 @@ export class InstreamScan {
 
   write(chunk: Buffer): Promise<void> | undefined {
     if (this.over) return undefined;
+    this.sent += chunk.length;
+    if (this.sent > this.limit) {
+      // clamd would close on it anyway, and its answer can be lost to our next write's EPIPE: said here, deterministically.
+      this.over = true;
+      this.ended = { kind: 'too_large' };
+      this.socket.destroy();
+      return undefined;
+    }
     let ready = true;
     for (let at = 0; at < chunk.length; at += MAX_FRAME) {
       const frame = chunk.subarray(at, Math.min(chunk.length, at + MAX_FRAME));
@@ -127,7 +142,8 @@ export class InstreamScan {
   /** Ends the stream and waits for clamd's verdict. */
   async finish(): Promise<ClamdOutcome> {
     if (!this.over) this.socket.end(Buffer.alloc(4));
-    return this.outcomeOf(await this.reply);
+    const reply = await this.reply;
+    return this.ended ?? this.outcomeOf(reply);
   }
 
   private outcomeOf(reply: { text: string; error?: string }): ClamdOutcome {
@@ -136,6 +152,9 @@ export class InstreamScan {
     const found = /^stream: (.+) FOUND$/.exec(text);
     if (found) return { kind: 'infected', signature: found[1]! };
     if (text === 'stream: OK') return { kind: 'clean' };
+    if (reply.error && text === '' && this.sent > 0 && (reply.error === 'EPIPE' || reply.error === 'ECONNRESET')) {
+      return { kind: 'failed', reason: `clamd at ${this.where} closed the connection after ${this.sent} bytes without a verdict (${reply.error}): is its StreamMaxLength below scanning.max_stream_bytes?` };
+    }
     if (reply.error && text === '') return { kind: 'failed', reason: `clamd at ${this.where} is not reachable: ${reply.error}` };
     return { kind: 'failed', reason: `clamd at ${this.where} answered ${JSON.stringify(text.slice(0, 200))}${reply.error ? ` (${reply.error})` : ''}` };
   }

@@ -29,6 +29,8 @@ import { ImageBytes } from '../image-files/ImageBytes.ts';
 import { ImageCopier } from '../image-files/ImageCopier.ts';
 import { ImageDownloads } from '../image-files/ImageDownloads.ts';
 import { ImageInspections } from '../image-files/ImageInspections.ts';
+import { ImageScans } from '../scanning/ImageScans.ts';
+import { ScanSchedule } from '../scanning/ScanSchedule.ts';
 import { ImageLinker } from '../image-files/ImageLinker.ts';
 import { ImageUploads } from '../image-files/ImageUploads.ts';
 import { StoreCollector } from '../image-files/StoreCollector.ts';
@@ -176,6 +178,9 @@ export class VisorCore {
   readonly copier: ImageCopier;
   readonly linker: ImageLinker;
   readonly inspections: ImageInspections;
+  /** Malware scans (ClamAV): on upload, on demand, on the schedule; quarantine and release. */
+  readonly scans: ImageScans;
+  private readonly scanSchedule: ScanSchedule | undefined;
   readonly collector: StoreCollector;
   readonly storeDirectory: StoreDirectory;
   readonly follower: UpstreamFollower;
@@ -210,7 +215,12 @@ export class VisorCore {
     const bytes = new ImageBytes(stores);
     this.images = new ImageService({ ledger: this.ledger, views: this.views, schema, index, catalogs, defaultStore: config.defaultStore, identity: accessControl.identity, stats, grants: accessControl.grants, accounts: accessControl.accounts, objects, onError });
     const inspection = { maxVirtualSize: config.uploads.maxVirtualSize };
-    this.uploads = new ImageUploads({ ledger: this.ledger, stores, defaultStore: config.defaultStore, maxUploadBytes: config.uploads.maxBytes, checksum: config.uploads.checksum, inspection, onError });
+    this.scans = new ImageScans({ ledger: this.ledger, stores, bytes, config: config.scanning, onError });
+    this.scanSchedule =
+      config.scanning.mode !== 'off' && config.scanning.scheduleSeconds > 0
+        ? new ScanSchedule({ candidates: () => [...index.all()].filter((r) => this.scans.scannable(r)).map((r) => r.id), scan: (id) => this.scans.scanStored(id), statePath: join(config.dataDir, 'scan-schedule.json'), everySeconds: config.scanning.scheduleSeconds, pauseMs: config.scanning.pauseMs, logger })
+        : undefined;
+    this.uploads = new ImageUploads({ ledger: this.ledger, stores, defaultStore: config.defaultStore, maxUploadBytes: config.uploads.maxBytes, checksum: config.uploads.checksum, inspection, scans: this.scans, onError });
     this.followedFiles = new FollowedFiles({
       upstreams: config.upstreams,
       stores,
@@ -305,6 +315,7 @@ export class VisorCore {
     });
     if (earlier > 0) logger.info({ images: earlier }, 'recorded the upstream of images synced before it was kept');
     core.follower.start();
+    core.scanSchedule?.start();
     // The snapshot is saved on stop, not after a scan: serialising 100,000 records blocks the event
     // loop for a second and doubles memory just as the first requests arrive. After a crash, the next
     // start scans again.
@@ -351,6 +362,9 @@ export class VisorCore {
   async close(): Promise<void> {
     // First: an upload stopped later would mark its failure after the catalogue closed.
     await this.uploads.stop();
+    // Scans commit their verdicts: stopped (cut) before the catalogue closes.
+    await this.scans.stop();
+    await this.scanSchedule?.close();
     await this.followedFiles.close();
     await this.follower.close();
     this.staticView.close();
