@@ -54,4 +54,8 @@ export function imageRoutes(router: Router, images: ImageService, schema: ImageS
   on(router, ROUTES.imageHistory, async (ctx) => {
     ctx.body = { history: await images.history(ctx.params['id']!, principal(ctx)) };
   });
+
+  on(router, ROUTES.imageEndorsements, async (ctx) => {
+    ctx.body = { endorsements: await images.endorsements(ctx.params['id']!, principal(ctx)) };
+  });
 }

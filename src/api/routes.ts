@@ -21,6 +21,7 @@ export const ROUTES = {
   uploadFile: { method: 'PUT', path: '/images/:id/file', action: 'image.upload' },
   downloadFile: { method: 'GET', path: '/images/:id/file', action: 'image.download' },
   imageHistory: { method: 'GET', path: '/images/:id/history', action: 'image.history' },
+  imageEndorsements: { method: 'GET', path: '/images/:id/endorsements', action: 'image.endorsements' },
   copyImage: { method: 'POST', path: '/images/:id/copy', action: 'image.copy' },
   linkImage: { method: 'POST', path: '/images/:id/locations', action: 'image.link' },
   inspectImage: { method: 'POST', path: '/images/:id/inspect', action: 'image.inspect' },

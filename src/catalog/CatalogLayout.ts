@@ -40,3 +40,56 @@ export function idFromPath(path: string): string | undefined {
   if (!m || !m[2] || !isImageId(m[2]) || m[2].slice(0, 2) !== m[1]) return undefined;
   return m[2];
 }
+
+/**
+ * Signed statements about images (src/trust): endorsements/<id[0:2]>/<id>/<kind>-<issued, compact
+ * UTC>-<key fingerprint as hex>.json, beside the record they speak of, sharded like it. One file per
+ * statement, never changed: a name unique per key and second, lowercase only (no two differ by case).
+ */
+export const ENDORSEMENTS_DIR = 'endorsements';
+/** The catalogue's endorsers and their public keys. */
+export const ENDORSERS_FILE = 'trust/endorsers.json';
+
+export function endorsementDir(id: string): string {
+  return `${ENDORSEMENTS_DIR}/${id.slice(0, 2)}/${id}`;
+}
+
+const STATEMENT_PATH = /^endorsements\/([0-9a-f]{2})\/([0-9a-f-]{36})\/(endorsement|revocation)-(\d{8}T\d{6}Z)-([0-9a-f]{64})\.json$/;
+
+export interface StatementPath {
+  id: string;
+  kind: 'endorsement' | 'revocation';
+  /** Compact UTC: 20261206T102246Z. */
+  issued: string;
+  /** The signing key's SHA-256 fingerprint, hex. */
+  keyHex: string;
+}
+
+/** What a path under endorsements/ names, or undefined when it is not a well-placed statement file. */
+export function statementFromPath(path: string): StatementPath | undefined {
+  const m = STATEMENT_PATH.exec(path);
+  if (!m || !isImageId(m[2]!) || m[2]!.slice(0, 2) !== m[1]) return undefined;
+  return { id: m[2]!, kind: m[3] as StatementPath['kind'], issued: m[4]!, keyHex: m[5]! };
+}
+
+/**
+ * The one list of what may sit in a catalogue (the history checks refuse anything else): what
+ * `catalog init` writes at the top level, records under images/, statements under endorsements/,
+ * the endorser list, and the CI folders.
+ */
+const TOP_LEVEL_FILES = new Set(['README.md', 'LICENSE', CATALOG_CONFIG_FILE, '.gitattributes', '.gitignore', '.gitlab-ci.yml', VENDORED_CHECKER, ENDORSERS_FILE]);
+const TOP_LEVEL_FOLDERS = ['.github/'];
+const RECORD_FILE = /^images\/[0-9a-f]{2}\/[^/]+\.json$/;
+const STATEMENT_FILE = /^endorsements\/[0-9a-f]{2}\/[^/]+\/[^/]+\.json$/;
+
+export type CatalogFileKind = 'record' | 'statement' | 'other';
+
+/** Whether a path has a place in a catalogue, and what it is; undefined when it has none. */
+export function catalogFileKind(path: string): CatalogFileKind | undefined {
+  if (RECORD_FILE.test(path)) return 'record';
+  if (STATEMENT_FILE.test(path)) return 'statement';
+  if (path === `${IMAGES_DIR}/.gitkeep` || TOP_LEVEL_FILES.has(path)) return 'other';
+  return TOP_LEVEL_FOLDERS.some((folder) => path.startsWith(folder)) ? 'other' : undefined;
+}
+
+export const ALLOWED_PATHS_TEXT = 'images/<id[0:2]>/<id>.json, endorsements/<id[0:2]>/<id>/<statement>.json, trust/endorsers.json or a file catalog init writes';

@@ -1,9 +1,10 @@
 import { ImageSchema } from './ImageSchema.ts';
 import { scanCatalog, type FileProblem } from './CatalogScanner.ts';
 import { imageIds, ownerKey, recordProblems, seriesNameKey } from './CatalogRules.ts';
-import { CATALOG_CONFIG_FILE, recordPath } from './CatalogLayout.ts';
+import { CATALOG_CONFIG_FILE, ENDORSEMENTS_DIR, ENDORSERS_FILE, recordPath } from './CatalogLayout.ts';
+import { statementChangeProblems } from '../trust/EndorsementChecks.ts';
 import { privateInPublic, visibilityOf } from './CatalogVisibility.ts';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CatalogCheckRun } from './CatalogCheckRun.ts';
 import { commitRef } from './CatalogTree.ts';
@@ -50,5 +51,15 @@ export async function validateCatalog(dir: string, schema = new ImageSchema()): 
     for (const p of recordProblems(record, lookup)) problems.push({ file: recordPath(record.id), ...p });
     if (visibility === 'public' && record.access === 'private') problems.push(privateInPublic(recordPath(record.id)));
   }
+  // Every statement as if newly added: the same rules a change of it meets.
+  const statements = await statementFilesIn(dir);
+  const text = (path: string) => readFile(join(dir, path), 'utf8').catch(() => undefined);
+  problems.push(...(await statementChangeProblems({ added: [...statements, ENDORSERS_FILE], modified: [], deleted: [] }, { text, record: async (id) => byId.get(id) })));
   return problems;
+}
+
+/** The files under a working tree's endorsements/, as catalogue paths. */
+async function statementFilesIn(dir: string): Promise<string[]> {
+  const found = await readdir(join(dir, ENDORSEMENTS_DIR), { recursive: true, withFileTypes: true }).catch(() => []);
+  return found.filter((e) => !e.isDirectory()).map((e) => `${ENDORSEMENTS_DIR}/${join(e.parentPath, e.name).slice(join(dir, ENDORSEMENTS_DIR).length + 1).split('\\').join('/')}`);
 }

@@ -9,6 +9,7 @@ import { imageIds, recordProblems } from './CatalogRules.ts';
 import { diffCommits, listTree, type TreeRef } from './CatalogTree.ts';
 import type { CatalogFacts } from './CatalogFacts.ts';
 import { TreeFacts } from './TreeFacts.ts';
+import { statementChangeProblems } from '../trust/EndorsementChecks.ts';
 import { privateInPublic, visibilityChangeProblem, visibilityOf } from './CatalogVisibility.ts';
 
 /**
@@ -144,6 +145,8 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
     const lookup = { record: (id: string) => refs.get(id), namesakes: (series: string, owner: string, name: string, self: string) => imageIds(tree.namesakes(series, owner, name).filter((id) => id !== self)) };
     for (const p of recordProblems(record, lookup, before)) problems.push({ file: path, ...p });
   }
+
+  problems.push(...(await statementChangeProblems(changes, { text: async (path) => readBlob(targetEntries.get(path)), record: lookupTarget })));
 
   for (const path of changes.deleted) {
     const id = idFromPath(path);

@@ -1,26 +1,17 @@
 import type { GitRunner } from '../git/GitRunner.ts';
 import type { GitObjectReader } from '../git/GitObjectReader.ts';
 import type { ImageSchema } from './ImageSchema.ts';
-import { CATALOG_CONFIG_FILE, IMAGES_DIR, VENDORED_CHECKER } from './CatalogLayout.ts';
+import { ALLOWED_PATHS_TEXT, catalogFileKind, ENDORSERS_FILE } from './CatalogLayout.ts';
+import { MAX_STATEMENT_BYTES, statementFileProblems } from '../trust/StatementFile.ts';
+import { EndorserList } from '../trust/EndorserList.ts';
 import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
 import { privateInPublic } from './CatalogVisibility.ts';
 
 /** The largest record file accepted: real records are a few KiB; a padded one costs every clone. */
 export const MAX_RECORD_BYTES = 64 * 1024;
 
-/** What may sit at a catalogue's top level, besides images/: what `catalog init` writes. */
-const TOP_LEVEL_FILES = new Set(['README.md', 'LICENSE', CATALOG_CONFIG_FILE, '.gitattributes', '.gitignore', '.gitlab-ci.yml', VENDORED_CHECKER]);
-const TOP_LEVEL_FOLDERS = ['.github/'];
-const RECORD_FILE = /^images\/[0-9a-f]{2}\/[^/]+\.json$/;
-
 /** Regular files only: a symlink's target, a submodule or an executable is no record, and a checkout follows or runs them. */
 const REGULAR_FILE = '100644';
-
-function allowedPath(path: string): boolean {
-  if (RECORD_FILE.test(path) || path === `${IMAGES_DIR}/.gitkeep`) return true;
-  if (TOP_LEVEL_FILES.has(path)) return true;
-  return TOP_LEVEL_FOLDERS.some((folder) => path.startsWith(folder));
-}
 
 /**
  * Checks every commit of a range, not only where it ends: Git history keeps every blob it was ever
@@ -52,25 +43,34 @@ export async function historyProblems(git: GitRunner, reader: GitObjectReader, s
     const [, , mode, blob] = raw as unknown as [string, string, string, string];
     const path = fields[++i] ?? '';
     const where = `(commit ${commit})`;
-    if (!allowedPath(path)) {
-      problems.push({ file: path, field: '(path)', rule: 'allowed-path', expected: 'images/<id[0:2]>/<id>.json or a file catalog init writes', message: `${path} has no place in a catalogue ${where}` });
+    const kind = catalogFileKind(path);
+    if (kind === undefined) {
+      problems.push({ file: path, field: '(path)', rule: 'allowed-path', expected: ALLOWED_PATHS_TEXT, message: `${path} has no place in a catalogue ${where}` });
       continue;
     }
     if (mode !== REGULAR_FILE) {
       problems.push({ file: path, field: '(mode)', rule: 'file-mode', expected: `a regular file (mode ${REGULAR_FILE})`, message: `${path} is ${kindOf(mode)} ${where}` });
       continue;
     }
-    if (!RECORD_FILE.test(path) || seen.has(`${blob}:${path}`)) continue;
+    const checked = kind === 'record' || kind === 'statement' || path === ENDORSERS_FILE;
+    if (!checked || seen.has(`${blob}:${path}`)) continue;
     seen.add(`${blob}:${path}`);
     // Sized before it is read: a hostile blob of gigabytes is refused without being held in memory.
     const size = sizes.get(blob) ?? 0;
-    if (size > MAX_RECORD_BYTES) {
-      problems.push({ file: path, field: '(file)', rule: 'max-size', expected: `at most ${MAX_RECORD_BYTES} bytes`, message: `${path} is ${size} bytes ${where}` });
+    const limit = kind === 'statement' ? MAX_STATEMENT_BYTES : MAX_RECORD_BYTES;
+    if (size > limit) {
+      problems.push({ file: path, field: '(file)', rule: 'max-size', expected: `at most ${limit} bytes`, message: `${path} is ${size} bytes ${where}` });
       continue;
     }
     const body = await reader.read(blob);
     if (body === undefined) continue;
     const text = body.toString('utf8');
+    // A statement or endorser list on its own: shape and signature (whether its key is listed and its
+    // facts are the image's is judged on the final tree, where the list and the record are known).
+    if (kind !== 'record') {
+      for (const p of kind === 'statement' ? statementFileProblems(path, text) : EndorserList.parse(text).problems) problems.push({ ...p, message: `${p.message} ${where}` });
+      continue;
+    }
     for (const p of checkRecordFile(schema, path, text).problems) problems.push({ ...p, message: `${p.message} ${where}` });
     if (options.publicOnly && isPrivate(text)) problems.push(privateInPublic(path, commit));
   }

@@ -8,6 +8,7 @@ import { uploadImageFile, type UploadOptions } from './uploadImageFile.ts';
 import { VisorClientError } from './VisorClientError.ts';
 import { DEFAULT_VISOR_URL } from './defaultUrl.ts';
 import { httpOrigin } from './origin.ts';
+import type { EndorsementView } from '../trust/EndorsementState.ts';
 
 export { DEFAULT_VISOR_URL };
 export type { HealthReport };
@@ -131,6 +132,11 @@ export class VisorClient {
   /** Each change of an image, newest first: who, when, and every field's old and new value. */
   async history(id: string): Promise<HistoryEntry[]> {
     return (await this.json<{ history: HistoryEntry[] }>(this.at(ROUTES.imageHistory, { id }))).history;
+  }
+
+  /** The image's endorsements and the state of each, as the daemon judges them against its catalogue's endorser list. */
+  async endorsements(id: string): Promise<EndorsementView[]> {
+    return (await this.json<{ endorsements: EndorsementView[] }>(this.at(ROUTES.imageEndorsements, { id }))).endorsements;
   }
 
   /**

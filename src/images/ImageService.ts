@@ -16,6 +16,8 @@ import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
 import type { ImageLedger } from './ImageLedger.ts';
 import type { ImageViews } from './ImageViews.ts';
+import { endorsementsOf } from '../trust/CatalogEndorsements.ts';
+import type { EndorsementView } from '../trust/EndorsementState.ts';
 
 export interface ImageServiceOptions {
   ledger: ImageLedger;
@@ -112,6 +114,16 @@ export class ImageService {
     const mayRead = (v: Record<string, unknown>) =>
       this.o.ledger.canSee(caller, { id: r.id, owner: String(v['owner']), origin: typeof v['origin'] === 'string' ? v['origin'] : undefined, access: v['access'] === 'public' ? 'public' : 'private' });
     return imageHistory([this.o.catalogs.shared, this.o.catalogs.private], r.id, mayRead);
+  }
+
+  /**
+   * The endorsements of a visible image and their states: its statements in either catalogue (an
+   * image that changed access keeps those made before), judged against the shared catalogue's
+   * endorser list, the one upstreams and mirrors carry.
+   */
+  async endorsements(id: string, caller: Principal | undefined): Promise<EndorsementView[]> {
+    const r = this.o.ledger.find(id, caller);
+    return endorsementsOf(r.id, r, [this.o.catalogs.shared.dir, this.o.catalogs.private.dir], this.o.catalogs.shared.dir);
   }
 
   /** Number of images the caller may see (what /health reports: a private image is not counted for others). */

@@ -1,0 +1,73 @@
+import type { FileProblem } from '../catalog/CatalogScanner.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
+import { ENDORSERS_FILE, statementFromPath } from '../catalog/CatalogLayout.ts';
+import { EndorserList } from './EndorserList.ts';
+import { factsMismatch } from './EndorsementStatement.ts';
+import { readStatementFile } from './StatementFile.ts';
+
+/** How far ahead of the checker's clock a statement may be dated (clocks differ a little). */
+const CLOCK_SKEW_MS = 10 * 60_000;
+
+export interface StatementChanges {
+  added: readonly string[];
+  modified: readonly string[];
+  deleted: readonly string[];
+}
+
+export interface StatementTree {
+  /** A file's text in the version being checked; undefined when absent. */
+  text(path: string): Promise<string | undefined>;
+  record(id: string): Promise<ImageRecord | undefined>;
+}
+
+/**
+ * The rules for signed statements in a change (hooks, CI, syncs), on top of each file's own shape
+ * and signature (src/trust/StatementFile.ts):
+ * - a new statement's key is in the endorser list as it will be, under the identity it claims;
+ * - a new endorsement's facts are those of the image's record in the same version (so an
+ *   endorsement cannot name an image the catalogue does not hold, a private one included), and it is
+ *   not dated in the future;
+ * - statements are never changed or deleted (a revocation deleted would revive what it revoked;
+ *   history keeps every statement anyway), unless their image's record goes too;
+ * - the endorser list is well-formed.
+ * Expiry is no reason to refuse: an endorsement that has expired was still made.
+ */
+export async function statementChangeProblems(changes: StatementChanges, tree: StatementTree, now: Date = new Date()): Promise<FileProblem[]> {
+  const problems: FileProblem[] = [];
+  const touched = (path: string) => path === ENDORSERS_FILE || path.startsWith('endorsements/') || path.startsWith('trust/');
+  if (![...changes.added, ...changes.modified, ...changes.deleted].some(touched)) return problems;
+  const endorsers = EndorserList.parse(await tree.text(ENDORSERS_FILE));
+  if ([...changes.added, ...changes.modified].includes(ENDORSERS_FILE)) problems.push(...endorsers.problems);
+  const bad = (file: string, field: string, rule: string, expected: string, message: string) => problems.push({ file, field, rule, expected, message });
+
+  for (const path of changes.added) {
+    if (!path.startsWith('endorsements/')) continue;
+    const read = readStatementFile(path, (await tree.text(path)) ?? '');
+    problems.push(...read.problems);
+    const s = read.file?.statement;
+    if (!s || read.problems.length > 0) continue;
+    if (read.signatureError !== undefined) {
+      bad(path, 'signature', 'signature', `an sshsig signature by ${s.endorser.key} over the statement's canonical bytes`, `signature: ${read.signatureError}`);
+      continue;
+    }
+    const listed = endorsers.key(s.endorser.key);
+    if (!listed || listed.identity !== s.endorser.identity) {
+      bad(path, 'statement.endorser', 'endorser-listed', `a key ${ENDORSERS_FILE} lists for ${s.endorser.identity}`, listed ? `key ${s.endorser.key} is listed for ${listed.identity}, not ${s.endorser.identity}` : `key ${s.endorser.key} of ${s.endorser.identity} is not in ${ENDORSERS_FILE}: add it there first (a reviewed change)`);
+    }
+    if (Date.parse(s.issued_at) > now.getTime() + CLOCK_SKEW_MS) bad(path, 'statement.issued_at', 'not-future', 'a time not in the future', `${s.issued_at} is in the future`);
+    if (s.kind === 'endorsement') {
+      const differ = factsMismatch(s.image, await tree.record(s.image.id));
+      if (differ.length > 0) bad(path, 'statement.image', 'facts-match', `the facts of image ${s.image.id} as its record holds them`, `endorsement of image ${s.image.id} by ${s.endorser.identity} does not match the image: ${differ.join('; ')}`);
+    }
+  }
+  for (const path of changes.modified) {
+    if (statementFromPath(path)) bad(path, '(file)', 'append-only', 'a statement left as it was signed', 'a signed statement never changes: sign a new one (a revocation withdraws an endorsement)');
+  }
+  for (const path of changes.deleted) {
+    const placed = statementFromPath(path);
+    if (placed && (await tree.record(placed.id)) !== undefined) {
+      bad(path, '(file)', 'append-only', 'statements kept while their image is', `a signed statement about image ${placed.id} cannot be deleted while the image is in the catalogue${placed.kind === 'revocation' ? ' (it would revive what it revoked)' : ': revoke it instead'}`);
+    }
+  }
+  return problems;
+}
