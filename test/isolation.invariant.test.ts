@@ -223,6 +223,16 @@ const PROBES: Record<string, Probe> = {
     expect: { public: [404, 403, 403, 403, 401], private: [404, 403, 403, 404, 401] },
     send: send('DELETE', (t) => `/images/${t.id}/grants/groups/${unique('nogroup')}`),
   },
+  // Whose file may be scanned is decided before anything else (this daemon scans nothing: 409 once allowed).
+  'POST /images/:id/scan': {
+    expect: { public: [409, 403, 403, 403, 401], private: [409, 403, 403, 404, 401] },
+    send: send('POST', (t) => `/images/${t.id}/scan`),
+  },
+  // Releasing from quarantine is the admins': everyone else is refused alike, whether the image exists or not.
+  'POST /images/:id/release': {
+    expect: { public: [403, 403, 403, 403, 401], private: [403, 403, 403, 403, 401] },
+    send: send('POST', (t) => `/images/${t.id}/release`),
+  },
   // The site policy is the admins': everyone else is refused alike, whether the image exists or not.
   'PUT /policy/hidden/:id': {
     expect: { public: [403, 403, 403, 403, 401], private: [403, 403, 403, 403, 401] },
