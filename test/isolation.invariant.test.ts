@@ -155,6 +155,7 @@ const PROBES: Record<string, Probe> = {
     send: get((t) => `/images/${t.id}/file`, (t) => ({ 'if-none-match': t.fileEtag })),
   },
   'GET /images/:id/history': { expect: { public: [200, 200, 200, 200, 200], private: [200, 200, 200, 404, 404] }, send: get((t) => `/images/${t.id}/history`) },
+  'GET /images/:id/endorsements': { expect: { public: [200, 200, 200, 200, 200], private: [200, 200, 200, 404, 404] }, send: get((t) => `/images/${t.id}/endorsements`) },
   'GET /images/:id/grants': { expect: { public: [200, 403, 403, 403, 401], private: [200, 403, 403, 404, 401] }, send: get((t) => `/images/${t.id}/grants`) },
   'GET /series/:name/latest': { expect: { public: [200, 200, 200, 200, 200], private: [200, 200, 200, 404, 404] }, send: get((t) => `/series/${t.series}/latest`) },
   'GET /series/:name/latest/file': { expect: { public: [302, 302, 302, 302, 302], private: [302, 302, 302, 404, 404] }, send: get((t) => `/series/${t.series}/latest/file`) },

@@ -47,7 +47,7 @@ export async function statementChangeProblems(changes: StatementChanges, tree: S
     const s = read.file?.statement;
     if (!s || read.problems.length > 0) continue;
     if (read.signatureError !== undefined) {
-      bad(path, 'signature', 'signature', `an sshsig signature by ${s.endorser.key} over the statement's canonical bytes`, `signature: ${read.signatureError}`);
+      bad(path, 'signature', 'signature', `an sshsig signature by ${s.endorser.key} over the statement's canonical bytes`, read.signatureError);
       continue;
     }
     const listed = endorsers.key(s.endorser.key);

@@ -7,7 +7,7 @@ import { signSsh } from './SshSignature.ts';
 /** An endorsement lasts a year unless told otherwise: everything signed expires (TUF), so a forgotten one lapses. */
 export const DEFAULT_VALIDITY_DAYS = 365;
 
-function signed(statement: Statement, key: SshPrivateKey): SignedStatementFile {
+function signed<S extends Statement>(statement: S, key: SshPrivateKey): SignedStatementFile & { statement: S } {
   return { statement, signature: signSsh(key, statementBytes(statement)) };
 }
 
@@ -16,7 +16,7 @@ function assertIdentity(identity: string): void {
 }
 
 /** Signs an endorsement of the record's facts as they are now. */
-export function endorse(record: ImageRecord, key: SshPrivateKey, identity: string, options: { claims?: readonly string[]; expiresAt?: Date; now?: Date } = {}): SignedStatementFile {
+export function endorse(record: ImageRecord, key: SshPrivateKey, identity: string, options: { claims?: readonly string[]; expiresAt?: Date; now?: Date } = {}): SignedStatementFile & { statement: EndorsementStatement } {
   assertIdentity(identity);
   const facts = factsOf(record);
   if (typeof facts === 'string') throw invalidField('id', 'available', 'an available image with a checksum and size', facts);
@@ -29,7 +29,7 @@ export function endorse(record: ImageRecord, key: SshPrivateKey, identity: strin
 }
 
 /** Signs the withdrawal of every endorsement of the image this identity made up to now. */
-export function revoke(id: string, key: SshPrivateKey, identity: string, reason: string, now: Date = new Date()): SignedStatementFile {
+export function revoke(id: string, key: SshPrivateKey, identity: string, reason: string, now: Date = new Date()): SignedStatementFile & { statement: RevocationStatement } {
   assertIdentity(identity);
   const statement: RevocationStatement = { kind: 'revocation', version: 1, image: { id }, reason, issued_at: statementTime(now), endorser: { identity, key: key.publicKey.fingerprint } };
   return signed(statement, key);

@@ -65,5 +65,5 @@ export function readStatementFile(path: string, text: string): ReadStatement {
 export function statementFileProblems(path: string, text: string): FileProblem[] {
   const read = readStatementFile(path, text);
   if (read.signatureError === undefined || read.problems.length > 0) return read.problems;
-  return [{ file: path, field: 'signature', rule: 'signature', expected: `an sshsig signature by ${read.file!.statement.endorser.key} over the statement's canonical bytes`, message: `signature: ${read.signatureError}` }];
+  return [{ file: path, field: 'signature', rule: 'signature', expected: `an sshsig signature by ${read.file!.statement.endorser.key} over the statement's canonical bytes`, message: read.signatureError }];
 }
