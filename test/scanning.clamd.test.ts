@@ -41,6 +41,13 @@ test('a stream past the configured StreamMaxLength is too large to scan, not a p
   t.true(cut.kind === 'too_large' || (cut.kind === 'failed' && /StreamMaxLength/.test(cut.reason)), JSON.stringify(cut));
 });
 
+test("a stream within StreamMaxLength but past clamd's MaxFileSize is too large, naming the limit, not clean", async (t) => {
+  const { socket, maxStreamBytes, maxFileBytes } = await testClamd();
+  t.true(maxFileBytes < maxStreamBytes);
+  const clamd = new ClamdClient(parseClamdAddress(socket)!, { maxStreamBytes });
+  t.deepEqual(await scanned(clamd, [Buffer.alloc(maxFileBytes + (512 << 10))]), { kind: 'too_large', limit: 'MaxFileSize' });
+});
+
 test('an engine that is down gives no verdict, saying where it was looked for', async (t) => {
   const clamd = new ClamdClient(parseClamdAddress(NO_CLAMD)!);
   const outcome = await scanned(clamd, [EICAR]);

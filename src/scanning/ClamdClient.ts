@@ -25,7 +25,8 @@ export interface ClamdVersion {
 export type ClamdOutcome =
   | { kind: 'clean' }
   | { kind: 'infected'; signature: string }
-  | { kind: 'too_large' }
+  /** Past StreamMaxLength, or (`limit`) past another of clamd's limits it reports with AlertExceedsMax. */
+  | { kind: 'too_large'; limit?: string }
   | { kind: 'failed'; reason: string };
 
 /** clamd refuses a chunk longer than StreamMaxLength anyway; smaller frames keep each write bounded. */
@@ -150,6 +151,9 @@ export class InstreamScan {
     const text = reply.text;
     if (/size limit exceeded/i.test(text)) return { kind: 'too_large' };
     const found = /^stream: (.+) FOUND$/.exec(text);
+    // AlertExceedsMax: the part past MaxFileSize/MaxScanSize/... was not scanned. Without it clamd says OK (README).
+    const limit = found && /^Heuristics\.Limits\.Exceeded\.(\w+)/.exec(found[1]!);
+    if (limit) return { kind: 'too_large', limit: limit[1]! };
     if (found) return { kind: 'infected', signature: found[1]! };
     if (text === 'stream: OK') return { kind: 'clean' };
     if (reply.error && text === '' && this.sent > 0 && (reply.error === 'EPIPE' || reply.error === 'ECONNRESET')) {

@@ -11,7 +11,12 @@ export function scanRecord(outcome: ClamdOutcome, version: ClamdVersion | undefi
     case 'infected':
       return { verdict: 'infected', signature: outcome.signature.slice(0, 256), ...by, scanned_at: at };
     case 'too_large':
-      return { verdict: 'too_large', reason: `too large to scan: the file is longer than clamd's StreamMaxLength${limitHint}`.slice(0, 512), ...by, scanned_at: at };
+      return {
+        verdict: 'too_large',
+        reason: (outcome.limit ? `too large to scan: the file exceeds clamd's ${outcome.limit} (clamd.conf), so part of it would go unscanned` : `too large to scan: the file is longer than clamd's StreamMaxLength${limitHint}`).slice(0, 512),
+        ...by,
+        scanned_at: at,
+      };
     case 'failed':
       return { verdict: 'error', reason: outcome.reason.slice(0, 512), ...by, scanned_at: at };
   }

@@ -6,9 +6,12 @@
 # (flock). Prints the state file's path (shell assignments: CLAMD_SOCKET, CLAMD_PID, ...).
 #   VISOR_TEST_CLAMD_DIR          where its configuration, database, socket and PID live (default /tmp/visor-test-clamd)
 #   VISOR_TEST_CLAMD_MAX_STREAM   clamd's StreamMaxLength (default 8M: the tests' "too large" file is just over it)
+#   VISOR_TEST_CLAMD_MAX_FILE     clamd's MaxFileSize and MaxScanSize (default 6M, below the stream limit: AlertExceedsMax
+#                                 then reports a file between the two, which clamd would otherwise pass unscanned)
 set -euo pipefail
 dir="${VISOR_TEST_CLAMD_DIR:-/tmp/visor-test-clamd}"
 max="${VISOR_TEST_CLAMD_MAX_STREAM:-8M}"
+max_file="${VISOR_TEST_CLAMD_MAX_FILE:-6M}"
 mkdir -p "$dir"
 exec 9>"$dir.lock"
 flock 9
@@ -42,6 +45,9 @@ TemporaryDirectory $dir/run
 PidFile $dir/run/clamd.pid
 Foreground yes
 StreamMaxLength $max
+MaxFileSize $max_file
+MaxScanSize $max_file
+AlertExceedsMax yes
 MaxThreads 4
 SelfCheck 0
 LogFile $dir/run/clamd.log
@@ -54,6 +60,7 @@ CLAMD_DIR=$dir
 CLAMD_SOCKET=$dir/run/clamd.sock
 CLAMD_PID=$pid
 CLAMD_MAX_STREAM=$max
+CLAMD_MAX_FILE=$max_file
 STATE
 for _ in $(seq 1 200); do
   if [[ -S "$dir/run/clamd.sock" ]]; then

@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 export interface TestClamd {
   socket: string;
   maxStreamBytes: number;
+  /** Its MaxFileSize (and MaxScanSize): past it, clamd reports Heuristics.Limits.Exceeded (AlertExceedsMax). */
+  maxFileBytes: number;
 }
 
 let running: Promise<TestClamd> | undefined;
@@ -25,8 +27,11 @@ export function testClamd(): Promise<TestClamd> {
         .filter((l) => l.includes('='))
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
-    const max = /^(\d+)([KM]?)$/.exec(state['CLAMD_MAX_STREAM']!)!;
-    return { socket: state['CLAMD_SOCKET']!, maxStreamBytes: Number(max[1]) * (max[2] === 'M' ? 2 ** 20 : max[2] === 'K' ? 2 ** 10 : 1) };
+    const bytes = (text: string) => {
+      const m = /^(\d+)([KM]?)$/.exec(text)!;
+      return Number(m[1]) * (m[2] === 'M' ? 2 ** 20 : m[2] === 'K' ? 2 ** 10 : 1);
+    };
+    return { socket: state['CLAMD_SOCKET']!, maxStreamBytes: bytes(state['CLAMD_MAX_STREAM']!), maxFileBytes: bytes(state['CLAMD_MAX_FILE'] ?? state['CLAMD_MAX_STREAM']!) };
   })();
   return running;
 }
