@@ -58,8 +58,16 @@ export async function validateCatalog(dir: string, schema = new ImageSchema()): 
   return problems;
 }
 
-/** The files under a working tree's endorsements/, as catalogue paths. */
+/** The files under a working tree's endorsements/ (<shard>/<id>/<file>; anything else there is reported by its layout rule), as catalogue paths. */
 async function statementFilesIn(dir: string): Promise<string[]> {
-  const found = await readdir(join(dir, ENDORSEMENTS_DIR), { recursive: true, withFileTypes: true }).catch(() => []);
-  return found.filter((e) => !e.isDirectory()).map((e) => `${ENDORSEMENTS_DIR}/${join(e.parentPath, e.name).slice(join(dir, ENDORSEMENTS_DIR).length + 1).split('\\').join('/')}`);
+  const list = async (path: string) => (await readdir(join(dir, path), { withFileTypes: true }).catch(() => [])).map((e) => ({ path: `${path}/${e.name}`, folder: e.isDirectory() }));
+  const files: string[] = [];
+  for (const shard of await list(ENDORSEMENTS_DIR)) {
+    if (!shard.folder) files.push(shard.path);
+    else for (const image of await list(shard.path)) {
+      if (!image.folder) files.push(image.path);
+      else for (const f of await list(image.path)) files.push(f.path);
+    }
+  }
+  return files;
 }
