@@ -168,3 +168,10 @@ test('visor endorse writes a signed file into a catalogue clone; visor verify --
   t.is(unknown.code, 2);
   t.regex(unknown.stderr, /is not in .*trust\/endorsers\.json/);
 });
+
+test('only an available image with a checksum is endorsed, and only one whose id is an id (it becomes a path)', (t) => {
+  t.throws(() => endorse({ ...record, id: '../../../tmp/x' }, keys.alice.key, 'alice@site-a'), { message: /not an image id/ });
+  t.throws(() => endorse({ ...record, status: 'locked' }, keys.alice.key, 'alice@site-a'), { message: /only an available image/ });
+  t.throws(() => endorse(record, keys.alice.key, 'alice'), { message: /not name@instance/ });
+  t.throws(() => revoke('../x', keys.alice.key, 'alice@site-a', 'why'), { message: /not an image id/ });
+});

@@ -1,5 +1,6 @@
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import { invalidField } from '../errors/VisorError.ts';
+import { assertImageId } from '../catalog/CatalogLayout.ts';
 import { factsOf, isQualifiedIdentity, statementBytes, statementTime, type EndorsementStatement, type RevocationStatement, type SignedStatementFile, type Statement } from './EndorsementStatement.ts';
 import type { SshPrivateKey } from './SshKeys.ts';
 import { signSsh } from './SshSignature.ts';
@@ -18,6 +19,8 @@ function assertIdentity(identity: string): void {
 /** Signs an endorsement of the record's facts as they are now. */
 export function endorse(record: ImageRecord, key: SshPrivateKey, identity: string, options: { claims?: readonly string[]; expiresAt?: Date; now?: Date } = {}): SignedStatementFile & { statement: EndorsementStatement } {
   assertIdentity(identity);
+  // The id becomes a path: a record file naming something else (a hostile clone's) is refused here.
+  assertImageId(record.id);
   const facts = factsOf(record);
   if (typeof facts === 'string') throw invalidField('id', 'available', 'an available image with a checksum and size', facts);
   const now = options.now ?? new Date();
@@ -31,6 +34,7 @@ export function endorse(record: ImageRecord, key: SshPrivateKey, identity: strin
 /** Signs the withdrawal of every endorsement of the image this identity made up to now. */
 export function revoke(id: string, key: SshPrivateKey, identity: string, reason: string, now: Date = new Date()): SignedStatementFile & { statement: RevocationStatement } {
   assertIdentity(identity);
+  assertImageId(id);
   const statement: RevocationStatement = { kind: 'revocation', version: 1, image: { id }, reason, issued_at: statementTime(now), endorser: { identity, key: key.publicKey.fingerprint } };
   return signed(statement, key);
 }

@@ -57,7 +57,13 @@ export function registerEndorseCommand(program: Command, session: CliSession): v
       } else {
         const text = await readFile(join(dir, recordPath(id)), 'utf8').catch(() => undefined);
         if (text === undefined) throw invalidInput(`image ${id} is not in the catalogue at ${dir} (${recordPath(id)}): endorse in a clone of the catalogue that holds it`);
-        const record = JSON.parse(text) as ImageRecord;
+        let record: ImageRecord;
+        try {
+          record = JSON.parse(text) as ImageRecord;
+        } catch {
+          throw invalidInput(`${recordPath(id)} in ${dir} is not JSON`);
+        }
+        if (record.id !== id) throw invalidInput(`${recordPath(id)} holds the record of ${JSON.stringify(String(record.id).slice(0, 60))}, not ${id}`);
         file = endorse(record, key, identity, { claims: options.claim, ...(options.expires === undefined ? {} : { expiresAt: parseExpiry(options.expires) }) });
       }
       const path = statementPath(file);

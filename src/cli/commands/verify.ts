@@ -31,7 +31,14 @@ export function registerVerifyCommand(program: Command, session: CliSession): vo
         const dir = resolve(options.catalog);
         const text = await readFile(join(dir, recordPath(id)), 'utf8').catch(() => undefined);
         if (text === undefined) throw new CliError(`image ${id} is not in the catalogue at ${dir}`, ExitCode.notFound);
-        endorsements = await endorsementsOf(id, JSON.parse(text) as ImageRecord, [dir], dir);
+        let record: ImageRecord | undefined;
+        try {
+          record = JSON.parse(text) as ImageRecord;
+        } catch {
+          record = undefined;
+        }
+        // An unreadable record has no facts: every endorsement of it shows as a facts mismatch.
+        endorsements = await endorsementsOf(id, record, [dir], dir);
       } else endorsements = await (await session.visor()).endorsements(id);
       const verdict = evaluatePolicy(id, endorsements, policy);
       session.output.result({ id, ...verdict, endorsements }, () =>
