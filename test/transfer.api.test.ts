@@ -139,16 +139,14 @@ test('an upload over the size limit answers 413; with Content-Length nothing cha
 
 test('an upload cut off by the client leaves the image in error with nothing published, and a retry works', async (t) => {
   const id = await register();
-  await new Promise<void>((resolve) => {
-    const req = request(`${d.url}/images/${id}/file`, { method: 'PUT', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/octet-stream', 'content-length': String(1024 * 1024) } });
-    req.on('error', () => resolve());
-    req.write(randomBytes(300 * 1024), () => setTimeout(() => {
-      req.destroy();
-      resolve();
-    }, 100));
-  });
+  const req = request(`${d.url}/images/${id}/file`, { method: 'PUT', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/octet-stream', 'content-length': String(1024 * 1024) } });
+  req.on('error', () => undefined);
+  req.write(randomBytes(300 * 1024));
+  // Cut once the daemon is surely receiving (on a loaded machine it may take a while to start).
+  t.is((await pollUntil(() => record(id), (r) => r['status'] === 'uploading', { within: 20_000 }))['status'], 'uploading');
+  req.destroy();
   // The daemon notices the cut asynchronously: wait for the status to settle.
-  t.is((await pollUntil(() => record(id), (r) => r['status'] === 'error', { within: 5000 }))['status'], 'error');
+  t.is((await pollUntil(() => record(id), (r) => r['status'] === 'error', { within: 20_000 }))['status'], 'error');
   t.false((await storeFiles()).some((f) => f.includes(id)));
   const data = randomBytes(2048);
   t.is((await upload(id, data)).status, 200);
