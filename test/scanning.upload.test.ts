@@ -7,6 +7,7 @@ import { call } from './helpers/http.ts';
 import { addUser, grant } from './helpers/accounts.ts';
 import { createImage, putFile, sha256, unique } from './helpers/images.ts';
 import { pollUntil } from './helpers/polling.ts';
+import { startStaticFileServer, type StaticFileServer } from './stores/http/staticFileServer.ts';
 import { EICAR_SIGNATURE, infectedDisk, NO_CLAMD, testClamd } from './scanning/testClamd.ts';
 
 // Malware scanning of uploads with the real clamd (the tests' EICAR-only database). Blocking: the
@@ -21,13 +22,16 @@ let blocking: TestDaemon;
 let async: TestDaemon;
 let down: TestDaemon;
 let downAsync: TestDaemon;
+let web: StaticFileServer;
 const keys = {} as Record<'owner' | 'grantee' | 'stranger', string>;
 const grantee = unique('gina');
 
 test.before(async () => {
   const { socket, maxStreamBytes } = await testClamd();
+  web = await startStaticFileServer();
+  const stores = { fs: { type: 'fs' }, web: { type: 'http', url: `${web.url}/files/` } };
   [blocking, async, down, downAsync] = await Promise.all([
-    startTestDaemon({ config: { scanning: { mode: 'blocking', socket, max_stream_bytes: maxStreamBytes } } }),
+    startTestDaemon({ config: { stores, scanning: { mode: 'blocking', socket, max_stream_bytes: maxStreamBytes } } }),
     startTestDaemon({ config: { scanning: { mode: 'async', socket, max_stream_bytes: maxStreamBytes } } }),
     startTestDaemon({ config: { scanning: { mode: 'blocking', socket: NO_CLAMD } } }),
     startTestDaemon({ config: { scanning: { mode: 'async', socket: NO_CLAMD } } }),
@@ -38,6 +42,7 @@ test.before(async () => {
 });
 test.after.always(async () => {
   await Promise.all([blocking, async, down, downAsync].map((d) => d?.stop()));
+  await web?.close();
 });
 
 async function storedObjects(d: TestDaemon): Promise<string[]> {
@@ -137,4 +142,19 @@ test('async with clamd down: available, and the record says the scan gave no ver
 test('configuration: an unknown mode or a relative socket is refused naming the setting', async (t) => {
   await t.throwsAsync(startTestDaemon({ config: { scanning: { mode: 'sometimes' } } }), { message: /scanning\.mode.*off, async, blocking/ });
   await t.throwsAsync(startTestDaemon({ config: { scanning: { mode: 'async', socket: 'clamd.sock' } } }), { message: /scanning\.socket/ });
+});
+
+test('blocking: a file registered by URL is scanned in the read that digests it, like an upload', async (t) => {
+  await web.put('infected.raw', infectedDisk());
+  await web.put('clean.raw', randomBytes(1 << 20));
+  const clean = await createImage(blocking, blocking.token, { name: unique('by-url'), disk: 'raw' });
+  const linked = await call(blocking, blocking.token, 'POST', `/images/${clean}/locations`, { url: `${web.url}/files/clean.raw` });
+  t.is(linked.status, 200, linked.text);
+  t.is((linked.json as Record_).scan?.verdict, 'clean');
+  const infected = await createImage(blocking, blocking.token, { name: unique('by-url'), disk: 'raw', access: 'public' });
+  const refused = await call(blocking, blocking.token, 'POST', `/images/${infected}/locations`, { url: `${web.url}/files/infected.raw` });
+  t.is(refused.status, 409);
+  t.regex(refused.text, /quarantined.*Visor-Test\.EICAR/);
+  t.is((await call(blocking, undefined, 'GET', `/images/${infected}`)).status, 404);
+  t.is((await call(blocking, blocking.token, 'GET', `/images/${infected}/file`)).status, 409);
 });

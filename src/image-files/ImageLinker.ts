@@ -8,6 +8,8 @@ import type { ImageLedger } from '../images/ImageLedger.ts';
 import { FormatInspection } from '../inspection/FormatInspection.ts';
 import { verdictOn, type InspectionPolicy } from '../inspection/InspectionVerdict.ts';
 import { algorithmOf, CHECKSUM_PATTERN, digestOf } from './HashedCopy.ts';
+import type { ImageScans } from '../scanning/ImageScans.ts';
+import { isQuarantined, quarantined } from '../scanning/Quarantine.ts';
 
 export interface LinkRequest {
   /** A store instance and a key in it… */
@@ -30,9 +32,11 @@ export class ImageLinker {
   private readonly stores: ReadonlyMap<string, ImageStore>;
   private readonly defaultAlgorithm: DigestAlgorithm;
   private readonly inspection: InspectionPolicy;
+  private readonly scans: ImageScans | undefined;
 
-  constructor(options: { ledger: ImageLedger; stores: ReadonlyMap<string, ImageStore>; checksum: DigestAlgorithm; inspection: InspectionPolicy }) {
+  constructor(options: { ledger: ImageLedger; stores: ReadonlyMap<string, ImageStore>; checksum: DigestAlgorithm; inspection: InspectionPolicy; scans?: ImageScans }) {
     this.ledger = options.ledger;
+    this.scans = options.scans;
     this.stores = options.stores;
     this.defaultAlgorithm = options.checksum;
     this.inspection = options.inspection;
@@ -56,6 +60,14 @@ export class ImageLinker {
   }
 
   async link(id: string, request: LinkRequest, caller: Principal | undefined): Promise<ImageRecord> {
+    // A file registered is scanned like an uploaded one: blocking mode in the read that digests it, async behind it.
+    const r = await this.linkFile(id, request, caller);
+    if (isQuarantined(r)) throw quarantined(r);
+    this.scans?.uploaded(r);
+    return r;
+  }
+
+  private async linkFile(id: string, request: LinkRequest, caller: Principal | undefined): Promise<ImageRecord> {
     const who = assertSignedIn(caller);
     if (typeof request !== 'object' || request === null) throw invalidField('(body)', 'type', 'a JSON object with url, or store and key');
     if (request.checksum !== undefined && (typeof request.checksum !== 'string' || !CHECKSUM_PATTERN.test(request.checksum))) {
@@ -90,6 +102,8 @@ export class ImageLinker {
       const inspection = new FormatInspection();
       const what = `object ${key} in store ${store.name}`;
       let refusedEarly = false;
+      // A new file only: another location of an available image holds the same bytes (its digest is checked).
+      const scan = available ? undefined : this.scans?.forUpload();
       const observe = (chunk: Buffer) => {
         inspection.push(chunk);
         // A file its headers already refuse is refused now: the rest is not read.
@@ -99,16 +113,24 @@ export class ImageLinker {
           verdictOn(early, current.disk, this.inspection);
           refusedEarly = false;
         }
+        return scan?.push(chunk, id);
       };
       const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER, { observe }).catch(async (e: unknown) => {
+        scan?.abort();
         if (refusedEarly) await this.refused(current, e, what, who);
         throw e;
       });
       if (expected !== undefined && seen.checksum !== expected) {
+        scan?.abort();
         throw invalidField('checksum', 'match', expected, `checksum mismatch: object ${key} in store ${store.name} has ${seen.checksum}, expected ${expected}`);
       }
       if (available && seen.bytes !== current.size) throw conflict(`object ${key} in store ${store.name} has ${seen.bytes} bytes; image ${id} has ${current.size}`);
-      const found = await this.judge(current, inspection, what, who);
+      const found = await this.judge(current, inspection, what, who).catch((e: unknown) => {
+        scan?.abort();
+        throw e;
+      });
+      // No verdict (clamd down, the file over its limits) registers nothing: the image stays as it was.
+      const scanned = await scan?.verdict(id);
       const now = new Date().toISOString();
       const location = { store: store.name, key };
       return this.ledger.change(
@@ -117,7 +139,7 @@ export class ImageLinker {
         (r) =>
           available
             ? { ...r, locations: [...(r.locations ?? []), location], updated_at: now, ...(r.inspection ? {} : { virtual_size: found.virtual_size, inspection: found }) }
-            : { ...r, status: 'available', store: store.name, size: seen.bytes, checksum: seen.checksum, virtual_size: found.virtual_size, inspection: found, uploaded_at: now, updated_at: now, locations: [location] },
+            : { ...r, status: 'available', store: store.name, size: seen.bytes, checksum: seen.checksum, virtual_size: found.virtual_size, inspection: found, ...(scanned ? { scan: scanned } : {}), uploaded_at: now, updated_at: now, locations: [location] },
         available ? `Add location of image ${id} in store ${store.name}` : `Register image ${id} from store ${store.name}: ${seen.bytes} bytes, ${seen.checksum}`,
       );
     });

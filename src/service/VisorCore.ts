@@ -236,7 +236,7 @@ export class VisorCore {
     });
     this.downloads = new ImageDownloads({ ledger: this.ledger, views: this.views, bytes, stats, followed: (r) => this.followedFiles.plan(r) });
     this.copier = new ImageCopier({ ledger: this.ledger, stores, bytes, objects });
-    this.linker = new ImageLinker({ ledger: this.ledger, stores, checksum: config.uploads.checksum, inspection });
+    this.linker = new ImageLinker({ ledger: this.ledger, stores, checksum: config.uploads.checksum, inspection, scans: this.scans });
     this.inspections = new ImageInspections({ ledger: this.ledger, stores, bytes, inspection });
     this.collector = new StoreCollector({ stores, images: () => this.followedFiles.withKeptCopies(index.all()), busy: () => this.ledger.busy });
     this.storeDirectory = new StoreDirectory(stores, config.defaultStore);
