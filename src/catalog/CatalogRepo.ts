@@ -24,6 +24,9 @@ VISOR image schema (catalog-schema/image.schema.json, version ${SCHEMA_VERSION})
   checks CI runs, with nothing but Node (20 or later) and git (or \`visor catalog validate\`, the same).
 - Fields marked read-only in the schema (id, status, size, checksum, owner, timestamps) are set by a VISOR daemon.
 - Extra key/value pairs go under \`properties\`.
+- Endorsements are signed statements about an image's bytes, under \`endorsements/\`, by the endorsers
+  \`trust/endorsers.json\` lists with their SSH keys: \`visor endorse ID --key ~/.ssh/id_ed25519 --claim tested\`
+  writes one for a pull request; \`ssh-keygen -Y verify\` checks one (namespace visor-endorsement).
 `;
 
 /**
