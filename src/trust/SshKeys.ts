@@ -23,8 +23,21 @@ function base64url(b: Buffer): string {
   return b.toString('base64url');
 }
 
+/** Keys met lately, by blob: a catalogue's statements are signed by few keys, and importing one costs more than a verification. */
+const recentKeys = new Map<string, SshPublicKey>();
+const RECENT_KEYS = 256;
+
 /** The public key a blob encodes; throws when it is anything but a well-formed Ed25519 key. */
 export function publicKeyFromBlob(blob: Buffer): SshPublicKey {
+  const known = recentKeys.get(blob.toString('base64'));
+  if (known) return known;
+  const key = importPublicKey(blob);
+  if (recentKeys.size >= RECENT_KEYS) recentKeys.delete(recentKeys.keys().next().value!);
+  recentKeys.set(blob.toString('base64'), key);
+  return key;
+}
+
+function importPublicKey(blob: Buffer): SshPublicKey {
   const r = new SshReader(blob);
   const type = r.text();
   if (type !== ED25519) throw new Error(`key type ${type.slice(0, 40)} is not ${ED25519}`);
