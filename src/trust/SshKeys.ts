@@ -23,7 +23,7 @@ function base64url(b: Buffer): string {
   return b.toString('base64url');
 }
 
-/** Keys met lately, by blob: a catalogue's statements are signed by few keys, and importing one costs more than a verification. */
+/** Keys met lately, by blob: a catalogue's statements are signed by few keys, and importing one into node:crypto costs a quarter of a verification (~20 against ~80 µs here). */
 const recentKeys = new Map<string, SshPublicKey>();
 const RECENT_KEYS = 256;
 
