@@ -158,3 +158,23 @@ test('blocking: a file registered by URL is scanned in the read that digests it,
   t.is((await call(blocking, undefined, 'GET', `/images/${infected}`)).status, 404);
   t.is((await call(blocking, blocking.token, 'GET', `/images/${infected}/file`)).status, 409);
 });
+
+test('scans on demand are bounded daemon-wide: past two at once, 429 with Retry-After, whoever asks', async (t) => {
+  const ids = await Promise.all(
+    Array.from({ length: 6 }, async () => {
+      const id = await createImage(blocking, keys.owner, { name: unique('many'), disk: 'raw' });
+      t.is((await putFile(blocking, keys.owner, id, randomBytes(4 << 20))).status, 200);
+      return id;
+    }),
+  );
+  const answers = await Promise.all(ids.map((id) => call(blocking, keys.owner, 'POST', `/images/${id}/scan`)));
+  const statuses = answers.map((a) => a.status);
+  t.true(statuses.every((s) => s === 200 || s === 429), statuses.join(' '));
+  t.true(statuses.filter((s) => s === 200).length >= 2, statuses.join(' '));
+  const refused = answers.filter((a) => a.status === 429);
+  t.true(refused.length >= 1, statuses.join(' '));
+  for (const a of refused) {
+    t.is(a.headers.get('retry-after'), '5');
+    t.regex(a.text, /scans on demand are running/);
+  }
+});

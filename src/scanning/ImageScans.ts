@@ -1,7 +1,7 @@
 import type { ImageRecord, ImageScan } from '../api/ImageRecord.ts';
 import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
-import { conflict, forbidden, tooLarge, unavailable, VisorError } from '../errors/VisorError.ts';
+import { conflict, forbidden, tooLarge, TooManyRequests, unavailable, VisorError } from '../errors/VisorError.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
 import type { ImageBytes } from '../image-files/ImageBytes.ts';
 import { algorithmOf, digestOf } from '../image-files/HashedCopy.ts';
@@ -13,6 +13,13 @@ import { nextScan, scanRecord } from './ScanVerdict.ts';
 
 /** The daemon's own commits of scans it ran by itself (after an async upload, on the schedule). */
 const DAEMON: Principal = { name: 'visor', admin: true };
+
+/**
+ * Scans on demand running at once, daemon-wide: each reads a whole file from its store and holds one
+ * of clamd's threads (MaxThreads, 10 by default), so any user's many scans of their own big images
+ * would otherwise starve everyone's blocking uploads of clamd.
+ */
+const MAX_ON_DEMAND = 2;
 
 const LIMIT_HINT = ' (scanning.max_stream_bytes: raise both, at most 4 GiB, or scan in async mode)';
 
@@ -79,6 +86,7 @@ export class ImageScans {
   private readonly queue: string[] = [];
   private draining: Promise<void> | undefined;
   private stopped = false;
+  private onDemand = 0;
   /** Cuts the scans under way when the daemon stops: a scan of a large file must not hold the stop. */
   private readonly stopping = new AbortController();
 
@@ -138,7 +146,9 @@ export class ImageScans {
       if (this.mode === 'off') throw conflict('malware scanning is off on this daemon (scanning.mode)');
       if (isQuarantined(current)) throw quarantined(current);
       if (!this.scannable(current)) throw conflict(`image ${id} is ${current.status}; only an available image's file in a store of this daemon can be scanned`);
-      const scan = await this.scanFile(current);
+      if (this.onDemand >= MAX_ON_DEMAND) throw new TooManyRequests(`${MAX_ON_DEMAND} scans on demand are running on this daemon: try again shortly`, 5);
+      this.onDemand++;
+      const scan = await this.scanFile(current).finally(() => this.onDemand--);
       const record = await this.record(current, scan, who);
       if (scan.verdict === 'error') throw unavailable(`the malware scanner (clamd at ${this.client.where}) gave no verdict on the file of image ${id}: ${scan.reason}`);
       return record;
