@@ -61,10 +61,12 @@ test.serial('the server takes an image with its endorser list, endorsements and 
 
 test.serial('the server refuses a bad signature, an unlisted key, facts that are not the image, and statements changed or deleted, naming each', async (t) => {
   git(clone, 'checkout', '-q', '-B', 'bad', 'origin/main');
-  const tampered = endorse(asRecord, keys.alice.key, 'alice@site-a', { now: new Date(Date.now() - 5000), claims: ['tested'] });
+  // Times apart from every statement already there (a slow start must not make two share a name).
+  const before = (seconds: number) => new Date(Date.parse(good.statement.issued_at) - seconds * 1000);
+  const tampered = endorse(asRecord, keys.alice.key, 'alice@site-a', { now: before(300), claims: ['tested'] });
   const tamperedPath = await put({ ...tampered, statement: { ...tampered.statement, claims: ['tested', 'approved'] } });
   const unlisted = await put(endorse(asRecord, keys.mallory.key, 'mallory@site-x'));
-  const wrongFacts = await put(endorse({ ...asRecord, size: 11 }, keys.alice.key, 'alice@site-a', { now: new Date(Date.now() - 10_000) }));
+  const wrongFacts = await put(endorse({ ...asRecord, size: 11 }, keys.alice.key, 'alice@site-a', { now: before(400) }));
   // Alice's endorsement re-signed by alice with another claim, at its old name: a change.
   const changed = await put(endorse(asRecord, keys.alice.key, 'alice@site-a', { claims: ['approved'], now: new Date(good.statement.issued_at) }), undefined, statementPath(good));
   await rm(join(clone, statementPath(bobsRevocation)));
@@ -87,7 +89,7 @@ test.serial('the server refuses a bad signature, an unlisted key, facts that are
 test.serial('a forged statement added and removed again within one push is refused: history keeps it', async (t) => {
   git(clone, 'checkout', '-q', '-B', 'undone', 'origin/main');
   // Mallory signs a statement that names alice's key: a good signature, by the wrong key.
-  const claimed = endorse(asRecord, keys.alice.key, 'alice@site-a', { now: new Date(Date.now() - 20_000) }).statement;
+  const claimed = endorse(asRecord, keys.alice.key, 'alice@site-a', { now: new Date(Date.parse(good.statement.issued_at) - 500_000) }).statement;
   const path = await put({ statement: claimed, signature: signSsh(keys.mallory.key, statementBytes(claimed)) });
   commit('forged');
   await rm(join(clone, path));

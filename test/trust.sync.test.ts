@@ -35,7 +35,8 @@ test("a follower serves the states of its upstream's endorsements, and refuses a
   await writeRecordFile(upstream, record);
   await mkdir(join(upstream, 'trust'));
   await writeFile(join(upstream, 'trust/endorsers.json'), JSON.stringify({ endorsers: [{ identity: 'alice@public.example', keys: [aliceKey.publicLine] }] }));
-  await put(endorse(record as unknown as ImageRecord, alice, 'alice@public.example', { claims: ['tested'] }));
+  const first = endorse(record as unknown as ImageRecord, alice, 'alice@public.example', { claims: ['tested'] });
+  await put(first);
   git(upstream, 'add', '-A');
   git(upstream, 'commit', '-q', '-m', 'an image and its endorsement');
 
@@ -47,7 +48,7 @@ test("a follower serves the states of its upstream's endorsements, and refuses a
     t.deepEqual(await states(), ['alice@public.example valid']);
 
     // Mallory's signature over a statement in alice's name.
-    const claimed = endorse(record as unknown as ImageRecord, alice, 'alice@public.example', { claims: ['approved'], now: new Date(Date.now() - 5000) }).statement;
+    const claimed = endorse(record as unknown as ImageRecord, alice, 'alice@public.example', { claims: ['approved'], now: new Date(Date.parse(first.statement.issued_at) - 600_000) }).statement;
     await put({ statement: claimed, signature: signSsh(mallory, statementBytes(claimed)) });
     git(upstream, 'add', '-A');
     git(upstream, 'commit', '-q', '-m', 'forged');
