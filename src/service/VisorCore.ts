@@ -225,6 +225,7 @@ export class VisorCore {
       upstreams: config.upstreams,
       stores,
       maxBytes: config.uploads.maxBytes,
+      inspection: { maxVirtualSize: config.uploads.maxVirtualSize },
       state: p.fetched,
       current: (id) => index.get(id),
       isShared: (r) => scopeOf(r) === 'shared',

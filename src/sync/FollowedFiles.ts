@@ -8,6 +8,7 @@ import type { Logger } from '../log/Logger.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import { fetchedKey, type FetchedFiles } from './FetchedFiles.ts';
 import { fetchUpstreamFile } from './UpstreamFileFetch.ts';
+import type { InspectionPolicy } from '../inspection/InspectionVerdict.ts';
 
 /** Background fetches of the `immediate` policy running at once, all upstreams together. */
 const IMMEDIATE_AT_ONCE = 2;
@@ -26,6 +27,8 @@ export interface FollowedFilesOptions {
   stores: ReadonlyMap<string, ImageStore>;
   /** uploads.max_bytes: a record naming more is never fetched. */
   maxBytes: number;
+  /** What format inspection accepts of a fetched file (uploads.max_virtual_size). */
+  inspection: InspectionPolicy;
   state: FetchedFiles;
   /** The image as the catalogue holds it now, and whether it is in the shared catalogue (the only one a sync writes). */
   current(id: string): ImageRecord | undefined;
@@ -141,7 +144,7 @@ export class FollowedFiles {
     const store = this.o.stores.get(location.store)!;
     const started = performance.now();
     const done = (async () => {
-      await fetchUpstreamFile(r, { upstream: u.name, url: `${u.files.url}/images/${encodeURIComponent(r.id)}/file`, store, key: location.key, signal: this.closing.signal }, client);
+      await fetchUpstreamFile(r, { upstream: u.name, url: `${u.files.url}/images/${encodeURIComponent(r.id)}/file`, store, key: location.key, signal: this.closing.signal, inspection: this.o.inspection }, client);
       await this.o.state.fetched(r.id, { upstream: u.name, ...location, size: r.size!, checksum: r.checksum!, fetched_at: new Date().toISOString() });
       this.o.logger.info({ image: r.id, upstream: u.name, bytes: r.size, ms: Math.round(performance.now() - started) }, 'fetched a followed image file');
       return location;

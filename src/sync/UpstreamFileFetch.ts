@@ -5,6 +5,8 @@ import { finished } from 'node:stream/promises';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import { VisorError } from '../errors/VisorError.ts';
 import { algorithmOf, hashedCopy } from '../image-files/HashedCopy.ts';
+import { FormatInspection } from '../inspection/FormatInspection.ts';
+import { verdictOn, type InspectionPolicy } from '../inspection/InspectionVerdict.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import { storeFailureOf } from '../store/storeErrors.ts';
 
@@ -17,6 +19,8 @@ export interface FetchEnds {
   store: ImageStore;
   key: string;
   signal: AbortSignal;
+  /** The upstream inspected the file, or says so: the bytes are inspected here too (uploads.max_virtual_size). */
+  inspection: InspectionPolicy;
 }
 
 /**
@@ -177,11 +181,30 @@ export async function fetchUpstreamFile(image: ImageRecord, ends: FetchEnds, cli
     });
     tee = new ClientTee(write.stream, client);
     const blame = { source: (e: unknown) => (e instanceof VisorError ? e : refused(image, ends.upstream, `a broken transfer (${(e as NodeJS.ErrnoException).code ?? (e as Error).name})`)), sink: (e: unknown) => storeFailureOf(ends.store, `write of ${ends.key}`, e) };
-    const copied = await hashedCopy(body, tee, algorithmOf(checksum), size, { signal: ends.signal, blame }).catch((e: unknown) => {
+    // Inspected in the same pass, as an upload is: a hostile upstream's own record of its inspection
+    // proves nothing, and its file is hostile input like any other.
+    const inspection = new FormatInspection();
+    const judge = (file: ReturnType<FormatInspection['finish']>) => {
+      try {
+        return verdictOn(file, image.disk, ends.inspection);
+      } catch (e) {
+        throw refused(image, ends.upstream, `a file that format inspection refuses (${e instanceof VisorError ? e.problems.map((p) => `${p.rule}: ${p.message}`).join('; ') : String(e)})`);
+      }
+    };
+    const observe = (chunk: Buffer) => {
+      inspection.push(chunk);
+      const early = inspection.settledEarly();
+      if (early) judge(early);
+    };
+    const copied = await hashedCopy(body, tee, algorithmOf(checksum), size, { signal: ends.signal, blame, observe }).catch((e: unknown) => {
       throw e instanceof VisorError && e.kind === 'too_large' ? refused(image, ends.upstream, `more than the record's ${size} bytes`) : e;
     });
     if (copied.bytes !== size) throw refused(image, ends.upstream, `${copied.bytes} bytes instead of ${size}`);
     if (copied.checksum !== checksum) throw refused(image, ends.upstream, `digest ${copied.checksum} instead of ${checksum}`);
+    const found = judge(inspection.finish());
+    if (image.virtual_size !== undefined && image.virtual_size !== found.virtual_size) {
+      throw refused(image, ends.upstream, `a virtual size of ${found.virtual_size} bytes where its record says ${image.virtual_size}`);
+    }
     tee.release();
     await write.commit();
   } catch (error) {
