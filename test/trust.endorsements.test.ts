@@ -175,3 +175,14 @@ test('only an available image with a checksum is endorsed, and only one whose id
   t.throws(() => endorse(record, keys.alice.key, 'alice'), { message: /not name@instance/ });
   t.throws(() => revoke('../x', keys.alice.key, 'alice@site-a', 'why'), { message: /not an image id/ });
 });
+
+test('the canonical bytes are what jq -cjS prints for the statement, so ssh-keygen can check a file without VISOR', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const file = endorse(record, keys.alice.key, 'alice@site-a', { claims: ['tested', 'démarre sous KVM 9 "q35" \\ 日本'] });
+  const jq = execFileSync('jq', ['-cjS', '.statement'], { input: serializeStatementFile(file) });
+  t.true(jq.equals(statementBytes(file.statement)), jq.toString());
+  t.is(sshKeygenVerify(keys.alice.test, 'alice@site-a', jq, file.signature, dir).status, 0);
+  // Control characters are refused, so no escape can differ between writers.
+  const bell = { ...file, statement: { ...file.statement, claims: ['tested\u0007'] } };
+  t.regex(only(assess([bell])).reason!, /claims\[0\].*no control characters/);
+});

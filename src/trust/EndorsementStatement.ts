@@ -64,8 +64,8 @@ export const STATEMENT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const MAX_TEXT = 200;
 const MAX_CLAIMS = 16;
-/** No control characters: the text is shown in terminals and must canonicalise the same under jq. */
-const PLAIN_TEXT = /^[^\p{Cc}]+$/u;
+/** No control characters nor lone surrogates: the text is shown in terminals and must canonicalise the same under jq. */
+const PLAIN_TEXT = /^[^\p{Cc}\p{Cs}]+$/u;
 
 export function isQualifiedIdentity(value: string): boolean {
   const at = value.lastIndexOf('@');
@@ -149,7 +149,7 @@ export function checkStatementFile(value: unknown): { file?: SignedStatementFile
     if (typeof v !== 'string' || Number.isNaN(parseTime(v))) bad(`statement.${field}`, 'date-time', 'UTC to the second, like 2026-12-06T10:22:46Z', `${JSON.stringify(v)} is not such a time`);
   };
   const text = (field: string, v: unknown) => {
-    if (typeof v !== 'string' || v.length === 0 || v.length > MAX_TEXT || !PLAIN_TEXT.test(v)) bad(field, 'text', `1 to ${MAX_TEXT} characters, no control characters`, `${JSON.stringify(typeof v === 'string' ? v.slice(0, 40) : v)} is not such a text`);
+    if (typeof v !== 'string' || v.length === 0 || v.length > MAX_TEXT || !PLAIN_TEXT.test(v)) bad(field, 'text', `1 to ${MAX_TEXT} characters, no control characters`, `${JSON.stringify(typeof v === 'string' ? v.slice(0, 40) : v)} is not 1 to ${MAX_TEXT} characters with no control characters`);
   };
   time('issued_at', s['issued_at']);
   const endorser = s['endorser'];
