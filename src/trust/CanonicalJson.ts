@@ -10,8 +10,9 @@
  *   whose text differs between implementations;
  * - true, false, null; arrays keep their order;
  * - UTF-8, no trailing newline.
- * `jq -cjS .statement FILE` prints the same bytes for any statement (ASCII text, integers), so
- * `ssh-keygen -Y verify` can check an endorsement without VISOR.
+ * `jq -cjS .statement FILE` prints the same bytes for any statement (its text holds no control
+ * characters, its numbers are integers; the tests compare), so `ssh-keygen -Y verify` can check an
+ * endorsement without VISOR.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value === 'boolean') return JSON.stringify(value);
