@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { requestAddress } from './clientAddress.ts';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Context, Middleware } from 'koa';
@@ -26,7 +27,7 @@ export function auditTrail(audit: AuditLog): Middleware {
     ctx.state['requestId'] = request;
     ctx.set('X-Request-Id', request);
     // Read now: once the connection is gone its socket, and so the address, is too.
-    const ip = ctx.request.ip;
+    const ip = requestAddress(ctx.req);
     ctx.res.once('close', () => audit.append(auditEntry(exchangeOf(ctx, request, started, ip))));
     await next();
   };

@@ -10,6 +10,7 @@ import type { AuditLog } from '../src/tracking/AuditLog.ts';
 import { auditEntry } from './auditTrail.ts';
 import { listImages, showImage, type ReadReply } from './imageReads.ts';
 import { principalOf } from './requestPrincipal.ts';
+import { requestAddress } from './clientAddress.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 // Only lower-case ids are answered here: anything else goes to the Koa app, which refuses it.
@@ -66,7 +67,7 @@ export function withHotReads(o: HotReadOptions, app: RequestListener): RequestLi
 function send(audit: AuditLog, req: IncomingMessage, res: ServerResponse, reply: ReadReply, r: { started: number; route: string; id: string | undefined; who: Principal | undefined }): void {
   const request = randomUUID();
   // Read now: once the connection is gone its socket, and so the address, is too.
-  const ip = req.socket.remoteAddress ?? '';
+  const ip = requestAddress(req);
   const length = reply.json === undefined ? undefined : Buffer.byteLength(reply.json);
   const headers = ['X-Request-Id', request];
   if (reply.etag !== undefined) headers.push('ETag', reply.etag);

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Authenticator } from '../src/auth/Authenticator.ts';
 import type { Principal } from '../src/auth/Principal.ts';
-import { clientOf } from './clientAddress.ts';
+import { clientOf, requestAddress } from './clientAddress.ts';
 
 const ANONYMOUS = Promise.resolve(undefined);
 const principals = new WeakMap<IncomingMessage, Promise<Principal | undefined>>();
@@ -16,7 +16,7 @@ export function principalOf(req: IncomingMessage, auth: Authenticator): Promise<
   if (!authorization) return ANONYMOUS;
   let principal = principals.get(req);
   if (!principal) {
-    principal = auth.authenticate(authorization, clientOf(req.socket.remoteAddress));
+    principal = auth.authenticate(authorization, clientOf(requestAddress(req)));
     principals.set(req, principal);
   }
   return principal;

@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import proxyaddr from 'proxy-addr';
+import { addressResolver } from './clientAddress.ts';
 import { createServer as createTlsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
@@ -86,7 +88,13 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   // Timeouts and connection caps (server.*_timeout_seconds, server.max_connections*).
   const { ConnectionPolicy } = await import('./connectionLimits.ts');
   const policy = new ConnectionPolicy(config.server.limits);
-  const listener = policy.guard(hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit }, app) : app);
+  const handler = hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit }, app) : app;
+  const { trustedProxies } = core.config.server;
+  const resolve = addressResolver(trustedProxies.length > 0 ? proxyaddr.compile(trustedProxies) : undefined);
+  const listener = policy.guard((req, res) => {
+    resolve(req);
+    handler(req, res);
+  });
   const server: Server = tlsFiles ? createTlsServer({ ...tlsFiles, ...policy.serverOptions }, listener) : createServer(policy.serverOptions, listener);
   auditClientErrors(server, core.accessControl.audit);
   policy.attach(server);

@@ -1,6 +1,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import proxyaddr from 'proxy-addr';
 import { parse as parseToml } from 'smol-toml';
 import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import { INSTANCE_NAME } from '../federation/InstanceIdentity.ts';
@@ -30,7 +31,7 @@ export interface VisorConfig {
   /** This instance's name as records' `origin` carries it; chosen at the first start (src/federation/InstanceIdentity.ts). */
   instanceName: string | undefined;
   defaultStore: string;
-  server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined; shutdownGraceSeconds: number; limits: ConnectionLimits };
+  server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined; shutdownGraceSeconds: number; limits: ConnectionLimits; trustedProxies: string[] };
   catalog: { path: string; privatePath: string };
   uploads: { maxBytes: number; checksum: DigestAlgorithm; maxVirtualSize: number };
   log: { level: string };
@@ -72,7 +73,7 @@ export interface ConfigFile {
   data_dir?: string;
   instance_name?: string;
   default_store?: string;
-  server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string; shutdown_grace_seconds?: number } & ConnectionLimitSettings;
+  server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string; shutdown_grace_seconds?: number; trusted_proxies?: string[] } & ConnectionLimitSettings;
   catalog?: { path?: string; private_path?: string };
   uploads?: { max_bytes?: number; checksum?: string; max_virtual_size?: number };
   log?: { level?: string };
@@ -94,7 +95,7 @@ interface ConnectionLimitSettings {
 
 const KNOWN: Record<string, readonly string[]> = {
   '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams', 'scanning'],
-  server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
+  server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'trusted_proxies', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
   catalog: ['path', 'private_path'],
@@ -145,6 +146,23 @@ function connectionLimits(o: ConfigFile, file: ConfigFile, env: NodeJS.ProcessEn
     maxConnections: count('max_connections', 'VISOR_MAX_CONNECTIONS', 1024),
     maxConnectionsPerClient: count('max_connections_per_client', 'VISOR_MAX_CONNECTIONS_PER_CLIENT', 128),
   };
+}
+
+/**
+ * The proxies whose X-Forwarded-For is believed: addresses, CIDR ranges, or proxy-addr's names
+ * (loopback, linklocal, uniquelocal). A mistyped entry stops the start rather than trusting nothing
+ * (or everything) by surprise.
+ */
+function trustedProxies(entries: unknown): string[] {
+  if (!Array.isArray(entries) || entries.some((e) => typeof e !== 'string')) throw invalidField('server.trusted_proxies', 'type', 'a list of addresses or CIDR ranges, such as ["127.0.0.1", "10.0.0.0/8"]');
+  for (const entry of entries as string[]) {
+    try {
+      proxyaddr.compile(entry);
+    } catch {
+      throw invalidField('server.trusted_proxies', 'address', 'addresses or CIDR ranges (or loopback, linklocal, uniquelocal)', `server.trusted_proxies: ${JSON.stringify(entry)} is not an address, a CIDR range or a known name`);
+    }
+  }
+  return entries as string[];
 }
 
 /**
@@ -232,6 +250,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       // How long requests in flight may go on after SIGTERM/SIGINT, before uploads stop (marked error) and connections are cut.
       shutdownGraceSeconds: integer(env['VISOR_SHUTDOWN_GRACE_SECONDS'] ?? o.server?.shutdown_grace_seconds ?? file.server?.shutdown_grace_seconds ?? 5, 'server.shutdown_grace_seconds', 0, 3600),
       limits: connectionLimits(o, file, env),
+      trustedProxies: trustedProxies(env['VISOR_TRUSTED_PROXIES']?.split(',').map((s) => s.trim()).filter(Boolean) ?? o.server?.trusted_proxies ?? file.server?.trusted_proxies ?? []),
     },
     catalog: {
       path: resolve(expandHome(env['VISOR_CATALOG_PATH'] ?? (o.catalog?.path || file.catalog?.path || join(dataDir, 'catalog')), env)),
