@@ -1,7 +1,4 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { ensuredService } from '../helpers/testService.ts';
 
 /** The tests' own clamd (ensure-clamd.sh): its socket, and its StreamMaxLength in bytes. */
 export interface TestClamd {
@@ -19,14 +16,7 @@ let running: Promise<TestClamd> | undefined;
  */
 export function testClamd(): Promise<TestClamd> {
   running ??= (async () => {
-    const script = fileURLToPath(new URL('./ensure-clamd.sh', import.meta.url));
-    const { stdout } = await promisify(execFile)('bash', [script], { timeout: 300_000 });
-    const state = Object.fromEntries(
-      (await readFile(stdout.trim(), 'utf8'))
-        .split('\n')
-        .filter((l) => l.includes('='))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
+    const state = await ensuredService(new URL('./ensure-clamd.sh', import.meta.url));
     const bytes = (text: string) => {
       const m = /^(\d+)([KM]?)$/.exec(text)!;
       return Number(m[1]) * (m[2] === 'M' ? 2 ** 20 : m[2] === 'K' ? 2 ** 10 : 1);

@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { ensuredService } from '../../helpers/testService.ts';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 
 /** Where the one-node Swift of the tests listens, and the TempAuth account (also the S3 key pair). */
@@ -21,14 +18,7 @@ let running: Promise<TestSwift> | undefined;
  */
 export function testSwift(): Promise<TestSwift> {
   running ??= (async () => {
-    const script = fileURLToPath(new URL('./ensure.sh', import.meta.url));
-    const { stdout } = await promisify(execFile)('bash', [script], { timeout: 300_000 });
-    const state = Object.fromEntries(
-      (await readFile(stdout.trim(), 'utf8'))
-        .split('\n')
-        .filter((l) => l.includes('='))
-        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-    );
+    const state = await ensuredService(new URL('./ensure.sh', import.meta.url));
     return { url: state['SWIFT_URL']!, authUrl: state['SWIFT_AUTH_URL']!, user: state['SWIFT_USER']!, key: state['SWIFT_KEY']! };
   })();
   return running;
