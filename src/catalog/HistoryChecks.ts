@@ -9,6 +9,8 @@ import { privateInPublic } from './CatalogVisibility.ts';
 
 /** The largest record file accepted: real records are a few KiB; a padded one costs every clone. */
 export const MAX_RECORD_BYTES = 64 * 1024;
+/** Statements read from git at once (each at most MAX_STATEMENT_BYTES): enough to keep cat-file busy, bounded memory. */
+const STATEMENT_READ_AHEAD = 256;
 
 /** Regular files only: a symlink's target, a submodule or an executable is no record, and a checkout follows or runs them. */
 const REGULAR_FILE = '100644';
@@ -28,6 +30,7 @@ export async function historyProblems(git: GitRunner, reader: GitObjectReader, s
   const log = (await git.run(['log', '--raw', '--no-abbrev', '--no-renames', '--diff-merges=first-parent', '-z', '--diff-filter=AMT', '--format=%x00@%H', '--end-of-options', range])).stdout;
   const problems: FileProblem[] = [];
   const seen = new Set<string>();
+  const statements: Array<{ path: string; blob: string; where: string }> = [];
   const sizes = await blobSizes(git, log);
   let commit = '';
   const fields = log.split('\0');
@@ -62,17 +65,30 @@ export async function historyProblems(git: GitRunner, reader: GitObjectReader, s
       problems.push({ file: path, field: '(file)', rule: 'max-size', expected: `at most ${limit} bytes`, message: `${path} is ${size} bytes ${where}` });
       continue;
     }
+    // A statement on its own: shape and signature (whether its key is listed and its facts are the
+    // image's is judged on the final tree, where the list and the record are known). Read after the
+    // walk, many at a time: a sync may bring thousands, and one git round trip each kept the check idle.
+    if (kind === 'statement') {
+      statements.push({ path, blob, where });
+      continue;
+    }
     const body = await reader.read(blob);
     if (body === undefined) continue;
     const text = body.toString('utf8');
-    // A statement or endorser list on its own: shape and signature (whether its key is listed and its
-    // facts are the image's is judged on the final tree, where the list and the record are known).
     if (kind !== 'record') {
-      for (const p of kind === 'statement' ? statementFileProblems(path, text) : EndorserList.parse(text).problems) problems.push({ ...p, message: `${p.message} ${where}` });
+      for (const p of EndorserList.parse(text).problems) problems.push({ ...p, message: `${p.message} ${where}` });
       continue;
     }
     for (const p of checkRecordFile(schema, path, text).problems) problems.push({ ...p, message: `${p.message} ${where}` });
     if (options.publicOnly && isPrivate(text)) problems.push(privateInPublic(path, commit));
+  }
+  for (let from = 0; from < statements.length; from += STATEMENT_READ_AHEAD) {
+    const batch = statements.slice(from, from + STATEMENT_READ_AHEAD);
+    const bodies = await Promise.all(batch.map((s) => reader.read(s.blob)));
+    batch.forEach((s, k) => {
+      const body = bodies[k];
+      if (body !== undefined) for (const p of statementFileProblems(s.path, body.toString('utf8'))) problems.push({ ...p, message: `${p.message} ${s.where}` });
+    });
   }
   return problems;
 }

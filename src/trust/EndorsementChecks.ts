@@ -7,6 +7,7 @@ import { readStatementFile } from './StatementFile.ts';
 
 /** How far ahead of the checker's clock a statement may be dated (clocks differ a little). */
 const CLOCK_SKEW_MS = 10 * 60_000;
+const READ_AHEAD = 256;
 
 export interface StatementChanges {
   added: readonly string[];
@@ -40,15 +41,28 @@ export async function statementChangeProblems(changes: StatementChanges, tree: S
   if ([...changes.added, ...changes.modified].includes(ENDORSERS_FILE)) problems.push(...endorsers.problems);
   const bad = (file: string, field: string, rule: string, expected: string, message: string) => problems.push({ file, field, rule, expected, message });
 
-  for (const path of changes.added) {
-    if (!path.startsWith('endorsements/')) continue;
-    const read = readStatementFile(path, (await tree.text(path)) ?? '');
+  const added = changes.added.filter((path) => path.startsWith('endorsements/'));
+  // Read ahead a batch at a time: each read is a round trip to git, and thousands of them one after
+  // the other left the checker idle most of the time (a batch keeps memory bounded).
+  for (let from = 0; from < added.length; from += READ_AHEAD) {
+    const batch = added.slice(from, from + READ_AHEAD);
+    const texts = await Promise.all(batch.map((path) => tree.text(path)));
+    const records = await Promise.all(batch.map((path) => {
+      const id = statementFromPath(path)?.id;
+      return id === undefined ? undefined : tree.record(id);
+    }));
+    batch.forEach((path, i) => checkAdded(path, texts[i] ?? '', records[i]));
+  }
+  return [...problems, ...(await changedOrDeleted(changes, tree))];
+
+  function checkAdded(path: string, text: string, record: ImageRecord | undefined): void {
+    const read = readStatementFile(path, text);
     problems.push(...read.problems);
     const s = read.file?.statement;
-    if (!s || read.problems.length > 0) continue;
+    if (!s || read.problems.length > 0) return;
     if (read.signatureError !== undefined) {
       bad(path, 'signature', 'signature', `an sshsig signature by ${s.endorser.key} over the statement's canonical bytes`, read.signatureError);
-      continue;
+      return;
     }
     const listed = endorsers.key(s.endorser.key);
     if (!listed || listed.identity !== s.endorser.identity) {
@@ -56,10 +70,17 @@ export async function statementChangeProblems(changes: StatementChanges, tree: S
     }
     if (Date.parse(s.issued_at) > now.getTime() + CLOCK_SKEW_MS) bad(path, 'statement.issued_at', 'not-future', 'a time not in the future', `${s.issued_at} is in the future`);
     if (s.kind === 'endorsement') {
-      const differ = factsMismatch(s.image, await tree.record(s.image.id));
+      // The record of the image the path names, which a well-placed statement's own image is.
+      const differ = factsMismatch(s.image, record);
       if (differ.length > 0) bad(path, 'statement.image', 'facts-match', `the facts of image ${s.image.id} as its record holds them`, `endorsement of image ${s.image.id} by ${s.endorser.identity} does not match the image: ${differ.join('; ')}`);
     }
   }
+}
+
+/** Statements changed or deleted: never, while their image stays. */
+async function changedOrDeleted(changes: StatementChanges, tree: StatementTree): Promise<FileProblem[]> {
+  const problems: FileProblem[] = [];
+  const bad = (file: string, field: string, rule: string, expected: string, message: string) => problems.push({ file, field, rule, expected, message });
   for (const path of changes.modified) {
     if (statementFromPath(path)) bad(path, '(file)', 'append-only', 'a statement left as it was signed', 'a signed statement never changes: sign a new one (a revocation withdraws an endorsement)');
   }
