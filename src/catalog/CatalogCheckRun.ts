@@ -3,7 +3,7 @@ import type { ImageRecord } from '../api/ImageRecord.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import { GitObjectReader } from '../git/GitObjectReader.ts';
 import { ImageSchema } from './ImageSchema.ts';
-import { CatalogFacts } from './CatalogFacts.ts';
+import { CatalogFacts, type RecordFacts } from './CatalogFacts.ts';
 import { checkChanges, treeFactsOf, type ChangeCheckContext, type ChangeSummary, type CheckOptions } from './ChangeChecker.ts';
 import type { TreeFacts } from './TreeFacts.ts';
 import { diffCommits, type TreeRef } from './CatalogTree.ts';
@@ -83,6 +83,11 @@ export class CatalogCheckRun {
     } catch {
       return false;
     }
+  }
+
+  /** The facts (owner, origin, series…) of a record as a commit has it: from memory for the commit last checked. */
+  async factsAt(commit: string, path: string): Promise<RecordFacts | undefined> {
+    return (await this.tree({ kind: 'commit', rev: commit })).factsOf(path);
   }
 
   /** A record file as a commit has it: undefined when absent or not JSON. */

@@ -28,6 +28,11 @@ export class TreeFacts {
     for (const [path, facts] of factsByPath) this.index(path, facts);
   }
 
+  /** The facts of the image record at this path. */
+  factsOf(path: string): RecordFacts | undefined {
+    return this.recordFacts.get(path);
+  }
+
   /** Adds or replaces a file; `facts` for image records. */
   set(path: string, oid: string, facts: RecordFacts | undefined): void {
     if (this.entries.has(path)) this.delete(path);

@@ -1,12 +1,17 @@
-import type { ImageRecord } from '../api/ImageRecord.ts';
 import { idFromPath } from '../catalog/CatalogLayout.ts';
-import type { TreeChange } from '../catalog/CatalogTree.ts';
+import type { ChangeSummary } from '../catalog/ChangeChecker.ts';
 import type { InstanceIdentity } from './InstanceIdentity.ts';
 
-/** A record file's version before a sync, and after it. */
+/** Whose a record is: all a sync's authority depends on. */
+export interface Whose {
+  owner?: string | undefined;
+  origin?: string | undefined;
+}
+
+/** A record file's owner and origin before a sync, and after it. */
 export interface RecordVersions {
-  before(path: string): Promise<ImageRecord | undefined>;
-  after(path: string): Promise<ImageRecord | undefined>;
+  before(path: string): Promise<Whose | undefined>;
+  after(path: string): Promise<Whose | undefined>;
 }
 
 /** A change a sync brought that this instance does not take: the file stays as it was here. */
@@ -26,20 +31,23 @@ export interface KeptHere {
  * record never holds back an upstream's other changes. Everything a sync changes is the upstream's
  * doing, so the difference between the catalogue before and after it is exactly what is judged.
  */
-export async function changesBeyondAuthority(upstream: string, diff: TreeChange[], versions: RecordVersions, self: InstanceIdentity): Promise<KeptHere[]> {
+export async function changesBeyondAuthority(upstream: string, changes: ChangeSummary, versions: RecordVersions, self: InstanceIdentity): Promise<KeptHere[]> {
   const kept: KeptHere[] = [];
+  const diff = [...changes.added.map((path) => ({ path, status: 'A' })), ...changes.modified.map((path) => ({ path, status: 'M' })), ...changes.deleted.map((path) => ({ path, status: 'D' }))];
   for (const c of diff) {
-    if (idFromPath(c.path) === undefined) continue;
+    const id = idFromPath(c.path);
+    if (id === undefined) continue;
     const before = c.status === 'A' ? undefined : await versions.before(c.path);
-    if (before && self.isHome(before)) {
-      kept.push({ path: c.path, resolution: `kept this instance's version: image ${before.id} belongs to ${before.owner} of this instance, so upstream ${upstream} may not ${c.status === 'D' ? 'delete' : 'change'} it` });
+    if (before && self.isHome({ owner: before.owner ?? '', origin: before.origin })) {
+      kept.push({ path: c.path, resolution: `kept this instance's version: image ${id} belongs to ${before.owner ?? 'an account'} of this instance, so upstream ${upstream} may not ${c.status === 'D' ? 'delete' : 'change'} it` });
       continue;
     }
     if (c.status !== 'A') continue;
     const after = await versions.after(c.path);
-    if (after?.origin === undefined) {
+    if (!after) continue;
+    if (after.origin === undefined) {
       kept.push({ path: c.path, resolution: `not taken: a record from upstream ${upstream} must name its origin (the instance whose accounts own it); without one its owner would be taken for this instance's account of that name` });
-    } else if (self.isHome(after)) {
+    } else if (after.origin === self.name) {
       kept.push({ path: c.path, resolution: `not taken: upstream ${upstream} may not add an image in the name of this instance (${self.name})` });
     }
   }

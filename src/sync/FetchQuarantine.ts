@@ -1,4 +1,5 @@
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GitRunner } from '../git/GitRunner.ts';
 
@@ -18,12 +19,14 @@ const INCOMING = 'refs/heads/incoming';
  */
 export class FetchQuarantine {
   private readonly catalogue: GitRunner;
+  private readonly gitDir: string;
   /** The quarantine repository: what reads the fetched objects (the history checks) works here. */
   readonly dir: string;
   private readonly git: GitRunner;
 
-  private constructor(catalogue: GitRunner, dir: string) {
+  private constructor(catalogue: GitRunner, gitDir: string, dir: string) {
     this.catalogue = catalogue;
+    this.gitDir = gitDir;
     this.dir = dir;
     this.git = new GitRunner(dir);
   }
@@ -31,18 +34,23 @@ export class FetchQuarantine {
   /** Opens (creating it the first time) the quarantine of the catalogue whose git directory is given, empty. */
   static async open(catalogue: GitRunner, gitDir: string): Promise<FetchQuarantine> {
     const dir = join(gitDir, QUARANTINE);
-    const q = new FetchQuarantine(catalogue, dir);
-    await mkdir(dir, { recursive: true });
-    await q.git.run(['init', '--quiet', '--bare']);
+    const q = new FetchQuarantine(catalogue, gitDir, dir);
+    if (!existsSync(join(dir, 'HEAD'))) {
+      await mkdir(dir, { recursive: true });
+      await q.git.run(['init', '--quiet', '--bare']);
+    }
     await mkdir(join(dir, 'objects', 'info'), { recursive: true });
     await writeFile(join(dir, 'objects', 'info', 'alternates'), `${join(gitDir, 'objects')}\n`);
     await q.empty();
     return q;
   }
 
-  /** Fetches the upstream's branch into the quarantine: its commit id. */
+  /**
+   * Fetches the upstream's branch into the quarantine: its commit id. Kept as one pack however few
+   * objects come (no loose objects), so that accepting them is a rename.
+   */
   async fetch(url: string, branch: string): Promise<string> {
-    await this.git.run(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', url, `+refs/heads/${branch}:${INCOMING}`]);
+    await this.git.run(['-c', 'fetch.unpackLimit=1', '-c', 'transfer.unpackLimit=1', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', url, `+refs/heads/${branch}:${INCOMING}`]);
     return (await this.git.revParse(INCOMING))!;
   }
 
@@ -50,9 +58,22 @@ export class FetchQuarantine {
     return this.git.run(['merge-base', '--is-ancestor', older, newer]).then(() => true, () => false);
   }
 
-  /** Copies what the accepted commit needs into the catalogue. */
+  /**
+   * Moves the fetched objects into the catalogue, as git's receive-pack does with a push's quarantine:
+   * each pack is renamed into the catalogue's pack folder (its .idx last, since a pack is used once
+   * its index is there). Only objects the catalogue lacked were fetched, so nothing is copied. Loose
+   * objects (none are expected: the fetch keeps one pack) are handed over by a local fetch instead.
+   */
   async accept(): Promise<void> {
-    await this.catalogue.run(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', this.dir, INCOMING]);
+    const from = join(this.dir, 'objects', 'pack');
+    const to = join(this.gitDir, 'objects', 'pack');
+    const files = await readdir(from).catch(() => [] as string[]);
+    const order = (name: string) => (name.endsWith('.idx') ? 2 : name.endsWith('.pack') ? 0 : 1);
+    for (const name of files.filter((f) => /^pack-[0-9a-f]+\.(pack|rev|idx)$/.test(f)).sort((a, b) => order(a) - order(b))) {
+      await rename(join(from, name), join(to, name));
+    }
+    const loose = (await readdir(join(this.dir, 'objects')).catch(() => [] as string[])).some((d) => /^[0-9a-f]{2}$/.test(d));
+    if (loose) await this.catalogue.run(['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', this.dir, INCOMING]);
   }
 
   /** Drops everything fetched: the ref, the packs, loose objects. */

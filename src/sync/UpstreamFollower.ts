@@ -7,7 +7,7 @@ import type { UpstreamConfig } from '../config/VisorConfig.ts';
 import type { CatalogRepository } from '../catalog/CatalogRepositories.ts';
 import { GitRunner } from '../git/GitRunner.ts';
 import { CatalogCheckRun } from '../catalog/CatalogCheckRun.ts';
-import { commitRef, diffCommits } from '../catalog/CatalogTree.ts';
+import { commitRef } from '../catalog/CatalogTree.ts';
 import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import { changesBeyondAuthority, type KeptHere } from '../federation/UpstreamAuthority.ts';
 import { clearSyncInProgress, markSyncInProgress } from '../catalog/CatalogRecovery.ts';
@@ -285,16 +285,23 @@ export class UpstreamFollower {
         result.conflicts.push({ ...c, resolution: c.kept ? `kept ${c.kept === 'theirs' ? 'upstream' : 'local'} value` : 'unresolved' });
       }
     }
-    await phase('authority', async () => {
-      const merged = (await this.git.revParse('HEAD'))!;
-      const versions = { before: (path: string) => run.record(before, path), after: (path: string) => run.record(merged, path) };
-      await this.keepHere(u, before, await changesBeyondAuthority(u.name, await diffCommits(this.git, before, merged), versions, this.identity), result);
-    });
     // The shared catalogue is what this instance serves to mirrors and pushes upstream: a private
     // record arriving from an upstream must not settle in it, whatever that upstream's config says.
     let after = (await this.git.revParse('HEAD'))!;
     let checked: Awaited<ReturnType<CatalogCheckRun['check']>> | undefined;
     await phase('check', async () => (checked = await run.check(commitRef(before), commitRef(after), { publicOnly: true })));
+    // What the upstream may not change stays as it is here; the rest is judged again without it.
+    let kept: KeptHere[] = [];
+    await phase('authority', async () => {
+      const merged = after;
+      const versions = { before: (path: string) => run.record(before, path), after: (path: string) => run.factsAt(merged, path) };
+      kept = await changesBeyondAuthority(u.name, checked!.changes, versions, this.identity);
+    });
+    if (kept.length > 0) {
+      await this.keepHere(u, before, kept, result);
+      after = (await this.git.revParse('HEAD'))!;
+      await phase('recheck', async () => (checked = await run.check(commitRef(before), commitRef(after), { publicOnly: true })));
+    }
     // An image the upstream deleted that an image here still names as its kernel or ramdisk stays,
     // as a deletion here would have been refused: the catalogue keeps no dangling reference.
     const referenced = [...new Map(checked!.problems.filter((p) => p.rule === 'referenced' && checked!.changes.deleted.includes(p.file)).map((p) => [p.file, p])).values()];
