@@ -104,6 +104,15 @@ export class ImageScans {
     return this.mode === 'blocking' ? new UploadScan(this.client) : undefined;
   }
 
+  /**
+   * A scan for the pass that fetches a followed image's file, whenever scanning is on: the record is
+   * another instance's (its verdict is not this instance's to record), so the file is kept only once
+   * scanned clean here, in either mode.
+   */
+  forFetch(): UploadScan | undefined {
+    return this.mode === 'off' ? undefined : new UploadScan(this.client);
+  }
+
   /** After an upload (async mode): scanned behind it, one file at a time. */
   uploaded(r: ImageRecord): void {
     if (this.mode !== 'async' || this.stopped) return;

@@ -226,6 +226,7 @@ export class VisorCore {
       stores,
       maxBytes: config.uploads.maxBytes,
       inspection: { maxVirtualSize: config.uploads.maxVirtualSize },
+      scan: () => this.scans.forFetch(),
       state: p.fetched,
       current: (id) => index.get(id),
       isShared: (r) => scopeOf(r) === 'shared',

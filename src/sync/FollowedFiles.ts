@@ -9,6 +9,7 @@ import type { ImageStore } from '../store/ImageStore.ts';
 import { fetchedKey, type FetchedFiles } from './FetchedFiles.ts';
 import { fetchUpstreamFile } from './UpstreamFileFetch.ts';
 import type { InspectionPolicy } from '../inspection/InspectionVerdict.ts';
+import type { UploadScan } from '../scanning/ImageScans.ts';
 
 /** Background fetches of the `immediate` policy running at once, all upstreams together. */
 const IMMEDIATE_AT_ONCE = 2;
@@ -29,6 +30,8 @@ export interface FollowedFilesOptions {
   maxBytes: number;
   /** What format inspection accepts of a fetched file (uploads.max_virtual_size). */
   inspection: InspectionPolicy;
+  /** A malware scan for a fetch's pass, when scanning is on. */
+  scan: () => UploadScan | undefined;
   state: FetchedFiles;
   /** The image as the catalogue holds it now, and whether it is in the shared catalogue (the only one a sync writes). */
   current(id: string): ImageRecord | undefined;
@@ -144,7 +147,7 @@ export class FollowedFiles {
     const store = this.o.stores.get(location.store)!;
     const started = performance.now();
     const done = (async () => {
-      await fetchUpstreamFile(r, { upstream: u.name, url: `${u.files.url}/images/${encodeURIComponent(r.id)}/file`, store, key: location.key, signal: this.closing.signal, inspection: this.o.inspection }, client);
+      await fetchUpstreamFile(r, { upstream: u.name, url: `${u.files.url}/images/${encodeURIComponent(r.id)}/file`, store, key: location.key, signal: this.closing.signal, inspection: this.o.inspection, scan: this.o.scan() }, client);
       await this.o.state.fetched(r.id, { upstream: u.name, ...location, size: r.size!, checksum: r.checksum!, fetched_at: new Date().toISOString() });
       this.o.logger.info({ image: r.id, upstream: u.name, bytes: r.size, ms: Math.round(performance.now() - started) }, 'fetched a followed image file');
       return location;

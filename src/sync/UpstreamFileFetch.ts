@@ -7,6 +7,7 @@ import { VisorError } from '../errors/VisorError.ts';
 import { algorithmOf, hashedCopy } from '../image-files/HashedCopy.ts';
 import { FormatInspection } from '../inspection/FormatInspection.ts';
 import { verdictOn, type InspectionPolicy } from '../inspection/InspectionVerdict.ts';
+import type { UploadScan } from '../scanning/ImageScans.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
 import { storeFailureOf } from '../store/storeErrors.ts';
 
@@ -21,6 +22,8 @@ export interface FetchEnds {
   signal: AbortSignal;
   /** The upstream inspected the file, or says so: the bytes are inspected here too (uploads.max_virtual_size). */
   inspection: InspectionPolicy;
+  /** A malware scan in the same pass, when scanning is on: the upstream's record of its own scan proves nothing either. */
+  scan?: UploadScan | undefined;
 }
 
 /**
@@ -195,6 +198,7 @@ export async function fetchUpstreamFile(image: ImageRecord, ends: FetchEnds, cli
       inspection.push(chunk);
       const early = inspection.settledEarly();
       if (early) judge(early);
+      return ends.scan?.push(chunk, image.id);
     };
     const copied = await hashedCopy(body, tee, algorithmOf(checksum), size, { signal: ends.signal, blame, observe }).catch((e: unknown) => {
       throw e instanceof VisorError && e.kind === 'too_large' ? refused(image, ends.upstream, `more than the record's ${size} bytes`) : e;
@@ -205,9 +209,13 @@ export async function fetchUpstreamFile(image: ImageRecord, ends: FetchEnds, cli
     if (image.virtual_size !== undefined && image.virtual_size !== found.virtual_size) {
       throw refused(image, ends.upstream, `a virtual size of ${found.virtual_size} bytes where its record says ${image.virtual_size}`);
     }
+    // No verdict (clamd down, the file over its limits) keeps nothing either: the error says why.
+    const scanned = await ends.scan?.verdict(image.id);
+    if (scanned?.verdict === 'infected') throw refused(image, ends.upstream, `a file the malware scanner finds infected (${scanned.signature ?? 'unnamed signature'})`);
     tee.release();
     await write.commit();
   } catch (error) {
+    ends.scan?.abort();
     const e = error instanceof Error ? error : new Error(String(error));
     if (tee) tee.cut(e);
     else client?.destroy(e);
