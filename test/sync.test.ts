@@ -322,3 +322,39 @@ test('an upstream record over the size limit is refused before the branch moves,
     await d.stop();
   }
 });
+
+test('an upstream whose branch goes back or is rewritten is refused and reported, never merged: nothing of it is taken', async (t) => {
+  const { upstream, d } = await upstreamAndDaemon();
+  try {
+    const a = imageRecord({ name: 'alpha' });
+    await publish(upstream, [a]);
+    t.is((await sync(d)).mode, 'adopted');
+    const withdrawn = git(upstream, 'rev-parse', 'HEAD').trim();
+    await publish(upstream, [{ ...a, description: 'withdrawn: this version was wrong' }, imageRecord({ name: 'bravo' })]);
+    t.is((await sync(d)).mode, 'fast-forward');
+    const taken = git(upstream, 'rev-parse', 'HEAD').trim();
+    const catalog = join(d.dataDir, 'catalog');
+    const head = git(catalog, 'rev-parse', 'HEAD').trim();
+
+    // A rollback: the branch is put back to the older commit (whatever is already merged here).
+    git(upstream, 'reset', '-q', '--hard', withdrawn);
+    const rolledBack = await sync(d);
+    t.is(rolledBack.mode, 'refused');
+    t.like(rolledBack.problems[0], { rule: 'rollback' });
+    t.regex(JSON.stringify(rolledBack.problems[0]), new RegExp(`does not descend from ${taken.slice(0, 12)}`));
+
+    // A fork from there, with a change of its own: refused too, and nothing of it arrives.
+    await publish(upstream, [imageRecord({ name: 'forked' })]);
+    t.like((await sync(d)).problems[0], { rule: 'rollback' });
+    t.is(git(catalog, 'rev-parse', 'HEAD').trim(), head);
+    t.false((await names(d)).includes('forked'));
+
+    // The upstream puts its branch back where it was and moves on: syncs resume.
+    git(upstream, 'reset', '-q', '--hard', taken);
+    await publish(upstream, [imageRecord({ name: 'charlie' })]);
+    t.is((await sync(d)).mode, 'fast-forward');
+    t.true((await names(d)).includes('charlie'));
+  } finally {
+    await d.stop();
+  }
+});

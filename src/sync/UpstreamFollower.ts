@@ -15,6 +15,7 @@ import type { FileProblem } from '../catalog/CatalogScanner.ts';
 import type { FieldConflict } from '../catalog/RecordMerge.ts';
 import { notFound, tooLarge, unauthenticated } from '../errors/VisorError.ts';
 import { FetchQuarantine } from './FetchQuarantine.ts';
+import { rollbackProblem, UpstreamHeads } from './UpstreamHeads.ts';
 import { bodyHmac, proofNeedsBody, verifyWebhook, type WebhookProof } from './WebhookSignature.ts';
 import type { Logger } from '../log/Logger.ts';
 
@@ -66,6 +67,8 @@ export class UpstreamFollower {
   private running: Promise<unknown> = Promise.resolve();
   /** Upstreams with a webhook-triggered sync waiting for its turn: more notifications meanwhile add none. */
   private readonly notified = new Set<string>();
+  /** The head last taken from each upstream: a branch that goes back is refused. */
+  private heads: UpstreamHeads | undefined;
   /** Kept from sync to sync: facts and the last tree listing stay in memory, so a sync costs what changed. */
   private checkRun: Promise<CatalogCheckRun> | undefined;
 
@@ -200,8 +203,16 @@ export class UpstreamFollower {
         theirs = await quarantine.fetch(u.url, u.branch);
         await this.dropTrackingRefs(u.name);
       });
+      this.heads ??= new UpstreamHeads(await this.gitDir());
+      const last = await this.heads.last(u.name);
       try {
-        await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, quarantine!, theirs, result, phase)));
+        if (last !== undefined && last !== theirs && !(await quarantine!.isAncestor(last, theirs))) {
+          result.mode = 'refused';
+          result.problems = [rollbackProblem(u.name, u.branch, last, theirs)];
+        } else {
+          await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, quarantine!, theirs, result, phase)));
+          if (result.mode !== 'refused') await this.heads.taken(u.name, theirs);
+        }
       } finally {
         await quarantine?.empty();
       }
