@@ -4,6 +4,8 @@ import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { runVisorJson } from './helpers/cli.ts';
 import { createImage } from './helpers/images.ts';
 import { git, gitAsync, tempDir, recordFile, readRecordFile } from './helpers/gitRepos.ts';
+import { initCatalog } from '../src/catalog/CatalogRepo.ts';
+import { mirrorOnce } from '../src/sync/CatalogMirror.ts';
 
 let d: TestDaemon;
 test.before(async () => {
@@ -64,4 +66,23 @@ test('visor mirror clones, then follows with fast-forwards', async (t) => {
   t.not(second.before, second.after);
   t.is((await gitAsync(dir, 'merge-base', '--is-ancestor', second.before, second.after)).status, 0, 'a fast-forward: the old head is in the new history');
   t.is((await readRecordFile(dir, id))['name'], 'arrives-later');
+});
+
+test('a mirror whose source goes back or rewrites its history refuses to follow, and stays where it is', async (t) => {
+  const root = await tempDir();
+  const source = join(root, 'source');
+  await initCatalog(source, 'public');
+  const mirror = join(root, 'mirror');
+  await mirrorOnce(source, mirror);
+  const first = git(source, 'rev-parse', 'HEAD').trim();
+  git(source, 'commit', '-q', '--allow-empty', '-m', 'a later version');
+  t.false((await mirrorOnce(source, mirror)).cloned);
+  const later = git(mirror, 'rev-parse', 'HEAD').trim();
+  git(source, 'reset', '-q', '--hard', first);
+  const rollback = await mirrorOnce(source, mirror).catch((e: unknown) => e as Error);
+  t.regex(String(rollback), /went back to .* a rollback is refused/);
+  git(source, 'commit', '-q', '--allow-empty', '-m', 'a fork');
+  const fork = await mirrorOnce(source, mirror).catch((e: unknown) => e as Error);
+  t.regex(String(fork), /cannot fast-forward/);
+  t.is(git(mirror, 'rev-parse', 'HEAD').trim(), later);
 });

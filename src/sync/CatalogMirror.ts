@@ -12,7 +12,7 @@ export interface MirrorRound {
 /**
  * One round of mirroring: clone the catalogue if the folder has none, otherwise fetch and
  * fast-forward. A mirror never has changes of its own, so anything but a fast-forward is an error
- * (someone edited the mirror, or the source rewrote history).
+ * (someone edited the mirror, or the source rewrote history or went back to an older head).
  */
 export async function mirrorOnce(url: string, dir: string): Promise<MirrorRound> {
   const exists = await access(join(dir, '.git')).then(() => true, () => false);
@@ -24,6 +24,11 @@ export async function mirrorOnce(url: string, dir: string): Promise<MirrorRound>
   const git = new GitRunner(dir);
   const before = await git.revParse('HEAD');
   await git.run(['fetch', '--quiet', 'origin']);
+  // A source that went back would be "already up to date" to a fast-forward: a rollback is said, not passed over.
+  const offered = await git.revParse('@{upstream}');
+  if (before !== undefined && offered !== undefined && offered !== before && (await git.run(['merge-base', '--is-ancestor', offered, before]).then(() => true, () => false))) {
+    throw conflict(`mirror ${dir}: ${url} went back to ${offered.slice(0, 12)}, older than ${before.slice(0, 12)} which this mirror already has; a rollback is refused (the mirror stays where it is)`);
+  }
   try {
     await git.run(['merge', '--ff-only', '--quiet', '@{upstream}']);
   } catch (e) {
