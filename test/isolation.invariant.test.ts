@@ -334,3 +334,23 @@ test('an image moved back and forth between the catalogues keeps one history: ea
   t.deepEqual(history.history.map((e) => e.change), ['updated', 'updated', 'updated', 'created']);
   t.deepEqual(history.history.slice(0, 3).map((e) => e.fields.find((f) => f.field === 'access')?.new), ['public', 'private', 'public']);
 });
+
+// Re-inspection records a new verdict (its time) when allowed, so it stands apart from the probes,
+// whose allowed callers change nothing; it runs last of the serial tests, and takes the new records
+// as the victims' baseline.
+test.serial('invariant: POST /images/:id/inspect', async (t) => {
+  const cells = await Promise.all(
+    WHO.flatMap((who) => (['public', 'private', 'ghost'] as const).map(async (kind) => ({ who, kind, answer: await call(d, key[who], 'POST', `/images/${target[kind].id}/inspect`) }))),
+  );
+  const answer = (who: Who, kind: Kind) => cells.find((c) => c.who === who && c.kind === kind)!.answer;
+  t.deepEqual(WHO.map((who) => answer(who, 'public').status), [200, 403, 403, 403, 401]);
+  t.deepEqual(WHO.map((who) => answer(who, 'private').status), [200, 403, 403, 404, 401]);
+  for (const who of BLIND) t.deepEqual(shapeOf(answer(who, 'private'), target.private), shapeOf(answer(who, 'ghost'), target.ghost), `${who}: the hidden image answers as the ghost`);
+  for (const access of ['public', 'private'] as const) {
+    const { id } = target[access];
+    const record = await adminRecordText(id);
+    t.regex(record, /"inspection"/, `${access} victim re-inspected by its owner`);
+    bytes[access].record = record;
+  }
+  await assertVictimsWhole(t);
+});
