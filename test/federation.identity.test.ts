@@ -111,6 +111,8 @@ test.serial("the site hides an upstream's image by policy, not by rewriting it: 
   t.is((await call(corp, undefined, 'PUT', `/policy/hidden/${y}`, { reason: 'x' })).status, 401);
   t.is((await call(corp, keys.corpAlice, 'PUT', `/policy/hidden/${y}`, { reason: 'x' })).status, 403);
   t.is((await call(corp, keys.corpAlice, 'GET', '/policy/hidden')).status, 403);
+  t.is((await call(corp, undefined, 'GET', '/policy/hidden')).status, 401);
+  t.is((await call(corp, keys.corpStranger, 'DELETE', `/policy/hidden/${y}`)).status, 403);
   const ownRefused = await call(corp, corp.token, 'PUT', `/policy/hidden/${local}`, { reason: 'x' });
   t.is(ownRefused.status, 400);
   t.regex(ownRefused.text, /this instance's own/);
