@@ -22,7 +22,7 @@ const BUILT_CHECKER = join(REPO, 'dist/visor-check.mjs');
 let template = '';
 test.before('the checker is bundled as `npm run build` bundles it, and a catalogue made with it', async () => {
   // The test checks the file init copies, built from the sources under test (not a stale build).
-  execFileSync(process.execPath, [join(REPO, 'build/bundleChecker.ts')], { stdio: 'inherit' });
+  execFileSync(process.execPath, [join(REPO, 'src/cli/bundleVisorCheck.ts')], { stdio: 'inherit' });
   template = join(await tempDir('visor-ci-template-'), 'catalogue');
   const init = await runVisor(['catalog', 'init', template, '--public']);
   if (init.code !== 0) throw new Error(init.stderr);

@@ -4,8 +4,9 @@ import { join, resolve } from 'node:path';
 
 // Bundles the checker a catalogue's CI runs (src/cli/visorCheck.ts) into one ES module,
 // dist/visor-check.mjs, that needs only Node and git: its dependencies (ajv, the image schema) are
-// inside, their licences at the end (the file travels into every catalogue). Run by `npm run build`.
-const root = resolve(import.meta.dirname, '..');
+// inside, their licences at the end (the file travels into every catalogue). Run by `npm run build`;
+// a build step beside its entry, never compiled into dist (tsconfig.build.json leaves it out).
+const root = resolve(import.meta.dirname, '../..');
 const { version } = JSON.parse(await readFile(resolve(root, 'package.json'), 'utf8')) as { version: string };
 const out = resolve(root, 'dist/visor-check.mjs');
 

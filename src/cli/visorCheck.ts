@@ -5,7 +5,7 @@ import { VisorError } from '../errors/VisorError.ts';
 import { ExitCode } from './ExitCode.ts';
 
 // The checker a catalogue's CI runs, bundled into one file (dist/visor-check.mjs, by
-// build/bundleChecker.ts) that `visor catalog init` and `update-ci` copy into the catalogue as
+// src/cli/bundleVisorCheck.ts) that `visor catalog init` and `update-ci` copy into the catalogue as
 // .visor/visor-check.mjs: a runner needs Node and git, nothing installed. It is `visor catalog
 // validate` and nothing more: same core, same output, same exit statuses; no commander, so the
 // bundle carries only the rules.
