@@ -31,9 +31,11 @@ import { catalogRoutes } from './routes/catalogRoutes.ts';
 import { storeRoutes } from './routes/storeRoutes.ts';
 import { gitMethodsOf, isGitPath, serveGit } from './gitHttpBackend.ts';
 import { principalOf } from './requestPrincipal.ts';
+import { glanceRoutes } from './routes/glanceRoutes.ts';
+import { glanceErrorBody, isGlancePath } from '../src/glance/GlanceErrors.ts';
 
 /** Every method some route takes, and OPTIONS: any other is a 405 wherever it is sent. */
-const API_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS']);
+const API_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 /** The core services the HTTP edge translates for: each route gets only the ones it calls. */
 export interface HttpServices {
@@ -80,7 +82,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
       // request, so say so rather than let the client reuse a socket about to be closed.
       if (!ctx.req.readableEnded) ctx.set('Connection', 'close');
       ctx.status = status;
-      ctx.body = body;
+      ctx.body = isGlancePath(ctx.path) ? glanceErrorBody(status, body) : body;
     } finally {
       // Every request is in the audit log already; here only at debug level, where a line per
       // request cost ~9% of read throughput at info.
@@ -109,6 +111,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   catalogRoutes(router, s.staticView);
   storeRoutes(router, s.stores, s.collector, s.maxJsonBytes);
   healthRoutes(router, s.health);
+  glanceRoutes(router, s.images, s.files, s.maxJsonBytes);
   app.use(router.routes());
   // No route answered: the path takes other methods (405, or the list for OPTIONS), or is unknown (404).
   app.use((ctx) => {

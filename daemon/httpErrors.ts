@@ -13,6 +13,7 @@ export const STATUS_OF_KIND: Record<ErrorKind, number> = {
   conflict: 409,
   precondition_failed: 412,
   too_large: 413,
+  unsupported_media_type: 415,
   request_timeout: 408,
   range_not_satisfiable: 416,
   too_many_requests: 429,

@@ -26,12 +26,13 @@ export type CallerRule = (who: Principal | undefined) => unknown;
  * (after decoding), decoded, checked for nesting and parsed. Anything wrong with the body is a 400
  * (413 when too large), never a 500.
  */
-export function jsonBody(maxBytes: number, mayCall: CallerRule): (ctx: Context, next: () => Promise<unknown>) => Promise<unknown> {
+export function jsonBody(maxBytes: number, mayCall: CallerRule, mediaTypes: readonly string[] = ['application/json']): (ctx: Context, next: () => Promise<unknown>) => Promise<unknown> {
   return async (ctx: Context, next: () => Promise<unknown>) => {
     mayCall(principal(ctx));
-    if (!ctx.is('application/json')) {
-      throw new VisorError('invalid', 'the body must be JSON (Content-Type: application/json)', [
-        { field: 'Content-Type', rule: 'media-type', expected: 'application/json', message: `Content-Type is ${ctx.get('content-type') || 'missing'}` },
+    if (!ctx.is(...mediaTypes)) {
+      const expected = mediaTypes.join(' or ');
+      throw new VisorError('invalid', `the body must be JSON (Content-Type: ${expected})`, [
+        { field: 'Content-Type', rule: 'media-type', expected, message: `Content-Type is ${ctx.get('content-type') || 'missing'}` },
       ]);
     }
     ctx.request.body = parseJson(await readBody(ctx.req, maxBytes));

@@ -11,7 +11,7 @@ const principals = new WeakMap<IncomingMessage, Promise<Principal | undefined>>(
  * the Koa app is not checked twice (a refused key may cost a slow hash).
  */
 export function principalOf(req: IncomingMessage, auth: Authenticator): Promise<Principal | undefined> {
-  const authorization = req.headers.authorization;
+  const authorization = req.headers.authorization ?? openStackToken(req.headers['x-auth-token']);
   // Nothing to check (and nothing to remember) for an anonymous request.
   if (!authorization) return ANONYMOUS;
   let principal = principals.get(req);
@@ -20,4 +20,19 @@ export function principalOf(req: IncomingMessage, auth: Authenticator): Promise<
     principals.set(req, principal);
   }
   return principal;
+}
+
+/**
+ * OpenStack clients (the Glance v2 edge) send their token as X-Auth-Token, URL-quoted: it carries a
+ * VISOR API key, checked exactly as `Authorization: Bearer` is (Authorization wins when both come).
+ */
+function openStackToken(header: string | string[] | undefined): string | undefined {
+  if (typeof header !== 'string' || header === '') return undefined;
+  let token = header;
+  try {
+    token = decodeURIComponent(header);
+  } catch {
+    // Not URL-quoted: checked as sent, and refused like any other bad key.
+  }
+  return `Bearer ${token}`;
 }

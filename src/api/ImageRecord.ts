@@ -39,6 +39,12 @@ export interface ImageScan {
   released_by?: string;
 }
 
+/** Digests of an image's file besides its checksum, lowercase hex, for clients that verify them (Glance v2: md5, sha512). */
+export interface FileDigests {
+  md5?: string;
+  sha512?: string;
+}
+
 /** An image record as stored in the catalogue (images/<shard>/<id>.json). */
 export interface ImageRecord {
   id: string;
@@ -55,6 +61,7 @@ export interface ImageRecord {
   virtual_size?: number;
   uploaded_at?: string;
   checksum?: string;
+  digests?: FileDigests;
   type?: string;
   kernel?: string;
   ramdisk?: string;
@@ -64,6 +71,10 @@ export interface ImageRecord {
   locations?: ImageLocation[];
   min_disk?: number;
   min_ram?: number;
+  /** Deletion is refused while set. */
+  protected?: boolean;
+  /** Left out of Glance v2 lists unless asked for (os_hidden). */
+  unlisted?: boolean;
   tags?: string[];
   description?: string;
   series?: string;
@@ -95,6 +106,8 @@ export type ImageInput = Partial<
     | 'store'
     | 'min_disk'
     | 'min_ram'
+    | 'protected'
+    | 'unlisted'
     | 'tags'
     | 'description'
     | 'series'

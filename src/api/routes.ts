@@ -4,7 +4,7 @@
  * requests by them, and VisorClient builds its URLs from them.
  */
 export interface Route {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Koa-router pattern: `:name` is one segment, `{*name}` the rest of the path. */
   readonly path: string;
   /** Name of the operation in the audit log (a HEAD is named like its GET). */
@@ -62,11 +62,28 @@ export const ROUTES = {
 
 export type RouteName = keyof typeof ROUTES;
 
+/** The Glance v2 Images API, a second edge over the same core (daemon/routes/glanceRoutes.ts). */
+export const GLANCE_ROUTES = {
+  root: { method: 'GET', path: '/', action: 'glance.versions' },
+  versions: { method: 'GET', path: '/versions', action: 'glance.versions' },
+  v2: { method: 'GET', path: '/v2', action: 'glance.versions' },
+  schema: { method: 'GET', path: '/v2/schemas/:name', action: 'glance.schema' },
+  listImages: { method: 'GET', path: '/v2/images', action: 'glance.image.list' },
+  createImage: { method: 'POST', path: '/v2/images', action: 'glance.image.create' },
+  showImage: { method: 'GET', path: '/v2/images/:id', action: 'glance.image.show' },
+  updateImage: { method: 'PATCH', path: '/v2/images/:id', action: 'glance.image.update' },
+  deleteImage: { method: 'DELETE', path: '/v2/images/:id', action: 'glance.image.delete' },
+  uploadFile: { method: 'PUT', path: '/v2/images/:id/file', action: 'glance.image.upload' },
+  downloadFile: { method: 'GET', path: '/v2/images/:id/file', action: 'glance.image.download' },
+  addTag: { method: 'PUT', path: '/v2/images/:id/tags/:tag', action: 'glance.image.tag' },
+  removeTag: { method: 'DELETE', path: '/v2/images/:id/tags/:tag', action: 'glance.image.untag' },
+} as const satisfies Record<string, Route>;
+
 /** Git's smart HTTP protocol is served under this prefix, ahead of the router (git sends its own paths). */
 export const GIT_PREFIX = '/catalog.git';
 export const GIT_ACTION = 'catalog.git';
 
-const ACTIONS = new Map<string, string>(Object.values(ROUTES).map((r) => [`${r.method} ${r.path}`, r.action]));
+const ACTIONS = new Map<string, string>([...Object.values(ROUTES), ...Object.values(GLANCE_ROUTES)].map((r) => [`${r.method} ${r.path}`, r.action]));
 
 /** The audit action of a request, by method and the route pattern that matched (if any). */
 export function actionOf(method: string, route: string | undefined, path: string): string {

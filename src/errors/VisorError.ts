@@ -18,6 +18,7 @@ export type ErrorKind =
   | 'conflict'
   | 'precondition_failed'
   | 'too_large'
+  | 'unsupported_media_type'
   | 'method_not_allowed'
   | 'range_not_satisfiable'
   | 'request_timeout'

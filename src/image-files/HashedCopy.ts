@@ -14,10 +14,21 @@ export function algorithmOf(checksum: string): DigestAlgorithm {
   return checksum.startsWith('sha512:') ? 'sha512' : 'sha256';
 }
 
+/** Digests a copy can compute besides its checksum, for clients that verify them (Glance v2). */
+export type ExtraDigest = 'md5' | 'sha512';
+
+/**
+ * The digests a new file gets besides its checksum, in the pass that stores or registers it: Glance v2
+ * clients verify md5 (`checksum`) and sha512 (`os_hash_value`), whichever edge the file came through.
+ */
+export const CLIENT_DIGESTS: readonly ExtraDigest[] = ['md5', 'sha512'];
+
 export interface HashedCopy {
   bytes: number;
   /** "<algorithm>:<hex>". */
   checksum: string;
+  /** Hex digests asked for with `alsoDigest`, the checksum's own algorithm left out. */
+  digests: Partial<Record<ExtraDigest, string>>;
 }
 
 export interface CopyOptions {
@@ -35,6 +46,8 @@ export interface CopyOptions {
    * read. A promise it answers (a scanner's socket is full) is waited for: back-pressure, like the sink's.
    */
   observe?: ((chunk: Buffer) => void | Promise<void>) | undefined;
+  /** Digests to compute in the same pass besides the checksum (one the checksum already is, is not computed twice). */
+  alsoDigest?: readonly ExtraDigest[];
 }
 
 /**
@@ -49,6 +62,7 @@ export interface CopyOptions {
  */
 export async function hashedCopy(body: Readable, sink: Writable, algorithm: DigestAlgorithm, limit: number, options: CopyOptions = {}): Promise<HashedCopy> {
   const hash = createHash(algorithm);
+  const extras = (options.alsoDigest ?? []).filter((a) => a !== algorithm).map((a) => [a, createHash(a)] as const);
   let bytes = 0;
   let sinceRelease = 0;
   const ends = new TransferEnds({ source: body, sink, signal: options.signal, blame: options.blame });
@@ -61,6 +75,7 @@ export async function hashedCopy(body: Readable, sink: Writable, algorithm: Dige
       bytes += chunk.length;
       if (bytes > limit) throw tooLarge(`upload exceeds the limit of ${limit} bytes`);
       hash.update(chunk);
+      for (const [, extra] of extras) extra.update(chunk);
       const observed = options.observe?.(chunk);
       if (observed) await ends.race(observed, 'sink');
       if (!sink.write(chunk)) await ends.race(once(sink, 'drain', { signal: ends.over }), 'sink');
@@ -78,7 +93,7 @@ export async function hashedCopy(body: Readable, sink: Writable, algorithm: Dige
   } finally {
     ends.close();
   }
-  return { bytes, checksum: `${algorithm}:${hash.digest('hex')}` };
+  return { bytes, checksum: `${algorithm}:${hash.digest('hex')}`, digests: Object.fromEntries(extras.map(([a, h]) => [a, h.digest('hex')])) };
 }
 
 /** The digest of a stream, read to its end: bytes go nowhere. */

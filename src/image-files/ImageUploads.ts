@@ -9,7 +9,7 @@ import type { ImageStore } from '../store/ImageStore.ts';
 import { StoreFailure, storeFailureOf } from '../store/storeErrors.ts';
 import { FormatInspection } from '../inspection/FormatInspection.ts';
 import { verdictOn, type InspectionPolicy } from '../inspection/InspectionVerdict.ts';
-import { CHECKSUM_PATTERN, hashedCopy } from './HashedCopy.ts';
+import { CHECKSUM_PATTERN, CLIENT_DIGESTS, hashedCopy } from './HashedCopy.ts';
 import type { ImageScans } from '../scanning/ImageScans.ts';
 import { isQuarantined, quarantined } from '../scanning/Quarantine.ts';
 
@@ -121,7 +121,7 @@ export class ImageUploads {
           if (early) verdictOn(early, ledger.current(id)?.disk, this.o.inspection);
           return scan?.push(chunk, id);
         };
-        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) }, keepSource: true, observe });
+        const meter = await hashedCopy(body, write.stream, algorithm, this.o.maxUploadBytes, { signal: options.signal, blame: { sink: (e) => storeFailureOf(store, `upload of ${id}`, e) }, keepSource: true, observe, alsoDigest: CLIENT_DIGESTS });
         const checksum = meter.checksum;
         if (options.length !== undefined && meter.bytes !== options.length) {
           throw invalidField('Content-Length', 'length', `${options.length} bytes`, `upload ended after ${meter.bytes} of ${options.length} bytes`);
@@ -140,7 +140,7 @@ export class ImageUploads {
           id,
           who,
           // A scan of an earlier file says nothing of this one.
-          ({ scan: _earlier, ...r }) => ({ ...r, status: 'available', size: meter.bytes, checksum, virtual_size: found.virtual_size, inspection: found, ...(scanned ? { scan: scanned } : {}), uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }),
+          ({ scan: _earlier, ...r }) => ({ ...r, status: 'available', size: meter.bytes, checksum, digests: meter.digests, virtual_size: found.virtual_size, inspection: found, ...(scanned ? { scan: scanned } : {}), uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }),
           `Upload image ${id}: ${meter.bytes} bytes, ${checksum}, ${found.format} of virtual size ${found.virtual_size}${scanned ? `; scan: ${scanned.signature ? `${scanned.signature} found, quarantined` : scanned.verdict}` : ''}`,
         );
       } catch (e) {

@@ -10,7 +10,7 @@ import { referrers } from '../catalog/CatalogRules.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
 import { assertSignedIn } from '../auth/callerRules.ts';
 import type { Principal } from '../auth/Principal.ts';
-import { conflict, denied, invalid, invalidField, notFound, preconditionFailed, VisorError, type FieldProblem } from '../errors/VisorError.ts';
+import { conflict, denied, forbidden, invalid, invalidField, notFound, preconditionFailed, VisorError, type FieldProblem } from '../errors/VisorError.ts';
 import type { GrantStore } from '../access/GrantStore.ts';
 import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
@@ -126,6 +126,19 @@ export class ImageService {
     return endorsementsOf(r.id, r, [this.o.catalogs.shared.dir, this.o.catalogs.private.dir], this.o.catalogs.shared.dir);
   }
 
+  /** Every image the caller may see, in no order: for an edge that filters and sorts in its own terms (Glance v2). */
+  visible(who: Principal | undefined): ImageRecord[] {
+    const out: ImageRecord[] = [];
+    for (const r of this.o.index.all()) if (this.o.ledger.canSee(who, r)) out.push(r);
+    return out;
+  }
+
+  /** Whether a user or group has been granted anything on the image (Glance v2 calls such a private image shared). */
+  isShared(id: string): boolean {
+    const g = this.o.grants.of(id);
+    return g !== undefined && (Object.keys(g.users).length > 0 || Object.keys(g.groups).length > 0);
+  }
+
   /** Number of images the caller may see (what /health reports: a private image is not counted for others). */
   countVisible(who: Principal | undefined): number {
     if (who?.admin) return this.o.index.size;
@@ -212,6 +225,7 @@ export class ImageService {
     ledger.find(id, who, 'manage');
     return ledger.locked(id, async () => {
       const current = ledger.find(id, who, 'manage');
+      if (current.protected === true) throw forbidden(`image ${id} is protected: set protected to false before deleting it`);
       const users = referrers(id, ledger.all());
       if (users.length > 0) throw conflict(`image ${id} is the ${current.type} of ${ledger.describe(users, who).join(', ')}; delete or change those first`);
       await ledger.erase(current, who, removalMessage(current));

@@ -1,0 +1,128 @@
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { GLANCE_ROUTES } from '../../src/api/routes.ts';
+import type { ImageService } from '../../src/images/ImageService.ts';
+import { assertSignedIn } from '../../src/auth/callerRules.ts';
+import { invalidField, notFound, VisorError } from '../../src/errors/VisorError.ts';
+import { GlanceImages } from '../../src/glance/GlanceImages.ts';
+import { GLANCE_SCHEMAS } from '../../src/glance/GlanceSchemas.ts';
+import { versionsDocument } from '../../src/glance/GlanceVersions.ts';
+import { parsePatch, PATCH_MEDIA_TYPES } from '../../src/glance/GlancePatch.ts';
+import { jsonBody } from '../jsonBody.ts';
+import { pickRange } from '../rangeHeader.ts';
+import { sendPositional } from '../positionalSender.ts';
+import { on, principal } from '../route.ts';
+import type { FileServices } from './fileRoutes.ts';
+
+const unsupportedMediaType = (field: string, expected: string, got: string) =>
+  new VisorError('unsupported_media_type', `Content-Type must be ${expected}`, [{ field, rule: 'media-type', expected, message: `Content-Type is ${got || 'missing'}` }]);
+
+/**
+ * The Glance v2 Images API (what `glance` and `openstack image` speak), translated onto the same core
+ * as VISOR's own routes: src/glance does the translating, these routes only move it over HTTP.
+ * Errors answer in Glance's shape (daemon/app.ts, src/glance/GlanceErrors.ts).
+ */
+export function glanceRoutes(router: Router, images: ImageService, files: FileServices, maxJsonBytes: number): void {
+  const glance = new GlanceImages(images);
+  const json = jsonBody(maxJsonBytes, assertSignedIn);
+  const patchJson = jsonBody(maxJsonBytes, assertSignedIn, PATCH_MEDIA_TYPES);
+  const versions = () => versionsDocument(files.views.publicUrl);
+  const params = (ctx: Context) => ctx.params as Record<string, string>;
+
+  // keystoneauth (openstack) discovers the API at / with Accept: application/json and expects 300.
+  on(router, GLANCE_ROUTES.root, (ctx) => {
+    if (ctx.accepts('json', 'html') !== 'json') throw notFound(`route ${ctx.method} ${ctx.path}`);
+    ctx.status = 300;
+    ctx.body = versions();
+  });
+  on(router, GLANCE_ROUTES.versions, (ctx) => {
+    ctx.body = versions();
+  });
+  on(router, GLANCE_ROUTES.v2, (ctx) => {
+    ctx.body = versions();
+  });
+  on(router, GLANCE_ROUTES.schema, (ctx) => {
+    const schema = GLANCE_SCHEMAS[params(ctx)['name']!];
+    if (schema === undefined) throw notFound(`schema ${params(ctx)['name']!}`);
+    ctx.body = schema;
+  });
+
+  on(router, GLANCE_ROUTES.listImages, (ctx) => {
+    ctx.body = glance.list(new URLSearchParams(ctx.querystring), principal(ctx));
+  });
+  on(router, GLANCE_ROUTES.showImage, (ctx) => {
+    ctx.body = glance.show(params(ctx)['id']!, principal(ctx));
+  });
+  on(router, GLANCE_ROUTES.createImage, json, async (ctx) => {
+    const image = await glance.create(ctx.request.body, principal(ctx));
+    ctx.status = 201;
+    ctx.set('Location', `${files.views.publicUrl}/v2/images/${image.id}`);
+    // Import (glance-direct, web-download) is not built: the SDK reads this header, and an empty list says so.
+    ctx.set('OpenStack-image-import-methods', '');
+    ctx.body = image;
+  });
+  on(router, GLANCE_ROUTES.updateImage, (ctx, next) => {
+    // Glance answers any other patch type with 415 and the types it takes.
+    ctx.set('Accept-Patch', PATCH_MEDIA_TYPES.join(', '));
+    if (!ctx.is(...PATCH_MEDIA_TYPES)) throw unsupportedMediaType('Content-Type', PATCH_MEDIA_TYPES.join(' or '), ctx.get('content-type'));
+    return next();
+  }, patchJson, async (ctx) => {
+    const type = PATCH_MEDIA_TYPES.find((t) => ctx.is(t))!;
+    ctx.body = await glance.patch(params(ctx)['id']!, parsePatch(ctx.request.body, type), principal(ctx));
+  });
+  on(router, GLANCE_ROUTES.deleteImage, async (ctx) => {
+    await glance.remove(params(ctx)['id']!, principal(ctx));
+    ctx.status = 204;
+  });
+  on(router, GLANCE_ROUTES.addTag, async (ctx) => {
+    await glance.tag(params(ctx)['id']!, params(ctx)['tag']!, principal(ctx));
+    ctx.status = 204;
+  });
+  on(router, GLANCE_ROUTES.removeTag, async (ctx) => {
+    await glance.untag(params(ctx)['id']!, params(ctx)['tag']!, principal(ctx));
+    ctx.status = 204;
+  });
+
+  // The file goes through VISOR's one upload path (ImageUploads): streamed, hashed (checksum, md5,
+  // sha512), format-inspected and scanned in one pass, the same limits, the same refusals.
+  on(router, GLANCE_ROUTES.uploadFile, async (ctx) => {
+    const id = params(ctx)['id']!;
+    const who = assertSignedIn(principal(ctx));
+    glance.record(id, who);
+    if (!ctx.is('application/octet-stream')) throw unsupportedMediaType('Content-Type', 'application/octet-stream', ctx.get('content-type'));
+    const lengthHeader = ctx.get('content-length');
+    const length = lengthHeader === '' ? undefined : Number(lengthHeader);
+    if (length !== undefined && !Number.isSafeInteger(length)) throw invalidField('Content-Length', 'type', 'an integer');
+    await files.uploads.upload(id, ctx.req, length !== undefined ? { length } : {}, who);
+    ctx.status = 204;
+  });
+
+  on(router, GLANCE_ROUTES.downloadFile, async (ctx) => {
+    const id = params(ctx)['id']!;
+    const record = glance.record(id, principal(ctx));
+    // An image without data yet: Glance answers 204 ("has no data").
+    if (record.status === 'locked') {
+      ctx.status = 204;
+      return;
+    }
+    const download = files.downloads.prepare(id, principal(ctx), (size, checksum) => pickRange(ctx.get('range') || undefined, size, ctx.get('if-range') || undefined, `"${checksum}"`));
+    const { image, size, range } = download;
+    ctx.set('Accept-Ranges', 'bytes');
+    // Hex, not base64: Glance sends the image's md5 checksum, and both clients verify against it.
+    if (image.digests?.md5 !== undefined) ctx.set('Content-MD5', image.digests.md5);
+    ctx.type = 'application/octet-stream';
+    ctx.status = range ? 206 : 200;
+    if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
+    const length = range ? range.end - range.start + 1 : size;
+    ctx.length = length;
+    if (ctx.method === 'HEAD') return;
+    const source = await download.open({ positional: true });
+    if (source.kind === 'positional') {
+      ctx.respond = false;
+      ctx.res.writeHead(ctx.status, ctx.response.headers as Record<string, string>);
+      await sendPositional(ctx.res, source.reader, range ? range.start : 0, length);
+      return;
+    }
+    ctx.body = source.stream;
+  });
+}

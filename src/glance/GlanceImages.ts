@@ -1,0 +1,109 @@
+import type { ImageRecord } from '../api/ImageRecord.ts';
+import { assertSignedIn } from '../auth/callerRules.ts';
+import type { Principal } from '../auth/Principal.ts';
+import { invalidField, notFound } from '../errors/VisorError.ts';
+import type { ImageService } from '../images/ImageService.ts';
+import { glanceImageOf, type GlanceImage } from './GlanceImageView.ts';
+import { visorFieldsOf, type GlanceValue } from './GlanceFields.ts';
+import { applyPatch, type PatchOperation } from './GlancePatch.ts';
+import { parseGlanceListQuery } from './GlanceListQuery.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export interface GlanceList {
+  images: GlanceImage[];
+  first: string;
+  next?: string;
+  schema: string;
+}
+
+/**
+ * Glance v2's images over VISOR's one core: every read and write is an ImageService call with the
+ * caller's principal, so access (owner, grantee, stranger, anonymous) is decided exactly as on
+ * VISOR's own routes. Only names, shapes and Glance's conventions are translated here.
+ */
+export class GlanceImages {
+  private readonly images: ImageService;
+  /** A record's view without its visibility (grants live outside it): records are replaced, never changed, so one per version. */
+  private readonly views = new WeakMap<ImageRecord, GlanceImage>();
+
+  constructor(images: ImageService) {
+    this.images = images;
+  }
+
+  view(r: ImageRecord): GlanceImage {
+    let v = this.views.get(r);
+    if (v === undefined) {
+      v = glanceImageOf(r, false);
+      this.views.set(r, v);
+    }
+    return r.access === 'private' && this.images.isShared(r.id) ? { ...v, visibility: 'shared' } : v;
+  }
+
+  /** The image, if the caller may see it: a non-UUID id is simply not found (`openstack image show NAME` looks by id first). */
+  record(id: string, who: Principal | undefined): ImageRecord {
+    if (!UUID.test(id)) throw notFound(`image ${id}`);
+    return this.images.get(id, who);
+  }
+
+  show(id: string, who: Principal | undefined): GlanceImage {
+    return this.view(this.record(id, who));
+  }
+
+  list(params: URLSearchParams, who: Principal | undefined): GlanceList {
+    const q = parseGlanceListQuery(params);
+    const visible = this.images.visible(who).map((r) => this.view(r));
+    let after: GlanceImage | undefined;
+    if (q.marker !== undefined) {
+      // The marker is found among all the images the caller sees (filtered or not): its sort values place the page.
+      after = visible.find((i) => i.id === q.marker);
+      if (after === undefined) throw invalidField('marker', 'exists', 'the id of an image in the previous page', `marker: no image ${q.marker}`);
+    }
+    const selected = visible.filter((i) => q.matches(i) && (after === undefined || q.compare(after, i) < 0)).sort(q.compare);
+    const page = selected.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return { images: page, first: q.first, ...(last !== undefined && page.length === q.limit && selected.length > q.limit ? { next: q.next(last.id) } : {}), schema: '/v2/schemas/images' };
+  }
+
+  async create(body: unknown, caller: Principal | undefined): Promise<GlanceImage> {
+    const who = assertSignedIn(caller);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidField('(body)', 'type', 'a JSON object of image properties');
+    const fields = new Map<string, GlanceValue>(Object.entries(body as Record<string, unknown>));
+    if (fields.has('id')) throw invalidField('id', 'readOnly', 'no id: VISOR chooses image ids', 'id: VISOR chooses image ids; leave it out');
+    const input = visorFieldsOf(fields, undefined, who);
+    // Glance names are optional; VISOR's are not.
+    input['name'] ??= 'unnamed';
+    return this.view(await this.images.create(input, who));
+  }
+
+  async patch(id: string, ops: readonly PatchOperation[], caller: Principal | undefined): Promise<GlanceImage> {
+    const who = assertSignedIn(caller);
+    const current = this.record(id, who);
+    const changes = applyPatch(this.view(current), ops);
+    const input = visorFieldsOf(changes, current, who);
+    return this.view(await this.images.update(id, input, who));
+  }
+
+  async remove(id: string, caller: Principal | undefined): Promise<void> {
+    const who = assertSignedIn(caller);
+    this.record(id, who);
+    await this.images.remove(id, who);
+  }
+
+  /** Adds a tag (idempotent). */
+  async tag(id: string, tag: string, caller: Principal | undefined): Promise<void> {
+    const who = assertSignedIn(caller);
+    const current = this.record(id, who);
+    const tags = current.tags ?? [];
+    if (!tags.includes(tag)) await this.images.update(id, { tags: [...tags, tag] }, who);
+  }
+
+  /** Removes a tag: 404 when the image does not carry it. */
+  async untag(id: string, tag: string, caller: Principal | undefined): Promise<void> {
+    const who = assertSignedIn(caller);
+    const current = this.record(id, who);
+    const tags = current.tags ?? [];
+    if (!tags.includes(tag)) throw notFound(`tag ${tag} on image ${id}`);
+    await this.images.update(id, { tags: tags.filter((t) => t !== tag) }, who);
+  }
+}

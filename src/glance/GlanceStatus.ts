@@ -1,0 +1,21 @@
+import type { ImageStatus } from '../api/ImageRecord.ts';
+
+/** Every status a Glance v2 image can have (its domain model's machine). */
+export const GLANCE_STATUSES = ['queued', 'saving', 'active', 'killed', 'deleted', 'pending_delete', 'deactivated', 'uploading', 'importing'] as const;
+export type GlanceStatus = (typeof GLANCE_STATUSES)[number];
+
+/**
+ * VISOR's statuses as Glance names them: registered without a file is `queued`, a file on its way in
+ * `saving`, available `active`. A failed upload is `killed` (Glance's name for it), though VISOR, like
+ * today's Glance, takes a new upload of it.
+ */
+const GLANCE_STATUS_OF: Record<ImageStatus, GlanceStatus> = {
+  locked: 'queued',
+  uploading: 'saving',
+  available: 'active',
+  error: 'killed',
+};
+
+export function glanceStatusOf(status: ImageStatus): GlanceStatus {
+  return GLANCE_STATUS_OF[status];
+}
