@@ -275,3 +275,23 @@ test('access: owner, grantee, stranger and anonymous see and change through /v2 
   t.is((await os(undefined, 'GET', `/v2/images/${image.id}/file`)).status, 200);
   t.is((await patch(keys.stranger, image.id, [{ op: 'add', path: '/name', value: 'x' }])).status, 403);
 });
+
+test('deactivate and reactivate: admins only; the file is then served to admins alone, through both edges', async (t) => {
+  const image = await glanceImage(keys.owner, { name: unique('deact') });
+  t.is((await os(d.token, 'POST', `/v2/images/${image.id}/actions/deactivate`)).status, 409, 'a queued image has nothing to deactivate');
+  t.is((await os(keys.owner, 'PUT', `/v2/images/${image.id}/file`, new Uint8Array(randomBytes(2000)))).status, 204);
+  t.is((await os(keys.owner, 'POST', `/v2/images/${image.id}/actions/deactivate`)).status, 403, 'the owner is no admin');
+  t.is((await os(keys.stranger, 'POST', `/v2/images/${image.id}/actions/deactivate`)).status, 404);
+  const done = await os(d.token, 'POST', `/v2/images/${image.id}/actions/deactivate`);
+  t.is(done.status, 204);
+  t.is(done.text, '');
+  t.like((await os(keys.owner, 'GET', `/v2/images/${image.id}`)).json, { status: 'deactivated' });
+  t.like((await call(d, keys.owner, 'GET', `/images/${image.id}`)).json, { status: 'available', deactivated: { by: 'admin' } });
+  t.is((await os(keys.owner, 'GET', `/v2/images/${image.id}/file`)).status, 403);
+  t.is((await call(d, keys.owner, 'GET', `/images/${image.id}/file`)).status, 403);
+  t.is((await os(d.token, 'GET', `/v2/images/${image.id}/file`)).status, 200);
+  t.is((await os(keys.owner, 'POST', `/v2/images/${image.id}/actions/reactivate`)).status, 403);
+  t.is((await os(d.token, 'POST', `/v2/images/${image.id}/actions/reactivate`)).status, 204);
+  t.like((await os(keys.owner, 'GET', `/v2/images/${image.id}`)).json, { status: 'active' });
+  t.is((await os(keys.owner, 'GET', `/v2/images/${image.id}/file`)).status, 200);
+});

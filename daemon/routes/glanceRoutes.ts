@@ -82,6 +82,12 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
     await glance.untag(params(ctx)['id']!, params(ctx)['tag']!, principal(ctx));
     ctx.status = 204;
   });
+  for (const [route, deactivated] of [[GLANCE_ROUTES.deactivate, true], [GLANCE_ROUTES.reactivate, false]] as const) {
+    on(router, route, async (ctx) => {
+      await glance.setDeactivated(params(ctx)['id']!, deactivated, principal(ctx));
+      ctx.status = 204;
+    });
+  }
 
   // The file goes through VISOR's one upload path (ImageUploads): streamed, hashed (checksum, md5,
   // sha512), format-inspected and scanned in one pass, the same limits, the same refusals.

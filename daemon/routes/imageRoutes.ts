@@ -56,6 +56,6 @@ export function imageRoutes(router: Router, images: ImageService, schema: ImageS
   });
 
   on(router, ROUTES.imageEndorsements, async (ctx) => {
-    ctx.body = { endorsements: await images.endorsements(ctx.params['id']!, principal(ctx)) };
+    ctx.body = images.trust(ctx.params['id']!, principal(ctx));
   });
 }

@@ -12,7 +12,7 @@ import { UsageReporter } from '../tracking/UsageReporter.ts';
 import { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import { SiteOverlay } from '../federation/SiteOverlay.ts';
 import { GrantStore } from './GrantStore.ts';
-import { ImageAccess } from './ImageAccess.ts';
+import { ImageAccess, type TrustJudge } from './ImageAccess.ts';
 
 export interface AccessControlSettings {
   dataDir: string;
@@ -57,7 +57,7 @@ export class AccessControl {
     this.adminTokenCreated = parts.adminTokenCreated;
   }
 
-  static async open(settings: AccessControlSettings, logger: Logger, usage: { images: () => Iterable<ImageRecord>; stats: AccessStats }): Promise<AccessControl> {
+  static async open(settings: AccessControlSettings, logger: Logger, usage: { images: () => Iterable<ImageRecord>; stats: AccessStats }, trust?: TrustJudge): Promise<AccessControl> {
     const store = await AccountStore.open(join(settings.dataDir, 'accounts.json'));
     const adminTokenFile = new AdminTokenFile(join(settings.dataDir, 'admin-token'));
     const { token, created } = await adminTokenFile.bootstrap(store, settings.auth.keyHashCost);
@@ -77,7 +77,7 @@ export class AccessControl {
       grants,
       identity,
       overlay,
-      access: new ImageAccess(grants, identity, overlay),
+      access: new ImageAccess(grants, identity, overlay, trust),
       authenticator: new ApiKeyAuthenticator(store),
       audit,
       reports: new UsageReporter({ ...usage, audit, auditDir: settings.audit.dir }),

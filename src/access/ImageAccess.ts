@@ -1,11 +1,17 @@
 import type { Principal } from '../auth/Principal.ts';
-import { denied, forbidden, notFound, unauthenticated } from '../errors/VisorError.ts';
+import { denied, forbidden, notFound, unauthenticated, VisorError } from '../errors/VisorError.ts';
 import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import type { SiteOverlay } from '../federation/SiteOverlay.ts';
 import type { GrantStore } from './GrantStore.ts';
 import { atLeast, higher, type AccessLevel } from './Permission.ts';
 import type { ImageScan } from '../api/ImageRecord.ts';
 import { isQuarantined } from '../scanning/Quarantine.ts';
+import type { PolicyJudgement } from '../trust/TrustPolicy.ts';
+
+/** What the site's trust policy makes of an image (src/trust/SiteTrust.ts); undefined: no policy, or no such record. */
+export interface TrustJudge {
+  judge(id: string): PolicyJudgement | undefined;
+}
 
 /** The fields of an image record that access depends on. */
 export interface AccessSubject {
@@ -32,19 +38,31 @@ const ACTION: Record<Exclude<AccessLevel, 'none'>, string> = {
  * the same names may be other people, nobody (admins neither) may do more than check it out. What a
  * site does not want to offer of it, it hides (the site overlay): hidden, it is as if it did not
  * exist for everyone but admins.
+ *
+ * The site's trust policy (trust.policy) is applied here too, so every route applies it alike: an
+ * image the policy `refused` is as if it did not exist, and one it only `listed` is seen but never
+ * downloaded (assertDownload) nor a series' latest, for everyone but its owner and admins.
  */
 export class ImageAccess {
   private readonly grants: GrantStore;
   private readonly identity: InstanceIdentity;
   private readonly overlay: SiteOverlay;
+  private readonly trust: TrustJudge | undefined;
 
-  constructor(grants: GrantStore, identity: InstanceIdentity, overlay: SiteOverlay) {
+  constructor(grants: GrantStore, identity: InstanceIdentity, overlay: SiteOverlay, trust?: TrustJudge) {
     this.grants = grants;
     this.identity = identity;
     this.overlay = overlay;
+    this.trust = trust;
+  }
+
+  /** Admins, and the owner of one of this instance's images: the site's trust policy does not apply to them. */
+  private unpoliced(who: Principal | undefined, image: AccessSubject): boolean {
+    return who !== undefined && !who.syncOnly && (who.admin || (this.identity.isHome(image) && image.owner === who.name));
   }
 
   level(who: Principal | undefined, image: AccessSubject): AccessLevel {
+    if (this.trust && !this.unpoliced(who, image) && this.trust.judge(image.id)?.treatment === 'refused') return 'none';
     // A quarantined image (an infected file) is its owner's and admins' alone: to anyone else, grantees
     // included, it is as if it did not exist, in lists as in answers.
     if (isQuarantined(image) && !(who !== undefined && !who.syncOnly && (who.admin || (this.identity.isHome(image) && image.owner === who.name)))) return 'none';
@@ -77,6 +95,24 @@ export class ImageAccess {
     }
     if (!atLeast(level, needed)) {
       throw forbidden(`${who?.name ?? 'anonymous'} may not ${ACTION[needed]} image ${image.id}${needed === 'manage' ? ' (only its owner and admins may)' : ' (it needs a commit grant)'}`);
+    }
+  }
+
+  /** Whether the caller may download the image's file (and have it as a series' latest): seen, and offered by the site's trust policy. */
+  canDownload(who: Principal | undefined, image: AccessSubject): boolean {
+    if (!this.canSee(who, image)) return false;
+    return !this.trust || this.unpoliced(who, image) || (this.trust.judge(image.id)?.treatment ?? 'downloadable') === 'downloadable';
+  }
+
+  /** Throws unless the caller may download the image's file: as assert(checkout), then 403 naming each rule of the site's trust policy it fails. */
+  assertDownload(who: Principal | undefined, image: AccessSubject): void {
+    this.assert(who, image, 'checkout');
+    if (!this.trust || this.unpoliced(who, image)) return;
+    const judgement = this.trust.judge(image.id);
+    if (judgement && judgement.treatment !== 'downloadable') {
+      const rules = [...new Set(judgement.failures.map((f) => f.rule))];
+      const problems = judgement.failures.map((f) => ({ field: 'trust_policy', rule: f.rule, expected: 'an image the site trust policy offers for download', message: f.message }));
+      throw new VisorError('forbidden', `image ${image.id} is not offered for download by this site's trust policy (rule ${rules.join(', ')}): ${judgement.failures.map((f) => f.message).join('; ')}`, problems);
     }
   }
 }

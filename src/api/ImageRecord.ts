@@ -73,6 +73,8 @@ export interface ImageRecord {
   min_ram?: number;
   /** Deletion is refused while set. */
   protected?: boolean;
+  /** Taken out of use by an admin: the file is served to admins only until reactivated. */
+  deactivated?: { at: string; by: string };
   /** Left out of Glance v2 lists unless asked for (os_hidden). */
   unlisted?: boolean;
   tags?: string[];

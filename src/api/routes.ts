@@ -77,6 +77,8 @@ export const GLANCE_ROUTES = {
   downloadFile: { method: 'GET', path: '/v2/images/:id/file', action: 'glance.image.download' },
   addTag: { method: 'PUT', path: '/v2/images/:id/tags/:tag', action: 'glance.image.tag' },
   removeTag: { method: 'DELETE', path: '/v2/images/:id/tags/:tag', action: 'glance.image.untag' },
+  deactivate: { method: 'POST', path: '/v2/images/:id/actions/deactivate', action: 'glance.image.deactivate' },
+  reactivate: { method: 'POST', path: '/v2/images/:id/actions/reactivate', action: 'glance.image.reactivate' },
 } as const satisfies Record<string, Route>;
 
 /** Git's smart HTTP protocol is served under this prefix, ahead of the router (git sends its own paths). */

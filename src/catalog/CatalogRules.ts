@@ -29,7 +29,7 @@ export interface RecordLookup {
  * anything else is not refused for a namesake that came from elsewhere (a merge, a sync).
  */
 export function recordProblems(record: ImageRecord, lookup: RecordLookup, before?: ImageRecord): FieldProblem[] {
-  const problems = [...consistencyProblems(record, Date.now()), ...referenceProblems(record, lookup), ...inspectionProblems(record), ...scanProblems(record)];
+  const problems = [...consistencyProblems(record, Date.now()), ...referenceProblems(record, lookup), ...lineageProblems(record, lookup, before), ...inspectionProblems(record), ...scanProblems(record)];
   const named = before === undefined || before.series !== record.series || before.name !== record.name || ownerKey(before) !== ownerKey(record);
   if (record.series !== undefined && named) {
     const owner = ownerKey(record);
@@ -90,6 +90,25 @@ function referenceProblems(record: ImageRecord, lookup: RecordLookup): FieldProb
     } else if (target.type !== field) {
       problems.push({ field, rule: 'reference', expected: `an image of type ${field}`, message: `${field}: image ${ref} has type ${target.type ?? 'none'}, not ${field}` });
     }
+  }
+  return problems;
+}
+
+/**
+ * `built_from` and `deprecation.replaced_by` name another image in the catalogue (never the image
+ * itself). Judged when the change sets them, as names are: a base deleted later (retired, or never
+ * followed here) leaves its descendants' provenance as it was, and does not block their other changes.
+ */
+function lineageProblems(record: ImageRecord, lookup: RecordLookup, before: ImageRecord | undefined): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const refs = [
+    { field: 'built_from', ref: record.built_from, was: before?.built_from, what: 'the image it was built from' },
+    { field: 'deprecation.replaced_by', ref: record.deprecation?.replaced_by, was: before?.deprecation?.replaced_by, what: 'the image that replaces it' },
+  ];
+  for (const { field, ref, was, what } of refs) {
+    if (ref === undefined || (before !== undefined && ref === was)) continue;
+    if (ref === record.id) problems.push({ field, rule: 'reference', expected: `the id of another image (${what})`, message: `${field}: image ${ref} cannot name itself` });
+    else if (!lookup.record(ref)) problems.push({ field, rule: 'reference', expected: `the id of an image in the catalogue (${what})`, message: `${field}: no image ${ref}` });
   }
   return problems;
 }

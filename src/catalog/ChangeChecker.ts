@@ -138,8 +138,7 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
       }
     }
     const refs = new Map<string, ImageRecord | undefined>();
-    for (const field of ['kernel', 'ramdisk'] as const) {
-      const ref = record[field];
+    for (const ref of [record.kernel, record.ramdisk, record.built_from, record.deprecation?.replaced_by]) {
       if (ref !== undefined) refs.set(ref, await lookupTarget(ref));
     }
     const lookup = { record: (id: string) => refs.get(id), namesakes: (series: string, owner: string, name: string, self: string) => imageIds(tree.namesakes(series, owner, name).filter((id) => id !== self)) };

@@ -37,6 +37,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { names: ['inspect'], load: async () => (await import('./commands/inspect.ts')).registerInspectCommand },
   { names: ['endorse'], load: async () => (await import('./commands/endorse.ts')).registerEndorseCommand },
   { names: ['verify'], load: async () => (await import('./commands/verify.ts')).registerVerifyCommand },
+  { names: ['deprecate'], load: async () => (await import('./commands/deprecate.ts')).registerDeprecateCommand },
   { names: ['scan', 'release'], load: async () => (await import('./commands/scan.ts')).registerScanCommands },
   { names: ['store'], load: async () => (await import('./commands/storeGc.ts')).registerStoreCommand },
   { names: ['hide', 'unhide', 'hidden'], load: async () => (await import('./commands/hide.ts')).registerHideCommands },

@@ -9,6 +9,8 @@ import { VisorClientError } from './VisorClientError.ts';
 import { DEFAULT_VISOR_URL } from './defaultUrl.ts';
 import { httpOrigin } from './origin.ts';
 import type { EndorsementView } from '../trust/EndorsementState.ts';
+import type { ImageTrust } from '../trust/ImageTrust.ts';
+import type { PolicyJudgement } from '../trust/TrustPolicy.ts';
 
 export { DEFAULT_VISOR_URL };
 export type { HealthReport };
@@ -136,7 +138,14 @@ export class VisorClient {
 
   /** The image's endorsements and the state of each, as the daemon judges them against its catalogue's endorser list. */
   async endorsements(id: string): Promise<EndorsementView[]> {
-    return (await this.json<{ endorsements: EndorsementView[] }>(this.at(ROUTES.imageEndorsements, { id }))).endorsements;
+    return (await this.trust(id)).endorsements;
+  }
+
+  /** The image's trust: endorsements, deprecation, ancestry and its flags, expiry warnings, and the site's policy's judgement when it has one. */
+  async trust(id: string): Promise<ImageTrust & { policy?: PolicyJudgement }> {
+    const answer = await this.json<Partial<ImageTrust> & { endorsements: ImageTrust['endorsements']; policy?: PolicyJudgement }>(this.at(ROUTES.imageEndorsements, { id }));
+    // A daemon from before ancestry answered its endorsements alone.
+    return { id, ancestry: [], flags: [], warnings: [], ...answer };
   }
 
   /**

@@ -43,6 +43,8 @@ export interface VisorConfig {
   auth: { keyHashCost: number };
   /** Malware scanning of images' files with ClamAV (src/scanning). */
   scanning: ScanningConfig;
+  /** The site's trust policy file (src/trust/SiteTrust.ts); `required` when configured, else <data_dir>/trust-policy.json if present. */
+  trust: { policy: string; required: boolean };
 }
 
 /**
@@ -80,6 +82,7 @@ export interface ConfigFile {
   audit?: { path?: string; max_bytes?: number; keep?: number };
   auth?: { key_hash_cost?: number };
   scanning?: ScanningSettings;
+  trust?: { policy?: string };
   stores?: Record<string, StoreSettings>;
   upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string } & UpstreamFileSettings>;
 }
@@ -94,7 +97,7 @@ interface ConnectionLimitSettings {
 }
 
 const KNOWN: Record<string, readonly string[]> = {
-  '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams', 'scanning'],
+  '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams', 'scanning', 'trust'],
   server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'trusted_proxies', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
@@ -102,6 +105,7 @@ const KNOWN: Record<string, readonly string[]> = {
   uploads: ['max_bytes', 'checksum', 'max_virtual_size'],
   log: ['level'],
   scanning: SCANNING_KEYS,
+  trust: ['policy'],
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -272,5 +276,12 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     },
     auth: { keyHashCost: integer(env['VISOR_KEY_HASH_COST'] ?? o.auth?.key_hash_cost ?? file.auth?.key_hash_cost ?? 15, 'auth.key_hash_cost', 10, 20) },
     scanning: parseScanningConfig({ ...file.scanning, ...o.scanning }, env, integer),
+    trust: trustPolicyPath(env['VISOR_TRUST_POLICY'] ?? o.trust?.policy ?? file.trust?.policy, dataDir, env),
   };
+}
+
+/** `trust.policy`: a configured file must exist; without one, <data_dir>/trust-policy.json is the site's policy when present. */
+function trustPolicyPath(configured: string | undefined, dataDir: string, env: NodeJS.ProcessEnv): { policy: string; required: boolean } {
+  if (configured === undefined || configured === '') return { policy: join(dataDir, 'trust-policy.json'), required: false };
+  return { policy: resolve(expandHome(configured, env)), required: true };
 }

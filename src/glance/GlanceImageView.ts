@@ -26,7 +26,7 @@ export function glanceImageOf(r: ImageRecord, shared: boolean): GlanceImage {
   const view: GlanceImage = {
     id: r.id,
     name: r.name,
-    status: glanceStatusOf(r.status),
+    status: glanceStatusOf(r),
     visibility: r.access === 'public' ? 'public' : shared ? 'shared' : 'private',
     protected: r.protected === true,
     os_hidden: r.unlisted === true,

@@ -90,6 +90,13 @@ export class GlanceImages {
     await this.images.remove(id, who);
   }
 
+  /** Deactivates or reactivates an image (admins only, as the core decides). */
+  async setDeactivated(id: string, deactivated: boolean, caller: Principal | undefined): Promise<void> {
+    const who = assertSignedIn(caller);
+    this.record(id, who);
+    await this.images.setDeactivated(id, deactivated, who);
+  }
+
   /** Adds a tag (idempotent). */
   async tag(id: string, tag: string, caller: Principal | undefined): Promise<void> {
     const who = assertSignedIn(caller);

@@ -1,4 +1,4 @@
-import type { ImageStatus } from '../api/ImageRecord.ts';
+import type { ImageRecord, ImageStatus } from '../api/ImageRecord.ts';
 
 /** Every status a Glance v2 image can have (its domain model's machine). */
 export const GLANCE_STATUSES = ['queued', 'saving', 'active', 'killed', 'deleted', 'pending_delete', 'deactivated', 'uploading', 'importing'] as const;
@@ -7,7 +7,7 @@ export type GlanceStatus = (typeof GLANCE_STATUSES)[number];
 /**
  * VISOR's statuses as Glance names them: registered without a file is `queued`, a file on its way in
  * `saving`, available `active`. A failed upload is `killed` (Glance's name for it), though VISOR, like
- * today's Glance, takes a new upload of it.
+ * today's Glance, takes a new upload of it. An available image an admin deactivated is `deactivated`.
  */
 const GLANCE_STATUS_OF: Record<ImageStatus, GlanceStatus> = {
   locked: 'queued',
@@ -16,6 +16,6 @@ const GLANCE_STATUS_OF: Record<ImageStatus, GlanceStatus> = {
   error: 'killed',
 };
 
-export function glanceStatusOf(status: ImageStatus): GlanceStatus {
-  return GLANCE_STATUS_OF[status];
+export function glanceStatusOf(r: Pick<ImageRecord, 'status' | 'deactivated'>): GlanceStatus {
+  return r.deactivated !== undefined ? 'deactivated' : GLANCE_STATUS_OF[r.status];
 }

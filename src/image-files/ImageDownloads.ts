@@ -1,6 +1,6 @@
 import type { ImageRecord, ImageView } from '../api/ImageRecord.ts';
 import type { Principal } from '../auth/Principal.ts';
-import { conflict } from '../errors/VisorError.ts';
+import { conflict, forbidden } from '../errors/VisorError.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
 import type { ImageViews } from '../images/ImageViews.ts';
 import type { ByteRange } from '../store/ImageStore.ts';
@@ -38,6 +38,7 @@ export class ImageDownloads {
   prepare(id: string, caller: Principal | undefined, pickRange: (size: number, checksum: string) => ByteRange | undefined): Download {
     const r = this.o.ledger.find(id, caller);
     if (r.status !== 'available' || r.size === undefined || r.checksum === undefined) throw conflict(`image ${id} is ${r.status}; its file can be downloaded once it is available`);
+    if (r.deactivated !== undefined && caller?.admin !== true) throw forbidden(`image ${id} is deactivated: its file is served again once an admin reactivates it`);
     // Only its owner and admins get this far (ImageAccess): even they are not served an infected file.
     if (isQuarantined(r)) throw quarantined(r);
     // A followed image is served from the copy this instance fetched, never from what its record

@@ -71,6 +71,18 @@ export class ImageLedger {
     return r;
   }
 
+  /** The image, if the caller may download its file: seen, and offered by the site's trust policy (403 naming its rules otherwise). */
+  findDownloadable(id: string, who: Principal | undefined): ImageRecord {
+    const r = this.find(id, who);
+    this.o.access.assertDownload(who, r);
+    return r;
+  }
+
+  /** Whether the caller may download the image's file (a series' latest must be one they may). */
+  canDownload(who: Principal | undefined, r: AccessSubject): boolean {
+    return this.o.access.canDownload(who, r);
+  }
+
   /** The image as it is now, without an access check: for work already admitted. */
   current(id: string): ImageRecord | undefined {
     return this.o.index.get(id);

@@ -237,6 +237,29 @@ export class ImageService {
     });
   }
 
+  /**
+   * Takes an available image out of use (deactivated) or puts it back: its file is then served to
+   * admins only, whichever edge asks (Glance v2's deactivate and reactivate, admin-only as in Glance's
+   * default policy: an owner could otherwise undo what an admin did over a bad image).
+   */
+  async setDeactivated(id: string, deactivated: boolean, caller: Principal | undefined): Promise<ImageRecord> {
+    const who = assertSignedIn(caller);
+    const { ledger } = this.o;
+    ledger.find(id, who);
+    if (!who.admin) throw forbidden(`${who.name} may not ${deactivated ? 'deactivate' : 'reactivate'} image ${id} (only admins may)`);
+    return ledger.locked(id, async () => {
+      const current = ledger.find(id, who, 'manage');
+      if (current.status !== 'available') throw conflict(`image ${id} is ${current.status}; only an available image can be ${deactivated ? 'deactivated' : 'reactivated'}`);
+      if ((current.deactivated !== undefined) === deactivated) return current;
+      const now = new Date().toISOString();
+      const { deactivated: _was, ...rest } = current;
+      const record: ImageRecord = deactivated ? { ...rest, deactivated: { at: now, by: who.name }, updated_at: now } : { ...rest, updated_at: now };
+      ledger.check(record, who, current);
+      await ledger.commit(record, who, `${deactivated ? 'Deactivate' : 'Reactivate'} image ${id}`);
+      return record;
+    });
+  }
+
   /** The image's grants: its owner and admins may read them. */
   grantsOf(id: string, caller: Principal | undefined): ImageGrantsView {
     const who = assertSignedIn(caller);

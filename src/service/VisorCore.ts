@@ -40,6 +40,7 @@ import type { HealthReport } from '../api/wire.ts';
 import { coreHealth } from './coreHealth.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { AccessControl } from '../access/AccessControl.ts';
+import { SiteTrust } from '../trust/SiteTrust.ts';
 import { unavailable, VisorError } from '../errors/VisorError.ts';
 import { CatalogRepositories, scopeOf, type CatalogRepository, type CatalogScope } from '../catalog/CatalogRepositories.ts';
 
@@ -154,6 +155,7 @@ interface CoreParts {
   invalidByScope: Record<CatalogScope, FileProblem[]>;
   snapshots: Record<CatalogScope, CatalogSnapshot>;
   fetched: FetchedFiles;
+  siteTrust: SiteTrust;
 }
 
 /**
@@ -190,6 +192,8 @@ export class VisorCore {
   readonly ledger: ImageLedger;
   /** The site's decisions about the images it follows. */
   readonly policy: SitePolicy;
+  /** The site's trust policy, as the access rules apply it (src/trust/SiteTrust.ts). */
+  readonly siteTrust: SiteTrust;
   private readonly stats: AccessStats;
   private readonly logger: Logger;
   private readonly snapshots: Record<CatalogScope, CatalogSnapshot>;
@@ -209,11 +213,12 @@ export class VisorCore {
     this.invalidFiles = [...p.invalidByScope.shared, ...p.invalidByScope.private];
     const onError = (id: string, error: unknown) => logger.warn({ image: id, err: error }, 'image file operation failed');
     const publicUrl = config.server.publicUrl || `${config.server.tls ? 'https' : 'http'}://${config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host}:${config.server.port}`;
+    this.siteTrust = p.siteTrust;
     this.ledger = new ImageLedger({ schema, index, catalogs, access: accessControl.access, identity: accessControl.identity, storeNames: [...stores.keys()] });
     this.views = new ImageViews({ schema, stats, publicUrl });
     const objects = new StoredObjects({ stores, namedElsewhere: (store, key, except) => this.ledger.namersOf(store, key, except).length > 0, onError });
     const bytes = new ImageBytes(stores);
-    this.images = new ImageService({ ledger: this.ledger, views: this.views, schema, index, catalogs, defaultStore: config.defaultStore, identity: accessControl.identity, stats, grants: accessControl.grants, accounts: accessControl.accounts, objects, onError });
+    this.images = new ImageService({ ledger: this.ledger, views: this.views, schema, index, catalogs, defaultStore: config.defaultStore, identity: accessControl.identity, stats, grants: accessControl.grants, accounts: accessControl.accounts, objects, onError, siteTrust: this.siteTrust });
     const inspection = { maxVirtualSize: config.uploads.maxVirtualSize };
     this.scans = new ImageScans({ ledger: this.ledger, stores, bytes, config: config.scanning, onError });
     this.scanSchedule =
@@ -267,6 +272,9 @@ export class VisorCore {
     // private records' index. mkdir's mode applies only to folders it creates.
     await chmod(config.dataDir, 0o700);
     const schema = new ImageSchema();
+    // Read first: a policy that cannot be read stops the start before anything opens.
+    const trustPolicy = await SiteTrust.loadPolicy(config.trust.policy, config.trust.required);
+    let siteTrust: SiteTrust | undefined;
     const stats = new AccessStats(join(config.dataDir, 'access-stats.json'));
     // What opened, closed again if the start fails: a failed start must leave nothing running.
     const opened: Array<() => Promise<void>> = [() => stats.close()];
@@ -288,7 +296,7 @@ export class VisorCore {
         closing(openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
       ] as const),
       closing(openStores(config), closeStores),
-      closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }), (a) => a.close()),
+      closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats }, trustPolicy ? { judge: (id) => siteTrust?.judge(id) } : undefined), (a) => a.close()),
     ] as const).catch(fail);
     // Catalogues created just now are locked before the first commit (an upload's recovery below).
     try {
@@ -304,8 +312,10 @@ export class VisorCore {
     }
     index.warm();
     const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
+    const records = index;
+    siteTrust = new SiteTrust({ policy: trustPolicy, statementDirs: [shared.repo.dir, priv.repo.dir], trustDir: shared.repo.dir, record: (id) => records.get(id), changes: () => records.changes });
     const fetched = await FetchedFiles.open(config.dataDir).catch(fail);
-    const core = new VisorCore({ fetched, config, logger, schema, index, catalogs, stores, stats, accessControl, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot } });
+    const core = new VisorCore({ fetched, config, logger, schema, index, catalogs, stores, stats, accessControl, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot }, siteTrust });
     const recovered = await core.ledger.recoverInterruptedUploads().catch(async (error: unknown) => {
       await core.close().catch(() => undefined);
       throw error;
@@ -330,6 +340,8 @@ export class VisorCore {
    */
   async reload(scope: CatalogScope, paths: string[]): Promise<void> {
     const dir = this.catalogs.of(scope).dir;
+    // New statements, or a new endorser list: every judgement may change (a base's reaches its descendants).
+    if (paths.some((p) => p.startsWith('endorsements/') || p.startsWith('trust/'))) this.siteTrust.invalidate();
     for (const path of paths) {
       const id = idFromPath(path);
       if (!id) continue;

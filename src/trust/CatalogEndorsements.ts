@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageRecord } from '../api/ImageRecord.ts';
@@ -5,6 +6,7 @@ import { ENDORSERS_FILE, endorsementDir } from '../catalog/CatalogLayout.ts';
 import { EndorserList } from './EndorserList.ts';
 import { assessEndorsements, type EndorsementView, type StatementText } from './EndorsementState.ts';
 import { MAX_STATEMENT_BYTES } from './StatementFile.ts';
+import type { TrustSource } from './ImageTrust.ts';
 
 /** At most this many statements are read for one image: a catalogue's checks bound the rest. */
 const MAX_STATEMENTS = 1000;
@@ -36,4 +38,67 @@ export async function endorsementsOf(id: string, record: ImageRecord | undefined
   const seen = new Set<string>();
   const unique = files.filter((f) => !seen.has(f.path) && seen.add(f.path));
   return assessEndorsements(id, unique, record, await endorsersIn(trustDir), now);
+}
+
+/** The statement files of one image in a catalogue working tree, read at once (a judgement of access waits for nothing). */
+export function statementsInSync(dir: string, id: string): StatementText[] {
+  const folder = endorsementDir(id);
+  let names: string[];
+  try {
+    names = readdirSync(join(dir, folder)).filter((n) => n.endsWith('.json')).sort().slice(0, MAX_STATEMENTS);
+  } catch {
+    return [];
+  }
+  const out: StatementText[] = [];
+  for (const name of names) {
+    let text: string;
+    try {
+      text = readFileSync(join(dir, folder, name), 'utf8');
+    } catch {
+      continue;
+    }
+    out.push({ path: `${folder}/${name}`, text: text.length > MAX_STATEMENT_BYTES * 4 ? '' : text });
+  }
+  return out;
+}
+
+/**
+ * An image's trust read from catalogue working trees: statements from any of `dirs` (an image that
+ * moved between an instance's two catalogues keeps those made before), the endorser list of
+ * `trustDir`, records from `record`.
+ */
+export class CatalogTrustSource implements TrustSource {
+  private readonly dirs: readonly string[];
+  private readonly trustDir: string;
+  private readonly lookup: (id: string) => ImageRecord | undefined;
+  private list: EndorserList | undefined;
+
+  constructor(dirs: readonly string[], trustDir: string, record: (id: string) => ImageRecord | undefined) {
+    this.dirs = dirs;
+    this.trustDir = trustDir;
+    this.lookup = record;
+  }
+
+  record(id: string): ImageRecord | undefined {
+    return this.lookup(id);
+  }
+
+  statements(id: string): StatementText[] {
+    const seen = new Set<string>();
+    return this.dirs.flatMap((d) => statementsInSync(d, id)).filter((f) => !seen.has(f.path) && seen.add(f.path));
+  }
+
+  /** Read once per source: a source serves one judgement (or one request). */
+  endorsers(): EndorserList {
+    this.list ??= EndorserList.parse(readTextSync(join(this.trustDir, ENDORSERS_FILE)));
+    return this.list;
+  }
+}
+
+function readTextSync(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
 }

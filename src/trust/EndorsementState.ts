@@ -17,7 +17,7 @@ import { readStatementFile } from './StatementFile.ts';
 export const ENDORSEMENT_STATES = ['valid', 'expired', 'revoked', 'key_unknown', 'signature_bad', 'facts_mismatch'] as const;
 export type EndorsementStateName = (typeof ENDORSEMENT_STATES)[number];
 
-/** Expiry within this many days is warned of (in `visor verify`, the API and `visor show`). */
+/** Expiry within this many days is warned of (in `visor verify`, the API and `visor show`) unless a policy says otherwise (expiry_warning_days). */
 export const EXPIRY_WARNING_DAYS = 30;
 
 export interface EndorsementView {
@@ -31,7 +31,7 @@ export interface EndorsementView {
   claims?: string[];
   issued_at?: string;
   expires_at?: string;
-  /** Set when valid and expiring within EXPIRY_WARNING_DAYS. */
+  /** Set when valid and expiring within the warning window (EXPIRY_WARNING_DAYS unless a policy says otherwise). */
   expires_soon?: boolean;
   revocation?: { file: string; reason: string; issued_at: string };
 }
@@ -57,7 +57,7 @@ function signerProblem(statement: EndorsementStatement | RevocationStatement, si
 }
 
 /** The states of every endorsement of one image, from its statement files (endorsements and revocations alike). */
-export function assessEndorsements(id: string, files: readonly StatementText[], record: ImageRecord | undefined, endorsers: EndorserList, now: Date = new Date()): EndorsementView[] {
+export function assessEndorsements(id: string, files: readonly StatementText[], record: ImageRecord | undefined, endorsers: EndorserList, now: Date = new Date(), warningDays: number = EXPIRY_WARNING_DAYS): EndorsementView[] {
   const endorsements: Array<Checked<EndorsementStatement> & { signatureError?: string }> = [];
   const revocations: Array<{ path: string; statement: RevocationStatement }> = [];
   for (const f of files) {
@@ -86,7 +86,7 @@ export function assessEndorsements(id: string, files: readonly StatementText[], 
     }
     const expires = Date.parse(s.expires_at);
     if (expires <= now.getTime()) return { ...base, state: 'expired', reason: `endorsement of image ${id} by ${s.endorser.identity} expired at ${s.expires_at}` };
-    const soon = expires - now.getTime() < EXPIRY_WARNING_DAYS * 86_400_000;
+    const soon = expires - now.getTime() < warningDays * 86_400_000;
     return { ...base, state: 'valid', ...(soon ? { expires_soon: true } : {}) };
   });
   return views.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
