@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import type { VisorClient } from '../client/VisorClient.ts';
-import { missingKeyHint, resolveConnection, type ConnectionSettings } from './connectionSettings.ts';
+import { resolveConnection, type ConnectionSettings } from './connectionSettings.ts';
 import { Output } from './output/Output.ts';
 
 /** The options every command accepts. */
@@ -40,11 +40,6 @@ export class CliSession {
     // No retries: a person or a script sees a down daemon at once and decides what to do.
     this.client = new VisorClient({ url: connection.url, token: connection.token, retries: 0 });
     return this.client;
-  }
-
-  /** Where a key could come from, when the client was made and sends none. */
-  missingKeyHint(): string[] | undefined {
-    return this.connection === undefined ? undefined : missingKeyHint(this.connection);
   }
 
   private options(): GlobalOptions {

@@ -10,6 +10,8 @@ export type TokenSource = 'flag' | 'env' | 'config' | 'admin-token' | 'none';
 
 export interface ConnectionSettings {
   url: string;
+  /** Where the URL came from (--url, VISOR_URL, the config file, the local daemon's configuration, the default), for messages. */
+  urlFrom: string;
   /** The URL's origin (scheme://host:port): a key from a file is sent only to the origin it is bound to. */
   origin: string;
   token: string | undefined;
@@ -64,13 +66,14 @@ export async function resolveConnection(sources: ConnectionSources): Promise<Con
   const needsLocal = explicitToken === undefined || (explicitUrl === undefined && config?.url === undefined);
   const local: LocalDaemon | undefined = needsLocal ? await localDaemon(env, homeDir) : undefined;
 
-  const chosen = explicitUrl ?? (config?.url !== undefined ? { url: config.url, from: `"url" in ${configPath}` } : { url: local?.origins[0] ?? DEFAULT_VISOR_URL, from: 'the default URL' });
+  const chosen = explicitUrl ?? (config?.url !== undefined ? { url: config.url, from: `"url" in ${configPath}` } : local?.origins[0] !== undefined ? { url: local.origins[0], from: "this host's daemon configuration (server.host, server.port)" } : { url: DEFAULT_VISOR_URL, from: 'the default' });
   const origin = httpOrigin(chosen.url);
   if (origin === undefined) throw new CliError(`${chosen.from}: ${chosen.url} is not an http:// or https:// URL`, ExitCode.usage);
 
   const adminToken = local === undefined ? undefined : await readAdminToken(local.adminTokenPath);
   const settings: ConnectionSettings = {
     url: chosen.url,
+    urlFrom: chosen.from,
     origin,
     token: undefined,
     tokenSource: 'none',

@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { CliSession } from './CliSession.ts';
-import { ExitCode } from './ExitCode.ts';
+import { EXIT_CODE_MEANINGS, ExitCode } from './ExitCode.ts';
+import { examplesHelp } from './commandExamples.ts';
+import { VISOR_VERSION } from '../api/visorVersion.ts';
 
 type Register = (program: Command, session: CliSession) => void;
 
@@ -44,24 +46,33 @@ const COMMANDS: readonly CommandEntry[] = [
 ];
 
 /**
- * Runs `visor` with the given arguments (without node and script) and answers the exit code. The
- * client and catalogue commands are the CLI's own; `more` adds commands of other edges (the daemon's
- * `serve`), so the CLI never imports the daemon.
+ * The `visor` program, with the commands a run of `args` needs (all of them for help or an unknown
+ * command). The client and catalogue commands are the CLI's own; `more` adds commands of other edges
+ * (the daemon's `serve`), so the CLI never imports the daemon.
  */
-export async function runVisor(args: readonly string[], more: readonly CommandEntry[] = []): Promise<ExitCode> {
+export async function visorProgram(args: readonly string[], more: readonly CommandEntry[] = []): Promise<{ program: Command; session: CliSession }> {
   const commands = [...more, ...COMMANDS];
   const program = new Command('visor')
     .description('VISOR: virtual-machine images, catalogued in Git')
     .option('--url <url>', 'daemon URL (env VISOR_URL; default the config file\'s "url", else the local daemon\'s own address)')
     .option('--token <key>', 'API key (visor_<key id>_<secret>) for writes and private images, sent to the URL in use (env VISOR_TOKEN; else the config file\'s key for that URL)')
     .option('--json', 'print results as JSON on stdout, for scripts')
-    // Set before adding commands: subcommands inherit both settings.
+    .version(VISOR_VERSION, '-V, --version', 'print the version')
+    // Set before adding commands: subcommands inherit these settings (each help page lists the global options).
     .exitOverride()
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'visor: ')) });
   const session = new CliSession(program);
   const wanted = commands.filter((c) => c.names.includes(args[0] ?? ''));
   for (const command of wanted.length > 0 ? wanted : commands) (await command.load())(program, session);
+  addExamples(program, '');
+  program.addHelpText('after', `\nExit codes:\n${EXIT_CODE_MEANINGS.map(([code, meaning]) => `  ${code}  ${meaning}`).join('\n')}`);
+  return { program, session };
+}
 
+/** Runs `visor` with the given arguments (without node and script) and answers the exit code. */
+export async function runVisor(args: readonly string[], more: readonly CommandEntry[] = []): Promise<ExitCode> {
+  const { program, session } = await visorProgram(args, more);
   try {
     await program.parseAsync(args, { from: 'user' });
     return ExitCode.ok;
@@ -71,11 +82,18 @@ export async function runVisor(args: readonly string[], more: readonly CommandEn
     // Commander has already printed its own usage errors (and help, exit 0).
     if (!(error instanceof CommanderError)) {
       const lines = errorReportLines(error, {
-        missingKey: session.missingKeyHint(),
+        connection: session.connection,
         debug: process.env['VISOR_DEBUG'] !== undefined,
       });
       process.stderr.write(`${lines.join('\n')}\n`);
     }
     return code;
   }
+}
+
+/** Ends each command's help with its examples (src/cli/commandExamples.ts), subcommands included. */
+function addExamples(command: Command, path: string): void {
+  const examples = examplesHelp(path);
+  if (examples !== undefined) command.addHelpText('after', examples);
+  for (const sub of command.commands) addExamples(sub, path === '' ? sub.name() : `${path} ${sub.name()}`);
 }

@@ -8,6 +8,7 @@ import { uploadImageFile, type UploadOptions } from './uploadImageFile.ts';
 import { VisorClientError } from './VisorClientError.ts';
 import { DEFAULT_VISOR_URL } from './defaultUrl.ts';
 import { httpOrigin } from './origin.ts';
+import { VISOR_USER_AGENT } from '../api/visorVersion.ts';
 import type { EndorsementView } from '../trust/EndorsementState.ts';
 import type { ImageTrust } from '../trust/ImageTrust.ts';
 import type { PolicyJudgement } from '../trust/TrustPolicy.ts';
@@ -27,6 +28,8 @@ export interface VisorClientOptions {
   ca?: string | Buffer;
   /** How often a failed read (GET/HEAD) is retried on network errors and 5xx (default 2); writes never are. */
   retries?: number;
+  /** The User-Agent every request sends (default `visor/<version>`), so the daemon's audit log can tell its clients apart. */
+  userAgent?: string;
 }
 
 /** One page of a listing; `next` is the daemon's link to the following page, absent on the last. */
@@ -59,6 +62,7 @@ export class VisorClient {
     if (origin === undefined) throw new VisorClientError(`${this.url} is not an http:// or https:// URL`, { code: 'invalid_url' });
     const authorization = options.token ? `Bearer ${options.token}` : undefined;
     this.http = got.extend({
+      headers: { 'user-agent': options.userAgent ?? VISOR_USER_AGENT },
       // Set per request, not as a default header: every request (a retry, a redirect, a `next` page
       // anywhere) carries the key only when it goes to the daemon's own origin.
       hooks: {

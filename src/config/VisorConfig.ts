@@ -132,17 +132,29 @@ function checkKeys(file: ConfigFile, source: string): void {
   if (problems.length > 0) throw invalid(`configuration ${source} is invalid: ${problems.map((p) => p.message).join('; ')}`, problems);
 }
 
-function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+/**
+ * An integer setting. `variable` names the environment variable when the value came from it: the
+ * error then says what the user set (VISOR_PORT), not only the setting it stands for (server.port).
+ */
+function integer(value: unknown, field: string, min: number, max = Number.MAX_SAFE_INTEGER, variable?: string): number {
   const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) throw invalidField(field, 'range', `an integer from ${min} to ${max}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    const expected = `an integer from ${min} to ${max}`;
+    throw invalidField(field, 'range', expected, variable === undefined ? undefined : `${field}: ${variable} is ${JSON.stringify(value)}, expected ${expected}`);
+  }
   return n;
+}
+
+/** The variable's name when the environment sets it (its value is then the one in use). */
+function fromEnv(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  return env[variable] !== undefined ? variable : undefined;
 }
 
 function connectionLimits(o: ConfigFile, file: ConfigFile, env: NodeJS.ProcessEnv): ConnectionLimits {
   const seconds = (name: 'headers_timeout_seconds' | 'request_timeout_seconds' | 'idle_timeout_seconds', variable: string, fallback: number) =>
-    integer(env[variable] ?? o.server?.[name] ?? file.server?.[name] ?? fallback, `server.${name}`, 1, 86400) * 1000;
+    integer(env[variable] ?? o.server?.[name] ?? file.server?.[name] ?? fallback, `server.${name}`, 1, 86400, fromEnv(env, variable)) * 1000;
   const count = (name: 'max_connections' | 'max_connections_per_client', variable: string, fallback: number) =>
-    integer(env[variable] ?? o.server?.[name] ?? file.server?.[name] ?? fallback, `server.${name}`, 0, 1_000_000);
+    integer(env[variable] ?? o.server?.[name] ?? file.server?.[name] ?? fallback, `server.${name}`, 0, 1_000_000, fromEnv(env, variable));
   return {
     headersTimeoutMs: seconds('headers_timeout_seconds', 'VISOR_HEADERS_TIMEOUT', 20),
     requestTimeoutMs: seconds('request_timeout_seconds', 'VISOR_REQUEST_TIMEOUT', 60),
@@ -196,7 +208,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   }
 
   const host = env['VISOR_HOST'] ?? o.server?.host ?? file.server?.host ?? '127.0.0.1';
-  const port = integer(env['VISOR_PORT'] ?? o.server?.port ?? file.server?.port ?? 4568, 'server.port', 0, 65535);
+  const port = integer(env['VISOR_PORT'] ?? o.server?.port ?? file.server?.port ?? 4568, 'server.port', 0, 65535, fromEnv(env, 'VISOR_PORT'));
   const publicUrl = (env['VISOR_PUBLIC_URL'] ?? o.server?.public_url ?? file.server?.public_url ?? '').replace(/\/+$/, '');
   const checksum = env['VISOR_CHECKSUM'] ?? o.uploads?.checksum ?? file.uploads?.checksum ?? 'sha256';
   if (checksum !== 'sha256' && checksum !== 'sha512') throw invalidField('uploads.checksum', 'enum', 'sha256 or sha512');
@@ -249,10 +261,10 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       host,
       port,
       publicUrl,
-      maxJsonBytes: integer(env['VISOR_MAX_JSON_BYTES'] ?? o.server?.max_json_bytes ?? file.server?.max_json_bytes ?? 1 << 20, 'server.max_json_bytes', 1024),
+      maxJsonBytes: integer(env['VISOR_MAX_JSON_BYTES'] ?? o.server?.max_json_bytes ?? file.server?.max_json_bytes ?? 1 << 20, 'server.max_json_bytes', 1024, undefined, fromEnv(env, 'VISOR_MAX_JSON_BYTES')),
       tls,
       // How long requests in flight may go on after SIGTERM/SIGINT, before uploads stop (marked error) and connections are cut.
-      shutdownGraceSeconds: integer(env['VISOR_SHUTDOWN_GRACE_SECONDS'] ?? o.server?.shutdown_grace_seconds ?? file.server?.shutdown_grace_seconds ?? 5, 'server.shutdown_grace_seconds', 0, 3600),
+      shutdownGraceSeconds: integer(env['VISOR_SHUTDOWN_GRACE_SECONDS'] ?? o.server?.shutdown_grace_seconds ?? file.server?.shutdown_grace_seconds ?? 5, 'server.shutdown_grace_seconds', 0, 3600, fromEnv(env, 'VISOR_SHUTDOWN_GRACE_SECONDS')),
       limits: connectionLimits(o, file, env),
       trustedProxies: trustedProxies(env['VISOR_TRUSTED_PROXIES']?.split(',').map((s) => s.trim()).filter(Boolean) ?? o.server?.trusted_proxies ?? file.server?.trusted_proxies ?? []),
     },
@@ -261,9 +273,9 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       privatePath: resolve(expandHome(env['VISOR_PRIVATE_CATALOG_PATH'] ?? (o.catalog?.private_path || file.catalog?.private_path || join(dataDir, 'private-catalog')), env)),
     },
     uploads: {
-      maxBytes: integer(env['VISOR_MAX_UPLOAD_BYTES'] ?? o.uploads?.max_bytes ?? file.uploads?.max_bytes ?? 2 ** 40, 'uploads.max_bytes', 0),
+      maxBytes: integer(env['VISOR_MAX_UPLOAD_BYTES'] ?? o.uploads?.max_bytes ?? file.uploads?.max_bytes ?? 2 ** 40, 'uploads.max_bytes', 0, undefined, fromEnv(env, 'VISOR_MAX_UPLOAD_BYTES')),
       // The largest virtual disk a file's header may claim (format inspection refuses more): 64 TiB.
-      maxVirtualSize: integer(env['VISOR_MAX_VIRTUAL_SIZE'] ?? o.uploads?.max_virtual_size ?? file.uploads?.max_virtual_size ?? 2 ** 46, 'uploads.max_virtual_size', 0),
+      maxVirtualSize: integer(env['VISOR_MAX_VIRTUAL_SIZE'] ?? o.uploads?.max_virtual_size ?? file.uploads?.max_virtual_size ?? 2 ** 46, 'uploads.max_virtual_size', 0, undefined, fromEnv(env, 'VISOR_MAX_VIRTUAL_SIZE')),
       checksum,
     },
     log: { level },
@@ -271,10 +283,10 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     upstreams: followed,
     audit: {
       dir: resolve(expandHome(env['VISOR_AUDIT_PATH'] ?? (o.audit?.path || file.audit?.path || join(dataDir, 'audit')), env)),
-      maxBytes: integer(env['VISOR_AUDIT_MAX_BYTES'] ?? o.audit?.max_bytes ?? file.audit?.max_bytes ?? 64 * 2 ** 20, 'audit.max_bytes', 1024),
-      keep: integer(env['VISOR_AUDIT_KEEP'] ?? o.audit?.keep ?? file.audit?.keep ?? 10, 'audit.keep', 0, 1000),
+      maxBytes: integer(env['VISOR_AUDIT_MAX_BYTES'] ?? o.audit?.max_bytes ?? file.audit?.max_bytes ?? 64 * 2 ** 20, 'audit.max_bytes', 1024, undefined, fromEnv(env, 'VISOR_AUDIT_MAX_BYTES')),
+      keep: integer(env['VISOR_AUDIT_KEEP'] ?? o.audit?.keep ?? file.audit?.keep ?? 10, 'audit.keep', 0, 1000, fromEnv(env, 'VISOR_AUDIT_KEEP')),
     },
-    auth: { keyHashCost: integer(env['VISOR_KEY_HASH_COST'] ?? o.auth?.key_hash_cost ?? file.auth?.key_hash_cost ?? 15, 'auth.key_hash_cost', 10, 20) },
+    auth: { keyHashCost: integer(env['VISOR_KEY_HASH_COST'] ?? o.auth?.key_hash_cost ?? file.auth?.key_hash_cost ?? 15, 'auth.key_hash_cost', 10, 20, fromEnv(env, 'VISOR_KEY_HASH_COST')) },
     scanning: parseScanningConfig({ ...file.scanning, ...o.scanning }, env, integer),
     trust: trustPolicyPath(env['VISOR_TRUST_POLICY'] ?? o.trust?.policy ?? file.trust?.policy, dataDir, env),
   };
