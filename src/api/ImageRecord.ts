@@ -39,6 +39,15 @@ export interface ImageScan {
   released_by?: string;
 }
 
+/** The owner retired the image (visor deprecate): still served, flagged with why and what to use instead. */
+export interface ImageDeprecation {
+  reason: string;
+  replaced_by?: string;
+  /** Set by the server when the deprecation is made or changed. */
+  at?: string;
+  by?: string;
+}
+
 /** Digests of an image's file besides its checksum, lowercase hex, for clients that verify them (Glance v2: md5, sha512). */
 export interface FileDigests {
   md5?: string;
@@ -66,6 +75,9 @@ export interface ImageRecord {
   kernel?: string;
   ramdisk?: string;
   disk?: string;
+  /** The image this one was built from: revocations and deprecations of a base flag it (src/trust/ImageTrust.ts). */
+  built_from?: string;
+  deprecation?: ImageDeprecation;
   container_format?: string;
   store?: string;
   locations?: ImageLocation[];
@@ -104,6 +116,8 @@ export type ImageInput = Partial<
     | 'kernel'
     | 'ramdisk'
     | 'disk'
+    | 'built_from'
+    | 'deprecation'
     | 'container_format'
     | 'store'
     | 'min_disk'

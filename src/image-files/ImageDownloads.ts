@@ -36,7 +36,7 @@ export class ImageDownloads {
    * Range header syntax). Nothing is opened until open(), so HEAD costs no file handle.
    */
   prepare(id: string, caller: Principal | undefined, pickRange: (size: number, checksum: string) => ByteRange | undefined): Download {
-    const r = this.o.ledger.find(id, caller);
+    const r = this.o.ledger.findDownloadable(id, caller);
     if (r.status !== 'available' || r.size === undefined || r.checksum === undefined) throw conflict(`image ${id} is ${r.status}; its file can be downloaded once it is available`);
     if (r.deactivated !== undefined && caller?.admin !== true) throw forbidden(`image ${id} is deactivated: its file is served again once an admin reactivates it`);
     // Only its owner and admins get this far (ImageAccess): even they are not served an infected file.

@@ -16,8 +16,9 @@ import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import type { Grantee, ImageGrantsView, Permission } from '../access/Permission.ts';
 import type { ImageLedger } from './ImageLedger.ts';
 import type { ImageViews } from './ImageViews.ts';
-import { endorsementsOf } from '../trust/CatalogEndorsements.ts';
-import type { EndorsementView } from '../trust/EndorsementState.ts';
+import type { ImageTrust } from '../trust/ImageTrust.ts';
+import type { PolicyJudgement } from '../trust/TrustPolicy.ts';
+import type { SiteTrust } from '../trust/SiteTrust.ts';
 
 export interface ImageServiceOptions {
   ledger: ImageLedger;
@@ -35,6 +36,8 @@ export interface ImageServiceOptions {
   /** Removes a deleted image's objects from its stores (src/image-files/StoredObjects.ts). */
   objects: { discard(id: string, locations: ImageRecord['locations']): Promise<void> };
   onError?: (id: string, error: unknown) => void;
+  /** The site's trust policy and how images are judged against it (src/trust/SiteTrust.ts). */
+  siteTrust: SiteTrust;
 }
 
 export interface ListResult<T> {
@@ -85,7 +88,8 @@ export class ImageService {
     const { identity } = this.o;
     let owner = named;
     if (owner === undefined) {
-      const available = (x: ImageRecord) => x.status === 'available' && this.o.ledger.canSee(who, x);
+      // Only images the caller may download: the site's trust policy's `listed` ones are never a latest.
+      const available = (x: ImageRecord) => x.status === 'available' && this.o.ledger.canDownload(who, x);
       let owners = this.o.index.ownersOfSeries(series, (x) => identity.isHome(x) && available(x), (x) => x.owner);
       if (owners.size === 0) owners = this.o.index.ownersOfSeries(series, available, (x) => identity.ownerName(x));
       // A caller with images of their own in the series means theirs: another owner's upload there
@@ -99,7 +103,7 @@ export class ImageService {
       } else owner = [...owners][0];
     }
     const ofOwner = (x: ImageRecord) => owner === undefined || identity.ownerName(x) === owner;
-    const seen = (x: ImageRecord) => ofOwner(x) && this.o.ledger.canSee(who, x);
+    const seen = (x: ImageRecord) => ofOwner(x) && this.o.ledger.canDownload(who, x);
     const r = this.o.index.latestOfSeries(series, seen);
     if (r) return r;
     const hidden = this.o.index.latestOfSeries(series, ofOwner) !== undefined;
@@ -117,13 +121,17 @@ export class ImageService {
   }
 
   /**
-   * The endorsements of a visible image and their states: its statements in either catalogue (an
-   * image that changed access keeps those made before), judged against the shared catalogue's
-   * endorser list, the one upstreams and mirrors carry.
+   * The trust of a visible image (GET /images/:id/endorsements): its endorsements and their states
+   * (its statements in either catalogue, judged against the shared catalogue's endorser list, the one
+   * upstreams and mirrors carry), its deprecation, its ancestry as far as the caller may see it, and,
+   * when the site has a trust policy, what that policy makes of it.
    */
-  async endorsements(id: string, caller: Principal | undefined): Promise<EndorsementView[]> {
+  trust(id: string, caller: Principal | undefined): ImageTrust & { policy?: PolicyJudgement } {
     const r = this.o.ledger.find(id, caller);
-    return endorsementsOf(r.id, r, [this.o.catalogs.shared.dir, this.o.catalogs.private.dir], this.o.catalogs.shared.dir);
+    return this.o.siteTrust.view(r, (rid) => {
+      const base = this.o.index.get(rid);
+      return base && this.o.ledger.canSee(caller, base) ? base : undefined;
+    });
   }
 
   /** Every image the caller may see, in no order: for an edge that filters and sorts in its own terms (Glance v2). */
@@ -155,6 +163,7 @@ export class ImageService {
       access: 'private',
       store: this.o.defaultStore,
       ...input,
+      ...(input.deprecation === undefined ? {} : { deprecation: stampDeprecation(input.deprecation, who.name) }),
       id: randomUUID(),
       status: 'locked',
       owner: who.name,
@@ -199,6 +208,11 @@ export class ImageService {
       if (changed.length === 0) return current;
       // Publishing or unpublishing is the owner's decision, not a commit grantee's.
       if (changed.includes('access')) ledger.find(id, who, 'manage');
+      // So is retiring it: the server says when and by whom, whatever the body said.
+      if (changed.includes('deprecation')) {
+        ledger.find(id, who, 'manage');
+        if (next['deprecation'] !== undefined) next['deprecation'] = stampDeprecation(next['deprecation'], who.name);
+      }
       // So is naming it in a series: the name is judged against the owner's other images there, which
       // a commit grantee may not all see, and a refusal would tell them one holds the name.
       if (next['series'] !== undefined && (changed.includes('name') || changed.includes('series'))) ledger.find(id, who, 'manage');
@@ -311,4 +325,10 @@ export class ImageService {
     if (problems.length > 0) throw invalid(`read-only fields cannot be set: ${problems.map((p) => p.field).join(', ')}`, problems);
     return input as ImageInput & Record<string, unknown>;
   }
+}
+
+/** A deprecation as the server keeps it: when and by whom are the server's to say. */
+function stampDeprecation(value: unknown, by: string): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value; // the schema refuses it, naming the field
+  return { ...(value as Record<string, unknown>), at: new Date().toISOString(), by };
 }
