@@ -139,7 +139,9 @@ test('when no daemon answers, the error names the URL tried, where it came from 
 });
 
 test('a refused key gets a hint on where keys come from', async (t) => {
-  const { code, stderr } = await runVisor(['add', '--name', unique('k')], { env: { VISOR_URL: daemon.url, VISOR_TOKEN: 'visor_aaaaaaaaaaaa_bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb' } });
+  // The admin's key with another secret: well formed, and refused.
+  const wrong = daemon.token.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a'));
+  const { code, stderr } = await runVisor(['add', '--name', unique('k')], { env: { VISOR_URL: daemon.url, VISOR_TOKEN: wrong } });
   t.is(code, 5);
   t.true(stderr.includes(`${new URL(daemon.url).origin} refused the key from VISOR_TOKEN`), stderr);
   t.regex(stderr, /visor user add NAME/);
