@@ -8,7 +8,7 @@ import { ApiKeyAuthenticator } from '../accounts/ApiKeyAuthenticator.ts';
 import type { Authenticator } from '../auth/Authenticator.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
 import { AuditLog } from '../tracking/AuditLog.ts';
-import { UsageReporter } from '../tracking/UsageReporter.ts';
+import { UsageReporter, type UsageReporterOptions } from '../tracking/UsageReporter.ts';
 import { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import { SiteOverlay } from '../federation/SiteOverlay.ts';
 import { GrantStore } from './GrantStore.ts';
@@ -57,7 +57,7 @@ export class AccessControl {
     this.adminTokenCreated = parts.adminTokenCreated;
   }
 
-  static async open(settings: AccessControlSettings, logger: Logger, usage: { images: () => Iterable<ImageRecord>; stats: AccessStats }, trust?: TrustJudge): Promise<AccessControl> {
+  static async open(settings: AccessControlSettings, logger: Logger, usage: { images: () => Iterable<ImageRecord>; stats: AccessStats; expiring?: UsageReporterOptions['expiring'] }, trust?: TrustJudge): Promise<AccessControl> {
     const store = await AccountStore.open(join(settings.dataDir, 'accounts.json'));
     const adminTokenFile = new AdminTokenFile(join(settings.dataDir, 'admin-token'));
     const { token, created } = await adminTokenFile.bootstrap(store, settings.auth.keyHashCost);

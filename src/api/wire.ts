@@ -129,6 +129,17 @@ export interface UsageReport {
   unused: { days: number; since: string; count: number; images: ImageUsage[] };
   activity: { days: number; since: string; users: UserActivity[] };
   storage: { total: StorageUse; by_store: Record<string, StorageUse>; by_owner: Record<string, StorageUse> };
+  /** Valid endorsements that expire within `days` (the site's trust policy's expiry_warning_days, else 30), soonest first. */
+  expiring_endorsements: { days: number; count: number; endorsements: ExpiringEndorsement[] };
+}
+
+/** A valid endorsement about to lapse: sign a new one before `expires_at`. */
+export interface ExpiringEndorsement {
+  image: string;
+  name?: string;
+  identity: string;
+  expires_at: string;
+  file: string;
 }
 
 // --- stores and health ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { AccessEntry } from './AccessStats.ts';
 import type { AuditEntry } from './AuditEntry.ts';
-import type { ImageUsage, StorageUse, UsageReport, UserActivity } from '../api/wire.ts';
+import type { ExpiringEndorsement, ImageUsage, StorageUse, UsageReport, UserActivity } from '../api/wire.ts';
 
 export type { ImageUsage, StorageUse, UsageReport, UserActivity };
 
@@ -23,6 +23,8 @@ export interface UsageInput {
   images: Iterable<ImageRecord>;
   stats: (id: string) => AccessEntry | undefined;
   audit: AsyncIterable<AuditEntry>;
+  /** Valid endorsements about to lapse (src/trust/SiteTrust.ts expiring). */
+  expiring?: () => { days: number; endorsements: ExpiringEndorsement[] };
 }
 
 export async function buildUsageReport(input: UsageInput, options: UsageReportOptions): Promise<UsageReport> {
@@ -60,6 +62,8 @@ export async function buildUsageReport(input: UsageInput, options: UsageReportOp
   const least = [...available].sort((a, b) => a.downloads - b.downloads || a.last_used.localeCompare(b.last_used) || byName(a, b));
   const unused = usage.filter((u) => u.last_used < unusedSince).sort((a, b) => a.last_used.localeCompare(b.last_used) || byName(a, b));
 
+  const expiring = input.expiring?.() ?? { days: 0, endorsements: [] };
+
   const users = new Map<string, UserActivity>();
   for await (const e of input.audit) {
     if (e.at < activitySince) continue;
@@ -84,5 +88,6 @@ export async function buildUsageReport(input: UsageInput, options: UsageReportOp
     unused: { days: options.unusedDays, since: unusedSince, count: unused.length, images: unused.slice(0, MAX_LISTED) },
     activity: { days: options.activityDays, since: activitySince, users: [...users.values()].sort((a, b) => b.requests - a.requests || a.user.localeCompare(b.user)) },
     storage: { total, by_store: byStore, by_owner: byOwner },
+    expiring_endorsements: { days: expiring.days, count: expiring.endorsements.length, endorsements: expiring.endorsements.slice(0, MAX_LISTED) },
   };
 }

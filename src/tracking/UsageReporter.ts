@@ -5,13 +5,14 @@ import { assertAdmin } from '../auth/callerRules.ts';
 import type { AccessStats } from './AccessStats.ts';
 import type { AuditLog } from './AuditLog.ts';
 import { readAuditLog } from './readAuditLog.ts';
-import { buildUsageReport, type UsageReport, type UsageReportOptions } from './UsageReport.ts';
+import { buildUsageReport, type UsageInput, type UsageReport, type UsageReportOptions } from './UsageReport.ts';
 
 export interface UsageReporterOptions {
   images: () => Iterable<ImageRecord>;
   stats: AccessStats;
   audit: AuditLog;
   auditDir: string;
+  expiring?: UsageInput['expiring'];
 }
 
 /** `visor report`: usage statistics over every image and the audit log, for admins only. */
@@ -29,6 +30,6 @@ export class UsageReporter {
     }
     // What was appended just before (this very request's predecessors) is part of the report.
     await this.o.audit.flush();
-    return buildUsageReport({ images: this.o.images(), stats: (id) => this.o.stats.get(id), audit: readAuditLog(this.o.auditDir) }, options);
+    return buildUsageReport({ images: this.o.images(), stats: (id) => this.o.stats.get(id), audit: readAuditLog(this.o.auditDir), ...(this.o.expiring ? { expiring: this.o.expiring } : {}) }, options);
   }
 }

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageRecord } from '../api/ImageRecord.ts';
-import { ENDORSERS_FILE, endorsementDir } from '../catalog/CatalogLayout.ts';
+import { ENDORSEMENTS_DIR, ENDORSERS_FILE, ID_PATTERN, endorsementDir } from '../catalog/CatalogLayout.ts';
 import { EndorserList } from './EndorserList.ts';
 import { assessEndorsements, type EndorsementView, type StatementText } from './EndorsementState.ts';
 import { MAX_STATEMENT_BYTES } from './StatementFile.ts';
@@ -101,4 +101,24 @@ function readTextSync(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The ids of the images that have a statement folder in a catalogue working tree (endorsements/<shard>/<id>). */
+export function imagesWithStatements(dir: string): string[] {
+  const ids: string[] = [];
+  let shards: string[];
+  try {
+    shards = readdirSync(join(dir, ENDORSEMENTS_DIR));
+  } catch {
+    return ids;
+  }
+  for (const shard of shards) {
+    if (!/^[0-9a-f]{2}$/.test(shard)) continue;
+    try {
+      for (const id of readdirSync(join(dir, ENDORSEMENTS_DIR, shard))) if (ID_PATTERN.test(id) && id.startsWith(shard)) ids.push(id);
+    } catch {
+      // A file where a shard folder belongs: the catalogue's checks report it.
+    }
+  }
+  return ids;
 }

@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { TrustJudge } from '../access/ImageAccess.ts';
 import { invalidField } from '../errors/VisorError.ts';
-import { CatalogTrustSource } from './CatalogEndorsements.ts';
-import { EXPIRY_WARNING_DAYS } from './EndorsementState.ts';
+import { CatalogTrustSource, imagesWithStatements } from './CatalogEndorsements.ts';
+import { assessEndorsements, EXPIRY_WARNING_DAYS } from './EndorsementState.ts';
+import type { ExpiringEndorsement } from '../api/wire.ts';
 import { trustOf, type ImageTrust } from './ImageTrust.ts';
 import { judgeTrust, parseTrustPolicy, type PolicyJudgement, type TrustPolicy } from './TrustPolicy.ts';
 
@@ -97,6 +98,27 @@ export class SiteTrust implements TrustJudge {
     if (!this.o.policy) return undefined;
     const record = this.o.record(id);
     return record ? this.judgeRecord(record) : undefined;
+  }
+
+  /**
+   * Every valid endorsement that expires within the warning window, soonest first (the usage
+   * report): only images with statements are read, so the cost is the endorsed images', not the catalogue's.
+   */
+  expiring(now: Date = new Date()): { days: number; endorsements: ExpiringEndorsement[] } {
+    const days = this.trustOptions().warningDays;
+    const source = this.source((id) => this.o.record(id));
+    const ids = new Set(this.o.statementDirs.flatMap((d) => imagesWithStatements(d)));
+    const out: ExpiringEndorsement[] = [];
+    for (const id of ids) {
+      const record = this.o.record(id);
+      if (!record) continue;
+      const endorsements = assessEndorsements(id, source.statements(id), record, source.endorsers(), now, days);
+      for (const e of endorsements) {
+        if (e.state === 'valid' && e.expires_soon) out.push({ image: id, name: record.name, identity: e.identity!, expires_at: e.expires_at!, file: e.file });
+      }
+    }
+    out.sort((a, b) => a.expires_at.localeCompare(b.expires_at) || a.image.localeCompare(b.image));
+    return { days, endorsements: out };
   }
 
   /** GET /images/:id/endorsements: the trust of an image, its ancestry as far as `visible` lets the caller see, and the policy's judgement. */

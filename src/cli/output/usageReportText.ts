@@ -29,5 +29,15 @@ export function usageReportText(r: UsageReport): string {
     r.activity.users.length === 0 ? `activity in the last ${r.activity.days} days: none` : `activity in the last ${r.activity.days} days:\n${activity.toString()}`,
     storageRows('store', r.storage.by_store),
     storageRows('owner', r.storage.by_owner),
+    expiringRows(r),
   ].join('\n\n');
+}
+
+/** Endorsements to renew: each lapses within the window, soonest first (a daemon before them sends none). */
+function expiringRows(r: UsageReport): string {
+  const e = r.expiring_endorsements;
+  if (!e || e.count === 0) return `endorsements expiring within ${e?.days ?? 30} days: none`;
+  const table = new Table({ head: ['IMAGE', 'NAME', 'ENDORSER', 'EXPIRES'], style: { head: [], border: [] } });
+  for (const x of e.endorsements) table.push([x.image, x.name ?? '', x.identity, x.expires_at]);
+  return `endorsements expiring within ${e.days} days (${e.count}; sign new ones before then):\n${table.toString()}`;
 }
