@@ -18,7 +18,7 @@ import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call } from './helpers/http.ts';
 import { createImage, unique, uploadFile } from './helpers/images.ts';
 import { addUser, grant } from './helpers/accounts.ts';
-import { tempDir } from './helpers/gitRepos.ts';
+import { git, imageRecord, recordFile, serverAndClone, tempDir, tryGit, writeRecordFile } from './helpers/gitRepos.ts';
 import { makeKey } from './helpers/sshKeys.ts';
 import { visorAt } from './helpers/cli.ts';
 
@@ -159,4 +159,45 @@ test('a deprecated base flags what is built on it; visor verify passes with a wa
   const strict = await visorAt(d).run(['verify', ids.young, '--policy', join(dir, 'policy.json')], { env: { VISOR_TOKEN: stranger } });
   t.is(strict.code, 1);
   t.regex(strict.stderr, /rule base_deprecated/);
+});
+
+test('the catalogue hooks judge built_from and replaced_by as the daemon does: a push naming an image not in the catalogue is refused, naming the field and rule; deleting a base later is not blocked', async (t) => {
+  const { clone } = await serverAndClone({ publicCatalogue: true });
+  const base = imageRecord();
+  await writeRecordFile(clone, base);
+  await writeRecordFile(clone, imageRecord({ built_from: base.id, deprecation: { reason: 'superseded', replaced_by: base.id } }));
+  git(clone, 'add', '-A');
+  git(clone, 'commit', '-q', '-m', 'A base and an image built on it');
+  const ok = tryGit(clone, 'push', '-q', 'origin', 'HEAD:main');
+  t.is(ok.status, 0, ok.stderr);
+  const orphan = imageRecord({ built_from: GHOST, deprecation: { reason: 'x', replaced_by: GHOST } });
+  const path = await writeRecordFile(clone, orphan);
+  git(clone, 'add', '-A');
+  git(clone, 'commit', '-q', '-m', 'An image built on nothing');
+  const refused = tryGit(clone, 'push', 'origin', 'HEAD:orphan');
+  t.not(refused.status, 0);
+  t.regex(refused.stderr, new RegExp(`${path}: .*built_from: no image ${GHOST}.*\\[reference\\]`));
+  t.regex(refused.stderr, new RegExp(`${path}: .*deprecation.replaced_by: no image ${GHOST}.*\\[reference\\]`));
+  git(clone, 'reset', '-q', '--hard', 'HEAD~1');
+  git(clone, 'rm', '-q', recordFile(base.id));
+  git(clone, 'commit', '-q', '-m', 'Retire the base');
+  const retired = tryGit(clone, 'push', '-q', 'origin', 'HEAD:main');
+  t.is(retired.status, 0, retired.stderr);
+});
+
+test('visor verify warns ahead of time of an endorsement expiring within 30 days, or within the window its policy sets, and still passes', async (t) => {
+  const id = await createImage(d, owner, { name: unique('soon'), access: 'public' });
+  await uploadFile(d, owner, id, Buffer.from('expiring soon'));
+  await place(endorse(await record(id), alice, 'alice@site-a', { now: new Date(Date.now() - 120_000), expiresAt: new Date(Date.now() + 10 * 86_400_000) }));
+  const warned = await visorAt(d).run(['verify', id], { env: { VISOR_TOKEN: stranger } });
+  t.is(warned.code, 0, warned.stderr);
+  t.regex(warned.stderr, new RegExp(`warning: image ${id}: endorsement by alice@site-a expires at \\S+ \\(in 10 days\\): sign a new one before then`));
+  const dir = await tempDir('visor-trust-window-');
+  await writeFile(join(dir, 'policy.json'), JSON.stringify({ expiry_warning_days: 5 }));
+  const quiet = await visorAt(d).run(['verify', id, '--policy', join(dir, 'policy.json')], { env: { VISOR_TOKEN: stranger } });
+  t.is(quiet.code, 0, quiet.stderr);
+  t.notRegex(quiet.stderr, /warning/);
+  const { trust } = await trustAs(undefined, id);
+  t.true(trust.endorsements[0]!.expires_soon);
+  t.is(trust.warnings.length, 1);
 });
