@@ -16,7 +16,7 @@ import { statementPath } from '../src/trust/StatementFile.ts';
 import { recordPath } from '../src/catalog/CatalogLayout.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call } from './helpers/http.ts';
-import { createImage, unique, uploadFile } from './helpers/images.ts';
+import { createImage, storedFile, unique, uploadFile } from './helpers/images.ts';
 import { addUser, grant } from './helpers/accounts.ts';
 import { git, imageRecord, recordFile, serverAndClone, tempDir, tryGit, writeRecordFile } from './helpers/gitRepos.ts';
 import { makeKey } from './helpers/sshKeys.ts';
@@ -200,4 +200,27 @@ test('visor verify warns ahead of time of an endorsement expiring within 30 days
   const { trust } = await trustAs(undefined, id);
   t.true(trust.endorsements[0]!.expires_soon);
   t.is(trust.warnings.length, 1);
+});
+
+test('visor download --policy judges the image before fetching a byte (exit 1 naming the rule, no file), and accepts only the bytes it judged', async (t) => {
+  const dir = await tempDir('visor-trust-download-');
+  const policy = join(dir, 'policy.json');
+  await writeFile(policy, JSON.stringify({ threshold: 1, required_claims: ['tested'] }));
+  const refused = await visorAt(d).run(['download', ids.leaf, join(dir, 'leaf.img'), '--policy', policy], { env: { VISOR_TOKEN: stranger } });
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, new RegExp(`not downloaded: image ${ids.leaf}: rule base_revoked: .*${ids.base}.*alice@site-a`));
+  await t.throwsAsync(readFile(join(dir, 'leaf.img')));
+  const accepted = await visorAt(d).run(['download', ids.young, join(dir, 'young.img'), '--policy', policy], { env: { VISOR_TOKEN: stranger } });
+  t.is(accepted.code, 0, accepted.stderr);
+  t.regex(accepted.stdout, /trust policy met/);
+  t.deepEqual(await readFile(join(dir, 'young.img')), Buffer.alloc(2048, 'young'.length));
+  // The same bytes on disk changed under the record: the download is not the endorsed bytes.
+  const tampered = await endorsedImage('tampered');
+  const stored = await storedFile(d.dataDir, await record(tampered));
+  await writeFile(stored, Buffer.alloc(2048, 0x41));
+  const swapped = await visorAt(d).run(['download', tampered, join(dir, 'tampered.img'), '--policy', policy], { env: { VISOR_TOKEN: stranger } });
+  t.not(swapped.code, 0);
+  t.regex(swapped.stderr, /checksum|digest/i);
+  await t.throwsAsync(readFile(join(dir, 'tampered.img')));
+  t.not((await visorAt(d).run(['download', ids.young, join(dir, 'x.img'), '--policy', policy, '--no-verify'])).code, 0);
 });

@@ -3,13 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CliSession } from '../CliSession.ts';
-import { CliError, invalidInput } from '../CliError.ts';
+import { CliError } from '../CliError.ts';
 import { ExitCode } from '../ExitCode.ts';
 import { assertImageId, recordPath } from '../../catalog/CatalogLayout.ts';
 import type { ImageRecord } from '../../api/ImageRecord.ts';
 import { CatalogTrustSource } from '../../trust/CatalogEndorsements.ts';
 import { expiryWarnings, trustOf, type ImageTrust } from '../../trust/ImageTrust.ts';
-import { DEFAULT_POLICY, judgeTrust, parseTrustPolicy, type TrustPolicy } from '../../trust/TrustPolicy.ts';
+import { judgeTrust } from '../../trust/TrustPolicy.ts';
+import { trustPolicyFile } from '../trustPolicyFile.ts';
 import { endorsementLines, trustLines } from '../output/endorsementLines.ts';
 
 /** A record of a catalogue clone, or undefined when absent or unreadable (it then has no facts: every endorsement of it mismatches). */
@@ -20,15 +21,6 @@ function recordIn(dir: string, id: string): ImageRecord | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Reads `--policy FILE` (default: one valid endorsement, revoked images and bases refused). */
-export async function policyOption(file: string | undefined): Promise<TrustPolicy> {
-  if (file === undefined) return DEFAULT_POLICY;
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw invalidInput(`--policy ${file}: cannot read it`);
-  });
-  return parseTrustPolicy(text, `--policy ${file}`);
 }
 
 /**
@@ -45,7 +37,7 @@ export function registerVerifyCommand(program: Command, session: CliSession): vo
     .option('--catalog <dir>', 'judge offline from a catalogue clone instead of asking the daemon')
     .action(async (id: string, options: { policy?: string; catalog?: string }) => {
       assertImageId(id);
-      const policy = await policyOption(options.policy);
+      const policy = await trustPolicyFile(options.policy);
       let trust: ImageTrust;
       if (options.catalog !== undefined) {
         const dir = resolve(options.catalog);
