@@ -10,4 +10,6 @@ scratch="$(mktemp -d -t visor-tests.XXXXXX)"
 trap 'rm -rf "$scratch"' EXIT
 # The inspection tests compare with the real qemu-img: installed (Debian's qemu-utils) when missing.
 bash "$here/inspection/ensure-qemu-img.sh" >/dev/null || { echo "could not install qemu-img" >&2; exit 1; }
+# The Glance v2 edge's tests drive the stock OpenStack clients: installed (Debian's python3-glanceclient, python3-openstackclient) when missing.
+bash "$here/glance/ensure-glance-clients.sh" >/dev/null || { echo "could not install the OpenStack image clients" >&2; exit 1; }
 TMPDIR="$scratch" bash "$here/scanning/with-clamd.sh" bash "$here/stores/swift/with-swift.sh" "$@"
