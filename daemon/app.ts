@@ -31,6 +31,9 @@ import { catalogRoutes } from './routes/catalogRoutes.ts';
 import { storeRoutes } from './routes/storeRoutes.ts';
 import { gitMethodsOf, isGitPath, serveGit } from './gitHttpBackend.ts';
 import { principalOf } from './requestPrincipal.ts';
+import type { ServiceMetrics } from '../src/tracking/ServiceMetrics.ts';
+import { metricsRoutes } from './routes/metricsRoutes.ts';
+import { requestObserver } from './requestMetrics.ts';
 import { glanceRoutes } from './routes/glanceRoutes.ts';
 import { glanceErrorBody, isGlancePath } from '../src/glance/GlanceErrors.ts';
 
@@ -55,6 +58,7 @@ export interface HttpServices {
   /** The shared catalogue's folder, served read-only over Git's smart HTTP protocol. */
   sharedCatalogDir: string;
   maxJsonBytes: number;
+  metrics: ServiceMetrics;
 }
 
 /** The HTTP edge: translates requests to core calls and core results (and errors) to responses. */
@@ -64,7 +68,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   // Errors are answered by the middleware below; Koa's default handler would only log them twice.
   app.silent = true;
 
-  app.use(auditTrail(s.audit));
+  app.use(auditTrail(s.audit, requestObserver(s.metrics)));
   app.use(async (ctx, next) => {
     const started = performance.now();
     try {
@@ -76,7 +80,8 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
       const { status, headers, body, internal } = errorResponse(error);
       // Why access was refused goes to the audit log, never to the client.
       if (error instanceof VisorError && error.denial !== undefined) ctx.state['denial'] = error.denial;
-      if (internal) logger.error({ err: error, method: ctx.method, url: redactKeys(ctx.url) }, 'request failed');
+      // Under the id the audit log and X-Request-Id carry, so the three can be matched.
+      if (internal) logger.error({ err: error, request: ctx.state['requestId'], method: ctx.method, url: redactKeys(ctx.url) }, 'request failed');
       ctx.set(headers);
       // Answering before the body was read (a refused upload): the connection cannot carry another
       // request, so say so rather than let the client reuse a socket about to be closed.
@@ -111,6 +116,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   catalogRoutes(router, s.staticView);
   storeRoutes(router, s.stores, s.collector, s.maxJsonBytes);
   healthRoutes(router, s.health);
+  metricsRoutes(router, s.metrics);
   glanceRoutes(router, s.images, s.files, s.maxJsonBytes);
   app.use(router.routes());
   // No route answered: the path takes other methods (405, or the list for OPTIONS), or is unknown (404).

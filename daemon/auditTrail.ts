@@ -18,9 +18,10 @@ const MAX_TEXT = 512;
 /**
  * Records every request in the audit log once its answer is over — sent whole or cut off — so refused
  * attempts and interrupted downloads are there too. Each answer carries the entry's id as X-Request-Id.
+ * `observe` sees the same exchange (the metrics).
  * Must run before (outside) the middleware that authenticates and turns errors into answers.
  */
-export function auditTrail(audit: AuditLog): Middleware {
+export function auditTrail(audit: AuditLog, observe?: (x: Exchange) => void): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
     const request = randomUUID();
@@ -28,7 +29,11 @@ export function auditTrail(audit: AuditLog): Middleware {
     ctx.set('X-Request-Id', request);
     // Read now: once the connection is gone its socket, and so the address, is too.
     const ip = requestAddress(ctx.req);
-    ctx.res.once('close', () => audit.append(auditEntry(exchangeOf(ctx, request, started, ip))));
+    ctx.res.once('close', () => {
+      const exchange = exchangeOf(ctx, request, started, ip);
+      audit.append(auditEntry(exchange));
+      observe?.(exchange);
+    });
     await next();
   };
 }

@@ -7,7 +7,7 @@ import type { ImageSchema } from '../src/catalog/ImageSchema.ts';
 import type { ImageService } from '../src/images/ImageService.ts';
 import { pathOf, ROUTES, routeMatcher } from '../src/api/routes.ts';
 import type { AuditLog } from '../src/tracking/AuditLog.ts';
-import { auditEntry } from './auditTrail.ts';
+import { auditEntry, type Exchange } from './auditTrail.ts';
 import { listImages, showImage, type ReadReply } from './imageReads.ts';
 import { principalOf } from './requestPrincipal.ts';
 import { requestAddress } from './clientAddress.ts';
@@ -21,6 +21,8 @@ export interface HotReadOptions {
   schema: ImageSchema;
   auth: Authenticator;
   audit: AuditLog;
+  /** Sees each exchange, as the audit trail's does (the metrics). */
+  observe?: (x: Exchange) => void;
 }
 
 /**
@@ -57,14 +59,14 @@ export function withHotReads(o: HotReadOptions, app: RequestListener): RequestLi
         } catch {
           return app(req, res);
         }
-        send(o.audit, req, res, reply, { started, route, id, who });
+        send(o, req, res, reply, { started, route, id, who });
       },
       () => app(req, res),
     );
   };
 }
 
-function send(audit: AuditLog, req: IncomingMessage, res: ServerResponse, reply: ReadReply, r: { started: number; route: string; id: string | undefined; who: Principal | undefined }): void {
+function send(o: HotReadOptions, req: IncomingMessage, res: ServerResponse, reply: ReadReply, r: { started: number; route: string; id: string | undefined; who: Principal | undefined }): void {
   const request = randomUUID();
   // Read now: once the connection is gone its socket, and so the address, is too.
   const ip = requestAddress(req);
@@ -72,28 +74,28 @@ function send(audit: AuditLog, req: IncomingMessage, res: ServerResponse, reply:
   const headers = ['X-Request-Id', request];
   if (reply.etag !== undefined) headers.push('ETag', reply.etag);
   if (length !== undefined) headers.push('Content-Type', JSON_TYPE, 'Content-Length', String(length));
-  res.once('close', () =>
-    audit.append(
-      auditEntry({
-        request,
-        started: r.started,
-        ip,
-        method: req.method!,
-        url: req.url!,
-        path: r.id !== undefined ? pathOf(ROUTES.showImage, { id: r.id }) : r.route,
-        route: r.route,
-        id: r.id,
-        principal: r.who,
-        denial: undefined,
-        authorization: req.headers.authorization ?? '',
-        agent: req.headers['user-agent'] ?? '',
-        status: reply.status,
-        finished: res.writableFinished,
-        length,
-        location: '',
-      }),
-    ),
-  );
+  res.once('close', () => {
+    const exchange: Exchange = {
+      request,
+      started: r.started,
+      ip,
+      method: req.method!,
+      url: req.url!,
+      path: r.id !== undefined ? pathOf(ROUTES.showImage, { id: r.id }) : r.route,
+      route: r.route,
+      id: r.id,
+      principal: r.who,
+      denial: undefined,
+      authorization: req.headers.authorization ?? '',
+      agent: req.headers['user-agent'] ?? '',
+      status: reply.status,
+      finished: res.writableFinished,
+      length,
+      location: '',
+    };
+    o.audit.append(auditEntry(exchange));
+    o.observe?.(exchange);
+  });
   res.writeHead(reply.status, headers);
   // HEAD: node:http sends the headers and drops the body.
   res.end(reply.json);

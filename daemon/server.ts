@@ -13,6 +13,8 @@ import { startEarlyScan } from '../src/service/EarlyScan.ts';
 import { dropScan } from '../src/catalog/ScanInFlight.ts';
 import { conflict, invalidField, unavailable, type VisorError } from '../src/errors/VisorError.ts';
 import { DataDirectoryLock } from '../src/service/DataDirectoryLock.ts';
+import type { ServiceMetrics } from '../src/tracking/ServiceMetrics.ts';
+import { requestObserver } from './requestMetrics.ts';
 
 export interface DaemonOptions {
   configPath?: string;
@@ -67,7 +69,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   // Its failure is reported by the await below, even when it comes before the import is done.
   opening.catch(() => undefined);
   // The HTTP stack loads while the catalogue is read (a first start's scan has a worker meanwhile).
-  const [{ createApp }, { withHotReads }, { auditClientErrors }] = await Promise.all([import('./app.ts'), import('./hotReads.ts'), import('./auditTrail.ts')]).catch(async (error: unknown) => {
+  const [{ createApp }, { withHotReads }, { auditClientErrors }, { coreMetrics }] = await Promise.all([import('./app.ts'), import('./hotReads.ts'), import('./auditTrail.ts'), import('../src/service/coreMetrics.ts')]).catch(async (error: unknown) => {
     await opening.then((c) => c.close()).catch(() => undefined);
     lock.release();
     throw error;
@@ -82,13 +84,14 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     process.stderr.write(`\nVISOR admin token (shown once; also stored in ${adminTokenFile.path}, mode 0600):\n  ${token}\n\n`);
   }
   const auth = core.accessControl.authenticator;
-  const app = createApp(httpServicesOf(core), logger).callback();
+  const metrics = coreMetrics(core);
+  const app = createApp(httpServicesOf(core, metrics), logger).callback();
   // At debug level every request takes the full path, where its request line is logged.
   const hot = options.hotReads !== false && !logger.isLevelEnabled('debug');
   // Timeouts and connection caps (server.*_timeout_seconds, server.max_connections*).
   const { ConnectionPolicy } = await import('./connectionLimits.ts');
   const policy = new ConnectionPolicy(config.server.limits);
-  const handler = hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit }, app) : app;
+  const handler = hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit, observe: requestObserver(metrics) }, app) : app;
   const { trustedProxies } = core.config.server;
   const resolve = addressResolver(trustedProxies.length > 0 ? proxyaddr.compile(trustedProxies) : undefined);
   const listener = policy.guard((req, res) => {
@@ -146,12 +149,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
 }
 
 /** What each route of the HTTP edge calls: the core's narrow services, never the whole core. */
-function httpServicesOf(core: VisorCore): HttpServices {
+function httpServicesOf(core: VisorCore, metrics: ServiceMetrics): HttpServices {
   const { accessControl } = core;
   return {
     images: core.images,
     schema: core.schema,
-    files: { views: core.views, uploads: core.uploads, downloads: core.downloads, copier: core.copier, linker: core.linker, inspections: core.inspections, scans: core.scans },
+    files: { views: core.views, uploads: core.uploads, downloads: core.downloads, copier: core.copier, linker: core.linker, inspections: core.inspections, scans: core.scans, metrics },
     stores: core.storeDirectory,
     collector: core.collector,
     accounts: accessControl.accounts,
@@ -164,6 +167,7 @@ function httpServicesOf(core: VisorCore): HttpServices {
     auth: accessControl.authenticator,
     sharedCatalogDir: core.catalogs.shared.dir,
     maxJsonBytes: core.config.server.maxJsonBytes,
+    metrics,
   };
 }
 

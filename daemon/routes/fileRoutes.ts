@@ -13,6 +13,8 @@ import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { jsonBody, objectBody } from '../jsonBody.ts';
 import { pickRange } from '../rangeHeader.ts';
 import { sendPositional } from '../positionalSender.ts';
+import type { ServerResponse } from 'node:http';
+import type { ServiceMetrics } from '../../src/tracking/ServiceMetrics.ts';
 import { on, principal } from '../route.ts';
 
 export interface FileServices {
@@ -23,6 +25,8 @@ export interface FileServices {
   linker: ImageLinker;
   inspections: ImageInspections;
   scans: ImageScans;
+  /** Counts image bytes in and out by store. */
+  metrics: ServiceMetrics;
 }
 
 /** Digest header value (RFC 9530) from a "<alg>:<hex>" checksum. */
@@ -46,6 +50,8 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
       ...(length !== undefined ? { length } : {}),
     };
     const r = await s.uploads.upload(ctx.params['id']!, ctx.req, options, principal(ctx));
+    const stored = r.locations?.[0]?.store;
+    if (stored !== undefined && r.size !== undefined) s.metrics.storeTransfer(stored, 'in', r.size);
     ctx.set('ETag', s.views.etag(r));
     ctx.type = 'application/json';
     ctx.body = s.views.viewJson(r);
@@ -73,6 +79,7 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
     ctx.length = length;
     if (ctx.method === 'HEAD') return;
     const source = await download.open({ positional: true });
+    countBytesOut(ctx.res, s.metrics, source.location.store, length);
     if (source.kind === 'positional') {
       // Koa steps aside: the ring sender writes the body itself.
       ctx.respond = false;
@@ -113,4 +120,11 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
     const record = await s.scans.release(ctx.params['id']!, principal(ctx));
     ctx.body = s.views.view(record);
   });
+}
+
+/** Counts what a download sent: all of it when the answer ended whole, else what its socket took (headers included, capped). */
+function countBytesOut(res: ServerResponse, metrics: ServiceMetrics, store: string, length: number): void {
+  const socket = res.socket;
+  const before = socket?.bytesWritten ?? 0;
+  res.once('close', () => metrics.storeTransfer(store, 'out', res.writableFinished ? length : Math.min(length, (socket?.bytesWritten ?? before) - before)));
 }

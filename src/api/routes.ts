@@ -58,6 +58,7 @@ export const ROUTES = {
   listStores: { method: 'GET', path: '/stores', action: 'store.list' },
   collectStoreGarbage: { method: 'POST', path: '/stores/:name/gc', action: 'store.gc' },
   health: { method: 'GET', path: '/health', action: 'health' },
+  metrics: { method: 'GET', path: '/metrics', action: 'metrics.read' },
 } as const satisfies Record<string, Route>;
 
 export type RouteName = keyof typeof ROUTES;
@@ -91,6 +92,18 @@ const ACTIONS = new Map<string, string>([...Object.values(ROUTES), ...Object.val
 export function actionOf(method: string, route: string | undefined, path: string): string {
   if (route === undefined) return path === GIT_PREFIX || path.startsWith(`${GIT_PREFIX}/`) ? GIT_ACTION : `${method} (no route)`;
   return ACTIONS.get(`${method === 'HEAD' ? 'GET' : method} ${route}`) ?? `${method} ${route}`;
+}
+
+const NAMES = new Map<string, string>(Object.entries(ROUTES).map(([name, r]) => [`${r.method} ${r.path}`, name]));
+
+/**
+ * The route table's name of a request (a HEAD is named like its GET), for the metrics: `catalogGit`
+ * for git's protocol, `none` when no route matched, else the pattern that matched. Never the path
+ * itself, which a client chooses: the names are as few as the routes.
+ */
+export function routeNameOf(method: string, route: string | undefined, path: string): string {
+  if (route === undefined) return path === GIT_PREFIX || path.startsWith(`${GIT_PREFIX}/`) ? 'catalogGit' : 'none';
+  return NAMES.get(`${method === 'HEAD' ? 'GET' : method} ${route}`) ?? route;
 }
 
 type ParamNames<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`

@@ -86,6 +86,8 @@ export class CatalogWriter {
   /** Commits made, and how many writes went into them: batching made visible for /health and benches. */
   commits = 0;
   writes = 0;
+  /** Told each commit's duration (the daemon's metrics), when set. */
+  commitObserver: ((seconds: number) => void) | undefined;
 
   constructor(dir: string, git: GitRunner, options: { maxBatch?: number } = {}) {
     this.dir = dir;
@@ -186,6 +188,7 @@ export class CatalogWriter {
     const finalContent = new Map<string, string | null>();
     for (const request of requests) for (const change of request.changes) finalContent.set(change.path, change.content);
     const paths = new Set(finalContent.keys());
+    const started = performance.now();
     try {
       await Promise.all([...finalContent].map(([path, content]) => this.writeWorkingFile({ path, content })));
       const author = requests[0]!.author;
@@ -207,6 +210,7 @@ export class CatalogWriter {
       this.head = commit;
       this.commits += 1;
       this.writes += requests.length;
+      this.commitObserver?.((performance.now() - started) / 1000);
       for (const path of paths) this.indexLag.add(path);
       this.scheduleIndexCatchUp();
       await this.maybeRepack();

@@ -60,6 +60,11 @@ export class ImageUploads {
     await Promise.allSettled([...this.inFlight]);
   }
 
+  /** Uploads under way. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
   upload(id: string, body: Readable, options: UploadOptions, caller: Principal | undefined): Promise<ImageRecord> {
     if (this.stopping.signal.aborted) return Promise.reject(unavailable('the daemon is stopping: upload again once it is back'));
     // A signal of its own (the stop's dependents are held weakly): listeners added to it die with the upload.

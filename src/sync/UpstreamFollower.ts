@@ -71,6 +71,8 @@ export class UpstreamFollower {
   private heads: UpstreamHeads | undefined;
   /** Kept from sync to sync: facts and the last tree listing stay in memory, so a sync costs what changed. */
   private checkRun: Promise<CatalogCheckRun> | undefined;
+  /** Told each sync's result (the daemon's metrics), when set. */
+  syncObserver: ((result: SyncResult) => void) | undefined;
 
   constructor(repo: CatalogRepository, identity: InstanceIdentity, upstreams: UpstreamConfig[], onChanged: (paths: string[], upstream: string) => Promise<void>, logger: Logger) {
     this.repo = repo;
@@ -224,6 +226,7 @@ export class UpstreamFollower {
     result.ms = Math.round(performance.now() - started);
     const level = result.mode === 'failed' || result.mode === 'refused' || result.conflicts.length > 0 ? 'warn' : 'info';
     this.logger[level]({ upstream: u.name, mode: result.mode, changed: result.changed.length, conflicts: result.conflicts, problems: result.problems.length, error: result.error, ms: result.ms, phases }, 'upstream sync');
+    this.syncObserver?.(result);
     return result;
   }
 
