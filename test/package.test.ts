@@ -23,3 +23,12 @@ test('the package ships the image schema for others to use', async (t) => {
   t.is(schema.$schema, 'https://json-schema.org/draft/2020-12/schema');
   t.truthy(schema.properties['checksum']);
 });
+
+test('the build leaves no package.json inside dist/, so the package resolves its own files from its root', async (t) => {
+  const { existsSync } = await import('node:fs');
+  const { fileURLToPath } = await import('node:url');
+  // A second package.json in dist/ (tsc emits one when src imports the package's own) made
+  // visor/visor-check.mjs resolve to dist/dist/… and the built daemon refuse to start.
+  t.false(existsSync(new URL('../dist/package.json', import.meta.url)));
+  t.true(existsSync(fileURLToPath(import.meta.resolve('visor/visor-check.mjs'))));
+});
