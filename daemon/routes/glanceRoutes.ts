@@ -99,7 +99,7 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
     const lengthHeader = ctx.get('content-length');
     const length = lengthHeader === '' ? undefined : Number(lengthHeader);
     if (length !== undefined && !Number.isSafeInteger(length)) throw invalidField('Content-Length', 'type', 'an integer');
-    await files.uploads.upload(id, ctx.req, length !== undefined ? { length } : {}, who);
+    await files.uploads.upload(id, ctx.req, { clientDigests: true, ...(length !== undefined ? { length } : {}) }, who);
     ctx.status = 204;
   });
 

@@ -17,10 +17,7 @@ export function algorithmOf(checksum: string): DigestAlgorithm {
 /** Digests a copy can compute besides its checksum, for clients that verify them (Glance v2). */
 export type ExtraDigest = 'md5' | 'sha512';
 
-/**
- * The digests a new file gets besides its checksum, in the pass that stores or registers it: Glance v2
- * clients verify md5 (`checksum`) and sha512 (`os_hash_value`), whichever edge the file came through.
- */
+/** The digests Glance v2 clients verify besides VISOR's checksum: md5 (`checksum`) and sha512 (`os_hash_value`). */
 export const CLIENT_DIGESTS: readonly ExtraDigest[] = ['md5', 'sha512'];
 
 export interface HashedCopy {

@@ -7,7 +7,7 @@ import type { ImageStore } from '../store/ImageStore.ts';
 import type { ImageLedger } from '../images/ImageLedger.ts';
 import { FormatInspection } from '../inspection/FormatInspection.ts';
 import { verdictOn, type InspectionPolicy } from '../inspection/InspectionVerdict.ts';
-import { algorithmOf, CHECKSUM_PATTERN, CLIENT_DIGESTS, digestOf } from './HashedCopy.ts';
+import { algorithmOf, CHECKSUM_PATTERN, digestOf } from './HashedCopy.ts';
 import type { ImageScans } from '../scanning/ImageScans.ts';
 import { isQuarantined, quarantined } from '../scanning/Quarantine.ts';
 
@@ -115,7 +115,7 @@ export class ImageLinker {
         }
         return scan?.push(chunk, id);
       };
-      const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER, { observe, ...(available ? {} : { alsoDigest: CLIENT_DIGESTS }) }).catch(async (e: unknown) => {
+      const seen = await digestOf(await store.read(key), algorithm, Number.MAX_SAFE_INTEGER, { observe }).catch(async (e: unknown) => {
         scan?.abort();
         if (refusedEarly) await this.refused(current, e, what, who);
         throw e;
@@ -139,7 +139,8 @@ export class ImageLinker {
         (r) =>
           available
             ? { ...r, locations: [...(r.locations ?? []), location], updated_at: now, ...(r.inspection ? {} : { virtual_size: found.virtual_size, inspection: found }) }
-            : { ...r, status: 'available', store: store.name, size: seen.bytes, checksum: seen.checksum, digests: seen.digests, virtual_size: found.virtual_size, inspection: found, ...(scanned ? { scan: scanned } : {}), uploaded_at: now, updated_at: now, locations: [location] },
+            : // Digests of an earlier file (Glance's md5 and sha512) say nothing of this one.
+              { ...withoutDigests(r), status: 'available', store: store.name, size: seen.bytes, checksum: seen.checksum, virtual_size: found.virtual_size, inspection: found, ...(scanned ? { scan: scanned } : {}), uploaded_at: now, updated_at: now, locations: [location] },
         available ? `Add location of image ${id} in store ${store.name}` : `Register image ${id} from store ${store.name}: ${seen.bytes} bytes, ${seen.checksum}`,
       );
     });
@@ -166,4 +167,9 @@ export class ImageLinker {
       })
       .catch(() => undefined);
   }
+}
+
+function withoutDigests(r: ImageRecord): ImageRecord {
+  const { digests: _earlier, ...rest } = r;
+  return rest;
 }
