@@ -24,6 +24,8 @@ export interface UpstreamConfig {
   webhookSecret?: string;
   /** What happens to the files of the images it brings (src/config/upstreamFiles.ts). */
   files: UpstreamFiles;
+  /** Take only the images its catalogue endorses as the site's trust policy requires (src/sync/OnlyEndorsed.ts; zot's onlySigned). */
+  onlyEndorsed?: boolean;
 }
 
 export interface VisorConfig {
@@ -84,7 +86,7 @@ export interface ConfigFile {
   scanning?: ScanningSettings;
   trust?: { policy?: string };
   stores?: Record<string, StoreSettings>;
-  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string } & UpstreamFileSettings>;
+  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean } & UpstreamFileSettings>;
 }
 
 /** The [server] settings of ConnectionLimits, in seconds and counts. */
@@ -235,7 +237,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   for (const [name, u] of Object.entries(upstreamTables)) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) throw invalidField(`upstreams.${name}`, 'pattern', 'a name matching ^[a-z][a-z0-9_-]{0,62}$');
     for (const key of Object.keys(u)) {
-      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', ...UPSTREAM_FILE_KEYS];
+      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', 'only_endorsed', ...UPSTREAM_FILE_KEYS];
       if (!known.includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', `one of ${known.join(', ')}`);
     }
     if (typeof u.url !== 'string' || u.url === '') throw invalidField(`upstreams.${name}.url`, 'required', 'the URL or path of a git repository');
@@ -247,7 +249,8 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     if (webhookSecret !== undefined && (typeof webhookSecret !== 'string' || webhookSecret.length < 16)) {
       throw invalidField(`upstreams.${name}.webhook_secret`, 'minLength', `a secret of at least 16 characters (${secretVariable})`);
     }
-    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}) });
+    if (u.only_endorsed !== undefined && typeof u.only_endorsed !== 'boolean') throw invalidField(`upstreams.${name}.only_endorsed`, 'type', 'true or false');
+    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}), ...(u.only_endorsed ? { onlyEndorsed: true } : {}) });
   }
   const defaultStore = env['VISOR_DEFAULT_STORE'] ?? o.default_store ?? file.default_store ?? 'fs';
   if (!stores[defaultStore]) throw invalidField('default_store', 'exists', `one of the configured stores: ${Object.keys(stores).join(', ')}`);

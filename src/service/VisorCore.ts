@@ -249,7 +249,7 @@ export class VisorCore {
     this.storeDirectory = new StoreDirectory(stores, config.defaultStore);
     this.staticView = new StaticView(catalogs.shared.dir, () => catalogs.shared.writer.headCommit);
     this.policy = new SitePolicy({ overlay: accessControl.overlay, identity: accessControl.identity, record: (id) => index.get(id) });
-    this.follower = new UpstreamFollower(catalogs.shared, accessControl.identity, config.upstreams, (paths, upstream) => this.synced(paths, upstream), logger);
+    this.follower = new UpstreamFollower(catalogs.shared, accessControl.identity, config.upstreams, (paths, upstream) => this.synced(paths, upstream), logger, this.siteTrust.policy);
   }
 
   /**

@@ -10,6 +10,8 @@ import { CatalogCheckRun } from '../catalog/CatalogCheckRun.ts';
 import { commitRef } from '../catalog/CatalogTree.ts';
 import type { InstanceIdentity } from '../federation/InstanceIdentity.ts';
 import { changesBeyondAuthority, type KeptHere } from '../federation/UpstreamAuthority.ts';
+import type { TrustPolicy } from '../trust/TrustPolicy.ts';
+import { unendorsedChanges, type CatalogVersion, type OnlyEndorsedOutcome } from './OnlyEndorsed.ts';
 import { clearSyncInProgress, markSyncInProgress } from '../catalog/CatalogRecovery.ts';
 import type { FileProblem } from '../catalog/CatalogScanner.ts';
 import type { FieldConflict } from '../catalog/RecordMerge.ts';
@@ -63,6 +65,8 @@ export class UpstreamFollower {
   private readonly upstreams: UpstreamConfig[];
   private readonly onChanged: (paths: string[], upstream: string) => Promise<void>;
   private readonly logger: Logger;
+  /** The site's trust policy: what an upstream followed only_endorsed must meet. */
+  private readonly trustPolicy: TrustPolicy | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private running: Promise<unknown> = Promise.resolve();
   /** Upstreams with a webhook-triggered sync waiting for its turn: more notifications meanwhile add none. */
@@ -74,7 +78,8 @@ export class UpstreamFollower {
   /** Told each sync's result (the daemon's metrics), when set. */
   syncObserver: ((result: SyncResult) => void) | undefined;
 
-  constructor(repo: CatalogRepository, identity: InstanceIdentity, upstreams: UpstreamConfig[], onChanged: (paths: string[], upstream: string) => Promise<void>, logger: Logger) {
+  constructor(repo: CatalogRepository, identity: InstanceIdentity, upstreams: UpstreamConfig[], onChanged: (paths: string[], upstream: string) => Promise<void>, logger: Logger, trustPolicy?: TrustPolicy) {
+    this.trustPolicy = trustPolicy;
     this.repo = repo;
     this.identity = identity;
     this.git = new GitRunner(repo.dir);
@@ -316,6 +321,21 @@ export class UpstreamFollower {
       after = (await this.git.revParse('HEAD'))!;
       await phase('recheck', async () => (checked = await run.check(commitRef(before), commitRef(after), { publicOnly: true })));
     }
+    // Followed only_endorsed: what the site's trust policy does not accept is not taken.
+    if (u.onlyEndorsed) {
+      let outcome: OnlyEndorsedOutcome = { kept: [], taken: [] };
+      await phase('endorsed', async () => (outcome = await unendorsedChanges(u.name, checked!.changes, this.versionAt(after), this.versionAt(theirs), this.trustPolicy)));
+      if (outcome.taken.length > 0) {
+        // Records an earlier sync did not take, endorsed now: a merge would keep them deleted here.
+        await this.git.run(['checkout', theirs, '--', ...outcome.taken]);
+        await this.git.run(['commit', '--quiet', '--no-verify', '-m', `Take ${outcome.taken.length} image(s) upstream ${u.name} now endorses`, '-m', outcome.taken.join('\n')], { env: { ...IDENTITY } });
+      }
+      await this.keepHere(u, before, outcome.kept, result);
+      if (outcome.taken.length > 0 || outcome.kept.length > 0) {
+        after = (await this.git.revParse('HEAD'))!;
+        await phase('recheck', async () => (checked = await run.check(commitRef(before), commitRef(after), { publicOnly: true })));
+      }
+    }
     // An image the upstream deleted that an image here still names as its kernel or ramdisk stays,
     // as a deletion here would have been refused: the catalogue keeps no dangling reference.
     const referenced = [...new Map(checked!.problems.filter((p) => p.rule === 'referenced' && checked!.changes.deleted.includes(p.file)).map((p) => [p.file, p])).values()];
@@ -349,6 +369,14 @@ export class UpstreamFollower {
     }
     const env = { ...IDENTITY };
     await this.git.run(['commit', '--quiet', '--no-verify', '-m', `Keep ${kept.length} file(s) as they were here against upstream ${u.name}`, '-m', kept.map((k) => `${k.path}: ${k.resolution}`).join('\n')], { env });
+  }
+
+  /** A commit's files, as the only_endorsed rule reads them. */
+  private versionAt(commit: string): CatalogVersion {
+    return {
+      text: (path) => this.git.run(['cat-file', 'blob', `${commit}:${path}`]).then((r) => r.stdout, () => undefined),
+      list: async (folder) => (await this.git.run(['ls-tree', '-z', '--name-only', commit, '--', `${folder}/`])).stdout.split('\0').filter(Boolean).map((p) => p.slice(p.lastIndexOf('/') + 1)),
+    };
   }
 
   /** The rule for what the field merge cannot settle (one side deleted, or a file that is not JSON): upstream's version. */
