@@ -6,7 +6,7 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,3 +86,29 @@ for (const readBytes of [undefined, 1024 * 1024]) {
     t.true(Buffer.from(await res.arrayBuffer()).equals(content));
   });
 }
+
+test('the bare scan (the first start\'s floor) reads and parses every record file of a catalogue, on two threads', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'bare-scan-'));
+  try {
+    // 70 shards: enough that both threads take some
+    let bytes = 0;
+    for (let i = 0; i < 70; i++) {
+      const shard = i.toString(16).padStart(2, '0');
+      await mkdir(join(dir, 'images', shard), { recursive: true });
+      const text = JSON.stringify({ id: `${shard}000000-0000-4000-8000-000000000000`, name: `image ${i}` });
+      bytes += text.length;
+      await writeFile(join(dir, 'images', shard, `${shard}000000-0000-4000-8000-000000000000.json`), text);
+    }
+    const child = spawn(process.execPath, [join(here, 'bareScan.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const [code] = (await once(child, 'exit')) as [number];
+    t.is(code, 0);
+    const report = JSON.parse(out) as { ms: number; records: number; bytes: number; cpu_ms: number };
+    t.is(report.records, 70);
+    t.is(report.bytes, bytes);
+    t.true(report.ms > 0 && report.cpu_ms > 0);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -375,6 +375,15 @@ bench_reads() {
   stop_daemon
   # the stop writes the index snapshot: at 100,000 images it takes seconds
   record "reads.$size.stop_ms" "$DAEMON_STOP_MS"
+  # The first start's floor in this run: a fresh node reading and parsing every record file on two
+  # threads, and nothing else (bareScan.ts), on the same catalogue, the machine settled the same way.
+  settle
+  if out="$("$NODE" "$BENCH_DIR/bareScan.ts" "$data/catalog" 2>"$WORK/bare-scan-$size.err")"; then
+    record "reads.$size.bare_scan" "$out"
+    log "bare scan of $n records on two threads: $out"
+  else
+    problem "bare scan ($n images) failed: $(tail -c 300 "$WORK/bare-scan-$size.err")"
+  fi
   if [ "$size" = large ]; then
     # A later start (from the index snapshot), then the first start once more on the same catalogue
     # with everything the daemon wrote removed: the second is how a first start measured alone
