@@ -33,6 +33,7 @@ import { gitMethodsOf, isGitPath, serveGit } from './gitHttpBackend.ts';
 import { principalOf } from './requestPrincipal.ts';
 import type { ServiceMetrics } from '../src/tracking/ServiceMetrics.ts';
 import { metricsRoutes } from './routes/metricsRoutes.ts';
+import { openApiRoutes } from './routes/openApiRoutes.ts';
 import { requestObserver } from './requestMetrics.ts';
 import { glanceRoutes } from './routes/glanceRoutes.ts';
 import { glanceErrorBody, isGlancePath } from '../src/glance/GlanceErrors.ts';
@@ -117,6 +118,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   storeRoutes(router, s.stores, s.collector, s.maxJsonBytes);
   healthRoutes(router, s.health);
   metricsRoutes(router, s.metrics);
+  openApiRoutes(router);
   glanceRoutes(router, s.images, s.files, s.maxJsonBytes);
   app.use(router.routes());
   // No route answered: the path takes other methods (405, or the list for OPTIONS), or is unknown (404).

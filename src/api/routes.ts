@@ -59,6 +59,7 @@ export const ROUTES = {
   collectStoreGarbage: { method: 'POST', path: '/stores/:name/gc', action: 'store.gc' },
   health: { method: 'GET', path: '/health', action: 'health' },
   metrics: { method: 'GET', path: '/metrics', action: 'metrics.read' },
+  openApi: { method: 'GET', path: '/openapi.json', action: 'api.describe' },
 } as const satisfies Record<string, Route>;
 
 export type RouteName = keyof typeof ROUTES;
