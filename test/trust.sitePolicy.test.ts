@@ -32,7 +32,7 @@ let grantee: string;
 let stranger: string;
 let alice: SshPrivateKey;
 const series = unique('web');
-type Name = 'good' | 'unendorsed' | 'expired' | 'deprecated' | 'revokedBase' | 'child' | 'allowed' | 'denied' | 'granted' | 'grantedBare';
+type Name = 'good' | 'unendorsed' | 'expired' | 'deprecated' | 'revokedBase' | 'child' | 'allowed' | 'denied' | 'granted' | 'grantedBare' | 'secretBase' | 'onSecret';
 const ids = {} as Record<Name, string>;
 
 async function place(catalog: 'catalog' | 'private-catalog', file: SignedStatementFile): Promise<void> {
@@ -82,6 +82,9 @@ test.before(async () => {
   await image('granted', { access: 'private' }, valid);
   await image('grantedBare', { access: 'private' });
   for (const id of [ids.granted, ids.grantedBare]) await grant(d, owner, id, 'users', granteeName, 'checkout');
+  await image('secretBase', { access: 'private' }, valid);
+  await call(d, owner, 'PUT', `/images/${ids.secretBase}`, { deprecation: { reason: 'the secret reason' } });
+  await image('onSecret', { built_from: ids.secretBase }, valid);
   await writeFile(policy, JSON.stringify({
     threshold: 1,
     endorsers: ['alice@site-a'],
@@ -207,4 +210,19 @@ test('the usage report lists the endorsements expiring within the window, soones
   t.false(expiring.includes(ids.expired));
   t.false(expiring.includes(ids.revokedBase), 'a revoked endorsement is not to renew');
   t.true(report.expiring_endorsements.endorsements.every((e) => e.identity === 'alice@site-a'));
+});
+
+test("a base the caller cannot see is named, as the record they see names it, but its deprecation's reason is not told: in the 403 nor in the endorsements view; its owner is told", async (t) => {
+  for (const key of [stranger, undefined]) {
+    const refused = await call(d, key, 'GET', `/images/${ids.onSecret}/file`);
+    t.is(refused.status, 403);
+    t.regex(refused.text, new RegExp(`rule base_deprecated: built on image ${ids.secretBase}, which you cannot see`));
+    t.notRegex(refused.text, /secret reason/);
+    const view = await call(d, key, 'GET', `/images/${ids.onSecret}/endorsements`);
+    t.is(view.status, 200);
+    t.notRegex(view.text, /secret reason/);
+    t.deepEqual((view.json as ImageTrust).ancestry, [{ id: ids.secretBase, generation: 1, missing: true }]);
+  }
+  const own = await call(d, owner, 'GET', `/images/${ids.onSecret}/endorsements`);
+  t.regex(own.text, /the secret reason/);
 });

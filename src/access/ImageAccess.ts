@@ -6,11 +6,13 @@ import type { GrantStore } from './GrantStore.ts';
 import { atLeast, higher, type AccessLevel } from './Permission.ts';
 import type { ImageScan } from '../api/ImageRecord.ts';
 import { isQuarantined } from '../scanning/Quarantine.ts';
-import type { PolicyJudgement } from '../trust/TrustPolicy.ts';
+import { redactJudgement, type PolicyJudgement } from '../trust/TrustPolicy.ts';
 
 /** What the site's trust policy makes of an image (src/trust/SiteTrust.ts); undefined: no policy, or no such record. */
 export interface TrustJudge {
   judge(id: string): PolicyJudgement | undefined;
+  /** The record of an image, to tell whether a caller may see a base a judgement names. */
+  subject(id: string): AccessSubject | undefined;
 }
 
 /** The fields of an image record that access depends on. */
@@ -98,6 +100,14 @@ export class ImageAccess {
     }
   }
 
+  /** A judgement as the caller may read it: bases they cannot see are not described (src/trust/TrustPolicy.ts redactJudgement). */
+  toldTo(who: Principal | undefined, judgement: PolicyJudgement): PolicyJudgement {
+    return redactJudgement(judgement, (id) => {
+      const base = this.trust?.subject(id);
+      return base !== undefined && this.canSee(who, base);
+    });
+  }
+
   /** Whether the caller may download the image's file (and have it as a series' latest): seen, and offered by the site's trust policy. */
   canDownload(who: Principal | undefined, image: AccessSubject): boolean {
     if (!this.canSee(who, image)) return false;
@@ -108,8 +118,9 @@ export class ImageAccess {
   assertDownload(who: Principal | undefined, image: AccessSubject): void {
     this.assert(who, image, 'checkout');
     if (!this.trust || this.unpoliced(who, image)) return;
-    const judgement = this.trust.judge(image.id);
-    if (judgement && judgement.treatment !== 'downloadable') {
+    const full = this.trust.judge(image.id);
+    if (full && full.treatment !== 'downloadable') {
+      const judgement = this.toldTo(who, full);
       const rules = [...new Set(judgement.failures.map((f) => f.rule))];
       const problems = judgement.failures.map((f) => ({ field: 'trust_policy', rule: f.rule, expected: 'an image the site trust policy offers for download', message: f.message }));
       throw new VisorError('forbidden', `image ${image.id} is not offered for download by this site's trust policy (rule ${rules.join(', ')}): ${judgement.failures.map((f) => f.message).join('; ')}`, problems);

@@ -296,7 +296,7 @@ export class VisorCore {
         closing(openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
       ] as const),
       closing(openStores(config), closeStores),
-      closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats, expiring: () => siteTrust?.expiring() ?? { days: 0, endorsements: [] } }, trustPolicy ? { judge: (id) => siteTrust?.judge(id) } : undefined), (a) => a.close()),
+      closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats, expiring: () => siteTrust?.expiring() ?? { days: 0, endorsements: [] } }, trustPolicy ? { judge: (id) => siteTrust?.judge(id), subject: (id) => siteTrust?.subject(id) } : undefined), (a) => a.close()),
     ] as const).catch(fail);
     // Catalogues created just now are locked before the first commit (an upload's recovery below).
     try {

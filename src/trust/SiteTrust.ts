@@ -6,7 +6,7 @@ import { CatalogTrustSource, imagesWithStatements } from './CatalogEndorsements.
 import { assessEndorsements, EXPIRY_WARNING_DAYS } from './EndorsementState.ts';
 import type { ExpiringEndorsement } from '../api/wire.ts';
 import { trustOf, type ImageTrust } from './ImageTrust.ts';
-import { judgeTrust, parseTrustPolicy, type PolicyJudgement, type TrustPolicy } from './TrustPolicy.ts';
+import { judgeTrust, parseTrustPolicy, redactJudgement, type PolicyJudgement, type TrustPolicy } from './TrustPolicy.ts';
 
 export interface SiteTrustOptions {
   /** The site's policy (`trust.policy`); none: the daemon judges nothing and offers every image as before. */
@@ -93,6 +93,10 @@ export class SiteTrust implements TrustJudge {
     return judgement;
   }
 
+  subject(id: string): ImageRecord | undefined {
+    return this.o.record(id);
+  }
+
   /** judgeRecord() of the image with this id as the index holds it (the access rules ask by id: their subject may be a part of a record). */
   judge(id: string): PolicyJudgement | undefined {
     if (!this.o.policy) return undefined;
@@ -125,6 +129,6 @@ export class SiteTrust implements TrustJudge {
   view(record: ImageRecord, visible: (id: string) => ImageRecord | undefined): ImageTrust & { policy?: PolicyJudgement } {
     const trust = trustOf(record, this.source(visible), this.trustOptions());
     const judgement = this.judgeRecord(record);
-    return { ...trust, ...(judgement ? { policy: judgement } : {}) };
+    return { ...trust, ...(judgement ? { policy: redactJudgement(judgement, (id) => visible(id) !== undefined) } : {}) };
   }
 }

@@ -170,6 +170,8 @@ export interface JudgedFailure extends PolicyFailure {
   /** deny_* rules: `denied`, always refused. */
   status: TrustStatus | 'denied';
   treatment: Treatment;
+  /** base_* rules: the base the failure comes from (whose details a caller who cannot see it is not told). */
+  base?: string;
 }
 
 /** What a policy makes of one image: the most restrictive treatment among the rules it fails. */
@@ -182,6 +184,8 @@ export interface PolicyJudgement {
   failures: JudgedFailure[];
   /** Rules failed that the policy lets pass (a deprecated base, by default), and expiry notices. */
   warnings: string[];
+  /** The rules failed that the policy lets pass, as failures (their messages begin `warnings`). */
+  passed?: JudgedFailure[];
 }
 
 const RANK: Record<Treatment, number> = { refused: 0, listed: 1, downloadable: 2 };
@@ -194,14 +198,15 @@ const RANK: Record<Treatment, number> = { refused: 0, listed: 1, downloadable: 2
 export function judgeTrust(trust: ImageTrust, policy: TrustPolicy): PolicyJudgement {
   const { id } = trust;
   const all: JudgedFailure[] = [];
-  const fail = (status: TrustStatus | 'denied', rule: PolicyFailure['rule'], message: string) => all.push({ rule, message, status, treatment: status === 'denied' ? 'refused' : policy.treatment[status] });
+  const fail = (status: TrustStatus | 'denied', rule: PolicyFailure['rule'], message: string, base?: string) =>
+    all.push({ rule, message, status, treatment: status === 'denied' ? 'refused' : policy.treatment[status], ...(base === undefined ? {} : { base }) });
   if (policy.deny_images.includes(id)) fail('denied', 'deny_images', `image ${id}: rule deny_images: the policy refuses this image`);
   if (trust.checksum !== undefined && policy.deny_digests.includes(trust.checksum)) fail('denied', 'deny_digests', `image ${id}: rule deny_digests: the policy refuses digest ${trust.checksum}`);
   const denied = (e: EndorsementView) => policy.deny_endorsers.some((who) => names(e, who));
   const counts = (e: EndorsementView) => !denied(e) && (policy.endorsers === undefined || policy.endorsers.some((who) => names(e, who)));
   const endorsements = trust.endorsements.filter((e) => !denied(e));
   for (const r of standingRevocations(trust.endorsements.filter(counts))) fail('revoked', 'revoked', `image ${id}: rule revoked: ${r.identity} revoked their endorsement: ${r.reason}`);
-  for (const f of trust.flags) fail(f.rule === 'base_revoked' ? 'revoked' : 'deprecated', f.rule, f.message);
+  for (const f of trust.flags) fail(f.rule === 'base_revoked' ? 'revoked' : 'deprecated', f.rule, f.message, f.rule === 'deprecated' ? undefined : f.image);
   const verdict = evaluatePolicy(id, endorsements, policy);
   const allowed = policy.allow_images.includes(id) || (trust.checksum !== undefined && policy.allow_digests.includes(trust.checksum));
   if (!verdict.met && !allowed) {
@@ -210,6 +215,20 @@ export function judgeTrust(trust: ImageTrust, policy: TrustPolicy): PolicyJudgem
     for (const f of verdict.failures) fail(lapsed ? 'expired' : 'unendorsed', f.rule, f.message);
   }
   const treatment = all.reduce<Treatment>((worst, f) => (RANK[f.treatment] < RANK[worst] ? f.treatment : worst), 'downloadable');
-  const warnings = [...all.filter((f) => f.treatment === 'downloadable').map((f) => f.message), ...trust.warnings];
-  return { id, treatment, counted: verdict.counted, failures: all.filter((f) => f.treatment !== 'downloadable'), warnings };
+  const passed = all.filter((f) => f.treatment === 'downloadable');
+  const warnings = [...passed.map((f) => f.message), ...trust.warnings];
+  return { id, treatment, counted: verdict.counted, failures: all.filter((f) => f.treatment !== 'downloadable'), warnings, ...(passed.length > 0 ? { passed } : {}) };
+}
+
+/**
+ * The judgement as told to a caller: a base they may not see is named (its id is in the record they
+ * see) but not described: its revocation's or deprecation's reason is its own.
+ */
+export function redactJudgement(judgement: PolicyJudgement, maySee: (id: string) => boolean): PolicyJudgement {
+  const hidden = (f: JudgedFailure) => f.base !== undefined && !maySee(f.base);
+  if (![...judgement.failures, ...(judgement.passed ?? [])].some(hidden)) return judgement;
+  const told = (f: JudgedFailure): JudgedFailure => (hidden(f) ? { ...f, message: `image ${judgement.id}: rule ${f.rule}: built on image ${f.base}, which you cannot see` } : f);
+  const passed = (judgement.passed ?? []).map(told);
+  const expiry = judgement.warnings.slice((judgement.passed ?? []).length);
+  return { ...judgement, failures: judgement.failures.map(told), warnings: [...passed.map((f) => f.message), ...expiry], ...(passed.length > 0 ? { passed } : {}) };
 }
