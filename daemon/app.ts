@@ -37,6 +37,9 @@ import { openApiRoutes } from './routes/openApiRoutes.ts';
 import { requestObserver } from './requestMetrics.ts';
 import { glanceRoutes } from './routes/glanceRoutes.ts';
 import { glanceErrorBody, isGlancePath } from '../src/glance/GlanceErrors.ts';
+import { WebSessions } from '../src/web/WebSessions.ts';
+import { cookiePrincipal } from './webSession.ts';
+import { webRoutes } from './routes/webRoutes.ts';
 
 /** Every method some route takes, and OPTIONS: any other is a 405 wherever it is sent. */
 const API_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -66,6 +69,8 @@ export interface HttpServices {
 export function createApp(s: HttpServices, logger: Logger): Koa {
   const app = new Koa();
   app.proxy = false;
+  // The web catalogue's sign-ins (daemon/routes/webRoutes.ts): a cookie stands for an API key held here.
+  const sessions = new WebSessions(s.auth);
   // Errors are answered by the middleware below; Koa's default handler would only log them twice.
   app.silent = true;
 
@@ -75,7 +80,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
     try {
       // Methods the API never takes (TRACE, PROPFIND…) are refused before anything else, on every path.
       if (!API_METHODS.has(ctx.method)) throw new MethodNotAllowed(ctx.method, ctx.path, allowedOn(ctx.path));
-      ctx.state['principal'] = await principalOf(ctx.req, s.auth);
+      ctx.state['principal'] = (await principalOf(ctx.req, s.auth)) ?? (await cookiePrincipal(ctx, sessions));
       await next();
     } catch (error) {
       const { status, headers, body, internal } = errorResponse(error);
@@ -120,6 +125,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   metricsRoutes(router, s.metrics);
   openApiRoutes(router);
   glanceRoutes(router, s.images, s.files, s.maxJsonBytes);
+  webRoutes(router, { images: s.images, schema: s.schema, sessions });
   app.use(router.routes());
   // No route answered: the path takes other methods (405, or the list for OPTIONS), or is unknown (404).
   app.use((ctx) => {

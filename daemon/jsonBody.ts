@@ -60,7 +60,7 @@ const DECODERS: Record<string, (() => NodeJS.ReadWriteStream) | undefined> = {
  * over zlib rather than a body library: the limit, the encodings and how each failure is answered are
  * the whole of it, and each must be ours to state.
  */
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase() || 'identity';
   if (!Object.hasOwn(DECODERS, encoding)) {
     throw invalidField('Content-Encoding', 'supported', 'identity, gzip, deflate or br', `Content-Encoding ${encoding.slice(0, 64)} is not supported; expected identity, gzip, deflate or br`);

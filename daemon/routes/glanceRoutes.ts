@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { GLANCE_ROUTES } from '../../src/api/routes.ts';
+import { GLANCE_ROUTES, WEB_ROUTES } from '../../src/api/routes.ts';
 import type { ImageService } from '../../src/images/ImageService.ts';
 import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { invalidField, notFound, VisorError } from '../../src/errors/VisorError.ts';
@@ -29,9 +29,10 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
   const versions = () => versionsDocument(files.views.publicUrl);
   const params = (ctx: Context) => ctx.params as Record<string, string>;
 
-  // keystoneauth (openstack) discovers the API at / with Accept: application/json and expects 300.
+  // keystoneauth (openstack) discovers the API at / with Accept: application/json and expects 300;
+  // a browser (preferring HTML) is sent to the web catalogue.
   on(router, GLANCE_ROUTES.root, (ctx) => {
-    if (ctx.accepts('json', 'html') !== 'json') throw notFound(`route ${ctx.method} ${ctx.path}`);
+    if (ctx.accepts('json', 'html') !== 'json') return ctx.redirect(WEB_ROUTES.browse.path);
     ctx.status = 300;
     ctx.body = versions();
   });

@@ -83,11 +83,27 @@ export const GLANCE_ROUTES = {
   reactivate: { method: 'POST', path: '/v2/images/:id/actions/reactivate', action: 'glance.image.reactivate' },
 } as const satisfies Record<string, Route>;
 
+/**
+ * The web catalogue (daemon/routes/webRoutes.ts): HTML pages for browsers over the same core and
+ * access rules as the API. Browsers asking for `/` are sent to `browse` (JSON clients get Glance's
+ * version document there).
+ */
+export const WEB_ROUTES = {
+  browse: { method: 'GET', path: '/ui/', action: 'web.browse' },
+  image: { method: 'GET', path: '/ui/images/:id', action: 'web.image' },
+  series: { method: 'GET', path: '/ui/series', action: 'web.series' },
+  upload: { method: 'GET', path: '/ui/upload', action: 'web.upload' },
+  signInForm: { method: 'GET', path: '/ui/sign-in', action: 'web.sign_in_form' },
+  signIn: { method: 'POST', path: '/ui/sign-in', action: 'web.sign_in' },
+  signOut: { method: 'POST', path: '/ui/sign-out', action: 'web.sign_out' },
+  asset: { method: 'GET', path: '/ui/assets/:name', action: 'web.asset' },
+} as const satisfies Record<string, Route>;
+
 /** Git's smart HTTP protocol is served under this prefix, ahead of the router (git sends its own paths). */
 export const GIT_PREFIX = '/catalog.git';
 export const GIT_ACTION = 'catalog.git';
 
-const ACTIONS = new Map<string, string>([...Object.values(ROUTES), ...Object.values(GLANCE_ROUTES)].map((r) => [`${r.method} ${r.path}`, r.action]));
+const ACTIONS = new Map<string, string>([...Object.values(ROUTES), ...Object.values(GLANCE_ROUTES), ...Object.values(WEB_ROUTES)].map((r) => [`${r.method} ${r.path}`, r.action]));
 
 /** The audit action of a request, by method and the route pattern that matched (if any). */
 export function actionOf(method: string, route: string | undefined, path: string): string {

@@ -235,6 +235,7 @@ export class CatalogIndex {
       for (const t of q.tags) if (!tags.includes(t)) return false;
     }
     for (const [k, v] of q.properties) if (r.properties?.[k] !== v) return false;
+    if (q.text !== undefined && r.id !== q.text && !r.name.toLowerCase().includes(q.text)) return false;
     return true;
   }
 

@@ -20,6 +20,8 @@ export interface ImageQuery {
   ranges: RangeFilter[];
   tags: string[];
   properties: Map<string, string>;
+  /** Free-text search, lower-cased: the name contains it, or the id is it. */
+  text?: string;
   sort: string;
   dir: SortDirection;
   limit: number;
@@ -29,7 +31,9 @@ export interface ImageQuery {
 // Glance's default page: small pages keep list latency flat however large the catalogue.
 export const DEFAULT_LIMIT = 25;
 export const MAX_LIMIT = 1000;
-const RESERVED = new Set(['sort', 'dir', 'limit', 'marker', 'tag', 'tags']);
+const RESERVED = new Set(['sort', 'dir', 'limit', 'marker', 'tag', 'tags', 'q']);
+/** Longest search text: as long as the longest name. */
+export const MAX_SEARCH_LENGTH = 255;
 /** Fields whose values are structured or per-instance: no equality filter on them. */
 const UNFILTERABLE = new Set(['locations', 'properties', 'uri', 'description', 'accessed_at', 'access_count', 'tags']);
 const SORTABLE = new Set(['id', 'name', 'architecture', 'status', 'size', 'virtual_size', 'access', 'created_at', 'updated_at', 'uploaded_at', 'owner', 'type', 'disk', 'container_format', 'store', 'min_disk', 'min_ram', 'series']);
@@ -70,6 +74,11 @@ export function parseImageQuery(params: QueryParams, schema: ImageSchema): Image
   const marker = single(params, 'marker');
   if (marker !== undefined) query.marker = assertImageId(marker, 'marker');
   query.tags = [...values(params['tag']), ...values(params['tags'])];
+  const text = single(params, 'q');
+  if (text !== undefined && text !== '') {
+    if (text.length > MAX_SEARCH_LENGTH) throw invalidField('q', 'maxLength', `at most ${MAX_SEARCH_LENGTH} characters`);
+    query.text = text.toLowerCase();
+  }
 
   for (const [key, raw] of Object.entries(params)) {
     if (RESERVED.has(key) || raw === undefined) continue;
@@ -132,6 +141,7 @@ export function queryToParams(query: ImageQuery, marker: string): URLSearchParam
   }
   for (const t of query.tags) p.append('tag', t);
   for (const [k, v] of query.properties) p.append(`property.${k}`, v);
+  if (query.text !== undefined) p.set('q', query.text);
   p.set('sort', query.sort);
   p.set('dir', query.dir);
   p.set('limit', String(query.limit));

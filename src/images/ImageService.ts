@@ -111,6 +111,27 @@ export class ImageService {
     throw hidden ? denied(missing, `${who?.name ?? 'anonymous'} may see no available image of series ${series}`) : missing;
   }
 
+  /**
+   * The latest image of every series the caller may download from, one per series and owner (each
+   * as `latest` with that owner picks it), by series then owner: the web catalogue's series page.
+   */
+  latestOfEachSeries(who: Principal | undefined): ImageRecord[] {
+    const { identity } = this.o;
+    const pairs = new Map<string, { series: string; owner: string }>();
+    for (const r of this.o.index.all()) {
+      if (r.series === undefined || r.status !== 'available' || !this.o.ledger.canDownload(who, r)) continue;
+      const owner = identity.ownerName(r);
+      pairs.set(`${r.series}\u0000${owner}`, { series: r.series, owner });
+    }
+    const out: ImageRecord[] = [];
+    for (const key of [...pairs.keys()].sort()) {
+      const { series, owner } = pairs.get(key)!;
+      const r = this.o.index.latestOfSeries(series, (x) => identity.ownerName(x) === owner && this.o.ledger.canDownload(who, x));
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
   /** Each change of a visible image, newest first, from the Git history of the catalogues. */
   async history(id: string, caller: Principal | undefined): Promise<HistoryEntry[]> {
     const r = this.o.ledger.find(id, caller);

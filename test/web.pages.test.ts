@@ -1,0 +1,201 @@
+/**
+ * The web catalogue over plain HTTP: pages show exactly what the API would show each caller (anonymous,
+ * stranger, owner, grantee, admin), writes need the session's CSRF token, every page carries a strict
+ * Content-Security-Policy, a hostile name comes out as text, and JSON clients still get Glance's
+ * version document at `/`.
+ */
+import test from 'ava';
+import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
+import { addUser, grant } from './helpers/accounts.ts';
+import { call } from './helpers/http.ts';
+import { createImage, unique, uploadFile } from './helpers/images.ts';
+import { CookieJar, csrfOf, page, postForm, signIn } from './helpers/web.ts';
+
+let d: TestDaemon;
+let ownerKey: string;
+let privateId: string;
+let privateName: string;
+let publicId: string;
+let publicName: string;
+const owner = unique('owner');
+const grantee = unique('grantee');
+const stranger = unique('stranger');
+const keys: Record<string, string> = {};
+
+test.before(async () => {
+  d = await startTestDaemon();
+  ownerKey = await addUser(d, owner);
+  keys['grantee'] = await addUser(d, grantee);
+  keys['stranger'] = await addUser(d, stranger);
+  privateName = unique('secret-image');
+  publicName = unique('public-image');
+  privateId = await createImage(d, ownerKey, { name: privateName, disk: 'raw', container_format: 'bare', access: 'private', series: 'webseries' });
+  publicId = await createImage(d, ownerKey, { name: publicName, disk: 'raw', container_format: 'bare', access: 'public', series: 'webseries' });
+  await uploadFile(d, ownerKey, privateId, Buffer.from('private bytes'));
+  await uploadFile(d, ownerKey, publicId, Buffer.from('public bytes'));
+  await grant(d, ownerKey, privateId, 'users', grantee, 'checkout');
+});
+test.after.always(async () => {
+  await d?.stop();
+});
+
+const callers = (): [string, string | undefined, boolean][] => [
+  ['anonymous', undefined, false],
+  ['a stranger', keys['stranger'], false],
+  ['the owner', ownerKey, true],
+  ['a grantee', keys['grantee'], true],
+  ['an admin', d.token, true],
+];
+
+test('a private image is on the pages of exactly those the API shows it to: owner, grantee and admin, never anonymous or a stranger', async (t) => {
+  for (const [who, key, sees] of callers()) {
+    const jar = key === undefined ? undefined : (await signIn(d, key)).jar;
+    const browse = await page(d, '/ui/', jar);
+    t.is(browse.status, 200, who);
+    t.true(browse.html.includes(publicName), `${who} sees the public image listed`);
+    t.is(browse.html.includes(privateName), sees, `${who} ${sees ? 'sees' : 'does not see'} the private image listed`);
+    const search = await page(d, `/ui/?q=${encodeURIComponent(privateName.toUpperCase())}`, jar);
+    t.is(search.html.includes(privateName), sees, `${who}: searching its name finds it only where it is visible`);
+    const shown = await page(d, `/ui/images/${privateId}`, jar);
+    t.is(shown.status, sees ? 200 : 404, `${who}: the private image's page`);
+    t.is(shown.html.includes(privateName), sees, who);
+    const series = await page(d, '/ui/series', jar);
+    t.true(series.html.includes('webseries'), who);
+    // The API agrees: the page is no wider than GET /images/:id.
+    t.is((await call(d, key, 'GET', `/images/${privateId}`)).status, sees ? 200 : 404, `${who}: the API`);
+    const download = await page(d, `/images/${privateId}/file`, jar);
+    t.is(download.status, sees ? 200 : 404, `${who}: the download link`);
+  }
+});
+
+test('an image page shows its facts, format verdict, history and copy-ready fetch commands; a private one names the token', async (t) => {
+  const { jar } = await signIn(d, ownerKey);
+  const p = await page(d, `/ui/images/${privateId}`, jar);
+  t.is(p.status, 200);
+  for (const text of [privateId, 'raw', 'webseries', 'History', 'created', `/images/${privateId}/file`]) t.true(p.html.includes(text), text);
+  t.regex(p.html, /curl -fL -H &quot;Authorization: Bearer \$VISOR_TOKEN&quot; -o secret-image-[0-9a-f]+ http:\/\/127\.0\.0\.1:\d+\/images\/[0-9a-f-]+\/file/);
+  t.regex(p.html, /visor --url http:\/\/127\.0\.0\.1:\d+ download [0-9a-f-]+ secret-image-/);
+  t.regex(p.html, /openstack --os-image-url http:\/\/127\.0\.0\.1:\d+ image save --file secret-image-[0-9a-f]+ [0-9a-f-]+/);
+  const pub = await page(d, `/ui/images/${publicId}`);
+  t.false(pub.html.includes('VISOR_TOKEN'), 'a public image needs no token to fetch');
+});
+
+test('browsing pages through the catalogue with the same markers as the API, keeping the search', async (t) => {
+  const prefix = unique('paged');
+  for (let i = 0; i < 3; i++) await createImage(d, ownerKey, { name: `${prefix}-${i}`, access: 'public' });
+  const first = await page(d, `/ui/?q=${prefix}&limit=2&sort=name&dir=asc`);
+  t.true(first.html.includes(`${prefix}-0`) && first.html.includes(`${prefix}-1`) && !first.html.includes(`${prefix}-2`));
+  const next = /<a href="([^"]+)" rel="next">/.exec(first.html)?.[1]?.replaceAll('&amp;', '&');
+  t.truthy(next);
+  const second = await page(d, next!);
+  t.true(second.html.includes(`${prefix}-2`) && !second.html.includes(`${prefix}-0`));
+  t.false(second.html.includes('rel="next"'));
+  const bad = await page(d, '/ui/?sort=secret');
+  t.is(bad.status, 400, 'a query the API refuses is refused on the page, with its message');
+  t.regex(bad.html, /cannot sort by/);
+});
+
+test('a hostile image name comes out as text on every page, never as markup', async (t) => {
+  const name = `<script>alert("x")</script><img src=x onerror=alert(1)>'"&`;
+  const id = await createImage(d, ownerKey, { name, access: 'public' });
+  for (const path of ['/ui/', `/ui/images/${id}`, `/ui/?q=${encodeURIComponent('<script>')}`]) {
+    const p = await page(d, path);
+    t.is(p.status, 200, path);
+    t.false(p.html.includes('<script>alert'), path);
+    t.false(p.html.includes('<img src=x'), path);
+    t.true(p.html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;&#39;&quot;&amp;'), path);
+  }
+});
+
+test('every page forbids inline script, framing and sniffing; the script and style are files of the catalogue', async (t) => {
+  for (const path of ['/ui/', `/ui/images/${publicId}`, '/ui/series', '/ui/sign-in', '/ui/images/00000000-0000-0000-0000-000000000000']) {
+    const p = await page(d, path);
+    const csp = p.headers.get('content-security-policy') ?? '';
+    t.regex(csp, /default-src 'self'/, path);
+    t.regex(csp, /script-src 'self'(;|$)/, path);
+    t.regex(csp, /frame-ancestors 'none'/, path);
+    t.notRegex(csp, /unsafe-inline|unsafe-eval/, path);
+    t.is(p.headers.get('x-content-type-options'), 'nosniff', path);
+    t.is(p.headers.get('cache-control'), 'no-store', path);
+    t.regex(p.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/, path);
+    // No inline script or style anywhere in the markup.
+    t.notRegex(p.html, /<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|\son[a-z]+=/i, path);
+  }
+  const script = await page(d, '/ui/assets/visor.js');
+  t.is(script.status, 200);
+  t.regex(script.headers.get('content-type') ?? '', /^text\/javascript/);
+  t.is((await page(d, '/ui/assets/other.js')).status, 404);
+});
+
+test('signing in keeps the key on the server: the cookie is HttpOnly and SameSite=Strict, no page holds the key, and a wrong key is refused', async (t) => {
+  const jar = new CookieJar();
+  const form = await page(d, '/ui/sign-in', jar);
+  const res = await fetch(`${d.url}/ui/sign-in`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: jar.header },
+    body: new URLSearchParams({ csrf: csrfOf(form.html), key: ownerKey }).toString(),
+  });
+  t.is(res.status, 303);
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('visor_session='))!;
+  t.regex(cookie, /httponly/i);
+  t.regex(cookie, /samesite=strict/i);
+  t.notRegex(cookie, /secure/i, 'plain HTTP: a Secure cookie would never come back');
+  t.false(cookie.includes(ownerKey));
+  jar.take(res.headers);
+  for (const path of ['/ui/', `/ui/images/${privateId}`, '/ui/upload']) t.false((await page(d, path, jar)).html.includes(ownerKey), path);
+
+  const wrongJar = new CookieJar();
+  const again = await page(d, '/ui/sign-in', wrongJar);
+  const wrong = await postForm(d, '/ui/sign-in', { csrf: csrfOf(again.html), key: 'visor_nope_nope' }, wrongJar);
+  t.is(wrong.status, 401);
+  t.regex(wrong.html, /Not signed in/);
+  t.is(wrongJar.get('visor_session'), undefined);
+});
+
+test('writes need the session CSRF token: a cookie alone registers nothing, signs no one in and signs no one out', async (t) => {
+  const { jar, csrf } = await signIn(d, ownerKey);
+  const name = unique('csrf-probe');
+  const post = (headers: Record<string, string>) =>
+    fetch(`${d.url}/images`, { method: 'POST', headers: { 'content-type': 'application/json', cookie: jar.header, ...headers }, body: JSON.stringify({ name }) });
+  t.is((await post({})).status, 401, 'cookie without token');
+  t.is((await post({ 'x-csrf-token': 'forged' })).status, 401, 'cookie with a wrong token');
+  t.false((await call(d, ownerKey, 'GET', `/images?q=${name}`)).text.includes(name), 'nothing was registered');
+  t.is((await post({ 'x-csrf-token': csrf })).status, 201, "the page's own token");
+
+  // A cross-site form cannot show the token: sign-out without it is refused and the session lives on.
+  t.is((await postForm(d, '/ui/sign-out', {}, jar)).status, 403);
+  t.is((await postForm(d, '/ui/sign-out', { csrf: 'forged' }, jar)).status, 403);
+  t.is((await page(d, `/ui/images/${privateId}`, jar)).status, 200);
+  // Nor can it sign a browser in: the form's token must match the sign-in cookie only this site set.
+  t.is((await postForm(d, '/ui/sign-in', { csrf: 'forged', key: keys['stranger']! })).status, 403);
+});
+
+test("signing out ends the session on the server: the old cookie no longer opens the private image, nor does a revoked key's session", async (t) => {
+  const { jar, csrf } = await signIn(d, ownerKey);
+  const stolen = jar.get('visor_session')!;
+  const out = await postForm(d, '/ui/sign-out', { csrf }, jar);
+  t.is(out.status, 303);
+  t.is(jar.get('visor_session'), undefined, 'the browser is told to drop the cookie');
+  const replay = new CookieJar();
+  replay.set('visor_session', stolen);
+  t.is((await page(d, `/ui/images/${privateId}`, replay)).status, 404, 'the old cookie is anonymous now');
+  t.false((await page(d, '/ui/', replay)).html.includes(privateName));
+
+  const name = unique('rotating');
+  const key = await addUser(d, name);
+  const id = await createImage(d, key, { name: unique('rotated-image'), access: 'private' });
+  const session = await signIn(d, key);
+  t.is((await page(d, `/ui/images/${id}`, session.jar)).status, 200);
+  t.is((await call(d, d.token, 'POST', `/users/${name}/key`)).status, 200);
+  t.is((await page(d, `/ui/images/${id}`, session.jar)).status, 404, "a rotated key's session ends with it");
+});
+
+test('GET / sends browsers to the catalogue and still answers JSON clients with the Glance version document', async (t) => {
+  const json = await fetch(`${d.url}/`, { headers: { accept: 'application/json' }, redirect: 'manual' });
+  t.is(json.status, 300);
+  t.truthy(((await json.json()) as { versions?: unknown[] }).versions);
+  const browser = await fetch(`${d.url}/`, { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }, redirect: 'manual' });
+  t.is(browser.status, 302);
+  t.is(browser.headers.get('location'), '/ui/');
+});
