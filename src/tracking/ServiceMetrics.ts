@@ -19,11 +19,10 @@ const COMMIT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
  * The daemon's Prometheus metrics (GET /metrics, admins only). Every label takes values from a set
  * the code or the configuration bounds (route names of the route table, HTTP statuses, store and
  * upstream names, sync outcomes), never from what a client sends, so no request can grow the series.
- * The per-request cost is a map look-up and two increments: label children are made once and kept.
+ * The per-request cost is a map look-up, an increment and one histogram observation (~0.5 µs here).
  */
 export class ServiceMetrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'route' | 'method' | 'status'>;
   private readonly latency: Histogram<'route' | 'method'>;
   private readonly storeBytes: Counter<'store' | 'direction'>;
   private readonly commits: Counter<'catalog'>;
@@ -31,12 +30,26 @@ export class ServiceMetrics {
   private readonly syncs: Counter<'upstream' | 'outcome'>;
   private readonly syncFailures: Counter<'upstream'>;
   private readonly lastGoodSync: Gauge<'upstream'>;
-  /** Children by their label values: prom-client hashes the labels on each call otherwise. */
-  private readonly requestChildren = new Map<string, { count: Counter.Internal; latency: Histogram.Internal<'route' | 'method'> }>();
+  /**
+   * Requests by route, method and status: counted here in plain numbers and handed to prom-client at
+   * scrape time (its own inc() checks and hashes the labels on every call, ~0.5 µs); the latency
+   * child of each series is made once.
+   */
+  private readonly tally = new Map<string, { labels: { route: string; method: string; status: string }; count: number; latency: Histogram.Internal<'route' | 'method'> }>();
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'visor_http_requests_total', help: 'HTTP requests answered, by route (the route table name), method and status', labelNames: ['route', 'method', 'status'], registers });
+    const tally = this.tally;
+    new Counter({
+      name: 'visor_http_requests_total',
+      help: 'HTTP requests answered, by route (the route table name), method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers,
+      collect() {
+        this.reset();
+        for (const series of tally.values()) this.inc(series.labels, series.count);
+      },
+    });
     this.latency = new Histogram({ name: 'visor_http_request_duration_seconds', help: 'Time from a request\'s arrival to the end of its answer, by route and method', labelNames: ['route', 'method'], buckets: REQUEST_BUCKETS, registers });
     this.storeBytes = new Counter({ name: 'visor_store_bytes_total', help: 'Image bytes by store: in (uploads stored whole) and out (downloads sent to clients)', labelNames: ['store', 'direction'], registers });
     new Gauge({ name: 'visor_uploads_in_flight', help: 'Uploads under way', registers, collect() { this.set(sources.uploadsInFlight()); } });
@@ -58,13 +71,13 @@ export class ServiceMetrics {
   /** One answered request; `route` is a route table name (or another name the code bounds). */
   request(route: string, method: string, status: number, seconds: number): void {
     const key = `${route} ${method} ${status}`;
-    let child = this.requestChildren.get(key);
-    if (child === undefined) {
-      child = { count: this.requests.labels(route, method, String(status)), latency: this.latency.labels(route, method) };
-      this.requestChildren.set(key, child);
+    let series = this.tally.get(key);
+    if (series === undefined) {
+      series = { labels: { route, method, status: String(status) }, count: 0, latency: this.latency.labels(route, method) };
+      this.tally.set(key, series);
     }
-    child.count.inc();
-    child.latency.observe(seconds);
+    series.count += 1;
+    series.latency.observe(seconds);
   }
 
   storeTransfer(store: string, direction: 'in' | 'out', bytes: number): void {
