@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { requestAddress } from './clientAddress.ts';
+import { presentedCredential } from './requestPrincipal.ts';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Context, Middleware } from 'koa';
@@ -92,7 +93,7 @@ function exchangeOf(ctx: Context, request: string, started: number, ip: string):
     id: (ctx.params as Record<string, string> | undefined)?.['id'],
     principal: ctx.state['principal'] as Principal | undefined,
     denial: ctx.state['denial'] as string | undefined,
-    authorization: ctx.get('authorization'),
+    authorization: presentedCredential(ctx.req) ?? '',
     agent: ctx.get('user-agent'),
     status: ctx.status,
     finished: ctx.res.writableFinished,

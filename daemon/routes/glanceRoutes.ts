@@ -6,6 +6,7 @@ import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { invalidField, notFound, VisorError } from '../../src/errors/VisorError.ts';
 import { GlanceImages } from '../../src/glance/GlanceImages.ts';
 import { GLANCE_SCHEMAS } from '../../src/glance/GlanceSchemas.ts';
+import { GlanceMembers, type ProjectDirectory } from '../../src/glance/GlanceMembers.ts';
 import { versionsDocument } from '../../src/glance/GlanceVersions.ts';
 import { parsePatch, PATCH_MEDIA_TYPES } from '../../src/glance/GlancePatch.ts';
 import { jsonBody } from '../jsonBody.ts';
@@ -22,8 +23,9 @@ const unsupportedMediaType = (field: string, expected: string, got: string) =>
  * as VISOR's own routes: src/glance does the translating, these routes only move it over HTTP.
  * Errors answer in Glance's shape (daemon/app.ts, src/glance/GlanceErrors.ts).
  */
-export function glanceRoutes(router: Router, images: ImageService, files: FileServices, maxJsonBytes: number): void {
+export function glanceRoutes(router: Router, images: ImageService, files: FileServices, projects: ProjectDirectory, maxJsonBytes: number): void {
   const glance = new GlanceImages(images);
+  const members = new GlanceMembers(images, glance, projects);
   const json = jsonBody(maxJsonBytes, assertSignedIn);
   const patchJson = jsonBody(maxJsonBytes, assertSignedIn, PATCH_MEDIA_TYPES);
   const versions = () => versionsDocument(files.views.publicUrl);
@@ -89,6 +91,42 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
       ctx.status = 204;
     });
   }
+
+  on(router, GLANCE_ROUTES.listMembers, (ctx) => {
+    ctx.body = members.list(params(ctx)['id']!, principal(ctx));
+  });
+  on(router, GLANCE_ROUTES.addMember, json, async (ctx) => {
+    ctx.body = await members.add(params(ctx)['id']!, ctx.request.body, principal(ctx));
+  });
+  on(router, GLANCE_ROUTES.showMember, (ctx) => {
+    ctx.body = members.show(params(ctx)['id']!, params(ctx)['member']!, principal(ctx));
+  });
+  on(router, GLANCE_ROUTES.updateMember, json, (ctx) => {
+    ctx.body = members.update(params(ctx)['id']!, params(ctx)['member']!, ctx.request.body, principal(ctx));
+  });
+  on(router, GLANCE_ROUTES.removeMember, async (ctx) => {
+    await members.remove(params(ctx)['id']!, params(ctx)['member']!, principal(ctx));
+    ctx.status = 204;
+  });
+  // Import (glance-direct, web-download, copy-image) is not built: no methods.
+  on(router, GLANCE_ROUTES.importInfo, (ctx) => {
+    ctx.body = { 'import-methods': { description: 'Import methods available.', type: 'array', value: [] } };
+  });
+  // OSC resolves a project through Identity before `image add project`; without Keystone it asks
+  // here. A project is a VISOR group or user; only signed-in callers may ask (as with grants).
+  const projectOf = (name: string) => ({ id: name, name, domain_id: 'default', enabled: true, description: projects.hasGroup(name) ? 'VISOR group' : 'VISOR user' });
+  const exists = (name: string) => projects.hasGroup(name) || projects.hasUser(name);
+  on(router, GLANCE_ROUTES.showProject, (ctx) => {
+    assertSignedIn(principal(ctx));
+    const name = params(ctx)['id']!;
+    if (!exists(name)) throw notFound(`project ${name}`);
+    ctx.body = { project: projectOf(name) };
+  });
+  on(router, GLANCE_ROUTES.findProjects, (ctx) => {
+    assertSignedIn(principal(ctx));
+    const name = typeof ctx.query['name'] === 'string' ? ctx.query['name'] : undefined;
+    ctx.body = { projects: name !== undefined && exists(name) ? [projectOf(name)] : [] };
+  });
 
   // The file goes through VISOR's one upload path (ImageUploads): streamed, hashed (checksum, md5,
   // sha512), format-inspected and scanned in one pass, the same limits, the same refusals.

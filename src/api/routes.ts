@@ -81,6 +81,15 @@ export const GLANCE_ROUTES = {
   removeTag: { method: 'DELETE', path: '/v2/images/:id/tags/:tag', action: 'glance.image.untag' },
   deactivate: { method: 'POST', path: '/v2/images/:id/actions/deactivate', action: 'glance.image.deactivate' },
   reactivate: { method: 'POST', path: '/v2/images/:id/actions/reactivate', action: 'glance.image.reactivate' },
+  listMembers: { method: 'GET', path: '/v2/images/:id/members', action: 'glance.member.list' },
+  addMember: { method: 'POST', path: '/v2/images/:id/members', action: 'glance.member.create' },
+  showMember: { method: 'GET', path: '/v2/images/:id/members/:member', action: 'glance.member.show' },
+  updateMember: { method: 'PUT', path: '/v2/images/:id/members/:member', action: 'glance.member.update' },
+  removeMember: { method: 'DELETE', path: '/v2/images/:id/members/:member', action: 'glance.member.delete' },
+  importInfo: { method: 'GET', path: '/v2/info/import', action: 'glance.info' },
+  /** What OSC asks Identity for a project (here: a VISOR group or user), without Keystone. */
+  showProject: { method: 'GET', path: '/v2/projects/:id', action: 'glance.project.show' },
+  findProjects: { method: 'GET', path: '/v2/projects', action: 'glance.project.list' },
 } as const satisfies Record<string, Route>;
 
 /**
