@@ -12,4 +12,6 @@ trap 'rm -rf "$scratch"' EXIT
 bash "$here/inspection/ensure-qemu-img.sh" >/dev/null || { echo "could not install qemu-img" >&2; exit 1; }
 # The Glance v2 edge's tests drive the stock OpenStack clients: installed (Debian's python3-glanceclient, python3-openstackclient) when missing.
 bash "$here/glance/ensure-glance-clients.sh" >/dev/null || { echo "could not install the OpenStack image clients" >&2; exit 1; }
+# The web catalogue's browser test drives Debian's Chromium headless: installed when missing (minutes, so not inside a test's time limit).
+bash "$here/web/ensure-chromium.sh" >/dev/null || { echo "could not install chromium" >&2; exit 1; }
 TMPDIR="$scratch" bash "$here/scanning/with-clamd.sh" bash "$here/stores/swift/with-swift.sh" "$@"
