@@ -97,13 +97,6 @@ export class CatalogIndex {
     return this.records.size;
   }
 
-  /** Counts puts and deletes: what is derived from many records at once (a trust judgement's ancestry) is current while it stays the same. */
-  get changes(): number {
-    return this.changeCount;
-  }
-
-  private changeCount = 0;
-
   get(id: string): ImageRecord | undefined {
     return this.records.get(id);
   }
@@ -113,7 +106,6 @@ export class CatalogIndex {
   }
 
   put(record: ImageRecord): void {
-    this.changeCount++;
     const old = this.records.get(record.id);
     if (old) this.unindex(old);
     this.records.set(record.id, record);
@@ -125,7 +117,6 @@ export class CatalogIndex {
   delete(id: string): void {
     const old = this.records.get(id);
     if (!old) return;
-    this.changeCount++;
     this.unindex(old);
     this.records.delete(id);
   }

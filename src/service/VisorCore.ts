@@ -313,7 +313,7 @@ export class VisorCore {
     index.warm();
     const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
     const records = index;
-    siteTrust = new SiteTrust({ policy: trustPolicy, statementDirs: [shared.repo.dir, priv.repo.dir], trustDir: shared.repo.dir, record: (id) => records.get(id), changes: () => records.changes });
+    siteTrust = new SiteTrust({ policy: trustPolicy, statementDirs: [shared.repo.dir, priv.repo.dir], trustDir: shared.repo.dir, record: (id) => records.get(id) });
     const fetched = await FetchedFiles.open(config.dataDir).catch(fail);
     const core = new VisorCore({ fetched, config, logger, schema, index, catalogs, stores, stats, accessControl, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot }, siteTrust });
     const recovered = await core.ledger.recoverInterruptedUploads().catch(async (error: unknown) => {
@@ -327,6 +327,8 @@ export class VisorCore {
     });
     if (earlier > 0) logger.info({ images: earlier }, 'recorded the upstream of images synced before it was kept');
     core.follower.start();
+    // The site's trust policy judges every image once, in slices, before lists need it.
+    void core.siteTrust.warm(() => index.all(), () => core.stopping).catch((error: unknown) => logger.warn({ err: error }, 'judging images against the trust policy failed'));
     core.scanSchedule?.start();
     // The snapshot is saved on stop, not after a scan: serialising 100,000 records blocks the event
     // loop for a second and doubles memory just as the first requests arrive. After a crash, the next
@@ -373,7 +375,11 @@ export class VisorCore {
     return coreHealth(who, { stores: this.storeDirectory, catalogs: this.catalogs, images: this.images, invalidFiles: this.invalidFiles.length });
   }
 
+  /** Set by close(): background work (the trust policy's warming) stops. */
+  private stopping = false;
+
   async close(): Promise<void> {
+    this.stopping = true;
     // First: an upload stopped later would mark its failure after the catalogue closed.
     await this.uploads.stop();
     // Scans commit their verdicts: stopped (cut) before the catalogue closes.

@@ -48,7 +48,7 @@ interface Checked<S> {
 }
 
 /** Whether a statement's signature and key are good: answers the problem, or undefined. */
-function signerProblem(statement: EndorsementStatement | RevocationStatement, signatureError: string | undefined, endorsers: EndorserList): { state: EndorsementStateName; reason: string } | undefined {
+function signerProblem(statement: EndorsementStatement | RevocationStatement, signatureError: string | undefined, endorsers: Pick<EndorserList, 'key'>): { state: EndorsementStateName; reason: string } | undefined {
   if (signatureError !== undefined) return { state: 'signature_bad', reason: `the signature is bad: ${signatureError}` };
   const listed = endorsers.key(statement.endorser.key);
   if (!listed) return { state: 'key_unknown', reason: "the key is not in the catalogue's endorser list (trust/endorsers.json)" };
@@ -57,7 +57,7 @@ function signerProblem(statement: EndorsementStatement | RevocationStatement, si
 }
 
 /** The states of every endorsement of one image, from its statement files (endorsements and revocations alike). */
-export function assessEndorsements(id: string, files: readonly StatementText[], record: ImageRecord | undefined, endorsers: EndorserList, now: Date = new Date(), warningDays: number = EXPIRY_WARNING_DAYS): EndorsementView[] {
+export function assessEndorsements(id: string, files: readonly StatementText[], record: ImageRecord | undefined, endorsers: Pick<EndorserList, 'key'>, now: Date = new Date(), warningDays: number = EXPIRY_WARNING_DAYS): EndorsementView[] {
   const endorsements: Array<Checked<EndorsementStatement> & { signatureError?: string }> = [];
   const revocations: Array<{ path: string; statement: RevocationStatement }> = [];
   for (const f of files) {

@@ -9,6 +9,8 @@ export interface TrustSource {
   /** The image's statement files (endorsements and revocations). */
   statements(id: string): StatementText[];
   endorsers(): EndorserList;
+  /** The image's endorsements already judged (a cache); otherwise they are judged from statements() and endorsers(). */
+  endorsements?(record: ImageRecord): EndorsementView[];
 }
 
 /** An endorser whose endorsement of an image stands revoked: they revoked it and have not endorsed it again since. */
@@ -86,8 +88,10 @@ const deprecationText = (d: ImageDeprecation) => `${d.reason}${d.replaced_by ? `
 export function trustOf(record: ImageRecord, source: TrustSource, options: TrustOptions = {}): ImageTrust {
   const now = options.now ?? new Date();
   const warningDays = options.warningDays ?? EXPIRY_WARNING_DAYS;
-  const endorsers = source.endorsers();
-  const endorsementsOf = (r: ImageRecord) => assessEndorsements(r.id, source.statements(r.id), r, endorsers, now, warningDays);
+  // Read only when a statement needs it: most images have none.
+  let list: EndorserList | undefined;
+  const endorsers: Pick<EndorserList, 'key'> = { key: (fingerprint) => (list ??= source.endorsers()).key(fingerprint) };
+  const endorsementsOf = (r: ImageRecord) => source.endorsements?.(r) ?? assessEndorsements(r.id, source.statements(r.id), r, endorsers, now, warningDays);
   const endorsements = endorsementsOf(record);
   const flags: TrustFlag[] = [];
   const warnings: string[] = [];

@@ -3,9 +3,10 @@ import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { TrustJudge } from '../access/ImageAccess.ts';
 import { invalidField } from '../errors/VisorError.ts';
 import { CatalogTrustSource, imagesWithStatements } from './CatalogEndorsements.ts';
-import { assessEndorsements, EXPIRY_WARNING_DAYS } from './EndorsementState.ts';
+import { assessEndorsements, EXPIRY_WARNING_DAYS, type EndorsementView } from './EndorsementState.ts';
+import { EndorserList } from './EndorserList.ts';
 import type { ExpiringEndorsement } from '../api/wire.ts';
-import { trustOf, type ImageTrust } from './ImageTrust.ts';
+import { trustOf, type ImageTrust, type TrustSource } from './ImageTrust.ts';
 import { judgeTrust, parseTrustPolicy, redactJudgement, type PolicyJudgement, type TrustPolicy } from './TrustPolicy.ts';
 
 export interface SiteTrustOptions {
@@ -15,32 +16,45 @@ export interface SiteTrustOptions {
   statementDirs: readonly string[];
   trustDir: string;
   record(id: string): ImageRecord | undefined;
-  /** Changes whenever any record does (CatalogIndex.changes): a judgement covers the image's bases too. */
-  changes(): number;
 }
 
 /** A judgement is recomputed at least this often: expiries pass, and statements arrive in the working tree. */
 const RECHECK_MS = 30_000;
+/** Images judged between two turns of the event loop while warming. */
+const WARM_SLICE = 200;
 /** Judgements kept at most (a list of 100,000 images would otherwise keep all of them). */
 const MAX_CACHED = 200_000;
 
 interface Cached {
   record: ImageRecord;
-  changes: number;
+  /** Its bases' records as judged (undefined: not in the catalogue): a new version of any is a new judgement. */
+  bases: Array<[string, ImageRecord | undefined]>;
   until: number;
   judgement: PolicyJudgement;
 }
 
+/** One image's own endorsements, judged for one version of its record. */
+interface Assessed {
+  record: ImageRecord;
+  until: number;
+  endorsements: EndorsementView[];
+}
+
 /**
  * The site's trust policy, applied by the daemon: what it makes of each image (src/trust/TrustPolicy.ts
- * judgeTrust), asked for by the access rules (src/access/ImageAccess.ts) for every route. Judgements
- * are read synchronously from the catalogues' working trees and kept until a record changes
- * (any: a base's revocation or deprecation reaches its descendants), the working tree changes under
- * a sync (invalidate), or RECHECK_MS passes.
+ * judgeTrust), asked for by the access rules (src/access/ImageAccess.ts) for every route, so read
+ * synchronously and kept: which images have statements at all (one listing of endorsements/), the
+ * endorser list, each image's own endorsements for its record's version, and each judgement (its
+ * ancestry composed from its bases' cached endorsements) until its record or a base's changes. All of it is
+ * dropped when a sync brings statements or the endorser list (invalidate), and at most RECHECK_MS
+ * later, or when an endorsement lapses, judged again.
  */
 export class SiteTrust implements TrustJudge {
   private readonly o: SiteTrustOptions;
   private readonly cache = new Map<string, Cached>();
+  private readonly assessed = new Map<string, Assessed>();
+  private endorserList: EndorserList | undefined;
+  private withStatements: { ids: Set<string>; until: number } | undefined;
 
   constructor(options: SiteTrustOptions) {
     this.o = options;
@@ -63,6 +77,29 @@ export class SiteTrust implements TrustJudge {
   /** Forgets every judgement: the working trees changed (a sync brought statements, or the endorser list). */
   invalidate(): void {
     this.cache.clear();
+    this.assessed.clear();
+    this.endorserList = undefined;
+    this.withStatements = undefined;
+  }
+
+  /** Whether the image has a statement folder in a catalogue (most have none, and are then judged without a read). */
+  private hasStatements(id: string, now: number): boolean {
+    if (!this.withStatements || this.withStatements.until <= now) {
+      this.withStatements = { ids: new Set(this.o.statementDirs.flatMap((d) => imagesWithStatements(d))), until: now + RECHECK_MS };
+    }
+    return this.withStatements.ids.has(id);
+  }
+
+  /** The image's own endorsements, judged once per version of its record (and again when one lapses). */
+  private endorsementsOf(record: ImageRecord, now: number): EndorsementView[] {
+    const hit = this.assessed.get(record.id);
+    if (hit && hit.record === record && hit.until > now) return hit.endorsements;
+    const source = this.source((id) => this.o.record(id));
+    const endorsements = this.hasStatements(record.id, now) ? assessEndorsements(record.id, source.statements(record.id), record, (this.endorserList ??= source.endorsers()), new Date(now), this.trustOptions().warningDays) : [];
+    const lapses = endorsements.filter((e) => e.state === 'valid' && e.expires_at).map((e) => Date.parse(e.expires_at!));
+    if (this.assessed.size >= MAX_CACHED) this.assessed.clear();
+    this.assessed.set(record.id, { record, until: Math.min(now + RECHECK_MS, ...lapses), endorsements });
+    return endorsements;
   }
 
   private source(record: (id: string) => ImageRecord | undefined): CatalogTrustSource {
@@ -81,16 +118,36 @@ export class SiteTrust implements TrustJudge {
     const policy = this.o.policy;
     if (!policy) return undefined;
     const now = Date.now();
-    const changes = this.o.changes();
     const hit = this.cache.get(record.id);
-    if (hit && hit.record === record && hit.changes === changes && hit.until > now) return hit.judgement;
-    const trust = trustOf(record, this.source((id) => this.o.record(id)), { ...this.trustOptions(), now: new Date(now) });
+    if (hit && hit.record === record && hit.until > now && hit.bases.every(([id, base]) => this.o.record(id) === base)) return hit.judgement;
+    const source: TrustSource = {
+      record: (id) => this.o.record(id),
+      statements: () => [],
+      endorsers: () => EndorserList.empty(),
+      endorsements: (r) => this.endorsementsOf(r, now),
+    };
+    const trust = trustOf(record, source, { ...this.trustOptions(), now: new Date(now) });
     const judgement = judgeTrust(trust, policy);
     // Until the first valid endorsement lapses, at the latest: then the judgement may change.
     const lapses = trust.endorsements.filter((e) => e.state === 'valid' && e.expires_at).map((e) => Date.parse(e.expires_at!));
     if (this.cache.size >= MAX_CACHED) this.cache.clear();
-    this.cache.set(record.id, { record, changes, until: Math.min(now + RECHECK_MS, ...lapses), judgement });
+    const bases = trust.ancestry.map((a): [string, ImageRecord | undefined] => [a.id, this.o.record(a.id)]);
+    this.cache.set(record.id, { record, bases, until: Math.min(now + RECHECK_MS, ...lapses), judgement });
     return judgement;
+  }
+
+  /**
+   * Judges every image ahead of the first list, a slice at a time between other work: reading and
+   * checking 10,000 endorsements takes seconds, which one request should not wait for. Stops early on close.
+   */
+  async warm(records: () => Iterable<ImageRecord>, stopped: () => boolean): Promise<void> {
+    if (!this.o.policy) return;
+    let n = 0;
+    for (const record of records()) {
+      if (stopped()) return;
+      this.judgeRecord(record);
+      if (++n % WARM_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   subject(id: string): ImageRecord | undefined {
