@@ -102,8 +102,10 @@ test('browse, search, open an image, sign in, upload with progress, sign out: th
     await cdp.send('Network.enable');
     await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 4 * 1024 * 1024 });
     await page.getByRole('button', { name: 'Register and upload' }).click();
+    // Runs in the page (the test's types have no DOM): the progress bar's value part way to its max.
     const partWay = await page.waitForFunction(() => {
-      const bar = document.getElementById('upload-progress') as HTMLProgressElement | null;
+      const { document } = globalThis as unknown as { document: { getElementById(id: string): { value: number; max: number } | null } };
+      const bar = document.getElementById('upload-progress');
       return bar !== null && bar.value > 0 && bar.value < bar.max ? bar.value / bar.max : false;
     });
     const fraction = (await partWay.jsonValue()) as number;
