@@ -125,7 +125,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   metricsRoutes(router, s.metrics);
   openApiRoutes(router);
   glanceRoutes(router, s.images, s.files, s.accounts, s.maxJsonBytes);
-  webRoutes(router, { images: s.images, schema: s.schema, sessions });
+  webRoutes(router, { images: s.images, schema: s.schema, sessions, accounts: s.accounts, reports: s.reports, stores: s.stores, health: s.health });
   app.use(router.routes());
   // No route answered: the path takes other methods (405, or the list for OPTIONS), or is unknown (404).
   app.use((ctx) => {

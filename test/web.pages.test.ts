@@ -199,3 +199,25 @@ test('GET / sends browsers to the catalogue and still answers JSON clients with 
   t.is(browser.status, 302);
   t.is(browser.headers.get('location'), '/ui/');
 });
+
+test('the administration page is for admins only (401 anonymous, 403 others) and shows store health, accounts and the usage report as charts', async (t) => {
+  t.is((await page(d, '/ui/admin')).status, 401);
+  for (const key of [keys['stranger']!, ownerKey]) t.is((await page(d, '/ui/admin', (await signIn(d, key)).jar)).status, 403);
+  const admin = await signIn(d, d.token);
+  const p = await page(d, '/ui/admin', admin.jar);
+  t.is(p.status, 200);
+  for (const text of ['Health: <span class="good">ok</span>', owner, grantee, 'Storage per store', 'Most downloaded images']) t.true(p.html.includes(text), text);
+  t.regex(p.html, /<svg [^>]*role="img"/);
+  t.notRegex(p.html, /\sstyle=|<script(?![^>]*\bsrc=)/);
+  t.true((await page(d, '/ui/', admin.jar)).html.includes('href="/ui/admin"'), 'admins get a link to it');
+  t.false((await page(d, '/ui/', (await signIn(d, ownerKey)).jar)).html.includes('href="/ui/admin"'));
+});
+
+test("an image's grants are on its page for its owner and admins, not for a grantee or anyone else", async (t) => {
+  for (const [who, key, sees] of [['the owner', ownerKey, true], ['an admin', d.token, true], ['a grantee', keys['grantee']!, false]] as const) {
+    const p = await page(d, `/ui/images/${privateId}`, (await signIn(d, key)).jar);
+    t.is(p.status, 200, who);
+    t.is(p.html.includes('Shared with'), sees, who);
+    t.is(p.html.includes(`user ${grantee}`), sees, who);
+  }
+});

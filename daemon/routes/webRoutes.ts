@@ -4,6 +4,12 @@ import type { Context, Middleware } from 'koa';
 import { WEB_ROUTES } from '../../src/api/routes.ts';
 import type { ImageService } from '../../src/images/ImageService.ts';
 import type { ImageSchema } from '../../src/catalog/ImageSchema.ts';
+import type { AccountService } from '../../src/accounts/AccountService.ts';
+import type { UsageReporter } from '../../src/tracking/UsageReporter.ts';
+import type { StoreDirectory } from '../../src/image-files/StoreDirectory.ts';
+import type { Principal } from '../../src/auth/Principal.ts';
+import type { HealthReport } from '../../src/api/wire.ts';
+import { assertAdmin } from '../../src/auth/callerRules.ts';
 import { parseImageQuery, queryToParams, type ImageQuery, type QueryParams } from '../../src/catalog/ImageQuery.ts';
 import { forbidden, notFound, VisorError } from '../../src/errors/VisorError.ts';
 import type { SafeHtml } from '../../src/web/Html.ts';
@@ -14,6 +20,7 @@ import { imagePage } from '../../src/web/pages/imagePage.ts';
 import { seriesPage } from '../../src/web/pages/seriesPage.ts';
 import { signInPage } from '../../src/web/pages/signInPage.ts';
 import { uploadPage } from '../../src/web/pages/uploadPage.ts';
+import { adminPage } from '../../src/web/pages/adminPage.ts';
 import { errorPage } from '../../src/web/pages/errorPage.ts';
 import { WEB_PATHS, type Viewer } from '../../src/web/pages/layout.ts';
 import { errorResponse } from '../httpErrors.ts';
@@ -26,6 +33,10 @@ export interface WebServices {
   images: ImageService;
   schema: ImageSchema;
   sessions: WebSessions;
+  accounts: AccountService;
+  reports: UsageReporter;
+  stores: StoreDirectory;
+  health: (who: Principal | undefined) => Promise<HealthReport>;
 }
 
 /** The sign-in form's double-submit cookie: only a page of this site can post its value back. */
@@ -128,7 +139,25 @@ export function webRoutes(router: Router, s: WebServices): void {
     const id = ctx.params['id']!;
     const image = s.images.get(id, who);
     const [history, trust] = await Promise.all([s.images.history(id, who), Promise.resolve(s.images.trust(id, who))]);
-    send(ctx, imagePage(viewerOf(ctx), { image, history, trust, publicUrl: s.images.views.publicUrl }));
+    send(ctx, imagePage(viewerOf(ctx), { image, history, trust, publicUrl: s.images.views.publicUrl, ...grantsFor(id, who) }));
+  }));
+
+  // Grants are the owner's and admins' to see (the core says who): others' pages simply have none.
+  const grantsFor = (id: string, who: Principal | undefined) => {
+    try {
+      return { grants: s.images.grantsOf(id, who) };
+    } catch (error) {
+      if (error instanceof VisorError && (error.kind === 'forbidden' || error.kind === 'unauthenticated' || error.kind === 'not_found')) return {};
+      throw error;
+    }
+  };
+
+  on(router, WEB_ROUTES.admin, secured, page(async (ctx) => {
+    const who = principal(ctx);
+    // Refused before any work (each core call below checks again).
+    assertAdmin(who, 'see the administration pages');
+    const [health, report] = await Promise.all([s.health(who), s.reports.report(who, { unusedDays: 90, top: 10, activityDays: 30 })]);
+    send(ctx, adminPage(viewerOf(ctx), { health, report, stores: s.stores.list(who), users: s.accounts.listUsers(who), groups: s.accounts.listGroups(who) }));
   }));
 
   on(router, WEB_ROUTES.series, secured, page((ctx) => {

@@ -102,6 +102,7 @@ export const WEB_ROUTES = {
   image: { method: 'GET', path: '/ui/images/:id', action: 'web.image' },
   series: { method: 'GET', path: '/ui/series', action: 'web.series' },
   upload: { method: 'GET', path: '/ui/upload', action: 'web.upload' },
+  admin: { method: 'GET', path: '/ui/admin', action: 'web.admin' },
   signInForm: { method: 'GET', path: '/ui/sign-in', action: 'web.sign_in_form' },
   signIn: { method: 'POST', path: '/ui/sign-in', action: 'web.sign_in' },
   signOut: { method: 'POST', path: '/ui/sign-out', action: 'web.sign_out' },

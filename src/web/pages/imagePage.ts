@@ -1,5 +1,5 @@
 import type { ImageRecord } from '../../api/ImageRecord.ts';
-import type { HistoryEntry } from '../../api/wire.ts';
+import type { HistoryEntry, ImageGrantsView } from '../../api/wire.ts';
 import type { ImageTrust } from '../../trust/ImageTrust.ts';
 import type { PolicyJudgement } from '../../trust/TrustPolicy.ts';
 import { html, type SafeHtml } from '../Html.ts';
@@ -11,6 +11,8 @@ export interface ImageView {
   trust: ImageTrust & { policy?: PolicyJudgement };
   /** The daemon's public URL, for the commands to copy. */
   publicUrl: string;
+  /** Who the image is shared with: for its owner and admins only. */
+  grants?: ImageGrantsView;
 }
 
 /** A file name for the commands: the image's name where it is shell-safe, else its id (names are anyone's text). */
@@ -74,6 +76,17 @@ function historySection(history: readonly HistoryEntry[]): SafeHtml {
   )}</tbody></table>`;
 }
 
+function grantsSection(g: ImageGrantsView): SafeHtml {
+  const rows = [...Object.entries(g.users).map(([name, p]) => ['user', name, p] as const), ...Object.entries(g.groups).map(([name, p]) => ['group', name, p] as const)];
+  return html`<h2>Shared with</h2>
+  ${
+    rows.length > 0
+      ? html`<table><thead><tr><th>Who</th><th>Permission</th></tr></thead><tbody>${rows.map(([kind, name, p]) => html`<tr><td>${kind} ${name}</td><td>${p}</td></tr>`)}</tbody></table>`
+      : html`<p class="muted">No one but the owner${g.access === 'public' ? ' (anyone may read a public image)' : ''}.</p>`
+  }
+  <p class="muted">Change with <code>visor grant</code>.</p>`;
+}
+
 /** One image: its facts, verdicts, trust, history, and how to fetch its file. */
 export function imagePage(viewer: Viewer, v: ImageView): SafeHtml {
   const r = v.image;
@@ -118,6 +131,7 @@ export function imagePage(viewer: Viewer, v: ImageView): SafeHtml {
       : html`<p class="muted">No file to download: the image is ${r.status}.</p>`
   }
   ${trustSection(v.trust)}
+  ${v.grants && grantsSection(v.grants)}
   <h2>History</h2>
   ${historySection(v.history)}`,
   );

@@ -12,6 +12,7 @@ export const WEB_PATHS = {
   browse: '/ui/',
   series: '/ui/series',
   upload: '/ui/upload',
+  admin: '/ui/admin',
   signIn: '/ui/sign-in',
   signOut: '/ui/sign-out',
   image: (id: string) => `/ui/images/${encodeURIComponent(id)}`,
@@ -45,6 +46,7 @@ export function layout(title: string, viewer: Viewer, body: SafeHtml): SafeHtml 
     <a href="${WEB_PATHS.browse}">Images</a>
     <a href="${WEB_PATHS.series}">Latest of each series</a>
     ${viewer.who && html`<a href="${WEB_PATHS.upload}">Upload</a>`}
+    ${viewer.who?.admin && html`<a href="${WEB_PATHS.admin}">Administration</a>`}
   </nav>
   ${account}
 </header>
