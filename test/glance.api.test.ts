@@ -260,6 +260,13 @@ test('access: owner, grantee, stranger and anonymous see and change through /v2 
   t.is((await patch(keys.grantee, image.id, [{ op: 'add', path: '/name', value: 'mine now' }])).status, 403);
   t.is((await os(keys.grantee, 'PUT', `/v2/images/${image.id}/tags/x`)).status, 403);
   t.is((await os(keys.grantee, 'DELETE', `/v2/images/${image.id}`)).status, 403);
+  // A commit grantee changes metadata, but protecting (like publishing) is the owner's: through both edges.
+  await grant(d, keys.owner, image.id, 'users', granteeName, 'commit');
+  t.is((await patch(keys.grantee, image.id, [{ op: 'add', path: '/min_ram', value: 512 }])).status, 200);
+  t.is((await patch(keys.grantee, image.id, [{ op: 'add', path: '/protected', value: true }])).status, 403);
+  t.is((await call(d, keys.grantee, 'PUT', `/images/${image.id}`, { protected: true })).status, 403);
+  t.is((await patch(keys.grantee, image.id, [{ op: 'add', path: '/visibility', value: 'public' }])).status, 403);
+  await grant(d, keys.owner, image.id, 'users', granteeName, 'checkout');
   // A stranger and an anonymous caller: the private image does not exist for them.
   for (const key of [keys.stranger, undefined]) {
     t.is((await show(key)).status, 404);

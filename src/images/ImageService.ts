@@ -227,8 +227,9 @@ export class ImageService {
         else next[field] = value;
       }
       if (changed.length === 0) return current;
-      // Publishing or unpublishing is the owner's decision, not a commit grantee's.
-      if (changed.includes('access')) ledger.find(id, who, 'manage');
+      // Publishing or unpublishing is the owner's decision, not a commit grantee's; so is guarding it
+      // against deletion, which only the owner may do (a grantee's protected would lock the owner out).
+      if (changed.includes('access') || changed.includes('protected')) ledger.find(id, who, 'manage');
       // So is retiring it: the server says when and by whom, whatever the body said.
       if (changed.includes('deprecation')) {
         ledger.find(id, who, 'manage');
