@@ -221,3 +221,15 @@ test("an image's grants are on its page for its owner and admins, not for a gran
     t.is(p.html.includes(`user ${grantee}`), sees, who);
   }
 });
+
+test('the latest of each series is the newest image each caller may download: a newer private upload is the owner’s latest, not anyone else’s', async (t) => {
+  const series = unique('webfollow');
+  const older = await createImage(d, ownerKey, { name: unique('older'), access: 'public', series });
+  await uploadFile(d, ownerKey, older, Buffer.from('older'));
+  const newer = await createImage(d, ownerKey, { name: unique('newer'), access: 'private', series });
+  await uploadFile(d, ownerKey, newer, Buffer.from('newer'));
+  const rowOf = (html: string) => new RegExp(`<td>${series}</td>[\\s\\S]*?href="/ui/images/([0-9a-f-]+)"`).exec(html)?.[1];
+  t.is(rowOf((await page(d, '/ui/series')).html), older, 'anonymous');
+  t.is(rowOf((await page(d, '/ui/series', (await signIn(d, keys['stranger']!)).jar)).html), older, 'a stranger');
+  t.is(rowOf((await page(d, '/ui/series', (await signIn(d, ownerKey)).jar)).html), newer, 'the owner');
+});

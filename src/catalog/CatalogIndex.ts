@@ -258,7 +258,7 @@ export class CatalogIndex {
     for (const id of this.valueIndex('series')!.get(series) ?? []) {
       const r = this.records.get(id)!;
       if (r.status !== 'available' || !visible(r)) continue;
-      if (!best || compareValues(r.uploaded_at, best.uploaded_at) > 0 || (r.uploaded_at === best.uploaded_at && r.id > best.id)) best = r;
+      if (!best || newerInSeries(r, best)) best = r;
     }
     return best;
   }
@@ -304,4 +304,9 @@ function upperBound(list: ImageRecord[], after: ImageRecord, cmp: (a: ImageRecor
     else hi = mid;
   }
   return lo;
+}
+
+/** Which of two images of a series is the later: the later upload, ties broken by id (so one answer, always). */
+export function newerInSeries(a: ImageRecord, b: ImageRecord): boolean {
+  return compareValues(a.uploaded_at, b.uploaded_at) > 0 || (a.uploaded_at === b.uploaded_at && a.id > b.id);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { ImageSchema } from '../catalog/ImageSchema.ts';
-import type { CatalogIndex } from '../catalog/CatalogIndex.ts';
+import { newerInSeries, type CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { removalMessage, type CatalogRepositories } from '../catalog/CatalogRepositories.ts';
 import { imageHistory, type HistoryEntry } from '../catalog/ImageHistory.ts';
 import type { ImageQuery } from '../catalog/ImageQuery.ts';
@@ -117,19 +117,15 @@ export class ImageService {
    */
   latestOfEachSeries(who: Principal | undefined): ImageRecord[] {
     const { identity } = this.o;
-    const pairs = new Map<string, { series: string; owner: string }>();
+    const best = new Map<string, ImageRecord>();
+    // One pass: the access check (the costly part) only for an image later than the best so far.
     for (const r of this.o.index.all()) {
-      if (r.series === undefined || r.status !== 'available' || !this.o.ledger.canDownload(who, r)) continue;
-      const owner = identity.ownerName(r);
-      pairs.set(`${r.series}\u0000${owner}`, { series: r.series, owner });
+      if (r.series === undefined || r.status !== 'available') continue;
+      const key = `${r.series}\u0000${identity.ownerName(r)}`;
+      const b = best.get(key);
+      if ((b === undefined || newerInSeries(r, b)) && this.o.ledger.canDownload(who, r)) best.set(key, r);
     }
-    const out: ImageRecord[] = [];
-    for (const key of [...pairs.keys()].sort()) {
-      const { series, owner } = pairs.get(key)!;
-      const r = this.o.index.latestOfSeries(series, (x) => identity.ownerName(x) === owner && this.o.ledger.canDownload(who, x));
-      if (r) out.push(r);
-    }
-    return out;
+    return [...best.keys()].sort().map((k) => best.get(k)!);
   }
 
   /** Each change of a visible image, newest first, from the Git history of the catalogues. */
