@@ -21,9 +21,9 @@ export interface BrowseView {
   problem?: string;
 }
 
-function select(name: string, label: string, options: readonly string[], current: string | undefined, blank: string): SafeHtml {
+function select(name: string, label: string, options: readonly string[], current: string | undefined, blank?: string): SafeHtml {
   return html`<label>${label}<select name="${name}">
-    <option value="">${blank}</option>
+    ${blank !== undefined && html`<option value="">${blank}</option>`}
     ${options.map((o) => html`<option value="${o}"${o === current ? html` selected` : ''}>${o}</option>`)}
   </select></label>`;
 }
@@ -43,8 +43,8 @@ export function browsePage(viewer: Viewer, v: BrowseView): SafeHtml {
     ${select('disk', 'Disk format', v.choices['disk'] ?? [], f['disk'], 'any')}
     ${select('architecture', 'Architecture', v.choices['architecture'] ?? [], f['architecture'], 'any')}
     ${text('series', 'Series', f['series'])}
-    ${select('sort', 'Sort by', BROWSE_SORTS, f['sort'] ?? 'created_at', 'created_at')}
-    ${select('dir', 'Order', ['desc', 'asc'], f['dir'] ?? 'desc', 'desc')}
+    ${select('sort', 'Sort by', BROWSE_SORTS, f['sort'] ?? 'created_at')}
+    ${select('dir', 'Order', ['desc', 'asc'], f['dir'] ?? 'desc')}
     <button type="submit">Search</button>
   </form>`;
   const rows = v.images.map(
