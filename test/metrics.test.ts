@@ -63,7 +63,7 @@ test('requests are counted and timed by route name, method and status, never by 
   t.false(after.includes('/no/such'));
 });
 
-test('bytes in and out by store, commits, the index size and uploads in flight', async (t) => {
+test('bytes in and out by store, commits, the index size, uploads in flight and key checks', async (t) => {
   const before = await scrape();
   const bytes = randomBytes(100_000);
   const id = await createImage(d, d.token, { name: 'bytes', access: 'private' });
@@ -79,6 +79,9 @@ test('bytes in and out by store, commits, the index size and uploads in flight',
   t.true(delta('visor_catalog_commit_duration_seconds_count', 'catalog="private"') >= 2);
   t.is(sample(after, 'visor_catalog_index_images'), d.daemon.core.images.size);
   t.is(sample(after, 'visor_uploads_in_flight'), 0);
+  // No key check is waiting once the answers are in.
+  t.is(sample(after, 'visor_key_checks', 'state="queued"'), 0);
+  t.is(typeof sample(after, 'visor_key_checks', 'state="running"'), 'number');
 });
 
 test('a failed upstream sync is counted for its upstream', async (t) => {

@@ -57,6 +57,10 @@ export class ApiKeyAuthenticator implements Authenticator {
   }
 
   /** `client` names the caller's address (its IPv6 /64): budgets and queues are kept per client. */
+  keyChecks(): { running: number; queued: number } {
+    return this.slowHashes.load;
+  }
+
   async authenticate(authorization: string | undefined, client = ''): Promise<Principal | undefined> {
     if (authorization === undefined || authorization === '') return undefined;
     if (authorization.length > MAX_HEADER) throw unauthenticated(`Authorization header longer than ${MAX_HEADER} characters`);

@@ -8,4 +8,6 @@ import type { Principal } from './Principal.ts';
 export interface Authenticator {
   /** `client` names where the request came from (budgets against guessing are kept per client). */
   authenticate(authorization: string | undefined, client?: string): Promise<Principal | undefined>;
+  /** Slow key checks running and waiting for their turn now, where keys are checked that way (the metrics). */
+  keyChecks?(): { running: number; queued: number };
 }

@@ -38,6 +38,11 @@ export class ConcurrencyLimit {
     this.refuse = options.refuse ?? defaultRefusal;
   }
 
+  /** Tasks running and waiting now (the daemon's metrics). */
+  get load(): { running: number; queued: number } {
+    return { running: this.running, queued: this.queued };
+  }
+
   /** Nothing running and nothing waiting: the limit may be dropped. */
   get idle(): boolean {
     return this.running === 0 && this.queued === 0;

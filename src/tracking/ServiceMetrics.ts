@@ -9,6 +9,8 @@ export interface MetricSources {
   indexSize: () => number;
   /** Uploads under way. */
   uploadsInFlight: () => number;
+  /** Slow key checks (a key not seen since the start) running and queued. */
+  keyChecks: () => { running: number; queued: number };
 }
 
 /** Latency buckets (seconds): a cached read is ~0.1 ms, a commit tens of ms, a large transfer minutes. */
@@ -53,6 +55,17 @@ export class ServiceMetrics {
     this.latency = new Histogram({ name: 'visor_http_request_duration_seconds', help: 'Time from a request\'s arrival to the end of its answer, by route and method', labelNames: ['route', 'method'], buckets: REQUEST_BUCKETS, registers });
     this.storeBytes = new Counter({ name: 'visor_store_bytes_total', help: 'Image bytes by store: in (uploads stored whole) and out (downloads sent to clients)', labelNames: ['store', 'direction'], registers });
     new Gauge({ name: 'visor_uploads_in_flight', help: 'Uploads under way', registers, collect() { this.set(sources.uploadsInFlight()); } });
+    new Gauge({
+      name: 'visor_key_checks',
+      help: 'Slow API key checks (a key first seen since the start) running and queued for their turn; a queue that stays long is a key flood',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        const { running, queued } = sources.keyChecks();
+        this.set({ state: 'running' }, running);
+        this.set({ state: 'queued' }, queued);
+      },
+    });
     new Gauge({ name: 'visor_catalog_index_images', help: 'Image records in the catalogue index', registers, collect() { this.set(sources.indexSize()); } });
     this.commits = new Counter({ name: 'visor_catalog_commits_total', help: 'Commits made by the daemon, by catalogue (shared or private); a commit may carry several writes', labelNames: ['catalog'], registers });
     this.commitLatency = new Histogram({ name: 'visor_catalog_commit_duration_seconds', help: 'Time to write and commit one batch of changes', labelNames: ['catalog'], buckets: COMMIT_BUCKETS, registers });
