@@ -19,6 +19,8 @@ export interface GlanceListQuery {
   /** Which visibilities are listed: undefined means Glance's default (everything visible but community). */
   visibility: string | undefined;
   matches(image: GlanceImage): boolean;
+  /** The sort keys asked for (the default: created_at desc), before id breaks ties. */
+  keys: readonly (readonly [string, 'asc' | 'desc'])[];
   compare(a: GlanceImage, b: GlanceImage): number;
   /** The list's `first` link and, given the last id of a full page, its `next` (root-relative, as glanceclient needs). */
   first: string;
@@ -46,7 +48,7 @@ export function parseGlanceListQuery(params: URLSearchParams): GlanceListQuery {
   const marker = one('marker');
   if (params.has('changes-since')) throw invalidField('changes-since', 'supported', 'created_at or updated_at with gt:/gte:<date>', 'changes-since is not supported: filter on updated_at=gte:<date>');
 
-  const compare = sortOf(params);
+  const { keys, compare } = sortOf(params);
   const tests: ((image: GlanceImage) => boolean)[] = [];
   let visibility: string | undefined;
   let hiddenAsked = false;
@@ -94,6 +96,7 @@ export function parseGlanceListQuery(params: URLSearchParams): GlanceListQuery {
     marker,
     visibility,
     matches: (i) => tests.every((t) => t(i)),
+    keys,
     compare,
     first,
     next: (lastId) => `/v2/images?${new URLSearchParams([...rest, ['marker', lastId]])}`,
@@ -101,7 +104,7 @@ export function parseGlanceListQuery(params: URLSearchParams): GlanceListQuery {
 }
 
 /** The order: sort_key (repeatable) with sort_dir (one for all or one per key), or sort=k1:asc,k2 (no direction: desc); id breaks ties. */
-function sortOf(params: URLSearchParams): (a: GlanceImage, b: GlanceImage) => number {
+function sortOf(params: URLSearchParams): { keys: [string, Direction][]; compare: (a: GlanceImage, b: GlanceImage) => number } {
   const keys = params.getAll('sort_key');
   const dirs = params.getAll('sort_dir');
   const sort = params.getAll('sort');
@@ -119,14 +122,16 @@ function sortOf(params: URLSearchParams): (a: GlanceImage, b: GlanceImage) => nu
     order = all.map((key, i) => [key, direction('sort_dir', dirs[dirs.length > 1 ? i : 0] ?? 'desc')]);
   }
   for (const [key] of order) if (!SORT_KEYS.has(key)) throw invalidField('sort_key', 'enum', `one of ${[...SORT_KEYS].join(', ')}`, `sort_key: cannot sort on ${key}`);
+  const asked = [...order];
   if (!order.some(([key]) => key === 'id')) order.push(['id', order[order.length - 1]![1]]);
-  return (a, b) => {
+  const compare = (a: GlanceImage, b: GlanceImage) => {
     for (const [key, dir] of order) {
       const c = compareValues(a[key], b[key]);
       if (c !== 0) return dir === 'asc' ? c : -c;
     }
     return 0;
   };
+  return { keys: asked, compare };
 }
 
 function direction(field: string, dir: string): Direction {

@@ -4,7 +4,7 @@ import type { ImageSchema } from '../catalog/ImageSchema.ts';
 import { newerInSeries, type CatalogIndex } from '../catalog/CatalogIndex.ts';
 import { removalMessage, type CatalogRepositories } from '../catalog/CatalogRepositories.ts';
 import { imageHistory, type HistoryEntry } from '../catalog/ImageHistory.ts';
-import type { ImageQuery } from '../catalog/ImageQuery.ts';
+import type { ImageQuery, SortDirection } from '../catalog/ImageQuery.ts';
 import type { ImageInput, ImageRecord } from '../api/ImageRecord.ts';
 import { referrers } from '../catalog/CatalogRules.ts';
 import type { AccessStats } from '../tracking/AccessStats.ts';
@@ -68,6 +68,17 @@ export class ImageService {
   list(query: ImageQuery, who: Principal | undefined): ListResult<ImageRecord> {
     const page = this.o.index.query(query, (r) => this.o.ledger.canSee(who, r));
     return { images: page.items, ...(page.nextMarker ? { nextMarker: page.nextMarker } : {}) };
+  }
+
+  /**
+   * One page of the images the caller may see that `accept` takes, in the index's order by one field
+   * (ties by id, same direction): for an edge whose filters are its own (Glance v2), at the cost of
+   * VISOR's own lists (the index walks its kept order and stops at the page's end).
+   */
+  listWhere(order: { sort: string; dir: SortDirection }, page: { limit: number; marker?: string | undefined }, who: Principal | undefined, accept: (r: ImageRecord) => boolean): ListResult<ImageRecord> {
+    const query: ImageQuery = { equals: new Map(), ranges: [], tags: [], properties: new Map(), ...order, limit: page.limit, ...(page.marker !== undefined ? { marker: page.marker } : {}) };
+    const found = this.o.index.query(query, (r) => this.o.ledger.canSee(who, r) && accept(r));
+    return { images: found.items, ...(found.nextMarker ? { nextMarker: found.nextMarker } : {}) };
   }
 
   get(id: string, who: Principal | undefined): ImageRecord {
