@@ -51,8 +51,9 @@ test('version discovery: / answers 300 to JSON clients, /versions and /v2 200, w
     t.is(res.status, 200, path);
     t.deepEqual(res.json, root.json);
   }
-  // A browser is not an API client: it is not handed the versions document.
+  // A browser is not an API client: it is not handed the versions document; nor is a client asking for anything (*/*).
   t.not((await os(undefined, 'GET', '/', undefined, { accept: 'text/html' })).status, 300);
+  t.is((await os(undefined, 'GET', '/', undefined, { accept: '*/*' })).status, 404);
 });
 
 test('the four schemas: all visibilities, custom properties strings, no stores property', async (t) => {

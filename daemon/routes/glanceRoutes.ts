@@ -32,11 +32,18 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
   const params = (ctx: Context) => ctx.params as Record<string, string>;
 
   // keystoneauth (openstack) discovers the API at / with Accept: application/json and expects 300;
-  // a browser (preferring HTML) is sent to the web catalogue.
+  // a browser (asking for HTML) is sent to the web catalogue; any other client (*/*: curl, fetch)
+  // finds nothing here, as before either existed.
   on(router, GLANCE_ROUTES.root, (ctx) => {
-    if (ctx.accepts('json', 'html') !== 'json') return ctx.redirect(WEB_ROUTES.browse.path);
-    ctx.status = 300;
-    ctx.body = versions();
+    const accept = ctx.get('accept');
+    if (/\bapplication\/json\b/.test(accept) && ctx.accepts('json', 'html') === 'json') {
+      ctx.status = 300;
+      ctx.body = versions();
+    } else if (/\btext\/html\b/.test(accept)) {
+      ctx.redirect(WEB_ROUTES.browse.path);
+    } else {
+      throw notFound(`route ${ctx.method} ${ctx.path}`);
+    }
   });
   on(router, GLANCE_ROUTES.versions, (ctx) => {
     ctx.body = versions();
