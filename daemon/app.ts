@@ -27,7 +27,7 @@ import { healthRoutes } from './routes/healthRoutes.ts';
 import { syncRoutes } from './routes/syncRoutes.ts';
 import { policyRoutes } from './routes/policyRoutes.ts';
 import type { SitePolicy } from '../src/federation/SitePolicy.ts';
-import { catalogRoutes } from './routes/catalogRoutes.ts';
+import { catalogRoutes, type SignedHeadAnswer } from './routes/catalogRoutes.ts';
 import { storeRoutes } from './routes/storeRoutes.ts';
 import { gitMethodsOf, isGitPath, serveGit } from './gitHttpBackend.ts';
 import { principalOf } from './requestPrincipal.ts';
@@ -56,6 +56,8 @@ export interface HttpServices {
   follower: UpstreamFollower;
   policy: SitePolicy;
   staticView: StaticView;
+  /** The shared catalogue's signed head statement and the key that signs it, when published. */
+  headStatement: () => SignedHeadAnswer | undefined;
   health: (who: Principal | undefined) => Promise<HealthReport>;
   audit: AuditLog;
   auth: Authenticator;
@@ -119,7 +121,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   reportRoutes(router, s.reports);
   syncRoutes(router, s.follower);
   policyRoutes(router, s.policy, s.maxJsonBytes);
-  catalogRoutes(router, s.staticView);
+  catalogRoutes(router, s.staticView, s.headStatement);
   storeRoutes(router, s.stores, s.collector, s.maxJsonBytes);
   healthRoutes(router, s.health);
   metricsRoutes(router, s.metrics);

@@ -6,14 +6,16 @@ import { forbidden, invalidField, MethodNotAllowed, notFound, VisorError } from 
 const PREFIX = '/catalog.git';
 
 /**
- * What clones and fetches see, passed to git as configuration: branches only (never an upstream's
- * tracking refs or anything else kept in the repository), and only objects reachable from them:
+ * What clones and fetches see, passed to git as configuration: branches and the signed head statement
+ * only (never an upstream's tracking refs or anything else kept in the repository), and only objects reachable from them:
  * wants are limited to the advertised tips (protocol v0 enforces that; v2 takes any object id,
  * which would serve objects a sync fetched and then refused).
  */
 const SERVED_CONFIG: ReadonlyArray<[string, string]> = [
   ['uploadpack.hideRefs', 'refs/'],
   ['uploadpack.hideRefs', '!refs/heads/'],
+  // the signed head statement, which followers fetch with the branch (src/federation/HeadPublisher.ts)
+  ['uploadpack.hideRefs', '!refs/visor/head'],
   ['uploadpack.allowTipSHA1InWant', 'false'],
   ['uploadpack.allowReachableSHA1InWant', 'false'],
   ['uploadpack.allowAnySHA1InWant', 'false'],

@@ -162,6 +162,10 @@ function httpServicesOf(core: VisorCore, metrics: ServiceMetrics): HttpServices 
     follower: core.follower,
     policy: core.policy,
     staticView: core.staticView,
+    headStatement: () => {
+      const statement = core.headPublisher?.current;
+      return statement && core.instanceKey ? { statement, key: core.instanceKey.publicKeyLine(statement.statement.instance) } : undefined;
+    },
     health: (who) => core.health(who),
     audit: accessControl.audit,
     auth: accessControl.authenticator,

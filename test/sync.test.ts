@@ -255,7 +255,7 @@ test('what a sync refused is never served by the Git endpoint: no tracking refs,
     // Asynchronous git: the daemon answering it runs in this process.
     const advertised = await gitAsync('.', 'ls-remote', `${d.url}/catalog.git`);
     t.is(advertised.status, 0);
-    t.deepEqual(advertised.stdout.trim().split('\n').map((l) => l.split('\t')[1]).sort(), ['HEAD', 'refs/heads/main'], 'branches only');
+    t.deepEqual(advertised.stdout.trim().split('\n').map((l) => l.split('\t')[1]).sort(), ['HEAD', 'refs/heads/main', 'refs/visor/head'], 'branches and the signed head statement only');
     const mirror = join(await tempDir(), 'mirror.git');
     t.is((await gitAsync('.', 'clone', '-q', '--mirror', `${d.url}/catalog.git`, mirror)).status, 0);
     const everything = tryGit(mirror, 'cat-file', '--batch-all-objects', '--batch');

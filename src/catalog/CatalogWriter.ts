@@ -131,6 +131,11 @@ export class CatalogWriter {
     return this.head;
   }
 
+  /** The branch commits go to (`main` unless the catalogue was made with another). */
+  get branchName(): string {
+    return this.branch.replace(/^refs\/heads\//, '');
+  }
+
   commit(request: CommitRequest): Promise<string> {
     if (this.closed) return Promise.reject(unavailable('the catalogue is closed: the daemon is stopping; nothing was saved'));
     return new Promise((resolve, reject) => {

@@ -5,6 +5,7 @@ import proxyaddr from 'proxy-addr';
 import { parse as parseToml } from 'smol-toml';
 import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import { INSTANCE_NAME } from '../federation/InstanceIdentity.ts';
+import { parsePublicKeyLine } from '../trust/SshKeys.ts';
 import { assertStoresApart, parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
 import { parseUpstreamFiles, UPSTREAM_FILE_KEYS, type UpstreamFiles, type UpstreamFileSettings } from './upstreamFiles.ts';
 import { parseScanningConfig, SCANNING_KEYS, type ScanningConfig, type ScanningSettings } from '../scanning/ScanningConfig.ts';
@@ -26,6 +27,8 @@ export interface UpstreamConfig {
   files: UpstreamFiles;
   /** Take only the images its catalogue endorses as the site's trust policy requires (src/sync/OnlyEndorsed.ts; zot's onlySigned). */
   onlyEndorsed?: boolean;
+  /** The upstream instance's public key line, pinned: each sync then requires its signed, unexpired head statement (src/trust/HeadStatement.ts). */
+  headKey?: string;
 }
 
 export interface VisorConfig {
@@ -34,7 +37,8 @@ export interface VisorConfig {
   instanceName: string | undefined;
   defaultStore: string;
   server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined; shutdownGraceSeconds: number; limits: ConnectionLimits; trustedProxies: string[] };
-  catalog: { path: string; privatePath: string };
+  /** headValiditySeconds: how long the signed head statement is valid (0: none is published; src/federation/HeadPublisher.ts). */
+  catalog: { path: string; privatePath: string; headValiditySeconds: number };
   uploads: { maxBytes: number; checksum: DigestAlgorithm; maxVirtualSize: number };
   log: { level: string };
   stores: Record<string, StoreConfig>;
@@ -78,7 +82,7 @@ export interface ConfigFile {
   instance_name?: string;
   default_store?: string;
   server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string; shutdown_grace_seconds?: number; trusted_proxies?: string[] } & ConnectionLimitSettings;
-  catalog?: { path?: string; private_path?: string };
+  catalog?: { path?: string; private_path?: string; head_validity_seconds?: number };
   uploads?: { max_bytes?: number; checksum?: string; max_virtual_size?: number };
   log?: { level?: string };
   audit?: { path?: string; max_bytes?: number; keep?: number };
@@ -86,7 +90,7 @@ export interface ConfigFile {
   scanning?: ScanningSettings;
   trust?: { policy?: string };
   stores?: Record<string, StoreSettings>;
-  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean } & UpstreamFileSettings>;
+  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean; head_key?: string } & UpstreamFileSettings>;
 }
 
 /** The [server] settings of ConnectionLimits, in seconds and counts. */
@@ -103,7 +107,7 @@ const KNOWN: Record<string, readonly string[]> = {
   server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'trusted_proxies', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
-  catalog: ['path', 'private_path'],
+  catalog: ['path', 'private_path', 'head_validity_seconds'],
   uploads: ['max_bytes', 'checksum', 'max_virtual_size'],
   log: ['level'],
   scanning: SCANNING_KEYS,
@@ -237,7 +241,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   for (const [name, u] of Object.entries(upstreamTables)) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) throw invalidField(`upstreams.${name}`, 'pattern', 'a name matching ^[a-z][a-z0-9_-]{0,62}$');
     for (const key of Object.keys(u)) {
-      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', 'only_endorsed', ...UPSTREAM_FILE_KEYS];
+      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', 'only_endorsed', 'head_key', ...UPSTREAM_FILE_KEYS];
       if (!known.includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', `one of ${known.join(', ')}`);
     }
     if (typeof u.url !== 'string' || u.url === '') throw invalidField(`upstreams.${name}.url`, 'required', 'the URL or path of a git repository');
@@ -250,7 +254,8 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       throw invalidField(`upstreams.${name}.webhook_secret`, 'minLength', `a secret of at least 16 characters (${secretVariable})`);
     }
     if (u.only_endorsed !== undefined && typeof u.only_endorsed !== 'boolean') throw invalidField(`upstreams.${name}.only_endorsed`, 'type', 'true or false');
-    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}), ...(u.only_endorsed ? { onlyEndorsed: true } : {}) });
+    if (u.head_key !== undefined) parsePublicKeyLine(String(u.head_key), `upstreams.${name}.head_key`);
+    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}), ...(u.only_endorsed ? { onlyEndorsed: true } : {}), ...(u.head_key !== undefined ? { headKey: String(u.head_key) } : {}) });
   }
   const defaultStore = env['VISOR_DEFAULT_STORE'] ?? o.default_store ?? file.default_store ?? 'fs';
   if (!stores[defaultStore]) throw invalidField('default_store', 'exists', `one of the configured stores: ${Object.keys(stores).join(', ')}`);
@@ -274,6 +279,8 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     catalog: {
       path: resolve(expandHome(env['VISOR_CATALOG_PATH'] ?? (o.catalog?.path || file.catalog?.path || join(dataDir, 'catalog')), env)),
       privatePath: resolve(expandHome(env['VISOR_PRIVATE_CATALOG_PATH'] ?? (o.catalog?.private_path || file.catalog?.private_path || join(dataDir, 'private-catalog')), env)),
+      // A day, as TUF's timestamp role; re-signed every quarter of it. 0 publishes none.
+      headValiditySeconds: integer(env['VISOR_HEAD_VALIDITY_SECONDS'] ?? o.catalog?.head_validity_seconds ?? file.catalog?.head_validity_seconds ?? 86400, 'catalog.head_validity_seconds', 0, 366 * 86400, fromEnv(env, 'VISOR_HEAD_VALIDITY_SECONDS')),
     },
     uploads: {
       maxBytes: integer(env['VISOR_MAX_UPLOAD_BYTES'] ?? o.uploads?.max_bytes ?? file.uploads?.max_bytes ?? 2 ** 40, 'uploads.max_bytes', 0, undefined, fromEnv(env, 'VISOR_MAX_UPLOAD_BYTES')),

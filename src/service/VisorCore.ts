@@ -14,6 +14,8 @@ import { dropScan } from '../catalog/ScanInFlight.ts';
 import { sharedSnapshotPath } from './EarlyScan.ts';
 import { SitePolicy } from '../federation/SitePolicy.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
+import { HeadPublisher } from '../federation/HeadPublisher.ts';
+import { InstanceKey } from '../federation/InstanceKey.ts';
 import { FetchedFiles } from '../sync/FetchedFiles.ts';
 import { FollowedFiles } from '../sync/FollowedFiles.ts';
 import { StaticView } from '../catalog/StaticView.ts';
@@ -186,6 +188,10 @@ export class VisorCore {
   readonly collector: StoreCollector;
   readonly storeDirectory: StoreDirectory;
   readonly follower: UpstreamFollower;
+  /** Signs the shared catalogue's head on a schedule (TUF's timestamp role); absent when catalog.head_validity_seconds is 0. */
+  headPublisher: HeadPublisher | undefined;
+  /** The instance's signing key (src/federation/InstanceKey.ts). */
+  instanceKey: InstanceKey | undefined;
   /** Followed images' files: fetched from their upstream, kept and served here. */
   readonly followedFiles: FollowedFiles;
   readonly staticView: StaticView;
@@ -330,6 +336,15 @@ export class VisorCore {
     // The site's trust policy judges every image once, in slices, before lists need it.
     void core.siteTrust.warm(() => index.all(), () => core.stopping).catch((error: unknown) => logger.warn({ err: error }, 'judging images against the trust policy failed'));
     core.scanSchedule?.start();
+    if (config.catalog.headValiditySeconds > 0) {
+      const key = await InstanceKey.open(config.dataDir).catch(async (error: unknown) => {
+        await core.close().catch(() => undefined);
+        throw error;
+      });
+      core.instanceKey = key;
+      core.headPublisher = new HeadPublisher({ dir: catalogs.shared.dir, key, instance: accessControl.identity.name, branch: catalogs.shared.writer.branchName, head: () => catalogs.shared.writer.headCommit, validitySeconds: config.catalog.headValiditySeconds, logger });
+      core.headPublisher.start();
+    }
     // The snapshot is saved on stop, not after a scan: serialising 100,000 records blocks the event
     // loop for a second and doubles memory just as the first requests arrive. After a crash, the next
     // start scans again.
@@ -387,6 +402,7 @@ export class VisorCore {
     await this.scanSchedule?.close();
     await this.followedFiles.close();
     await this.follower.close();
+    await this.headPublisher?.close();
     this.staticView.close();
     await Promise.all([this.catalogs.shared.writer.close(), this.catalogs.of('private').writer.close()]);
     await this.stats.close();

@@ -1,7 +1,9 @@
-import { access } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GitRunner } from '../git/GitRunner.ts';
 import { conflict } from '../errors/VisorError.ts';
+import { HEAD_STATEMENT_REF, HeadStatementError, verifyHeadStatement } from '../trust/HeadStatement.ts';
+import { parsePublicKeyLine } from '../trust/SshKeys.ts';
 
 export interface MirrorRound {
   cloned: boolean;
@@ -9,21 +11,37 @@ export interface MirrorRound {
   after: string | undefined;
 }
 
+/** Where a mirror keeps the source's head statement it last checked. */
+const MIRRORED_STATEMENT = 'refs/visor/origin-head';
+
 /**
  * One round of mirroring: clone the catalogue if the folder has none, otherwise fetch and
  * fast-forward. A mirror never has changes of its own, so anything but a fast-forward is an error
- * (someone edited the mirror, or the source rewrote history or went back to an older head).
+ * (someone edited the mirror, or the source rewrote history or went back to an older head). With
+ * the source instance's key pinned (`headKey`), what it offers must also come with its signed,
+ * unexpired head statement, whose head the branch contains (src/trust/HeadStatement.ts): a frozen
+ * or stale source is refused and the mirror stays where it is (a first clone leaves nothing).
  */
-export async function mirrorOnce(url: string, dir: string): Promise<MirrorRound> {
+export async function mirrorOnce(url: string, dir: string, options: { headKey?: string } = {}): Promise<MirrorRound> {
   const exists = await access(join(dir, '.git')).then(() => true, () => false);
   if (!exists) {
     await new GitRunner('.').run(['clone', '--quiet', url, dir]);
-    const after = await new GitRunner(dir).revParse('HEAD');
-    return { cloned: true, before: undefined, after };
+    const git = new GitRunner(dir);
+    try {
+      if (options.headKey !== undefined) {
+        await fetchChecked(git, url, options.headKey);
+        await git.run(['merge', '--ff-only', '--quiet', '@{upstream}']);
+      }
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+    return { cloned: true, before: undefined, after: await git.revParse('HEAD') };
   }
   const git = new GitRunner(dir);
   const before = await git.revParse('HEAD');
-  await git.run(['fetch', '--quiet', 'origin']);
+  if (options.headKey === undefined) await git.run(['fetch', '--quiet', 'origin']);
+  else await fetchChecked(git, url, options.headKey);
   // A source that went back would be "already up to date" to a fast-forward: a rollback is said, not passed over.
   const offered = await git.revParse('@{upstream}');
   if (before !== undefined && offered !== undefined && offered !== before && (await git.run(['merge-base', '--is-ancestor', offered, before]).then(() => true, () => false))) {
@@ -35,4 +53,31 @@ export async function mirrorOnce(url: string, dir: string): Promise<MirrorRound>
     throw conflict(`mirror ${dir} cannot fast-forward to ${url}: ${(e as Error).message.split('\n').pop() ?? ''}`);
   }
   return { cloned: false, before, after: await git.revParse('HEAD') };
+}
+
+/**
+ * Fetches the source's head statement, then its branches (so the branch is at least as new as the
+ * statement), and checks the statement: signed by the pinned key, unexpired, its head contained in
+ * the branch fetched. Throws a conflict naming what is wrong; the mirror's own branch is untouched.
+ */
+async function fetchChecked(git: GitRunner, url: string, headKey: string): Promise<void> {
+  const refuse = (message: string) => conflict(`mirror of ${url}: ${message}; the mirror stays where it is`);
+  try {
+    await git.run(['fetch', '--quiet', 'origin', `+${HEAD_STATEMENT_REF}:${MIRRORED_STATEMENT}`]);
+  } catch {
+    throw refuse(`the source publishes no signed head statement (${HEAD_STATEMENT_REF})`);
+  }
+  await git.run(['fetch', '--quiet', 'origin']);
+  const offered = (await git.revParse('@{upstream}'))!;
+  const [type, size] = (await git.run(['cat-file', '--batch-check=%(objecttype) %(objectsize)'], { input: `${MIRRORED_STATEMENT}\n` })).stdout.trim().split(' ');
+  if (type !== 'blob' || Number(size) > 8192) throw refuse(`its ${HEAD_STATEMENT_REF} is not a statement`);
+  const branch = (await git.run(['symbolic-ref', '--short', 'HEAD'])).stdout.trim();
+  try {
+    const statement = verifyHeadStatement((await git.run(['cat-file', 'blob', MIRRORED_STATEMENT])).stdout, parsePublicKeyLine(headKey, 'head_key'), { branch, now: new Date() });
+    const contained = statement.head === offered || (await git.run(['merge-base', '--is-ancestor', statement.head, offered]).then(() => true, () => false));
+    if (!contained) throw refuse(`its branch is at ${offered.slice(0, 12)}, which does not contain ${statement.head.slice(0, 12)}, the head it signed at ${statement.issued_at}: a stale or forked copy`);
+  } catch (error) {
+    if (error instanceof HeadStatementError) throw refuse(error.message);
+    throw error;
+  }
 }

@@ -1,12 +1,17 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GitRunner } from '../git/GitRunner.ts';
+import { GitError, GitRunner } from '../git/GitRunner.ts';
+import { HEAD_STATEMENT_REF, HeadStatementError } from '../trust/HeadStatement.ts';
 
 /** Where a sync's fetch lands, under the catalogue's git directory. */
 const QUARANTINE = join('visor', 'quarantine.git');
 /** The ref the accepted commit is handed over by (local to the quarantine, never served). */
 const INCOMING = 'refs/heads/incoming';
+/** The upstream's signed head statement, fetched with its branch. */
+const INCOMING_STATEMENT = 'refs/visor/incoming-head';
+/** The largest head statement read (a real one is under 1 KiB). */
+const MAX_STATEMENT_BYTES = 8 * 1024;
 
 /**
  * An upstream's objects wait outside the catalogue until a sync accepts them, as git's own
@@ -49,9 +54,30 @@ export class FetchQuarantine {
    * Fetches the upstream's branch into the quarantine: its commit id. Kept as one pack however few
    * objects come (no loose objects), so that accepting them is a rename.
    */
-  async fetch(url: string, branch: string): Promise<string> {
-    await this.git.run(['-c', 'fetch.unpackLimit=1', '-c', 'transfer.unpackLimit=1', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', url, `+refs/heads/${branch}:${INCOMING}`]);
+  async fetch(url: string, branch: string, options: { headStatement?: boolean } = {}): Promise<string> {
+    const refspecs = [`+refs/heads/${branch}:${INCOMING}`];
+    // In the same fetch as the branch: one look at the upstream, so the two agree in time.
+    if (options.headStatement) refspecs.push(`+${HEAD_STATEMENT_REF}:${INCOMING_STATEMENT}`);
+    try {
+      await this.git.run(['-c', 'fetch.unpackLimit=1', '-c', 'transfer.unpackLimit=1', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', url, ...refspecs]);
+    } catch (error) {
+      if (options.headStatement && error instanceof GitError && error.stderr.includes(HEAD_STATEMENT_REF)) {
+        throw new HeadStatementError('head-statement', `the upstream publishes no signed head statement (${HEAD_STATEMENT_REF}); is it a VISOR instance, and does the URL lead to it rather than to a plain copy?`);
+      }
+      throw error;
+    }
     return (await this.git.revParse(INCOMING))!;
+  }
+
+  /** The text of the head statement fetched with the branch (src/trust/HeadStatement.ts). */
+  async headStatement(): Promise<string> {
+    const oid = await this.git.revParse(INCOMING_STATEMENT);
+    const fail = (why: string) => new HeadStatementError('head-statement', `the upstream's ${HEAD_STATEMENT_REF} ${why}`);
+    if (oid === undefined) throw fail('was not fetched');
+    const [type, size] = (await this.git.run(['cat-file', '--batch-check=%(objecttype) %(objectsize)'], { input: `${oid}\n` })).stdout.trim().split(' ');
+    if (type !== 'blob') throw fail(`is a ${type ?? 'missing object'}, not a blob`);
+    if (Number(size) > MAX_STATEMENT_BYTES) throw fail(`is ${size} bytes, more than a statement's ${MAX_STATEMENT_BYTES}`);
+    return (await this.git.run(['cat-file', 'blob', oid])).stdout;
   }
 
   async isAncestor(older: string, newer: string): Promise<boolean> {
@@ -79,6 +105,7 @@ export class FetchQuarantine {
   /** Drops everything fetched: the ref, the packs, loose objects. */
   async empty(): Promise<void> {
     await this.git.run(['update-ref', '-d', INCOMING]).catch(() => undefined);
+    await this.git.run(['update-ref', '-d', INCOMING_STATEMENT]).catch(() => undefined);
     const objects = join(this.dir, 'objects');
     for (const entry of await readdir(objects).catch(() => [] as string[])) {
       if (entry === 'info') continue;

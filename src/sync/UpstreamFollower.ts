@@ -17,6 +17,8 @@ import type { FileProblem } from '../catalog/CatalogScanner.ts';
 import type { FieldConflict } from '../catalog/RecordMerge.ts';
 import { notFound, tooLarge, unauthenticated } from '../errors/VisorError.ts';
 import { FetchQuarantine } from './FetchQuarantine.ts';
+import { HeadStatementError, verifyHeadStatement } from '../trust/HeadStatement.ts';
+import { parsePublicKeyLine } from '../trust/SshKeys.ts';
 import { rollbackProblem, UpstreamHeads } from './UpstreamHeads.ts';
 import { bodyHmac, proofNeedsBody, verifyWebhook, type WebhookProof } from './WebhookSignature.ts';
 import type { Logger } from '../log/Logger.ts';
@@ -207,13 +209,17 @@ export class UpstreamFollower {
       let quarantine: FetchQuarantine | undefined;
       await phase('fetch', async () => {
         quarantine = await FetchQuarantine.open(this.git, await this.gitDir());
-        theirs = await quarantine.fetch(u.url, u.branch);
+        theirs = await quarantine.fetch(u.url, u.branch, { headStatement: u.headKey !== undefined });
         await this.dropTrackingRefs(u.name);
       });
       this.heads ??= new UpstreamHeads(await this.gitDir());
       const last = await this.heads.last(u.name);
       try {
-        if (last !== undefined && last !== theirs && !(await quarantine!.isAncestor(last, theirs))) {
+        const stale = u.headKey === undefined ? undefined : await this.staleHead(u, u.headKey, quarantine!, theirs);
+        if (stale) {
+          result.mode = 'refused';
+          result.problems = [stale];
+        } else if (last !== undefined && last !== theirs && !(await quarantine!.isAncestor(last, theirs))) {
           result.mode = 'refused';
           result.problems = [rollbackProblem(u.name, u.branch, last, theirs)];
         } else {
@@ -225,14 +231,41 @@ export class UpstreamFollower {
       }
       if (result.changed.length > 0) await phase('reload', () => this.onChanged(result.changed, u.name));
     } catch (error) {
-      result.mode = 'failed';
-      result.error = (error as Error).message;
+      if (error instanceof HeadStatementError) {
+        // An upstream with a pinned key that publishes no statement: refused like a bad one.
+        result.mode = 'refused';
+        result.problems = [{ file: '(history)', field: '(head)', rule: error.rule, expected: 'a signed head statement beside the branch', message: `upstream ${u.name}: ${error.message}` }];
+      } else {
+        result.mode = 'failed';
+        result.error = (error as Error).message;
+      }
     }
     result.ms = Math.round(performance.now() - started);
     const level = result.mode === 'failed' || result.mode === 'refused' || result.conflicts.length > 0 ? 'warn' : 'info';
     this.logger[level]({ upstream: u.name, mode: result.mode, changed: result.changed.length, conflicts: result.conflicts, problems: result.problems.length, error: result.error, ms: result.ms, phases }, 'upstream sync');
     this.syncObserver?.(result);
     return result;
+  }
+
+  /**
+   * With the upstream's key pinned, what is wrong with what it offers, if anything: its signed head
+   * statement must verify with that key and be unexpired (else the upstream, or whatever serves its
+   * copy, has stopped moving: a freeze), and the branch must contain the head it signs (else the copy
+   * is older than the upstream itself says it is).
+   */
+  private async staleHead(u: UpstreamConfig, headKey: string, quarantine: FetchQuarantine, theirs: string): Promise<FileProblem | undefined> {
+    const refuse = (rule: string, message: string, expected: string): FileProblem => ({ file: '(history)', field: '(head)', rule, expected, message: `upstream ${u.name}: ${message}` });
+    const expected = `a head statement signed by the pinned key ${parsePublicKeyLine(headKey).fingerprint}, unexpired, whose head the branch contains`;
+    try {
+      const statement = verifyHeadStatement(await quarantine.headStatement(), parsePublicKeyLine(headKey), { branch: u.branch, now: new Date() });
+      if (statement.head !== theirs && !(await quarantine.isAncestor(statement.head, theirs))) {
+        return refuse('head-behind', `its branch ${u.branch} is at ${theirs.slice(0, 12)}, which does not contain ${statement.head.slice(0, 12)}, the head it signed at ${statement.issued_at}: a stale or forked copy is refused`, expected);
+      }
+      return undefined;
+    } catch (error) {
+      if (error instanceof HeadStatementError) return refuse(error.rule, error.message, expected);
+      throw error;
+    }
   }
 
   private async gitDir(): Promise<string> {

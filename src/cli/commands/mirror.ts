@@ -10,10 +10,11 @@ export function registerMirrorCommand(program: Command, session: CliSession): vo
     .argument('<dir>', 'folder of the mirror')
     .option('--interval <seconds>', 'seconds between fetches', parseNonNegativeInteger, 300)
     .option('--once', 'clone or update once and exit')
-    .action(async (url: string, dir: string, options: { interval: number; once?: boolean }) => {
+    .option('--head-key <line>', "the source instance's public key line (its GET /catalog/HEAD key, checked out of band): every update must then come with its signed, unexpired head statement")
+    .action(async (url: string, dir: string, options: { interval: number; once?: boolean; headKey?: string }) => {
       const { mirrorOnce } = await import('../../sync/CatalogMirror.ts');
       for (;;) {
-        const round = await mirrorOnce(url, dir);
+        const round = await mirrorOnce(url, dir, options.headKey === undefined ? {} : { headKey: options.headKey });
         session.output.result(round, () => (round.cloned ? `cloned ${url} into ${dir} at ${round.after ?? ''}` : round.before === round.after ? `${dir} is up to date` : `${dir}: ${round.before ?? ''} → ${round.after ?? ''}`));
         if (options.once) return;
         await new Promise((r) => setTimeout(r, options.interval * 1000));
