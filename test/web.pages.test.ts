@@ -231,5 +231,14 @@ test('the latest of each series is the newest image each caller may download: a 
   const rowOf = (html: string) => new RegExp(`<td>${series}</td>[\\s\\S]*?href="/ui/images/([0-9a-f-]+)"`).exec(html)?.[1];
   t.is(rowOf((await page(d, '/ui/series')).html), older, 'anonymous');
   t.is(rowOf((await page(d, '/ui/series', (await signIn(d, keys['stranger']!)).jar)).html), older, 'a stranger');
-  t.is(rowOf((await page(d, '/ui/series', (await signIn(d, ownerKey)).jar)).html), newer, 'the owner');
+  const ownerJar = (await signIn(d, ownerKey)).jar;
+  const mine = (await page(d, '/ui/series', ownerJar)).html;
+  t.is(rowOf(mine), newer, 'the owner');
+  // The row names the owner as this instance does, and its file link follows the series to the bytes.
+  t.regex(mine, new RegExp(`<td>${series}</td>\\s*<td>${owner}</td>`));
+  const file = new RegExp(`href="(/series/${series}/latest/file\\?owner=[^"]+)"`).exec(mine)?.[1]?.replaceAll('&amp;', '&');
+  t.truthy(file);
+  const followed = await fetch(`${d.url}${file!}`, { headers: { cookie: ownerJar.header } });
+  t.is(followed.status, 200);
+  t.is(await followed.text(), 'newer');
 });

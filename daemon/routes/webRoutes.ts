@@ -115,7 +115,7 @@ export function webRoutes(router: Router, s: WebServices): void {
       form[key] = vs[0]!;
     }
     params['limit'] ??= PAGE_ROWS;
-    const view: BrowseView = { form, choices, images: [] };
+    const view: BrowseView = { form, choices, images: [], ownerOf: (r) => s.images.ownerName(r) };
     let query: ImageQuery;
     try {
       query = parseImageQuery(params, s.schema);
@@ -139,7 +139,7 @@ export function webRoutes(router: Router, s: WebServices): void {
     const id = ctx.params['id']!;
     const image = s.images.get(id, who);
     const [history, trust] = await Promise.all([s.images.history(id, who), Promise.resolve(s.images.trust(id, who))]);
-    send(ctx, imagePage(viewerOf(ctx), { image, history, trust, publicUrl: s.images.views.publicUrl, ...grantsFor(id, who) }));
+    send(ctx, imagePage(viewerOf(ctx), { image, history, trust, publicUrl: s.images.views.publicUrl, owner: s.images.ownerName(image), ...grantsFor(id, who) }));
   }));
 
   // Grants are the owner's and admins' to see (the core says who): others' pages simply have none.
@@ -161,7 +161,7 @@ export function webRoutes(router: Router, s: WebServices): void {
   }));
 
   on(router, WEB_ROUTES.series, secured, page((ctx) => {
-    send(ctx, seriesPage(viewerOf(ctx), s.images.latestOfEachSeries(principal(ctx))));
+    send(ctx, seriesPage(viewerOf(ctx), s.images.latestOfEachSeries(principal(ctx)), (r) => s.images.ownerName(r)));
   }));
 
   on(router, WEB_ROUTES.upload, secured, page((ctx) => {

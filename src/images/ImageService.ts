@@ -139,6 +139,11 @@ export class ImageService {
     return [...best.keys()].sort().map((k) => best.get(k)!);
   }
 
+  /** The image's owner as this instance names them: `alice` for its own accounts, `alice@origin` for another instance's. */
+  ownerName(r: ImageRecord): string {
+    return this.o.identity.ownerName(r);
+  }
+
   /** Each change of a visible image, newest first, from the Git history of the catalogues. */
   async history(id: string, caller: Principal | undefined): Promise<HistoryEntry[]> {
     const r = this.o.ledger.find(id, caller);

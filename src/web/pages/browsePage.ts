@@ -13,6 +13,8 @@ export interface BrowseView {
   /** Choices of the enumerated filters, from the image schema. */
   choices: Readonly<Record<string, readonly string[]>>;
   images: readonly ImageRecord[];
+  /** The owner as this instance names them (ImageService.ownerName). */
+  ownerOf: (r: ImageRecord) => string;
   /** The next page's link, when there is one. */
   next?: string;
   /** The first page's link (same search), when this is a later page. */
@@ -50,7 +52,7 @@ export function browsePage(viewer: Viewer, v: BrowseView): SafeHtml {
   const rows = v.images.map(
     (r) => html`<tr>
       <td><a href="${WEB_PATHS.image(r.id)}">${r.name}</a>${r.deprecation ? html` <span class="badge warn">deprecated</span>` : ''}</td>
-      <td>${r.owner}${r.origin ? html`<span class="muted">@${r.origin}</span>` : ''}</td>
+      <td>${v.ownerOf(r)}</td>
       <td>${r.access === 'private' ? html`<span class="badge">private</span>` : 'public'}</td>
       <td>${r.status}</td>
       <td>${r.disk ?? ''}</td>

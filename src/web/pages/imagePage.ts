@@ -11,6 +11,8 @@ export interface ImageView {
   trust: ImageTrust & { policy?: PolicyJudgement };
   /** The daemon's public URL, for the commands to copy. */
   publicUrl: string;
+  /** The owner as this instance names them (ImageService.ownerName). */
+  owner: string;
   /** Who the image is shared with: for its owner and admins only. */
   grants?: ImageGrantsView;
 }
@@ -92,7 +94,7 @@ export function imagePage(viewer: Viewer, v: ImageView): SafeHtml {
   const r = v.image;
   const facts: [string, unknown][] = [
     ['Id', r.id],
-    ['Owner', r.origin ? `${r.owner}@${r.origin}` : r.owner],
+    ['Owner', v.owner],
     ['Access', r.access],
     ['Status', r.status],
     ['Disk format', r.disk],

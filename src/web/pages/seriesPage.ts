@@ -3,8 +3,7 @@ import { html, type SafeHtml } from '../Html.ts';
 import { bytes, layout, when, WEB_PATHS, type Viewer } from './layout.ts';
 
 /** The latest image of each series the viewer may download, with the fixed URL that follows it. */
-export function seriesPage(viewer: Viewer, latest: readonly ImageRecord[]): SafeHtml {
-  const owner = (r: ImageRecord) => (r.origin ? `${r.owner}@${r.origin}` : r.owner);
+export function seriesPage(viewer: Viewer, latest: readonly ImageRecord[], owner: (r: ImageRecord) => string): SafeHtml {
   const rows = latest.map(
     (r) => html`<tr>
       <td>${r.series ?? ''}</td>
