@@ -5,6 +5,9 @@
  * version document at `/`.
  */
 import test from 'ava';
+import { request } from 'node:https';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { addUser, grant } from './helpers/accounts.ts';
 import { call } from './helpers/http.ts';
@@ -241,4 +244,32 @@ test('the latest of each series is the newest image each caller may download: a 
   const followed = await fetch(`${d.url}${file!}`, { headers: { cookie: ownerJar.header } });
   t.is(followed.status, 200);
   t.is(await followed.text(), 'newer');
+});
+
+test('over TLS both cookies are Secure: a session id never travels in clear', async (t) => {
+  const tls = await startTestDaemon({ config: { server: { tls_cert: resolve('test/fixtures/tls/cert.pem'), tls_key: resolve('test/fixtures/tls/key.pem') } } });
+  try {
+    const ca = await readFile(resolve('test/fixtures/tls/cert.pem'));
+    const send = (method: string, path: string, headers: Record<string, string>, body = '') =>
+      new Promise<{ status: number; cookies: string[]; text: string }>((done, fail) => {
+        const req = request(`${tls.url}${path}`, { method, ca, headers }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => done({ status: res.statusCode!, cookies: res.headers['set-cookie'] ?? [], text }));
+        });
+        req.on('error', fail);
+        req.end(body);
+      });
+    const form = await send('GET', '/ui/sign-in', { accept: 'text/html' });
+    const signInCookie = form.cookies.find((c) => c.startsWith('visor_sign_in='))!;
+    t.regex(signInCookie, /;\s*secure/i);
+    const body = new URLSearchParams({ csrf: csrfOf(form.text), key: tls.token }).toString();
+    const done = await send('POST', '/ui/sign-in', { 'content-type': 'application/x-www-form-urlencoded', cookie: signInCookie.split(';')[0]! }, body);
+    t.is(done.status, 303);
+    const session = done.cookies.find((c) => c.startsWith('visor_session='))!;
+    t.regex(session, /;\s*secure/i);
+    t.regex(session, /;\s*httponly/i);
+    t.regex(session, /;\s*samesite=strict/i);
+  } finally {
+    await tls.stop();
+  }
 });
