@@ -6,6 +6,12 @@
  * Generates a catalogue of N images (generateCatalog.ts), starts a daemon on it, and times each page
  * (median and 95th percentile of ROUNDS sequential requests after one warm-up) as a browser asks for
  * it, and GET /images with the same query. Prints one line per page.
+ *
+ * 2026-12-06, 100,000 images, on this 2-core machine under a load of ~15 (others' tests), medians:
+ * browse 29 ms (API 8), page 2 15 ms (3), filter + sort by name 2 ms (4), a search matching many
+ * 3 ms (2), a search matching few 194 ms (API 160: it walks every name), an image page 235 ms (its
+ * history, git log of the record, is nearly all of it; GET /images/:id 1 ms), the latest of each
+ * series 195 ms (575 ms before it became one pass).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
