@@ -201,6 +201,9 @@ test('GET / sends browsers to the catalogue and still answers JSON clients with 
   const browser = await fetch(`${d.url}/`, { headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }, redirect: 'manual' });
   t.is(browser.status, 302);
   t.is(browser.headers.get('location'), '/ui/');
+  const bare = await page(d, '/ui');
+  t.is(bare.status, 302);
+  t.is(bare.headers.get('location'), '/ui/');
 });
 
 test('the administration page is for admins only (401 anonymous, 403 others) and shows store health, accounts and the usage report as charts', async (t) => {

@@ -134,6 +134,9 @@ export function webRoutes(router: Router, s: WebServices): void {
     send(ctx, browsePage(viewerOf(ctx), { ...view, images: result.images }));
   }));
 
+  // After browse: the router's `/ui` pattern also matches `/ui/`, which browse has answered by then.
+  on(router, WEB_ROUTES.home, secured, (ctx) => ctx.redirect(WEB_PATHS.browse));
+
   on(router, WEB_ROUTES.image, secured, page(async (ctx) => {
     const who = principal(ctx);
     const id = ctx.params['id']!;

@@ -99,6 +99,8 @@ export const GLANCE_ROUTES = {
  */
 export const WEB_ROUTES = {
   browse: { method: 'GET', path: '/ui/', action: 'web.browse' },
+  /** Sends `/ui` on to `/ui/`, where the pages' relative paths hold. */
+  home: { method: 'GET', path: '/ui', action: 'web.browse' },
   image: { method: 'GET', path: '/ui/images/:id', action: 'web.image' },
   series: { method: 'GET', path: '/ui/series', action: 'web.series' },
   upload: { method: 'GET', path: '/ui/upload', action: 'web.upload' },
