@@ -5,16 +5,19 @@ import type { Authenticator } from '../src/auth/Authenticator.ts';
 import type { Principal } from '../src/auth/Principal.ts';
 import type { ImageSchema } from '../src/catalog/ImageSchema.ts';
 import type { ImageService } from '../src/images/ImageService.ts';
-import { pathOf, ROUTES, routeMatcher } from '../src/api/routes.ts';
+import { GLANCE_ROUTES, pathOf, ROUTES, routeMatcher } from '../src/api/routes.ts';
 import type { AuditLog } from '../src/tracking/AuditLog.ts';
 import { auditEntry, type Exchange } from './auditTrail.ts';
 import { listImages, showImage, type ReadReply } from './imageReads.ts';
+import { glanceList, glanceShow } from './glanceReads.ts';
 import { principalOf } from './requestPrincipal.ts';
 import { requestAddress } from './clientAddress.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 // Only lower-case ids are answered here: anything else goes to the Koa app, which refuses it.
-const showPath = routeMatcher(ROUTES.showImage, { id: '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}' });
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const showPath = routeMatcher(ROUTES.showImage, { id: UUID });
+const glanceShowPath = routeMatcher(GLANCE_ROUTES.showImage, { id: UUID });
 
 export interface HotReadOptions {
   service: ImageService;
@@ -26,7 +29,8 @@ export interface HotReadOptions {
 }
 
 /**
- * The three hot read routes (GET and HEAD of /images, /images/detail and /images/<id>) answered on
+ * The hot read routes (GET and HEAD of /images, /images/detail and /images/<id>, and the Glance v2
+ * edge's /v2/images and /v2/images/<id>) answered on
  * node:http itself: Koa's context, router and middleware chain cost more than the read (~40 µs of
  * ~90 µs a request here). The answers come from the same functions the Koa routes call, are
  * authenticated by the same seam and audited with the same entry. Only successful answers are sent
@@ -41,21 +45,23 @@ export function withHotReads(o: HotReadOptions, app: RequestListener): RequestLi
     const path = q === -1 ? url : url.slice(0, q);
     let route: string;
     let id: string | undefined;
-    if (path === ROUTES.listImages.path || path === ROUTES.listImageDetails.path) route = path;
-    else {
-      id = showPath(path)?.['id'];
-      if (id === undefined) return app(req, res);
-      route = ROUTES.showImage.path;
-    }
+    if (path === ROUTES.listImages.path || path === ROUTES.listImageDetails.path || path === GLANCE_ROUTES.listImages.path) route = path;
+    else if ((id = showPath(path)?.['id']) !== undefined) route = ROUTES.showImage.path;
+    else if ((id = glanceShowPath(path)?.['id']) !== undefined) route = GLANCE_ROUTES.showImage.path;
+    else return app(req, res);
     const started = performance.now();
     principalOf(req, o.auth).then(
       (who) => {
         let reply: ReadReply;
         try {
-          reply =
-            id !== undefined
-              ? showImage(o.service, id, who, req.headers['if-none-match'])
-              : listImages(o.service, o.schema, path, parseQuery(q === -1 ? '' : url.slice(q + 1)), who, route === ROUTES.listImageDetails.path);
+          // The Glance v2 edge's two reads too (daemon/glanceReads.ts): the same answers as its Koa routes.
+          if (route === GLANCE_ROUTES.showImage.path) reply = glanceShow(o.service, id!, who);
+          else if (route === GLANCE_ROUTES.listImages.path) reply = glanceList(o.service, q === -1 ? '' : url.slice(q + 1), who);
+          else
+            reply =
+              id !== undefined
+                ? showImage(o.service, id, who, req.headers['if-none-match'])
+                : listImages(o.service, o.schema, path, parseQuery(q === -1 ? '' : url.slice(q + 1)), who, route === ROUTES.listImageDetails.path);
         } catch {
           return app(req, res);
         }
@@ -81,7 +87,7 @@ function send(o: HotReadOptions, req: IncomingMessage, res: ServerResponse, repl
       ip,
       method: req.method!,
       url: req.url!,
-      path: r.id !== undefined ? pathOf(ROUTES.showImage, { id: r.id }) : r.route,
+      path: r.id !== undefined ? pathOf(r.route === GLANCE_ROUTES.showImage.path ? GLANCE_ROUTES.showImage : ROUTES.showImage, { id: r.id }) : r.route,
       route: r.route,
       id: r.id,
       principal: r.who,

@@ -10,6 +10,7 @@ import { GlanceMembers, type ProjectDirectory } from '../../src/glance/GlanceMem
 import { versionsDocument } from '../../src/glance/GlanceVersions.ts';
 import { parsePatch, PATCH_MEDIA_TYPES } from '../../src/glance/GlancePatch.ts';
 import { jsonBody } from '../jsonBody.ts';
+import { glanceList, glanceShow } from '../glanceReads.ts';
 import { pickRange } from '../rangeHeader.ts';
 import { sendPositional } from '../positionalSender.ts';
 import { on, principal } from '../route.ts';
@@ -24,7 +25,7 @@ const unsupportedMediaType = (field: string, expected: string, got: string) =>
  * Errors answer in Glance's shape (daemon/app.ts, src/glance/GlanceErrors.ts).
  */
 export function glanceRoutes(router: Router, images: ImageService, files: FileServices, projects: ProjectDirectory, maxJsonBytes: number): void {
-  const glance = new GlanceImages(images);
+  const glance = GlanceImages.of(images);
   const members = new GlanceMembers(images, glance, projects);
   const json = jsonBody(maxJsonBytes, assertSignedIn);
   const patchJson = jsonBody(maxJsonBytes, assertSignedIn, PATCH_MEDIA_TYPES);
@@ -57,11 +58,14 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
     ctx.body = schema;
   });
 
+  // Answered on the hot read path too (daemon/hotReads.ts), with the same text.
   on(router, GLANCE_ROUTES.listImages, (ctx) => {
-    ctx.body = glance.list(new URLSearchParams(ctx.querystring), principal(ctx));
+    ctx.type = 'application/json';
+    ctx.body = glanceList(images, ctx.querystring, principal(ctx)).json;
   });
   on(router, GLANCE_ROUTES.showImage, (ctx) => {
-    ctx.body = glance.show(params(ctx)['id']!, principal(ctx));
+    ctx.type = 'application/json';
+    ctx.body = glanceShow(images, params(ctx)['id']!, principal(ctx)).json;
   });
   on(router, GLANCE_ROUTES.createImage, json, async (ctx) => {
     const image = await glance.create(ctx.request.body, principal(ctx));

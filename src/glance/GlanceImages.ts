@@ -41,9 +41,23 @@ export interface GlanceList {
  * VISOR's own routes. Only names, shapes and Glance's conventions are translated here.
  */
 export class GlanceImages {
+  private static readonly instances = new WeakMap<ImageService, GlanceImages>();
+
+  /** The one Glance view of a core's images: the Koa routes and the hot read path share its caches. */
+  static of(images: ImageService): GlanceImages {
+    let glance = GlanceImages.instances.get(images);
+    if (glance === undefined) {
+      glance = new GlanceImages(images);
+      GlanceImages.instances.set(images, glance);
+    }
+    return glance;
+  }
+
   private readonly images: ImageService;
   /** A record's view without its visibility (grants live outside it): records are replaced, never changed, so one per version. */
   private readonly views = new WeakMap<ImageRecord, GlanceImage>();
+  /** JSON.stringify of those views, per version too: a read is then assembled as text. */
+  private readonly texts = new WeakMap<ImageRecord, string>();
 
   private readonly fullSortMax: number;
 
@@ -61,6 +75,21 @@ export class GlanceImages {
     return r.access === 'private' && this.images.isShared(r.id) ? { ...v, visibility: 'shared' } : v;
   }
 
+  /** JSON text of view(r). */
+  viewJson(r: ImageRecord): string {
+    if (r.access === 'private' && this.images.isShared(r.id)) return JSON.stringify(this.view(r));
+    let text = this.texts.get(r);
+    if (text === undefined) {
+      text = JSON.stringify(this.view(r));
+      this.texts.set(r, text);
+    }
+    return text;
+  }
+
+  showJson(id: string, who: Principal | undefined): string {
+    return this.viewJson(this.record(id, who));
+  }
+
   /** The image, if the caller may see it: a non-UUID id is simply not found (`openstack image show NAME` looks by id first). */
   record(id: string, who: Principal | undefined): ImageRecord {
     if (!UUID.test(id)) throw notFound(`image ${id}`);
@@ -72,32 +101,43 @@ export class GlanceImages {
   }
 
   list(params: URLSearchParams, who: Principal | undefined): GlanceList {
+    const { records, ...links } = this.page(params, who);
+    return { images: records.map((r) => this.view(r)), ...links };
+  }
+
+  /** The list answer as JSON text, each image's text cached per version. */
+  listJson(params: URLSearchParams, who: Principal | undefined): string {
+    const { records, ...links } = this.page(params, who);
+    return `{"images":[${records.map((r) => this.viewJson(r)).join(',')}],${JSON.stringify(links).slice(1)}`;
+  }
+
+  private page(params: URLSearchParams, who: Principal | undefined): Omit<GlanceList, 'images'> & { records: ImageRecord[] } {
     const q = parseGlanceListQuery(params);
     const schema = '/v2/schemas/images';
-    if (q.limit === 0) return { images: [], first: q.first, schema };
+    if (q.limit === 0) return { records: [], first: q.first, schema };
     const [only, ...more] = q.keys;
     // A trailing id in the same direction is the index's own tie-break.
     const field = only === undefined || more.some(([k, d]) => k !== 'id' || d !== only[1]) ? undefined : INDEXED_ORDER[only[0]];
     if (field !== undefined) {
       const page = this.images.listWhere({ sort: field, dir: only![1] }, { limit: q.limit, marker: q.marker }, who, (r) => q.matches(this.view(r)));
-      return { images: page.images.map((r) => this.view(r)), first: q.first, ...(page.nextMarker !== undefined ? { next: q.next(page.nextMarker) } : {}), schema };
+      return { records: page.images, first: q.first, ...(page.nextMarker !== undefined ? { next: q.next(page.nextMarker) } : {}), schema };
     }
     // Several keys, or one the index keeps no order for: every image the caller sees, filtered and sorted here.
     const records = this.images.visible(who);
     if (records.length > this.fullSortMax) {
       throw invalidField('sort', 'single-key', `one sort key (${Object.keys(INDEXED_ORDER).join(', ')}) over more than ${this.fullSortMax} images`, `sort: ${q.keys.map(([k, d]) => `${k}:${d}`).join(',')} would sort ${records.length} images in full; sort by one key`);
     }
-    const visible = records.map((r) => this.view(r));
+    const viewed = records.map((r) => ({ r, v: this.view(r) }));
     let after: GlanceImage | undefined;
     if (q.marker !== undefined) {
       // The marker is found among all the images the caller sees (filtered or not): its sort values place the page.
-      after = visible.find((i) => i.id === q.marker);
+      after = viewed.find((x) => x.v.id === q.marker)?.v;
       if (after === undefined) throw invalidField('marker', 'exists', 'the id of an image in the previous page', `marker: no image ${q.marker}`);
     }
-    const selected = visible.filter((i) => q.matches(i) && (after === undefined || q.compare(after, i) < 0)).sort(q.compare);
+    const selected = viewed.filter((x) => q.matches(x.v) && (after === undefined || q.compare(after, x.v) < 0)).sort((x, y) => q.compare(x.v, y.v));
     const page = selected.slice(0, q.limit);
     const last = page[page.length - 1];
-    return { images: page, first: q.first, ...(last !== undefined && page.length === q.limit && selected.length > q.limit ? { next: q.next(last.id) } : {}), schema };
+    return { records: page.map((x) => x.r), first: q.first, ...(last !== undefined && page.length === q.limit && selected.length > q.limit ? { next: q.next(last.v.id) } : {}), schema };
   }
 
   async create(body: unknown, caller: Principal | undefined): Promise<GlanceImage> {
