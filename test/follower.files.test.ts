@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../src/config/VisorConfig.ts';
 import { FetchedFiles, fetchedKey } from '../src/sync/FetchedFiles.ts';
+import { ON_DEMAND_AT_ONCE } from '../src/sync/FollowedFiles.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call } from './helpers/http.ts';
 import { pollUntil } from './helpers/polling.ts';
@@ -189,11 +190,17 @@ test('two clients during the first fetch share one upstream read, and both get t
   t.is(relay.reads(id), 1);
 });
 
-test('bytes that fail verification are never kept: the client gets a cut download, and the next try fetches again', async (t) => {
+test('bytes that fail verification are never kept: the client gets a cut download, a waiting one a 502, and the next try waits out a backoff, then fetches again', async (t) => {
   for (const [key, bad] of [['corrupt', relay.corrupt], ['oversize', relay.oversize]] as const) {
     const { id, data } = images[key]!;
     bad.add(id);
-    const res = await fetch(`${onDemand.url}/images/${id}/file`, { signal: AbortSignal.timeout(10_000) });
+    // Slow, so that a second client is surely waiting on this fetch when it fails.
+    relay.slow.set(id, 1500);
+    const first = fetch(`${onDemand.url}/images/${id}/file`, { signal: AbortSignal.timeout(20_000) });
+    await pollUntil(() => relay.reads(id), (n) => n === 1, { within: 10_000 });
+    // A waiting client (a range, served from the copy) is told it failed, in the error shape.
+    const waiting = call(onDemand, undefined, 'GET', `/images/${id}/file`, undefined, { range: 'bytes=0-9' });
+    const res = await first;
     t.is(res.status, 200, 'the answer started while the bytes were still arriving');
     const read = await res.arrayBuffer().then(
       (b) => `whole ${b.byteLength}`,
@@ -202,15 +209,41 @@ test('bytes that fail verification are never kept: the client gets a cut downloa
     t.not(read, `whole ${data.length}`, `${key}: a clean body of unverified bytes`);
     t.not(read, 'TimeoutError', `${key}: the download hung instead of ending`);
     t.is((await keptFiles(onDemand))[id], undefined, `${key}: nothing kept`);
-    // A waiting client (a range, served from the copy) is told it failed, in the error shape.
-    const waiting = await call(onDemand, undefined, 'GET', `/images/${id}/file`, undefined, { range: 'bytes=0-9' });
-    t.is(waiting.status, 502);
-    t.regex(waiting.text, new RegExp(`upstream up served image ${id}'s file with (digest|more than)`));
+    t.is((await waiting).status, 502);
+    t.regex((await waiting).text, new RegExp(`upstream up served image ${id}'s file with (digest|more than)`));
+    // Right after a failure the upstream is not asked again: whoever asks is told when to come back, and why.
+    const backoff = await call(onDemand, undefined, 'GET', `/images/${id}/file`);
+    t.is(backoff.status, 429);
+    t.true(Number(backoff.headers.get('retry-after')) >= 1);
+    t.regex(backoff.text, /could not be fetched from upstream up .* s ago \(upstream up served image/);
+    t.is(relay.reads(id), 1, `${key}: the backoff asked the upstream nothing`);
     bad.delete(id);
+    relay.slow.delete(id);
+    await sleep(Number(backoff.headers.get('retry-after')) * 1000);
     const healed = await call(onDemand, undefined, 'GET', `/images/${id}/file`);
     t.is(sha256(healed.bytes), sha256(data));
-    t.is(relay.reads(id), 3, `${key}: every failed try read again, and the good one kept`);
+    t.is(relay.reads(id), 2, `${key}: the try after the backoff read again, and kept the good bytes`);
   }
+});
+
+// Serial (ava runs serial tests before the others): the other tests' fetches would count against the cap.
+test.serial('downloads start at most ON_DEMAND_AT_ONCE fetches at once: beyond that they are told to come back (429), and nothing more is asked of the upstream', async (t) => {
+  const held = await Promise.all(Array.from({ length: ON_DEMAND_AT_ONCE + 1 }, (_, i) => publish(`held${i}`, {}, 64 * KiB)));
+  await sync(onDemand);
+  for (const { id } of held) relay.slow.set(id, 3000);
+  const firsts = held.slice(0, ON_DEMAND_AT_ONCE).map(({ id }) => call(onDemand, undefined, 'GET', `/images/${id}/file`));
+  await pollUntil(() => held.slice(0, ON_DEMAND_AT_ONCE).every(({ id }) => relay.reads(id) === 1), (all) => all, { within: 10_000 });
+  const extra = held[ON_DEMAND_AT_ONCE]!;
+  const refused = await call(onDemand, undefined, 'GET', `/images/${extra.id}/file`);
+  t.is(refused.status, 429, refused.text);
+  t.truthy(refused.headers.get('retry-after'));
+  t.is(relay.reads(extra.id), 0);
+  for (const answer of await Promise.all(firsts)) t.is(answer.status, 200);
+  // A fetch counts until its copy is kept and recorded, a little after its client has the last byte.
+  const kept = await pollUntil(() => keptFiles(onDemand), (k) => held.slice(0, ON_DEMAND_AT_ONCE).every(({ id }) => k[id] !== undefined), { within: 30_000 });
+  t.true(held.slice(0, ON_DEMAND_AT_ONCE).every(({ id }) => kept[id] !== undefined));
+  relay.slow.delete(extra.id);
+  t.is((await call(onDemand, undefined, 'GET', `/images/${extra.id}/file`)).status, 200, 'once they are done, the next one starts');
 });
 
 test('a client that gives up during the first fetch does not stop it: the copy is kept for the next', async (t) => {

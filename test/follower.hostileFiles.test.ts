@@ -37,9 +37,13 @@ async function hostileUpstream(bytes: Buffer, disk: string): Promise<{ catalogue
   return { catalogue, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`, id: record.id, served: () => served, close: () => files.close() };
 }
 
-/** Downloads through the follower until a second fetch is seen (a try may join the one still failing); every answer must be a refusal naming `reason`. */
+/**
+ * Downloads through the follower until a second fetch is seen (a try may join the one still failing,
+ * and after a failure the next fetch waits out a backoff of 5 s, answered 429 meanwhile); every
+ * answer must be a refusal naming `reason`.
+ */
 async function refusedTwice(t: ExecutionContext, d: TestDaemon, up: Awaited<ReturnType<typeof hostileUpstream>>, reason: RegExp): Promise<void> {
-  for (let attempt = 0; attempt < 20 && up.served() < 2; attempt++) {
+  for (let attempt = 0; attempt < 200 && up.served() < 2; attempt++) {
     const download = await call(d, undefined, 'GET', `/images/${up.id}/file`).catch(() => undefined);
     // Either refused before the first byte or cut: never the whole file.
     if (download) {

@@ -2,7 +2,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { ImageLocation, ImageRecord } from '../api/ImageRecord.ts';
 import { ConcurrencyLimit } from '../auth/ConcurrencyLimit.ts';
 import type { UpstreamConfig } from '../config/VisorConfig.ts';
-import { conflict, VisorError } from '../errors/VisorError.ts';
+import { conflict, TooManyRequests, VisorError } from '../errors/VisorError.ts';
 import { idFromPath } from '../catalog/CatalogLayout.ts';
 import type { Logger } from '../log/Logger.ts';
 import type { ImageStore } from '../store/ImageStore.ts';
@@ -13,6 +13,15 @@ import type { UploadScan } from '../scanning/ImageScans.ts';
 
 /** Background fetches of the `immediate` policy running at once, all upstreams together. */
 const IMMEDIATE_AT_ONCE = 2;
+/**
+ * Fetches started by downloads running at once, all upstreams together: anyone may download a public
+ * followed image, so without a cap anyone could set this instance fetching every file it follows at
+ * once (its disk, its bandwidth and the upstream's). Beyond it a download is told to come back (429).
+ */
+export const ON_DEMAND_AT_ONCE = 8;
+/** After a failed fetch, the image's next one waits this long, doubling with each failure in a row (5 s, 10 s, 20 s…) up to an hour. */
+const FIRST_BACKOFF_S = 5;
+const MAX_BACKOFF_S = 3600;
 
 /**
  * How a followed image's file is served: from the copy fetched earlier (`local`), or fetched now
@@ -64,6 +73,10 @@ export class FollowedFiles {
   private readonly upstreams: Map<string, UpstreamConfig>;
   /** Fetches under way, by image id. */
   private readonly inFlight = new Map<string, Promise<ImageLocation>>();
+  /** Of those, how many downloads started. */
+  private onDemand = 0;
+  /** The last failed fetch of each image's file (this version of it), until one succeeds. */
+  private readonly failures = new Map<string, { checksum: string | undefined; at: number; failures: number; reason: string }>();
   private readonly background = new ConcurrencyLimit({ limit: IMMEDIATE_AT_ONCE, maxQueued: 1_000_000 });
   private readonly closing = new AbortController();
 
@@ -132,8 +145,16 @@ export class FollowedFiles {
   private async fetch(u: UpstreamConfig, r: ImageRecord, stream: boolean): Promise<FetchedBytes> {
     const running = this.inFlight.get(r.id);
     if (running) return { location: await running };
+    const failed = this.failures.get(r.id);
+    if (failed && failed.checksum === r.checksum) {
+      const wait = failed.at + Math.min(MAX_BACKOFF_S, FIRST_BACKOFF_S * 2 ** (failed.failures - 1)) * 1000 - Date.now();
+      if (wait > 0) throw new TooManyRequests(`image ${r.id}'s file could not be fetched from upstream ${u.name} ${Math.round((Date.now() - failed.at) / 1000)} s ago (${failed.reason}); the next attempt may start in ${Math.ceil(wait / 1000)} s`, wait / 1000);
+    }
+    if (this.onDemand >= ON_DEMAND_AT_ONCE) throw new TooManyRequests(`${this.onDemand} followed images' files are being fetched from their upstreams for downloads already; try again shortly`, 5);
     const client = stream ? new PassThrough({ highWaterMark: 1 << 20 }) : undefined;
+    this.onDemand++;
     const done = this.start(u, r, client);
+    done.then(() => this.onDemand--, () => this.onDemand--);
     if (client) {
       done.catch(() => undefined);
       return { stream: client, location: { store: u.files.store, key: fetchedKey(u.name, r.id) } };
@@ -154,9 +175,18 @@ export class FollowedFiles {
     })();
     this.inFlight.set(r.id, done);
     done.then(
-      () => this.inFlight.delete(r.id),
+      () => {
+        this.inFlight.delete(r.id);
+        this.failures.delete(r.id);
+      },
       (error: unknown) => {
         this.inFlight.delete(r.id);
+        // Not while stopping: a fetch cut by the stop says nothing about the upstream.
+        if (!this.closing.signal.aborted) {
+          const before = this.failures.get(r.id);
+          const failures = before && before.checksum === r.checksum ? before.failures + 1 : 1;
+          this.failures.set(r.id, { checksum: r.checksum, at: Date.now(), failures, reason: ((error as Error).message ?? String(error)).slice(0, 300) });
+        }
         this.o.logger.warn({ image: r.id, upstream: u.name, err: error }, 'fetching a followed image file failed');
       },
     );
