@@ -117,6 +117,14 @@ test('browse, search, open an image, sign in, upload with progress, sign out: th
     const record = (await call(d, key, 'GET', `/images/${uploadedId}`)).json as { size: number; checksum: string; status: string; access: string; owner: string };
     t.like(record, { size: UPLOAD_BYTES, checksum: sha256(content), status: 'available', access: 'private', owner });
 
+    // An image registered without its file gets it from its own page.
+    const pending = await createImage(d, key, { name: unique('pending-disk'), disk: 'raw', container_format: 'bare', access: 'public' });
+    await page.goto(`${d.url}/ui/images/${pending}`);
+    await page.getByLabel('File').setInputFiles({ name: 'small.raw', mimeType: 'application/octet-stream', buffer: Buffer.from('pending bytes') });
+    await page.getByRole('button', { name: 'Upload the file' }).click();
+    await page.getByRole('link', { name: 'Download the file' }).waitFor();
+    t.like((await call(d, key, 'GET', `/images/${pending}`)).json, { status: 'available', size: 13 });
+
     // Sign out: back to anonymous, both private images gone from the list and their pages.
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('link', { name: 'Sign in' }).waitFor();

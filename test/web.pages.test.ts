@@ -81,6 +81,11 @@ test('an image page shows its facts, format verdict, history and copy-ready fetc
   t.regex(p.html, /openstack --os-image-url http:\/\/127\.0\.0\.1:\d+ image save --file secret-image-[0-9a-f]+ [0-9a-f-]+/);
   const pub = await page(d, `/ui/images/${publicId}`);
   t.false(pub.html.includes('VISOR_TOKEN'), 'a public image needs no token to fetch');
+  t.false(pub.html.includes('id="file-form"'), 'an available image offers no upload');
+  // An image without its file offers its upload to a signed-in viewer (the API decides who may), not to anonymous.
+  const pending = await createImage(d, ownerKey, { name: unique('pending'), access: 'public' });
+  t.true((await page(d, `/ui/images/${pending}`, jar)).html.includes('id="file-form"'));
+  t.false((await page(d, `/ui/images/${pending}`)).html.includes('id="file-form"'));
 });
 
 test('browsing pages through the catalogue with the same markers as the API, keeping the search', async (t) => {

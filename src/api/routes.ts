@@ -99,7 +99,7 @@ export const GLANCE_ROUTES = {
  */
 export const WEB_ROUTES = {
   browse: { method: 'GET', path: '/ui/', action: 'web.browse' },
-  /** Sends `/ui` on to `/ui/`, where the pages' relative paths hold. */
+  /** Sends `/ui` on to `/ui/`, the first page. */
   home: { method: 'GET', path: '/ui', action: 'web.browse' },
   image: { method: 'GET', path: '/ui/images/:id', action: 'web.image' },
   series: { method: 'GET', path: '/ui/series', action: 'web.series' },

@@ -18,16 +18,20 @@ const SCRIPT = String.raw`'use strict';
     });
   });
 
+  // An image registered without its file (or whose upload failed): upload it from its page.
+  var fileForm = document.getElementById('file-form');
+  if (fileForm) {
+    fileForm.addEventListener('submit', function (event) {
+      event.preventDefault();
+      var file = fileForm.elements.namedItem('file').files[0];
+      if (!file) return;
+      fileForm.querySelector('button[type=submit]').disabled = true;
+      upload({ id: fileForm.getAttribute('data-image-id') }, file, fileForm);
+    });
+  }
+
   var form = document.getElementById('upload-form');
   if (!form) return;
-  var status = document.getElementById('upload-status');
-  var progress = document.getElementById('upload-progress');
-  var button = form.querySelector('button[type=submit]');
-  var csrf = form.elements.namedItem('csrf').value;
-  var say = function (text) { status.textContent = text; };
-  var messageOf = function (body, fallback) {
-    return body && body.error && body.error.message ? body.error.message : fallback;
-  };
 
   form.addEventListener('submit', function (event) {
     event.preventDefault();
@@ -38,6 +42,8 @@ const SCRIPT = String.raw`'use strict';
       var input = form.elements.namedItem(field);
       if (input && input.value !== '') fields[field] = input.value;
     });
+    var button = form.querySelector('button[type=submit]');
+    var csrf = form.elements.namedItem('csrf').value;
     button.disabled = true;
     say('Registering the image…');
     // Registered through the API itself; the session's CSRF token in a header lets the cookie act.
@@ -52,16 +58,24 @@ const SCRIPT = String.raw`'use strict';
         return body;
       });
     }).then(function (image) {
-      upload(image, file);
+      upload(image, file, form);
     }).catch(function (error) {
       say(error.message);
       button.disabled = false;
     });
   });
 
+  function say(text) { document.getElementById('upload-status').textContent = text; }
+  function messageOf(body, fallback) {
+    return body && body.error && body.error.message ? body.error.message : fallback;
+  }
+
   // XMLHttpRequest sends the File from disk as it goes: the page never holds its bytes, and
   // upload progress events say how far it got.
-  function upload(image, file) {
+  function upload(image, file, owner) {
+    var csrf = owner.elements.namedItem('csrf').value;
+    var button = owner.querySelector('button[type=submit]');
+    var progress = document.getElementById('upload-progress');
     var xhr = new XMLHttpRequest();
     var events = 0;
     xhr.open('PUT', '/images/' + encodeURIComponent(image.id) + '/file');
@@ -91,7 +105,7 @@ const SCRIPT = String.raw`'use strict';
       button.disabled = false;
     });
     xhr.addEventListener('error', function () {
-      say('The upload was cut off. The image stays registered; upload again from its page.');
+      say('The upload was cut off. The image stays registered: upload its file again from its page.');
       button.disabled = false;
     });
     xhr.send(file);

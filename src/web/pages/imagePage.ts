@@ -3,7 +3,7 @@ import type { HistoryEntry, ImageGrantsView } from '../../api/wire.ts';
 import type { ImageTrust } from '../../trust/ImageTrust.ts';
 import type { PolicyJudgement } from '../../trust/TrustPolicy.ts';
 import { html, type SafeHtml } from '../Html.ts';
-import { bytes, layout, when, WEB_PATHS, type Viewer } from './layout.ts';
+import { bytes, csrfField, layout, when, WEB_PATHS, type Viewer } from './layout.ts';
 
 export interface ImageView {
   image: ImageRecord;
@@ -89,6 +89,17 @@ function grantsSection(g: ImageGrantsView): SafeHtml {
   <p class="muted">Change with <code>visor grant</code>.</p>`;
 }
 
+/** Upload (or upload again) the file of an image without one; the server decides who may. */
+function fileForm(viewer: Viewer, r: ImageRecord): SafeHtml {
+  return html`<form id="file-form" class="stack" method="post" action="${WEB_PATHS.file(r.id)}" data-image-id="${r.id}">
+    ${csrfField(viewer)}
+    <label>File<input type="file" name="file" required></label>
+    <button type="submit">Upload the file</button>
+    <progress id="upload-progress" value="0" max="1" hidden></progress>
+    <p id="upload-status" role="status" aria-live="polite"></p>
+  </form>`;
+}
+
 /** One image: its facts, verdicts, trust, history, and how to fetch its file. */
 export function imagePage(viewer: Viewer, v: ImageView): SafeHtml {
   const r = v.image;
@@ -132,6 +143,7 @@ export function imagePage(viewer: Viewer, v: ImageView): SafeHtml {
   )}`
       : html`<p class="muted">No file to download: the image is ${r.status}.</p>`
   }
+  ${viewer.who !== undefined && (r.status === 'locked' || r.status === 'error') && fileForm(viewer, r)}
   ${trustSection(v.trust)}
   ${v.grants && grantsSection(v.grants)}
   <h2>History</h2>
