@@ -100,6 +100,11 @@ export class CatalogCheckRun {
     }
   }
 
+  /** A file's text as a commit has it (undefined when absent), through the run's one object reader. */
+  async text(commit: string, path: string): Promise<string | undefined> {
+    return this.reader.text(`${commit}:${path}`);
+  }
+
   /** The visibility a commit's visor-catalog.json gives the catalogue. */
   async visibilityAt(commit: string): Promise<Visibility> {
     return visibilityOf(await this.reader.text(`${commit}:${CATALOG_CONFIG_FILE}`));

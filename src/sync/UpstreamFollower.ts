@@ -60,6 +60,11 @@ const UNGUESSABLE = randomBytes(32).toString('hex');
  * history as the merge's first parent, so nothing is lost silently. A result that breaks the
  * catalogue's rules is rolled back and reported.
  */
+/** Paths kept as they were here per git run (well under the command line's limit). */
+const KEEP_BATCH = 1000;
+/** Kept files named in the commit message. */
+const KEPT_LISTED = 100;
+
 export class UpstreamFollower {
   private readonly repo: CatalogRepository;
   private readonly identity: InstanceIdentity;
@@ -357,7 +362,7 @@ export class UpstreamFollower {
     // Followed only_endorsed: what the site's trust policy does not accept is not taken.
     if (u.onlyEndorsed) {
       let outcome: OnlyEndorsedOutcome = { kept: [], taken: [] };
-      await phase('endorsed', async () => (outcome = await unendorsedChanges(u.name, checked!.changes, this.versionAt(after), this.versionAt(theirs), this.trustPolicy)));
+      await phase('endorsed', async () => (outcome = await unendorsedChanges(u.name, checked!.changes, this.versionAt(run, after), this.versionAt(run, theirs), this.trustPolicy)));
       if (outcome.taken.length > 0) {
         // Records an earlier sync did not take, endorsed now: a merge would keep them deleted here.
         await this.git.run(['checkout', theirs, '--', ...outcome.taken]);
@@ -394,21 +399,39 @@ export class UpstreamFollower {
    */
   private async keepHere(u: UpstreamConfig, before: string, kept: KeptHere[], result: SyncResult): Promise<void> {
     if (kept.length === 0) return;
-    for (const k of kept) {
-      const existed = await this.git.run(['cat-file', '-e', `${before}:${k.path}`]).then(() => true, () => false);
-      if (existed) await this.git.run(['checkout', before, '--', k.path]);
-      else await this.git.run(['rm', '--quiet', '--', k.path]);
-      result.conflicts.push(k);
+    // A few git runs per thousand paths, not two per path: a sync may keep out thousands (only_endorsed).
+    for (let from = 0; from < kept.length; from += KEEP_BATCH) {
+      const paths = kept.slice(from, from + KEEP_BATCH).map((k) => k.path);
+      const existed = new Set((await this.git.run(['ls-tree', '-r', '-z', '--name-only', before, '--', ...paths])).stdout.split('\0').filter(Boolean));
+      const restore = paths.filter((p) => existed.has(p));
+      const remove = paths.filter((p) => !existed.has(p));
+      if (restore.length > 0) await this.git.run(['checkout', before, '--', ...restore]);
+      if (remove.length > 0) await this.git.run(['rm', '--quiet', '--', ...remove]);
     }
+    result.conflicts.push(...kept);
     const env = { ...IDENTITY };
-    await this.git.run(['commit', '--quiet', '--no-verify', '-m', `Keep ${kept.length} file(s) as they were here against upstream ${u.name}`, '-m', kept.map((k) => `${k.path}: ${k.resolution}`).join('\n')], { env });
+    // The message names the first files kept: one argument must stay under the kernel's 128 KiB.
+    const listed = kept.slice(0, KEPT_LISTED).map((k) => `${k.path}: ${k.resolution.slice(0, 500)}`);
+    if (kept.length > KEPT_LISTED) listed.push(`and ${kept.length - KEPT_LISTED} more (see the sync's result)`);
+    await this.git.run(['commit', '--quiet', '--no-verify', '-m', `Keep ${kept.length} file(s) as they were here against upstream ${u.name}`, '-m', listed.join('\n')], { env });
   }
 
-  /** A commit's files, as the only_endorsed rule reads them. */
-  private versionAt(commit: string): CatalogVersion {
+  /** A commit's files, as the only_endorsed rule reads them: its statements listed once, texts through the run's object reader. */
+  private versionAt(run: CatalogCheckRun, commit: string): CatalogVersion {
+    let statements: Promise<Map<string, string[]>> | undefined;
+    const listAll = async () => {
+      const byFolder = new Map<string, string[]>();
+      for (const path of (await this.git.run(['ls-tree', '-r', '-z', '--name-only', commit, '--', 'endorsements/'])).stdout.split('\0').filter(Boolean)) {
+        const cut = path.lastIndexOf('/');
+        const names = byFolder.get(path.slice(0, cut));
+        if (names) names.push(path.slice(cut + 1));
+        else byFolder.set(path.slice(0, cut), [path.slice(cut + 1)]);
+      }
+      return byFolder;
+    };
     return {
-      text: (path) => this.git.run(['cat-file', 'blob', `${commit}:${path}`]).then((r) => r.stdout, () => undefined),
-      list: async (folder) => (await this.git.run(['ls-tree', '-z', '--name-only', commit, '--', `${folder}/`])).stdout.split('\0').filter(Boolean).map((p) => p.slice(p.lastIndexOf('/') + 1)),
+      text: (path) => run.text(commit, path),
+      list: async (folder) => (await (statements ??= listAll())).get(folder) ?? [],
     };
   }
 
