@@ -247,6 +247,11 @@ test('list: limit and marker with root-relative next, filters, both sort syntaxe
   t.deepEqual(names(await mine('&flavor=small&sort=name:asc')), [`${prefix}-0`, `${prefix}-1`]);
   t.deepEqual(names(await mine('&disk_format=in:qcow2,vmdk')), [`${prefix}-4`]);
   t.deepEqual(names(await mine(`&created_at=gte:${encodeURIComponent(String(made[0]!['created_at']))}&sort=name:asc`)).length, 6 - 1);
+  t.deepEqual(names(await mine(`&name=${prefix}-2`)), [`${prefix}-2`]);
+  t.deepEqual(names(await mine(`&name=in:${prefix}-1,${prefix}-3&sort=name:asc`)), [`${prefix}-1`, `${prefix}-3`]);
+  t.is(names(await mine('&status=queued')).length, 5);
+  t.deepEqual(names(await mine('&status=in:active,killed')), []);
+  t.deepEqual(names(await mine('&flavor=big&tag=even&sort=name:asc')), [`${prefix}-2`, `${prefix}-4`]);
   t.deepEqual(names(await mine('&os_hidden=true')), [hidden.name]);
   t.false(names(await mine('&limit=100')).includes(hidden.name));
 });

@@ -7,6 +7,7 @@ import { glanceImageOf, type GlanceImage } from './GlanceImageView.ts';
 import { visorFieldsOf, type GlanceValue } from './GlanceFields.ts';
 import { applyPatch, type PatchOperation } from './GlancePatch.ts';
 import { parseGlanceListQuery } from './GlanceListQuery.ts';
+import { indexFilterOf } from './GlanceIndexFilter.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -119,7 +120,7 @@ export class GlanceImages {
     // A trailing id in the same direction is the index's own tie-break.
     const field = only === undefined || more.some(([k, d]) => k !== 'id' || d !== only[1]) ? undefined : INDEXED_ORDER[only[0]];
     if (field !== undefined) {
-      const page = this.images.listWhere({ sort: field, dir: only![1] }, { limit: q.limit, marker: q.marker }, who, (r) => q.matches(this.view(r)));
+      const page = this.images.listWhere({ sort: field, dir: only![1] }, { limit: q.limit, marker: q.marker }, who, indexFilterOf(params), (r) => q.matches(this.view(r)));
       return { records: page.images, first: q.first, ...(page.nextMarker !== undefined ? { next: q.next(page.nextMarker) } : {}), schema };
     }
     // Several keys, or one the index keeps no order for: every image the caller sees, filtered and sorted here.

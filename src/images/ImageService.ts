@@ -71,12 +71,19 @@ export class ImageService {
   }
 
   /**
-   * One page of the images the caller may see that `accept` takes, in the index's order by one field
-   * (ties by id, same direction): for an edge whose filters are its own (Glance v2), at the cost of
-   * VISOR's own lists (the index walks its kept order and stops at the page's end).
+   * One page of the images the caller may see that match `filter` (VISOR's own list filters: the
+   * index narrows by them first) and that `accept` takes, in the index's order by one field (ties by
+   * id, same direction): for an edge whose filters are its own (Glance v2), at the cost of VISOR's
+   * own lists (the index walks its kept order, or the few candidates, and stops at the page's end).
    */
-  listWhere(order: { sort: string; dir: SortDirection }, page: { limit: number; marker?: string | undefined }, who: Principal | undefined, accept: (r: ImageRecord) => boolean): ListResult<ImageRecord> {
-    const query: ImageQuery = { equals: new Map(), ranges: [], tags: [], properties: new Map(), ...order, limit: page.limit, ...(page.marker !== undefined ? { marker: page.marker } : {}) };
+  listWhere(
+    order: { sort: string; dir: SortDirection },
+    page: { limit: number; marker?: string | undefined },
+    who: Principal | undefined,
+    filter: Pick<ImageQuery, 'equals' | 'ranges' | 'tags' | 'properties'>,
+    accept: (r: ImageRecord) => boolean,
+  ): ListResult<ImageRecord> {
+    const query: ImageQuery = { ...filter, ...order, limit: page.limit, ...(page.marker !== undefined ? { marker: page.marker } : {}) };
     const found = this.o.index.query(query, (r) => this.o.ledger.canSee(who, r) && accept(r));
     return { images: found.items, ...(found.nextMarker ? { nextMarker: found.nextMarker } : {}) };
   }
