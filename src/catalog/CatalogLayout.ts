@@ -49,6 +49,10 @@ export function idFromPath(path: string): string | undefined {
 export const ENDORSEMENTS_DIR = 'endorsements';
 /** The catalogue's endorsers and their public keys. */
 export const ENDORSERS_FILE = 'trust/endorsers.json';
+/** The catalogue's trust roots (TUF's root role): whose signatures the endorser list and the roots' own rotation need. */
+export const ROOT_FILE = 'trust/root.json';
+/** The roots' signatures over root.json and endorsers.json, one entry per signed file. */
+export const TRUST_SIGNATURES_FILE = 'trust/signatures.json';
 
 export function endorsementDir(id: string): string {
   return `${ENDORSEMENTS_DIR}/${id.slice(0, 2)}/${id}`;
@@ -77,7 +81,7 @@ export function statementFromPath(path: string): StatementPath | undefined {
  * `catalog init` writes at the top level, records under images/, statements under endorsements/,
  * the endorser list, and the CI folders.
  */
-const TOP_LEVEL_FILES = new Set(['README.md', 'LICENSE', CATALOG_CONFIG_FILE, '.gitattributes', '.gitignore', '.gitlab-ci.yml', VENDORED_CHECKER, ENDORSERS_FILE]);
+const TOP_LEVEL_FILES = new Set(['README.md', 'LICENSE', CATALOG_CONFIG_FILE, '.gitattributes', '.gitignore', '.gitlab-ci.yml', VENDORED_CHECKER, ENDORSERS_FILE, ROOT_FILE, TRUST_SIGNATURES_FILE]);
 const TOP_LEVEL_FOLDERS = ['.github/'];
 const RECORD_FILE = /^images\/[0-9a-f]{2}\/[^/]+\.json$/;
 const STATEMENT_FILE = /^endorsements\/[0-9a-f]{2}\/[^/]+\/[^/]+\.json$/;
@@ -92,4 +96,4 @@ export function catalogFileKind(path: string): CatalogFileKind | undefined {
   return TOP_LEVEL_FOLDERS.some((folder) => path.startsWith(folder)) ? 'other' : undefined;
 }
 
-export const ALLOWED_PATHS_TEXT = 'images/<id[0:2]>/<id>.json, endorsements/<id[0:2]>/<id>/<statement>.json, trust/endorsers.json or a file catalog init writes';
+export const ALLOWED_PATHS_TEXT = 'images/<id[0:2]>/<id>.json, endorsements/<id[0:2]>/<id>/<statement>.json, trust/endorsers.json, trust/root.json, trust/signatures.json or a file catalog init writes';

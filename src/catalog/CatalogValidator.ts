@@ -1,7 +1,7 @@
 import { ImageSchema } from './ImageSchema.ts';
 import { scanCatalog, type FileProblem } from './CatalogScanner.ts';
 import { imageIds, ownerKey, recordProblems, seriesNameKey } from './CatalogRules.ts';
-import { CATALOG_CONFIG_FILE, ENDORSEMENTS_DIR, ENDORSERS_FILE, recordPath } from './CatalogLayout.ts';
+import { CATALOG_CONFIG_FILE, ENDORSEMENTS_DIR, ENDORSERS_FILE, recordPath, ROOT_FILE, TRUST_SIGNATURES_FILE } from './CatalogLayout.ts';
 import { statementChangeProblems } from '../trust/EndorsementChecks.ts';
 import { privateInPublic, visibilityOf } from './CatalogVisibility.ts';
 import { readdir, readFile } from 'node:fs/promises';
@@ -54,7 +54,7 @@ export async function validateCatalog(dir: string, schema = new ImageSchema()): 
   // Every statement as if newly added: the same rules a change of it meets.
   const statements = await statementFilesIn(dir);
   const text = (path: string) => readFile(join(dir, path), 'utf8').catch(() => undefined);
-  problems.push(...(await statementChangeProblems({ added: [...statements, ENDORSERS_FILE], modified: [], deleted: [] }, { text, record: async (id) => byId.get(id) })));
+  problems.push(...(await statementChangeProblems({ added: [...statements, ENDORSERS_FILE, ROOT_FILE, TRUST_SIGNATURES_FILE], modified: [], deleted: [] }, { text, baseText: async () => undefined, record: async (id) => byId.get(id) })));
   return problems;
 }
 

@@ -145,7 +145,11 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
     for (const p of recordProblems(record, lookup, before)) problems.push({ file: path, ...p });
   }
 
-  problems.push(...(await statementChangeProblems(changes, { text: async (path) => readBlob(targetEntries.get(path)), record: lookupTarget })));
+  const targetText = async (path: string) => readBlob(targetEntries.get(path));
+  const changedSet = new Set([...changes.added, ...changes.modified, ...changes.deleted]);
+  // The base's text of a file the change left alone is the target's (a diff names only what changed).
+  const baseText = async (path: string) => (changedSet.has(path) ? readBlob(baseBlob(path)) : targetText(path));
+  problems.push(...(await statementChangeProblems(changes, { text: targetText, baseText, record: lookupTarget })));
 
   for (const path of changes.deleted) {
     const id = idFromPath(path);

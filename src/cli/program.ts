@@ -38,6 +38,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { names: ['copy', 'link'], load: async () => (await import('./commands/copy.ts')).registerCopyCommand },
   { names: ['inspect'], load: async () => (await import('./commands/inspect.ts')).registerInspectCommand },
   { names: ['endorse'], load: async () => (await import('./commands/endorse.ts')).registerEndorseCommand },
+  { names: ['trust'], load: async () => (await import('./commands/trust.ts')).registerTrustCommand },
   { names: ['verify'], load: async () => (await import('./commands/verify.ts')).registerVerifyCommand },
   { names: ['deprecate'], load: async () => (await import('./commands/deprecate.ts')).registerDeprecateCommand },
   { names: ['scan', 'release'], load: async () => (await import('./commands/scan.ts')).registerScanCommands },

@@ -4,6 +4,7 @@ import { ENDORSERS_FILE, statementFromPath } from '../catalog/CatalogLayout.ts';
 import { EndorserList } from './EndorserList.ts';
 import { factsMismatch } from './EndorsementStatement.ts';
 import { readStatementFile } from './StatementFile.ts';
+import { trustRootProblems } from './TrustRootChecks.ts';
 
 /** How far ahead of the checker's clock a statement may be dated (clocks differ a little). */
 const CLOCK_SKEW_MS = 10 * 60_000;
@@ -18,6 +19,8 @@ export interface StatementChanges {
 export interface StatementTree {
   /** A file's text in the version being checked; undefined when absent. */
   text(path: string): Promise<string | undefined>;
+  /** The same file's text in the version the change is checked against (trust roots judge a change by it); undefined when absent. */
+  baseText(path: string): Promise<string | undefined>;
   record(id: string): Promise<ImageRecord | undefined>;
 }
 
@@ -30,7 +33,9 @@ export interface StatementTree {
  *   not dated in the future;
  * - statements are never changed or deleted (a revocation deleted would revive what it revoked;
  *   history keeps every statement anyway), unless their image's record goes too;
- * - the endorser list is well-formed.
+ * - the endorser list is well-formed;
+ * - where the catalogue has trust roots, the endorser list and the roots themselves change only
+ *   with a threshold of the roots' signatures (src/trust/TrustRootChecks.ts).
  * Expiry is no reason to refuse: an endorsement that has expired was still made.
  */
 export async function statementChangeProblems(changes: StatementChanges, tree: StatementTree, now: Date = new Date()): Promise<FileProblem[]> {
@@ -53,7 +58,7 @@ export async function statementChangeProblems(changes: StatementChanges, tree: S
     }));
     batch.forEach((path, i) => checkAdded(path, texts[i] ?? '', records[i]));
   }
-  return [...problems, ...(await changedOrDeleted(changes, tree))];
+  return [...problems, ...(await trustRootProblems(changes, tree)), ...(await changedOrDeleted(changes, tree))];
 
   function checkAdded(path: string, text: string, record: ImageRecord | undefined): void {
     const read = readStatementFile(path, text);
