@@ -21,6 +21,25 @@ import { makeKey, sshKeygenVerify } from './helpers/sshKeys.ts';
 
 const HEAD = 'a'.repeat(40);
 
+/** A catalogue with a key of its own, publishing head statements as an instance would (refs/visor/head). */
+async function signingCatalogue(prefix: string): Promise<{ root: string; dir: string; keyLine: string; key: SshPrivateKey; publish: (signer: SshPrivateKey, head: string, now?: Date) => void }> {
+  const root = await tempDir(prefix);
+  const dir = join(root, 'catalogue');
+  await initCatalog(dir);
+  const made = makeKey(root, 'instance-key');
+  return {
+    root,
+    dir,
+    keyLine: made.publicLine,
+    key: parsePrivateKeyFile(await readFile(made.file, 'utf8')),
+    publish: (signer, head, now = new Date()) => {
+      const file = signHeadStatement(signer, { instance: 'public.example', branch: 'main', head, now, validitySeconds: 3600 });
+      const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: dir, input: serializeHeadStatement(file), encoding: 'utf8' }).trim();
+      git(dir, 'update-ref', HEAD_STATEMENT_REF, blob);
+    },
+  };
+}
+
 test('a head statement verifies with the pinned key, and with ssh-keygen in its own namespace; anything else is refused by rule', async (t) => {
   const dir = await tempDir('visor-head-');
   const upstreamKey = makeKey(dir, 'upstream');
@@ -85,11 +104,7 @@ test("an instance publishes its signed head beside the branch, and a follower pi
 });
 
 test('a follower pinning the upstream key refuses a missing, forged, expired or stale head statement, and takes a good one', async (t) => {
-  const root = await tempDir('visor-head-follow-');
-  const upstream = join(root, 'public');
-  await initCatalog(upstream);
-  const upstreamKey = makeKey(root, 'upstream');
-  const key = parsePrivateKeyFile(await readFile(upstreamKey.file, 'utf8'));
+  const { root, dir: upstream, keyLine, key, publish: signAndPublish } = await signingCatalogue('visor-head-follow-');
   const mallory = parsePrivateKeyFile(await readFile(makeKey(root, 'mallory').file, 'utf8'));
   const commitRecord = async (name: string) => {
     await writeRecordFile(upstream, imageRecord({ origin: 'public.example', name }));
@@ -97,14 +112,10 @@ test('a follower pinning the upstream key refuses a missing, forged, expired or 
     git(upstream, 'commit', '-q', '-m', name);
     return git(upstream, 'rev-parse', 'HEAD').trim();
   };
-  const publish = (signer: SshPrivateKey, head: string, options: { now?: Date; validitySeconds?: number } = {}) => {
-    const file = signHeadStatement(signer, { instance: 'public.example', branch: 'main', head, now: options.now ?? new Date(), validitySeconds: options.validitySeconds ?? 3600 });
-    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: upstream, input: serializeHeadStatement(file), encoding: 'utf8' }).trim();
-    git(upstream, 'update-ref', HEAD_STATEMENT_REF, blob);
-  };
+  const publish = (signer: SshPrivateKey, head: string, options: { now?: Date } = {}) => signAndPublish(signer, head, options.now);
   const first = await commitRecord('first');
 
-  const d = await startTestDaemon({ config: { upstreams: { public: { url: upstream, interval_seconds: 0, head_key: upstreamKey.publicLine } } } });
+  const d = await startTestDaemon({ config: { upstreams: { public: { url: upstream, interval_seconds: 0, head_key: keyLine } } } });
   try {
     const sync = async () => ((await (await fetch(`${d.url}/sync`, authed(d.token, { method: 'POST' }))).json()) as { results: Array<{ mode: string; problems: Array<{ rule: string; message: string }> }> }).results[0]!;
     const refusedBy = async () => {
@@ -135,18 +146,10 @@ test('a follower pinning the upstream key refuses a missing, forged, expired or 
 });
 
 test('visor mirror with the source key pinned refuses a source without a fresh statement and stays where it is', async (t) => {
-  const root = await tempDir('visor-head-mirror-');
-  const source = join(root, 'source');
-  await initCatalog(source);
-  const sourceKey = makeKey(root, 'source-key');
-  const key = parsePrivateKeyFile(await readFile(sourceKey.file, 'utf8'));
-  const publish = (options: { now?: Date } = {}) => {
-    const file = signHeadStatement(key, { instance: 'source.example', branch: 'main', head: git(source, 'rev-parse', 'HEAD').trim(), now: options.now ?? new Date(), validitySeconds: 3600 });
-    const blob = execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: source, input: serializeHeadStatement(file), encoding: 'utf8' }).trim();
-    git(source, 'update-ref', HEAD_STATEMENT_REF, blob);
-  };
+  const { root, dir: source, keyLine, key, publish: signAndPublish } = await signingCatalogue('visor-head-mirror-');
+  const publish = (options: { now?: Date } = {}) => signAndPublish(key, git(source, 'rev-parse', 'HEAD').trim(), options.now);
   const mirror = join(root, 'mirror');
-  const pinned = { headKey: sourceKey.publicLine };
+  const pinned = { headKey: keyLine };
   const refused = await mirrorOnce(source, mirror, pinned).catch((e: unknown) => e as Error);
   t.regex(String(refused), /publishes no signed head statement/);
   t.false(existsSync(mirror), 'a refused first clone leaves nothing');
