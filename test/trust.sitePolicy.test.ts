@@ -23,6 +23,7 @@ import { createImage, unique, uploadFile } from './helpers/images.ts';
 import { addUser, grant } from './helpers/accounts.ts';
 import { git, tempDir } from './helpers/gitRepos.ts';
 import { makeKey } from './helpers/sshKeys.ts';
+import { visorAt } from './helpers/cli.ts';
 
 const DAY = 86_400_000;
 let d: TestDaemon;
@@ -210,6 +211,9 @@ test('the usage report lists the endorsements expiring within the window, soones
   t.false(expiring.includes(ids.expired));
   t.false(expiring.includes(ids.revokedBase), 'a revoked endorsement is not to renew');
   t.true(report.expiring_endorsements.endorsements.every((e) => e.identity === 'alice@site-a'));
+  const text = await visorAt(d).run(['report']);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, new RegExp(`endorsements expiring within 60 days \\(${report.expiring_endorsements.count}; sign new ones before then\\):[\\s\\S]*${ids.good}`));
 });
 
 test("a base the caller cannot see is named, as the record they see names it, but its deprecation's reason is not told: in the 403 nor in the endorsements view; its owner is told", async (t) => {
