@@ -214,10 +214,17 @@ test('GET / sends browsers to the catalogue and still answers JSON clients with 
 test('the administration page is for admins only (401 anonymous, 403 others) and shows store health, accounts and the usage report as charts', async (t) => {
   t.is((await page(d, '/ui/admin')).status, 401);
   for (const key of [keys['stranger']!, ownerKey]) t.is((await page(d, '/ui/admin', (await signIn(d, key)).jar)).status, 403);
+  // Downloads over time come from the usage report: whole-file downloads per UTC day, every day listed.
+  t.is((await call(d, undefined, 'GET', `/images/${publicId}/file`)).status, 200);
+  const report = (await call(d, d.token, 'GET', '/report?activity_days=3')).json as { activity: { downloads_by_day: { day: string; downloads: number }[] } };
+  const days = report.activity.downloads_by_day;
+  t.is(days.length, 3);
+  t.is(days.at(-1)!.day, new Date().toISOString().slice(0, 10));
+  t.true(days.at(-1)!.downloads >= 1);
   const admin = await signIn(d, d.token);
   const p = await page(d, '/ui/admin', admin.jar);
   t.is(p.status, 200);
-  for (const text of ['Health: <span class="good">ok</span>', owner, grantee, 'Storage per store', 'Most downloaded images']) t.true(p.html.includes(text), text);
+  for (const text of ['Health: <span class="good">ok</span>', owner, grantee, 'Storage per store', 'Most downloaded images', 'Downloads per day, last 30 days']) t.true(p.html.includes(text), text);
   t.regex(p.html, /<svg [^>]*role="img"/);
   t.notRegex(p.html, /\sstyle=|<script(?![^>]*\bsrc=)/);
   t.true((await page(d, '/ui/', admin.jar)).html.includes('href="/ui/admin"'), 'admins get a link to it');

@@ -127,7 +127,13 @@ export interface UsageReport {
   most_downloaded: ImageUsage[];
   least_downloaded: ImageUsage[];
   unused: { days: number; since: string; count: number; images: ImageUsage[] };
-  activity: { days: number; since: string; users: UserActivity[] };
+  activity: {
+    days: number;
+    since: string;
+    users: UserActivity[];
+    /** Whole-file downloads per UTC day, oldest first, every day of the window (its last 366 at most) listed, 0 included. */
+    downloads_by_day: Array<{ day: string; downloads: number }>;
+  };
   storage: { total: StorageUse; by_store: Record<string, StorageUse>; by_owner: Record<string, StorageUse> };
   /** Valid endorsements that expire within `days` (the site's trust policy's expiry_warning_days, else 30), soonest first. */
   expiring_endorsements: { days: number; count: number; endorsements: ExpiringEndorsement[] };

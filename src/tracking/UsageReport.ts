@@ -65,6 +65,7 @@ export async function buildUsageReport(input: UsageInput, options: UsageReportOp
   const expiring = input.expiring?.() ?? { days: 0, endorsements: [] };
 
   const users = new Map<string, UserActivity>();
+  const downloadsByDay = new Map<string, number>();
   for await (const e of input.audit) {
     if (e.at < activitySince) continue;
     const name = e.user ?? ANONYMOUS;
@@ -74,8 +75,11 @@ export async function buildUsageReport(input: UsageInput, options: UsageReportOp
     if (e.outcome === 'denied') a.denied++;
     else if (e.method === 'GET' || e.method === 'HEAD') {
       // Whole files only, as in the download counts: a ranged read is a read.
-      if (e.action === 'image.download' && e.method === 'GET' && e.status === 200 && e.outcome === 'ok') a.downloads++;
-      else a.reads++;
+      if (e.action === 'image.download' && e.method === 'GET' && e.status === 200 && e.outcome === 'ok') {
+        a.downloads++;
+        const day = e.at.slice(0, 10);
+        downloadsByDay.set(day, (downloadsByDay.get(day) ?? 0) + 1);
+      } else a.reads++;
     } else a.writes++;
     if (e.at > a.last_seen) a.last_seen = e.at;
   }
@@ -86,8 +90,23 @@ export async function buildUsageReport(input: UsageInput, options: UsageReportOp
     most_downloaded: most.slice(0, options.top),
     least_downloaded: least.slice(0, options.top),
     unused: { days: options.unusedDays, since: unusedSince, count: unused.length, images: unused.slice(0, MAX_LISTED) },
-    activity: { days: options.activityDays, since: activitySince, users: [...users.values()].sort((a, b) => b.requests - a.requests || a.user.localeCompare(b.user)) },
+    activity: {
+      days: options.activityDays,
+      since: activitySince,
+      users: [...users.values()].sort((a, b) => b.requests - a.requests || a.user.localeCompare(b.user)),
+      downloads_by_day: daysOf(now, Math.min(options.activityDays, MAX_DAYS_LISTED)).map((day) => ({ day, downloads: downloadsByDay.get(day) ?? 0 })),
+    },
     storage: { total, by_store: byStore, by_owner: byOwner },
     expiring_endorsements: { days: expiring.days, count: expiring.endorsements.length, endorsements: expiring.endorsements.slice(0, MAX_LISTED) },
   };
+}
+
+/** A year of days at most in the downloads series: the window itself may be far longer. */
+const MAX_DAYS_LISTED = 366;
+
+/** The UTC days (YYYY-MM-DD) of the `days` days up to and including `now`'s, oldest first. */
+function daysOf(now: Date, days: number): string[] {
+  const out: string[] = [];
+  for (let i = days - 1; i >= 0; i--) out.push(new Date(now.getTime() - i * 86_400_000).toISOString().slice(0, 10));
+  return out;
 }

@@ -32,6 +32,7 @@ export function adminPage(viewer: Viewer, v: AdminView): SafeHtml {
   <p class="muted">Report of ${when(r.generated_at)}: ${r.images} images, ${bytes(r.storage.total.bytes)} in ${r.storage.total.files} files.</p>
   ${barChart('Storage per store', Object.entries(r.storage.by_store).map(([name, u]) => ({ label: name, value: u.bytes, shown: bytes(u.bytes) })))}
   ${barChart('Storage per owner', Object.entries(r.storage.by_owner).map(([name, u]) => ({ label: name, value: u.bytes, shown: bytes(u.bytes) })))}
+  ${barChart(`Downloads per day, last ${r.activity.downloads_by_day.length} days`, r.activity.downloads_by_day.map((d) => ({ label: d.day, value: d.downloads })))}
   ${barChart('Most downloaded images', r.most_downloaded.map((i) => ({ label: i.name, value: i.downloads })))}
   ${barChart(`Requests per account, last ${r.activity.days} days`, r.activity.users.map((u) => ({ label: u.user, value: u.requests })))}
   <h3>Unused for ${r.unused.days} days: ${r.unused.count}</h3>
