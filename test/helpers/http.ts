@@ -2,6 +2,7 @@
  * Requests to a daemon: `call` reads an answer whole, for tests that are not about streaming;
  * `authed` and `jsonRequest` are fetch's options, for tests that read the Response themselves.
  */
+import { apiDocument } from './openApi.ts';
 
 /** Where a daemon answers, and its admin token. */
 export interface DaemonAddress {
@@ -29,7 +30,22 @@ export async function call(d: Pick<DaemonAddress, 'url'>, key: string | undefine
     (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
   }
   const res = await fetch(`${d.url}${path}`, init);
-  return answerOf(res.status, res.headers, Buffer.from(await res.arrayBuffer()));
+  const answer = answerOf(res.status, res.headers, Buffer.from(await res.arrayBuffer()));
+  await assertDocumented(method, path, answer);
+  return answer;
+}
+
+/**
+ * Every JSON answer a test receives from a route of the route table must match the daemon's API
+ * document (GET /openapi.json): a test that meets an undocumented shape fails, so the document
+ * cannot drift from what the daemon answers.
+ */
+async function assertDocumented(method: string, path: string, answer: Answer): Promise<void> {
+  if (!(answer.headers.get('content-type') ?? '').startsWith('application/json') || answer.json === undefined) return;
+  const api = await apiDocument();
+  if (!api.describesJson(method, path, answer.status)) return;
+  const problems = api.problems(method, path, answer.status, answer.json);
+  if (problems.length > 0) throw new Error(`the answer does not match the API document (src/api/routeDocs.ts):\n${problems.join('\n')}\n${answer.text.slice(0, 2000)}`);
 }
 
 /** An answer from its parts, however it was received. */
