@@ -13,6 +13,8 @@ import { parseTrustSignatures, trustMessage, type SignedTrustFile } from '../src
 import { git, imageRecord, serverAndClone, tempDir, tryGit, writeRecordFile } from './helpers/gitRepos.ts';
 import { makeKey, sshKeygenVerify, type TestKey } from './helpers/sshKeys.ts';
 import { runVisor } from './helpers/cli.ts';
+import { validateCatalog, validateChanges } from '../src/catalog/CatalogValidator.ts';
+import { formatProblem } from '../src/catalog/CatalogCheckRun.ts';
 
 type Name = 'alice' | 'bob' | 'carol' | 'dave' | 'mallory' | 'erin';
 const keys = {} as Record<Name, { test: TestKey; key: SshPrivateKey }>;
@@ -47,12 +49,18 @@ function commit(message: string): void {
   git(clone, 'commit', '-q', '--no-verify', '-m', message);
 }
 
-/** Pushes a branch made from main by `change`; answers the push's status and output. */
-async function tryChange(branch: string, change: () => Promise<void>): Promise<{ status: number; stderr: string }> {
+/**
+ * Makes a branch from main by `change` and pushes it (`push`: the server's pre-receive hook judges
+ * it), or judges it here with what that hook runs (validateChanges, `visor catalog validate --base`):
+ * a push costs a few seconds of hook start-up on a loaded machine.
+ */
+async function tryChange(branch: string, change: () => Promise<void>, how: 'push' | 'check' = 'push'): Promise<{ status: number; stderr: string }> {
   git(clone, 'checkout', '-q', '-B', branch, 'origin/main');
   await change();
   commit(branch);
-  return tryGit(clone, 'push', 'origin', `${branch}:main`);
+  if (how === 'push') return tryGit(clone, 'push', 'origin', `${branch}:main`);
+  const problems = await validateChanges(clone, 'origin/main');
+  return { status: problems.length === 0 ? 0 : 1, stderr: problems.map((p) => formatProblem(p, {})).join('\n') };
 }
 
 const esc = (s: string) => s.replace(/[+/.*?()[\]]/g, '\\$&');
@@ -105,18 +113,17 @@ test.serial('adding an endorser needs the threshold of the roots: one of two is 
   const one = await tryChange('add-one', async () => {
     await writeEndorsers(['erin', 'dave']);
     await sign('endorsers.json', 'alice', 'mallory');
-  });
+  }, 'check');
   t.not(one.status, 0);
   t.regex(one.stderr, new RegExp(`trust/endorsers.json version 2 needs the signatures of 2 of alice@site-a, bob@site-b, carol@site-c \\(trust/root.json version 1\\); got 1: alice@site-a; not counted: ${esc(keys.mallory.test.fingerprint)} \\(not a root\\) \\[endorsers-threshold\\]`));
 
   // Signed with the CLI, as a root would: the version is the committed one plus one, kept by the co-signer.
   git(clone, 'checkout', '-q', '-B', 'add-two', 'origin/main');
   await writeEndorsers(['erin', 'dave']);
-  for (const n of ['alice', 'bob'] as const) {
-    const run = await runVisor(['trust', 'sign', 'endorsers.json', '--key', keys[n].test.file, '--catalog', clone]);
-    t.is(run.code, 0, run.stderr);
-    t.regex(run.stdout, /endorsers.json version 2 signed by SHA256:/);
-  }
+  await sign('endorsers.json', 'alice');
+  const run = await runVisor(['trust', 'sign', 'endorsers.json', '--key', keys.bob.test.file, '--catalog', clone]);
+  t.is(run.code, 0, run.stderr);
+  t.regex(run.stdout, /endorsers.json version 2 signed by SHA256:/);
   const status = await runVisor(['trust', 'status', '--catalog', clone]);
   t.is(status.code, 0, status.stderr);
   t.regex(status.stdout, /endorsers.json version 2: met: 2 of alice@site-a, bob@site-b, carol@site-c \(the roots \(version 1\)\); got 2: alice@site-a, bob@site-b/);
@@ -131,7 +138,7 @@ test.serial('an older signed endorser list cannot be put back: its version must 
   const old = git(clone, 'rev-parse', 'origin/main~1').trim();
   const replay = await tryChange('replay', async () => {
     for (const f of ['trust/endorsers.json', 'trust/signatures.json']) await writeFile(at(f), git(clone, 'show', `${old}:${f}`));
-  });
+  }, 'check');
   t.not(replay.status, 0);
   t.regex(replay.stderr, /trust\/signatures.json: endorsers.json.version: trust\/endorsers.json changed, so its signed version must grow past 2; it is 1 .*\[endorsers-version\]/);
   t.notRegex(replay.stderr, /endorsers-threshold/, 'the signatures themselves are good: only the version gives the replay away');
@@ -143,11 +150,11 @@ test.serial('rotating the roots needs the old roots and the new, and the next ve
     await sign('root.json', ...signers);
     await sign('endorsers.json', 'carol', 'dave');
   };
-  const newOnly = await tryChange('rotate-new-only', rotate(2, 'carol', 'dave'));
+  const newOnly = await tryChange('rotate-new-only', rotate(2, 'carol', 'dave'), 'check');
   t.not(newOnly.status, 0);
   t.regex(newOnly.stderr, new RegExp(esc(`trust/root.json version 2 needs the signatures of 2 of alice@site-a, bob@site-b, carol@site-c (the old roots, version 1); got 1: carol@site-c; not counted: ${keys.dave.test.fingerprint} (not a root) [root-threshold]`)));
 
-  const sameVersion = await tryChange('rotate-same-version', rotate(1, 'alice', 'bob', 'dave'));
+  const sameVersion = await tryChange('rotate-same-version', rotate(1, 'alice', 'bob', 'dave'), 'check');
   t.not(sameVersion.status, 0);
   t.regex(sameVersion.stderr, /trust\/root.json: version: trust\/root.json version 1 replaces version 1: a rotation takes the next version, 2 \[root-version\]/);
 
@@ -155,7 +162,7 @@ test.serial('rotating the roots needs the old roots and the new, and the next ve
   const stale = await tryChange('rotate-stale-list', async () => {
     await writeRoots(2, 2, ['bob', 'carol', 'dave']);
     await sign('root.json', 'alice', 'bob', 'dave');
-  });
+  }, 'check');
   t.not(stale.status, 0);
   t.regex(stale.stderr, /trust\/endorsers.json version 2 needs the signatures of 2 of bob@site-b, carol@site-c, dave@site-d \(trust\/root.json version 2\); got 1: bob@site-b; not counted: SHA256:\S+ \(not a root\) \[endorsers-threshold\]/);
 
@@ -167,7 +174,7 @@ test.serial('rotating the roots needs the old roots and the new, and the next ve
   const byAlice = await tryChange('after-rotation', async () => {
     await writeEndorsers(['erin']);
     await sign('endorsers.json', 'alice', 'bob');
-  });
+  }, 'check');
   t.not(byAlice.status, 0);
   t.regex(byAlice.stderr, new RegExp(`got 1: bob@site-b; not counted: ${esc(keys.alice.test.fingerprint)} \\(not a root\\) \\[endorsers-threshold\\]`));
 });
@@ -175,22 +182,21 @@ test.serial('rotating the roots needs the old roots and the new, and the next ve
 test.serial('the roots cannot be deleted, nor the endorser list by fewer than the threshold', async (t) => {
   const gone = await tryChange('no-roots', async () => {
     await rm(at('trust/root.json'));
-  });
+  }, 'check');
   t.not(gone.status, 0);
   t.regex(gone.stderr, /trust\/root.json: \(file\): trust\/root.json cannot be deleted: removing the trust roots would remove the protection of the endorser list \[root-removed\]/);
 
   const noList = await tryChange('no-list', async () => {
     await rm(at('trust/endorsers.json'));
     await sign('endorsers.json', 'dave');
-  });
+  }, 'check');
   t.not(noList.status, 0);
   t.regex(noList.stderr, /the deletion of trust\/endorsers.json needs the signatures of 2 of bob@site-b, carol@site-c, dave@site-d .*got 1: dave@site-d \[endorsers-threshold\]/);
 });
 
 test.serial('visor catalog validate judges a whole clone alike: the roots and the list as if newly added', async (t) => {
   git(clone, 'checkout', '-q', '-B', 'whole', 'origin/main');
-  const valid = await runVisor(['catalog', 'validate', clone]);
-  t.is(valid.code, 0, valid.stdout + valid.stderr);
+  t.deepEqual(await validateCatalog(clone), []);
   await writeEndorsers(['erin', 'mallory']);
   await sign('endorsers.json', 'bob');
   const one = await runVisor(['catalog', 'validate', clone]);
