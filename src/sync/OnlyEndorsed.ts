@@ -28,7 +28,8 @@ export interface CatalogVersion {
 export async function unendorsedChanges(upstream: string, changes: ChangeSummary, merged: CatalogVersion, theirs: CatalogVersion, policy: TrustPolicy | undefined): Promise<OnlyEndorsedOutcome> {
   const ids = [...changes.added, ...changes.modified].map((p) => (p.startsWith('images/') ? idFromPath(p) : undefined)).filter((id): id is string => id !== undefined);
   // Statements arriving for an image not here: one an earlier sync did not take, now perhaps endorsed.
-  const later = [...new Set(changes.added.map((p) => statementFromPath(p)?.id).filter((id): id is string => id !== undefined && !ids.includes(id)))];
+  const taking = new Set(ids);
+  const later = [...new Set(changes.added.map((p) => statementFromPath(p)?.id).filter((id): id is string => id !== undefined && !taking.has(id)))];
   const outcome: OnlyEndorsedOutcome = { kept: [], taken: [] };
   if (ids.length === 0 && later.length === 0) return outcome;
   const records = new Map<string, ImageRecord | undefined>();
@@ -61,11 +62,14 @@ export async function unendorsedChanges(upstream: string, changes: ChangeSummary
     const verdict = judgeTrust(trust, policy ?? DEFAULT_POLICY);
     return verdict.treatment === 'downloadable' ? undefined : verdict.failures.map((f) => f.message).join('; ');
   };
+  const addedStatements = new Map<string, string[]>();
+  for (const path of changes.added) {
+    const sid = statementFromPath(path)?.id;
+    if (sid !== undefined) addedStatements.set(sid, [...(addedStatements.get(sid) ?? []), path]);
+  }
   const keepOut = (id: string, why: string, record: boolean) => {
     if (record) outcome.kept.push({ path: recordPath(id), resolution: `not taken: upstream ${upstream} is followed only_endorsed, and image ${id} is not endorsed as this site requires: ${why}` });
-    for (const path of changes.added) {
-      if (statementFromPath(path)?.id === id) outcome.kept.push({ path, resolution: `not taken with image ${id}, which is not here (only_endorsed)` });
-    }
+    for (const path of addedStatements.get(id) ?? []) outcome.kept.push({ path, resolution: `not taken with image ${id}, which is not here (only_endorsed)` });
   };
   for (const id of ids) {
     const why = await judge(id, merged);
