@@ -11,6 +11,7 @@ import { auditEntry, type Exchange } from './auditTrail.ts';
 import { listImages, showImage, type ReadReply } from './imageReads.ts';
 import { glanceList, glanceShow } from './glanceReads.ts';
 import { principalOf } from './requestPrincipal.ts';
+import { mayCarrySession } from './webSession.ts';
 import { requestAddress } from './clientAddress.ts';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -41,6 +42,8 @@ export function withHotReads(o: HotReadOptions, app: RequestListener): RequestLi
   return (req, res) => {
     const { method, url = '' } = req;
     if (method !== 'GET' && method !== 'HEAD') return app(req, res);
+    // A browser's session cookie is resolved by the app: answered here, its list would be anonymous's.
+    if (mayCarrySession(req)) return app(req, res);
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     let route: string;

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
 import type { Principal } from '../src/auth/Principal.ts';
 import { sameToken, type WebSession, type WebSessions } from '../src/web/WebSessions.ts';
@@ -30,6 +31,14 @@ export async function cookiePrincipal(ctx: Context, sessions: WebSessions): Prom
   if (SAFE_METHODS.has(ctx.method)) return session.principal;
   const token = ctx.get(CSRF_HEADER);
   return token !== '' && sameToken(token, session.csrf) ? session.principal : undefined;
+}
+
+/**
+ * Whether a request may be a signed-in browser's: no credentials of its own, a session cookie. Such a
+ * request is the Koa app's to answer (the hot read path authenticates headers only).
+ */
+export function mayCarrySession(req: IncomingMessage): boolean {
+  return !req.headers.authorization && !req.headers['x-auth-token'] && (req.headers.cookie ?? '').includes(`${SESSION_COOKIE}=`);
 }
 
 /** Sets or clears the session cookie; Secure whenever the daemon itself serves TLS. */

@@ -66,6 +66,9 @@ test('a private image is on the pages of exactly those the API shows it to: owne
     t.true(series.html.includes('webseries'), who);
     // The API agrees: the page is no wider than GET /images/:id.
     t.is((await call(d, key, 'GET', `/images/${privateId}`)).status, sees ? 200 : 404, `${who}: the API`);
+    // The JSON API answers the session as the pages do, the hot read path's lists included.
+    const listed = await page(d, `/images?q=${privateName}`, jar);
+    t.is(listed.html.includes(privateId), sees, `${who}: GET /images with the session`);
     const download = await page(d, `/images/${privateId}/file`, jar);
     t.is(download.status, sees ? 200 : 404, `${who}: the download link`);
   }
