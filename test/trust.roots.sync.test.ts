@@ -19,7 +19,7 @@ test('a follower refuses a sync whose endorser list lacks the threshold of the u
   const upstream = join(root, 'public');
   await initCatalog(upstream);
   git(upstream, 'commit', '-q', '--amend', '--reset-author', '--no-edit');
-  const [alice, bob, mallory] = ['alice', 'bob', 'mallory'].map((n) => makeKey(root, n)) as [ReturnType<typeof makeKey>, ReturnType<typeof makeKey>, ReturnType<typeof makeKey>];
+  const [alice, bob, carol, mallory] = ['alice', 'bob', 'carol', 'mallory'].map((n) => makeKey(root, n)) as [ReturnType<typeof makeKey>, ReturnType<typeof makeKey>, ReturnType<typeof makeKey>, ReturnType<typeof makeKey>];
   const privateKey = async (k: { file: string }) => parsePrivateKeyFile(await readFile(k.file, 'utf8'));
   const versions = {
     working: (path: string) => readFile(join(upstream, path), 'utf8').catch(() => undefined),
@@ -59,6 +59,20 @@ test('a follower refuses a sync whose endorser list lacks the threshold of the u
     t.truthy(problem, JSON.stringify(refused.problems));
     t.is(problem!.file, 'trust/endorsers.json');
     t.regex(problem!.message, /needs the signatures of 2 of alice@public.example, bob@public.example .*got 1: alice@public.example/);
+
+    // Bob co-signs, and the roots rotate twice before the follower looks again: it walks both steps.
+    await sign('endorsers.json', bob);
+    git(upstream, 'commit', '-q', '-am', 'bob co-signs');
+    const rotate = async (version: number, roots: Array<{ file: string; publicLine: string }>, ...signers: Array<{ file: string }>) => {
+      await writeFile(join(upstream, 'trust/root.json'), JSON.stringify({ version, threshold: 1, roots: roots.map((k, i) => ({ identity: `root${i}@public.example`, key: k.publicLine })) }));
+      await sign('root.json', ...signers);
+      await sign('endorsers.json', signers.at(-1)!);
+      git(upstream, 'commit', '-q', '-am', `roots version ${version}`);
+    };
+    await rotate(2, [bob], alice, bob);
+    await rotate(3, [carol], bob, carol);
+    const caughtUp = await sync();
+    t.is(caughtUp.mode, 'fast-forward', JSON.stringify(caughtUp));
   } finally {
     await d.stop();
   }

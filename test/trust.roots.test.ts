@@ -16,7 +16,7 @@ import { runVisor } from './helpers/cli.ts';
 import { validateCatalog, validateChanges } from '../src/catalog/CatalogValidator.ts';
 import { formatProblem } from '../src/catalog/CatalogCheckRun.ts';
 
-type Name = 'alice' | 'bob' | 'carol' | 'dave' | 'mallory' | 'erin';
+type Name = 'alice' | 'bob' | 'carol' | 'dave' | 'mallory' | 'erin' | 'frank' | 'grace';
 const keys = {} as Record<Name, { test: TestKey; key: SshPrivateKey }>;
 let clone: string;
 let keyDir: string;
@@ -67,7 +67,7 @@ const esc = (s: string) => s.replace(/[+/.*?()[\]]/g, '\\$&');
 
 test.before(async () => {
   keyDir = await tempDir('visor-trust-roots-');
-  for (const name of ['alice', 'bob', 'carol', 'dave', 'mallory', 'erin'] as const) {
+  for (const name of ['alice', 'bob', 'carol', 'dave', 'mallory', 'erin', 'frank', 'grace'] as const) {
     const t = makeKey(keyDir, name);
     keys[name] = { test: t, key: parsePrivateKeyFile(await readFile(t.file, 'utf8')) };
   }
@@ -203,4 +203,27 @@ test.serial('visor catalog validate judges a whole clone alike: the roots and th
   t.is(one.code, 1);
   t.regex(one.stdout, /trust\/endorsers.json: signatures: trust\/endorsers.json version 4 needs the signatures of 2 of bob@site-b, carol@site-c, dave@site-d \(trust\/root.json version 2\); got 1: bob@site-b \[endorsers-threshold\]/);
   git(clone, 'checkout', '-q', '-f', 'origin/main');
+});
+
+test.serial('two rotations in one push are judged step by step, as a TUF client walks root versions', async (t) => {
+  const twoSteps = async (branch: string, secondSigners: Name[], how: 'push' | 'check') => {
+    git(clone, 'checkout', '-q', '-B', branch, 'origin/main');
+    await writeRoots(3, 2, ['carol', 'dave', 'frank']);
+    await sign('root.json', 'carol', 'dave');
+    commit('version 3');
+    await writeRoots(4, 1, ['frank', 'grace']);
+    await sign('root.json', ...secondSigners);
+    await sign('endorsers.json', 'grace');
+    commit('version 4');
+    if (how === 'push') return tryGit(clone, 'push', 'origin', `${branch}:main`);
+    const problems = await validateChanges(clone, 'origin/main');
+    return { status: problems.length === 0 ? 0 : 1, stderr: problems.map((p) => formatProblem(p, {})).join('\n') };
+  };
+  // Version 4 signed by one root of version 3 (frank) where version 3 needs two: refused, although
+  // version 2's roots (carol, dave) signed version 3.
+  const bad = await twoSteps('two-rotations-bad', ['frank', 'grace'], 'check');
+  t.not(bad.status, 0);
+  t.regex(bad.stderr, /trust\/root.json version 4 needs the signatures of 2 of carol@site-c, dave@site-d, frank@site-f \(the old roots, version 3\); got 1: frank@site-f; not counted: SHA256:\S+ \(not a root\) \[root-threshold\]/);
+  const good = await twoSteps('two-rotations', ['dave', 'frank', 'grace'], 'push');
+  t.is(good.status, 0, good.stderr);
 });

@@ -10,6 +10,7 @@ import { diffCommits, listTree, type TreeRef } from './CatalogTree.ts';
 import type { CatalogFacts } from './CatalogFacts.ts';
 import { TreeFacts } from './TreeFacts.ts';
 import { statementChangeProblems } from '../trust/EndorsementChecks.ts';
+import { trustFilesAlong } from './TrustFileHistory.ts';
 import { privateInPublic, visibilityChangeProblem, visibilityOf } from './CatalogVisibility.ts';
 
 /**
@@ -149,7 +150,8 @@ export async function checkChanges(ctx: ChangeCheckContext, base: TreeRef, targe
   const changedSet = new Set([...changes.added, ...changes.modified, ...changes.deleted]);
   // The base's text of a file the change left alone is the target's (a diff names only what changed).
   const baseText = async (path: string) => (changedSet.has(path) ? readBlob(baseBlob(path)) : targetText(path));
-  problems.push(...(await statementChangeProblems(changes, { text: targetText, baseText, record: lookupTarget })));
+  const rootHistory = base.kind === 'commit' && target.kind === 'commit' ? () => trustFilesAlong(ctx.git, ctx.reader, base.rev, target.rev) : undefined;
+  problems.push(...(await statementChangeProblems(changes, { text: targetText, baseText, ...(rootHistory ? { rootHistory } : {}), record: lookupTarget })));
 
   for (const path of changes.deleted) {
     const id = idFromPath(path);

@@ -4,7 +4,7 @@ import { ENDORSERS_FILE, statementFromPath } from '../catalog/CatalogLayout.ts';
 import { EndorserList } from './EndorserList.ts';
 import { factsMismatch } from './EndorsementStatement.ts';
 import { readStatementFile } from './StatementFile.ts';
-import { trustRootProblems } from './TrustRootChecks.ts';
+import { trustRootProblems, type TrustTexts } from './TrustRootChecks.ts';
 
 /** How far ahead of the checker's clock a statement may be dated (clocks differ a little). */
 const CLOCK_SKEW_MS = 10 * 60_000;
@@ -16,11 +16,8 @@ export interface StatementChanges {
   deleted: readonly string[];
 }
 
-export interface StatementTree {
-  /** A file's text in the version being checked; undefined when absent. */
-  text(path: string): Promise<string | undefined>;
-  /** The same file's text in the version the change is checked against (trust roots judge a change by it); undefined when absent. */
-  baseText(path: string): Promise<string | undefined>;
+/** The version being checked (text), and for the trust roots' rules the one it is checked against (baseText, rootHistory). */
+export interface StatementTree extends TrustTexts {
   record(id: string): Promise<ImageRecord | undefined>;
 }
 

@@ -15,6 +15,35 @@ export interface TrustTexts {
   text(path: string): Promise<string | undefined>;
   /** The same in the version it is checked against; undefined when absent (always, for a whole catalogue). */
   baseText(path: string): Promise<string | undefined>;
+  /** Root.json and signatures.json after each commit between the base and the target that touched them, oldest first (between two commits only). */
+  rootHistory?(): Promise<TrustFileState[]>;
+}
+
+export interface TrustFileState {
+  root: string | undefined;
+  signatures: string | undefined;
+}
+
+/**
+ * The root versions a change rotates through, each with the last signatures it had: from the
+ * history when the version jumps by more than one and the history is known, else the target alone.
+ */
+async function rotationSteps(tree: TrustTexts, base: RootFile, root: RootFile, signatures: TrustSignatures): Promise<Array<{ root: RootFile; signatures: TrustSignatures }>> {
+  const target = [{ root, signatures }];
+  if (root.version <= base.version + 1 || !tree.rootHistory) return target;
+  const chain: Array<{ root: RootFile; signatures: TrustSignatures }> = [];
+  for (const state of await tree.rootHistory()) {
+    const r = state.root === undefined ? undefined : parseRootFile(state.root).root;
+    if (!r) continue;
+    const s = parseTrustSignatures(state.signatures).signatures;
+    const last = chain.at(-1)?.root ?? base;
+    if (isDeepStrictEqual(last.content, r.content)) {
+      if (chain.length > 0) chain[chain.length - 1]!.signatures = s;
+    } else chain.push({ root: r, signatures: s });
+  }
+  if (chain.length === 0 || !isDeepStrictEqual(chain.at(-1)!.root.content, root.content)) return target;
+  chain[chain.length - 1] = { root, signatures };
+  return chain;
 }
 
 const TRUST_FILES = [ROOT_FILE, TRUST_SIGNATURES_FILE, ENDORSERS_FILE];
@@ -84,12 +113,22 @@ export async function trustRootProblems(changes: TrustChanges, tree: TrustTexts)
   const base = baseRootText === undefined ? undefined : parseRootFile(baseRootText).root;
   const own = countRootSignatures(signatures, root, root);
   const rotated = base !== undefined && !isDeepStrictEqual(base.content, root.content);
-  if (rotated && root.version !== base.version + 1) {
-    bad(ROOT_FILE, 'version', 'root-version', `${base.version + 1} (the old version plus one)`, `${ROOT_FILE} version ${root.version} replaces version ${base.version}: a rotation takes the next version, ${base.version + 1}`);
-  }
   if (rotated) {
-    const old = countRootSignatures(signatures, root, base);
-    if (!thresholdMet(old)) bad(ROOT_FILE, 'signatures', 'root-threshold', `${thresholdText(old)} (the old roots, version ${base.version})`, `${ROOT_FILE} version ${root.version} needs the signatures of ${thresholdText(old)} (the old roots, version ${base.version}); ${signedText(old)}`);
+    // Each step of a rotation, as a TUF client walks root versions: the next version, signed by the
+    // threshold of the roots before it and by its own (the last step's own signatures are judged below).
+    const steps = await rotationSteps(tree, base, root, signatures);
+    let before = base;
+    steps.forEach((step, i) => {
+      const last = i === steps.length - 1;
+      if (step.root.version !== before.version + 1) {
+        bad(ROOT_FILE, 'version', 'root-version', `${before.version + 1} (the old version plus one)`, `${ROOT_FILE} version ${step.root.version} replaces version ${before.version}: a rotation takes the next version, ${before.version + 1}`);
+      }
+      const old = countRootSignatures(step.signatures, step.root, before);
+      if (!thresholdMet(old)) bad(ROOT_FILE, 'signatures', 'root-threshold', `${thresholdText(old)} (the old roots, version ${before.version})`, `${ROOT_FILE} version ${step.root.version} needs the signatures of ${thresholdText(old)} (the old roots, version ${before.version}); ${signedText(old)}`);
+      const itself = countRootSignatures(step.signatures, step.root, step.root);
+      if (!last && !thresholdMet(itself)) bad(ROOT_FILE, 'signatures', 'root-threshold', `${thresholdText(itself)} (the new roots)`, `${ROOT_FILE} version ${step.root.version} needs the signatures of ${thresholdText(itself)} (the new roots); ${signedText(itself)}`);
+      before = step.root;
+    });
   }
   if (!thresholdMet(own)) {
     const whose = rotated ? 'the new roots' : base === undefined ? 'its own roots: trust on first use' : 'its own roots';
