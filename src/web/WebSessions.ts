@@ -12,6 +12,8 @@ export interface WebSession {
 interface Held {
   /** The API key the browser signed in with: each request is authenticated with it again. */
   key: string;
+  /** The account it signed in as: its sessions are capped apart from everyone else's. */
+  account: string;
   csrf: string;
   lastUsed: number;
 }
@@ -21,11 +23,18 @@ export interface WebSessionOptions {
   idleMs?: number;
   /** At most this many sessions are held; the least recently used goes first. */
   maxSessions?: number;
+  /** At most this many of one account's: its own least recently used goes first. */
+  maxPerAccount?: number;
   now?: () => number;
 }
 
 const DEFAULT_IDLE_MS = 8 * 3600_000;
 const DEFAULT_MAX_SESSIONS = 10_000;
+/**
+ * Per account, so that one account signing in over and over pushes out only its own older sessions,
+ * never other people's (with the global cap alone, any key holder could sign everyone else out).
+ */
+const DEFAULT_MAX_PER_ACCOUNT = 20;
 
 /** Same-length comparison in constant time: a token is never compared byte by byte. */
 export function sameToken(a: string, b: string): boolean {
@@ -45,6 +54,7 @@ export class WebSessions {
   private readonly held = new Map<string, Held>();
   private readonly idleMs: number;
   private readonly maxSessions: number;
+  private readonly maxPerAccount: number;
   private readonly now: () => number;
   private readonly auth: Authenticator;
 
@@ -52,6 +62,7 @@ export class WebSessions {
     this.auth = auth;
     this.idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     this.maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
+    this.maxPerAccount = options.maxPerAccount ?? DEFAULT_MAX_PER_ACCOUNT;
     this.now = options.now ?? Date.now;
   }
 
@@ -61,8 +72,11 @@ export class WebSessions {
     if (principal === undefined) throw new Error('an API key authenticated no one');
     const id = randomBytes(32).toString('base64url');
     const csrf = randomBytes(24).toString('base64url');
-    if (this.held.size >= this.maxSessions) this.held.delete(this.held.keys().next().value!);
-    this.held.set(digest(id), { key, csrf, lastUsed: this.now() });
+    // The map is in order of use: the first of the account's entries is its least recently used.
+    const own = [...this.held].filter(([, h]) => h.account === principal.name);
+    if (own.length >= this.maxPerAccount) this.held.delete(own[0]![0]);
+    else if (this.held.size >= this.maxSessions) this.held.delete(this.held.keys().next().value!);
+    this.held.set(digest(id), { key, account: principal.name, csrf, lastUsed: this.now() });
     return { id, csrf, principal };
   }
 
