@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call, type Answer } from './helpers/http.ts';
 import { addUser, auditEntries, grant } from './helpers/accounts.ts';
-import { unique, uploadFile } from './helpers/images.ts';
+import { createImage, unique, uploadFile } from './helpers/images.ts';
 import { imageDir, qemuImg, read } from './helpers/diskImages.ts';
 import { GlanceImages } from '../src/glance/GlanceImages.ts';
 
@@ -322,6 +322,23 @@ test('deactivate and reactivate: admins only; the file is then served to admins 
   t.is((await os(d.token, 'POST', `/v2/images/${image.id}/actions/reactivate`)).status, 204);
   t.like((await os(keys.owner, 'GET', `/v2/images/${image.id}`)).json, { status: 'active' });
   t.is((await os(keys.owner, 'GET', `/v2/images/${image.id}/file`)).status, 200);
+});
+
+test('a deactivated image is no series latest for non-admins: latest and latest/file lead to the newest active version', async (t) => {
+  const series = unique('deact-series');
+  const older = await createImage(d, keys.owner, { name: unique('old'), series, access: 'public' });
+  await uploadFile(d, keys.owner, older, new Uint8Array(randomBytes(1000)));
+  const newer = await createImage(d, keys.owner, { name: unique('new'), series, access: 'public' });
+  await uploadFile(d, keys.owner, newer, new Uint8Array(randomBytes(1000)));
+  t.is(((await call(d, keys.owner, 'GET', `/series/${series}/latest`)).json as Image).id, newer);
+  t.is((await os(d.token, 'POST', `/v2/images/${newer}/actions/deactivate`)).status, 204);
+  for (const key of [keys.owner, keys.stranger, undefined]) {
+    t.is(((await call(d, key, 'GET', `/series/${series}/latest`)).json as Image).id, older);
+    const to = (await call(d, key, 'GET', `/series/${series}/latest/file`)).headers.get('location');
+    t.is(to, `/images/${older}/file`);
+    t.is((await call(d, key, 'GET', to!)).status, 200, 'the file it leads to is served, not a 403');
+  }
+  t.is(((await call(d, d.token, 'GET', `/series/${series}/latest`)).json as Image).id, newer, 'admins, who may download it, still get it');
 });
 
 test('members are VISOR grants: the owner adds a group (a project) or user, who then sees the image as shared; only accepted', async (t) => {

@@ -107,7 +107,7 @@ export class ImageService {
     let owner = named;
     if (owner === undefined) {
       // Only images the caller may download: the site's trust policy's `listed` ones are never a latest.
-      const available = (x: ImageRecord) => x.status === 'available' && this.o.ledger.canDownload(who, x);
+      const available = (x: ImageRecord) => x.status === 'available' && this.servable(who, x);
       let owners = this.o.index.ownersOfSeries(series, (x) => identity.isHome(x) && available(x), (x) => x.owner);
       if (owners.size === 0) owners = this.o.index.ownersOfSeries(series, available, (x) => identity.ownerName(x));
       // A caller with images of their own in the series means theirs: another owner's upload there
@@ -121,7 +121,7 @@ export class ImageService {
       } else owner = [...owners][0];
     }
     const ofOwner = (x: ImageRecord) => owner === undefined || identity.ownerName(x) === owner;
-    const seen = (x: ImageRecord) => ofOwner(x) && this.o.ledger.canDownload(who, x);
+    const seen = (x: ImageRecord) => ofOwner(x) && this.servable(who, x);
     const r = this.o.index.latestOfSeries(series, seen);
     if (r) return r;
     const hidden = this.o.index.latestOfSeries(series, ofOwner) !== undefined;
@@ -141,9 +141,18 @@ export class ImageService {
       if (r.series === undefined || r.status !== 'available') continue;
       const key = `${r.series}\u0000${identity.ownerName(r)}`;
       const b = best.get(key);
-      if ((b === undefined || newerInSeries(r, b)) && this.o.ledger.canDownload(who, r)) best.set(key, r);
+      if ((b === undefined || newerInSeries(r, b)) && this.servable(who, r)) best.set(key, r);
     }
     return [...best.keys()].sort().map((k) => best.get(k)!);
+  }
+
+  /**
+   * Whether a series' latest may be this image for the caller: one whose file they may download. A
+   * deactivated image's file is served to admins only, so for anyone else it is never the latest
+   * (its latest/file would lead to a 403 where an older active version serves).
+   */
+  private servable(who: Principal | undefined, r: ImageRecord): boolean {
+    return (r.deactivated === undefined || who?.admin === true) && this.o.ledger.canDownload(who, r);
   }
 
   /** The image's owner as this instance names them: `alice` for its own accounts, `alice@origin` for another instance's. */
