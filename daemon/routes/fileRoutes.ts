@@ -12,7 +12,7 @@ import { invalidField } from '../../src/errors/VisorError.ts';
 import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { jsonBody, objectBody } from '../jsonBody.ts';
 import { pickRange } from '../rangeHeader.ts';
-import { sendPositional } from '../positionalSender.ts';
+import { sendDownload } from '../downloadSender.ts';
 import type { ServerResponse } from 'node:http';
 import type { ServiceMetrics } from '../../src/tracking/ServiceMetrics.ts';
 import { on, principal } from '../route.ts';
@@ -61,7 +61,7 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
     const download = s.downloads.prepare(ctx.params['id']!, principal(ctx), (size, checksum) =>
       pickRange(ctx.get('range') || undefined, size, ctx.get('if-range') || undefined, `"${checksum}"`),
     );
-    const { image, size, range } = download;
+    const { image } = download;
     const etag = `"${image.checksum!}"`;
     ctx.set('ETag', etag);
     ctx.set('Accept-Ranges', 'bytes');
@@ -73,21 +73,7 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
       ctx.status = 304;
       return;
     }
-    ctx.status = range ? 206 : 200;
-    if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
-    const length = range ? range.end - range.start + 1 : size;
-    ctx.length = length;
-    if (ctx.method === 'HEAD') return;
-    const source = await download.open({ positional: true });
-    countBytesOut(ctx.res, s.metrics, source.location.store, length);
-    if (source.kind === 'positional') {
-      // Koa steps aside: the ring sender writes the body itself.
-      ctx.respond = false;
-      ctx.res.writeHead(ctx.status, ctx.response.headers as Record<string, string>);
-      await sendPositional(ctx.res, source.reader, range ? range.start : 0, length);
-      return;
-    }
-    ctx.body = source.stream;
+    await sendDownload(ctx, download, (source, length) => countBytesOut(ctx.res, s.metrics, source.location.store, length));
   });
 
   on(router, ROUTES.copyImage, json, async (ctx) => {

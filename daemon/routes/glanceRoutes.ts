@@ -12,7 +12,7 @@ import { parsePatch, PATCH_MEDIA_TYPES } from '../../src/glance/GlancePatch.ts';
 import { jsonBody } from '../jsonBody.ts';
 import { glanceList, glanceShow } from '../glanceReads.ts';
 import { pickRange } from '../rangeHeader.ts';
-import { sendPositional } from '../positionalSender.ts';
+import { sendDownload } from '../downloadSender.ts';
 import { on, principal } from '../route.ts';
 import type { FileServices } from './fileRoutes.ts';
 
@@ -162,23 +162,11 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
       return;
     }
     const download = files.downloads.prepare(id, principal(ctx), (size, checksum) => pickRange(ctx.get('range') || undefined, size, ctx.get('if-range') || undefined, `"${checksum}"`));
-    const { image, size, range } = download;
+    const { image } = download;
     ctx.set('Accept-Ranges', 'bytes');
     // Hex, not base64: Glance sends the image's md5 checksum, and both clients verify against it.
     if (image.digests?.md5 !== undefined) ctx.set('Content-MD5', image.digests.md5);
     ctx.type = 'application/octet-stream';
-    ctx.status = range ? 206 : 200;
-    if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`);
-    const length = range ? range.end - range.start + 1 : size;
-    ctx.length = length;
-    if (ctx.method === 'HEAD') return;
-    const source = await download.open({ positional: true });
-    if (source.kind === 'positional') {
-      ctx.respond = false;
-      ctx.res.writeHead(ctx.status, ctx.response.headers as Record<string, string>);
-      await sendPositional(ctx.res, source.reader, range ? range.start : 0, length);
-      return;
-    }
-    ctx.body = source.stream;
+    await sendDownload(ctx, download);
   });
 }
