@@ -227,3 +227,12 @@ test.serial('two rotations in one push are judged step by step, as a TUF client 
   const good = await twoSteps('two-rotations', ['dave', 'frank', 'grace'], 'push');
   t.is(good.status, 0, good.stderr);
 });
+
+test.serial('a padded trust file is refused by its size before it is read', async (t) => {
+  const padded = await tryChange('padded', async () => {
+    const text = (await working('trust/signatures.json'))!;
+    await writeFile(at('trust/signatures.json'), text.replace(/\n}\n?$/, `\n${' '.repeat(70_000)}}\n`));
+  }, 'check');
+  t.not(padded.status, 0);
+  t.regex(padded.stderr, /trust\/signatures.json: \(file\): trust\/signatures.json is \d+ bytes \(commit [0-9a-f]+\) \[max-size\]/);
+});

@@ -1,7 +1,7 @@
 import type { GitRunner } from '../git/GitRunner.ts';
 import type { GitObjectReader } from '../git/GitObjectReader.ts';
 import type { ImageSchema } from './ImageSchema.ts';
-import { ALLOWED_PATHS_TEXT, catalogFileKind, ENDORSERS_FILE } from './CatalogLayout.ts';
+import { ALLOWED_PATHS_TEXT, catalogFileKind, ENDORSERS_FILE, ROOT_FILE, TRUST_SIGNATURES_FILE } from './CatalogLayout.ts';
 import { MAX_STATEMENT_BYTES, statementFileProblems } from '../trust/StatementFile.ts';
 import { EndorserList } from '../trust/EndorserList.ts';
 import { checkRecordFile, type FileProblem } from './CatalogScanner.ts';
@@ -55,7 +55,9 @@ export async function historyProblems(git: GitRunner, reader: GitObjectReader, s
       problems.push({ file: path, field: '(mode)', rule: 'file-mode', expected: `a regular file (mode ${REGULAR_FILE})`, message: `${path} is ${kindOf(mode)} ${where}` });
       continue;
     }
-    const checked = kind === 'record' || kind === 'statement' || path === ENDORSERS_FILE;
+    // The trust roots' files are only sized here (judged on the final tree and along the rotations, src/trust/TrustRootChecks.ts).
+    const trustRoots = path === ROOT_FILE || path === TRUST_SIGNATURES_FILE;
+    const checked = kind === 'record' || kind === 'statement' || path === ENDORSERS_FILE || trustRoots;
     if (!checked || seen.has(`${blob}:${path}`)) continue;
     seen.add(`${blob}:${path}`);
     // Sized before it is read: a hostile blob of gigabytes is refused without being held in memory.
@@ -65,6 +67,7 @@ export async function historyProblems(git: GitRunner, reader: GitObjectReader, s
       problems.push({ file: path, field: '(file)', rule: 'max-size', expected: `at most ${limit} bytes`, message: `${path} is ${size} bytes ${where}` });
       continue;
     }
+    if (trustRoots) continue;
     // A statement on its own: shape and signature (whether its key is listed and its facts are the
     // image's is judged on the final tree, where the list and the record are known). Read after the
     // walk, many at a time: a sync may bring thousands, and one git round trip each kept the check idle.

@@ -33,7 +33,7 @@ const SHAPE = '{"version": 1, "threshold": 1, "roots": [{"identity": "name@insta
 /** Reads root.json's text; answers the roots only when the whole file is well formed (half a root list is no root list). */
 export function parseRootFile(text: string): { root?: RootFile; problems: FileProblem[] } {
   const problems: FileProblem[] = [];
-  const bad = (field: string, rule: string, expected: string, message: string) => problems.push({ file: ROOT_FILE, field, rule, expected, message: `${field}: ${message}` });
+  const bad = (field: string, rule: string, expected: string, message: string) => problems.push({ file: ROOT_FILE, field, rule, expected, message: `${ROOT_FILE} ${field === '(file)' ? '' : `${field} `}${message}` });
   if (Buffer.byteLength(text) > MAX_TRUST_FILE_BYTES) {
     bad('(file)', 'max-size', `at most ${MAX_TRUST_FILE_BYTES} bytes`, `is ${Buffer.byteLength(text)} bytes`);
     return { problems };

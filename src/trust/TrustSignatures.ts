@@ -43,7 +43,7 @@ export function parseTrustSignatures(text: string | undefined): { signatures: Tr
   const signatures: TrustSignatures = {};
   const problems: FileProblem[] = [];
   if (text === undefined) return { signatures, problems };
-  const bad = (field: string, rule: string, expected: string, message: string) => problems.push({ file: TRUST_SIGNATURES_FILE, field, rule, expected, message: `${field}: ${message}` });
+  const bad = (field: string, rule: string, expected: string, message: string) => problems.push({ file: TRUST_SIGNATURES_FILE, field, rule, expected, message: `${TRUST_SIGNATURES_FILE} ${field === '(file)' ? '' : `${field} `}${message}` });
   if (Buffer.byteLength(text) > MAX_TRUST_FILE_BYTES) {
     bad('(file)', 'max-size', `at most ${MAX_TRUST_FILE_BYTES} bytes`, `is ${Buffer.byteLength(text)} bytes`);
     return { signatures, problems };
