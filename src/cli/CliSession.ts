@@ -28,15 +28,18 @@ export class CliSession {
     return new Output(this.options().json === true);
   }
 
+  /** The daemon URL and key in use, worked out once (src/cli/connectionSettings.ts decides). */
+  async connectionSettings(): Promise<ConnectionSettings> {
+    if (this.connection) return this.connection;
+    const { url, token } = this.options();
+    this.connection = await resolveConnection({ flags: { url, token }, env: process.env, homeDir: homedir() });
+    return this.connection;
+  }
+
   async visor(): Promise<VisorClient> {
     if (this.client) return this.client;
-    const { url, token } = this.options();
     // The client is loaded here, not at start (`visor serve` never needs it), while the connection is worked out.
-    const [connection, { VisorClient }] = await Promise.all([
-      resolveConnection({ flags: { url, token }, env: process.env, homeDir: homedir() }),
-      import('../client/VisorClient.ts'),
-    ]);
-    this.connection = connection;
+    const [connection, { VisorClient }] = await Promise.all([this.connectionSettings(), import('../client/VisorClient.ts')]);
     // No retries: a person or a script sees a down daemon at once and decides what to do.
     this.client = new VisorClient({ url: connection.url, token: connection.token, retries: 0 });
     return this.client;

@@ -4,9 +4,11 @@ import { DEFAULT_VISOR_URL } from '../client/defaultUrl.ts';
 import { httpOrigin } from '../client/origin.ts';
 import { CliError } from './CliError.ts';
 import { ExitCode } from './ExitCode.ts';
+import { credentialsFilePath, readCredentials } from './credentialsFile.ts';
+import { serverUrl } from './serverUrl.ts';
 import { localDaemon, readAdminToken, type LocalDaemon } from './localDaemon.ts';
 
-export type TokenSource = 'flag' | 'env' | 'config' | 'admin-token' | 'none';
+export type TokenSource = 'flag' | 'env' | 'login' | 'config' | 'admin-token' | 'none';
 
 export interface ConnectionSettings {
   url: string;
@@ -20,6 +22,8 @@ export interface ConnectionSettings {
   configPath: string;
   /** Origins the config file holds keys for. */
   configOrigins: string[];
+  /** Where `visor login` keeps keys, each filed under its daemon's URL (src/cli/credentialsFile.ts). */
+  credentialsPath: string;
   /** The local admin token's file and its daemon's origins, when that file exists (used or not). */
   adminToken: { path: string; origins: string[] } | undefined;
 }
@@ -50,6 +54,7 @@ export function configFilePath(env: NodeJS.ProcessEnv, homeDir: string): string 
  *
  * The key, never sent where it does not belong:
  * - --token or VISOR_TOKEN, which the user gave: sent to the URL in use, whichever that is;
+ * - else the key `visor login` stored for exactly this URL (scheme, host, port and path prefix);
  * - else the config file's key for the URL's origin (its "tokens" entry, or "token" beside "url");
  * - else the local daemon's admin-token file, only when the URL is that daemon's own address;
  * - else none: requests go anonymous.
@@ -57,6 +62,7 @@ export function configFilePath(env: NodeJS.ProcessEnv, homeDir: string): string 
 export async function resolveConnection(sources: ConnectionSources): Promise<ConnectionSettings> {
   const { flags, env, homeDir } = sources;
   const configPath = configFilePath(env, homeDir);
+  const credentialsPath = credentialsFilePath(env, homeDir);
   const [flagUrl, envUrl] = [nonEmpty(flags.url), nonEmpty(env['VISOR_URL'])];
   const explicitUrl = flagUrl !== undefined ? { url: flagUrl, from: '--url' } : envUrl !== undefined ? { url: envUrl, from: 'VISOR_URL' } : undefined;
   const [flagToken, envToken] = [nonEmpty(flags.token), nonEmpty(env['VISOR_TOKEN'])];
@@ -79,9 +85,14 @@ export async function resolveConnection(sources: ConnectionSources): Promise<Con
     tokenSource: 'none',
     configPath,
     configOrigins: [...(config?.tokens.keys() ?? [])],
+    credentialsPath,
     adminToken: local !== undefined && adminToken !== undefined ? { path: local.adminTokenPath, origins: local.origins } : undefined,
   };
   if (explicitToken !== undefined) return { ...settings, token: explicitToken.token, tokenSource: explicitToken.source };
+  const filed = serverUrl(chosen.url);
+  // Only an exact match: a key stored for one daemon is never tried on another.
+  const stored = 'url' in filed ? (await readCredentials(credentialsPath)).get(filed.url) : undefined;
+  if (stored !== undefined) return { ...settings, token: stored.key, tokenSource: 'login' };
   const configured = config?.tokens.get(origin);
   if (configured !== undefined) {
     await assertPrivate(configPath);
@@ -97,7 +108,7 @@ export async function resolveConnection(sources: ConnectionSources): Promise<Con
 export function missingKeyHint(settings: ConnectionSettings): string[] | undefined {
   if (settings.token !== undefined) return undefined;
   const { origin, configPath, configOrigins, adminToken } = settings;
-  const lines = [`no token found for ${origin}, so the request went without one: pass --token, set VISOR_TOKEN, or add {"tokens": {"${origin}": "visor_…"}} to ${configPath} (mode 0600)`];
+  const lines = [`no token found for ${origin}, so the request went without one: run \`visor login ${settings.url}\`, pass --token or set VISOR_TOKEN (or add {"tokens": {"${origin}": "visor_…"}} to ${configPath}, mode 0600)`];
   if (configOrigins.length > 0) lines.push(`${configPath} holds keys for ${configOrigins.join(', ')} only`);
   if (adminToken !== undefined) {
     const where = adminToken.origins.length > 0 ? `at ${adminToken.origins.join(' or ')}` : 'whose port is chosen at start (server.port = 0), so to no URL';

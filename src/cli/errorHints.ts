@@ -21,7 +21,7 @@ export function errorHints(error: unknown, connection: ConnectionSettings | unde
   }
   if (error.status !== 401) return [];
   if (connection.token === undefined) return missingKeyHint(connection) ?? [];
-  const from = { flag: '--token', env: 'VISOR_TOKEN', config: connection.configPath, 'admin-token': connection.adminToken?.path ?? 'the admin-token file', none: '' }[connection.tokenSource];
+  const from = { flag: '--token', env: 'VISOR_TOKEN', login: `${connection.credentialsPath} (visor login)`, config: connection.configPath, 'admin-token': connection.adminToken?.path ?? 'the admin-token file', none: '' }[connection.tokenSource];
   return [
     `${connection.origin} refused the key from ${from}: it is unknown there, disabled or mistyped`,
     "keys come from the daemon's admins: `visor user add NAME` prints a new account's key once, `visor user rotate-key NAME` replaces a lost one; a new daemon prints its first admin key once and keeps it in <data dir>/admin-token",

@@ -43,6 +43,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { names: ['deprecate'], load: async () => (await import('./commands/deprecate.ts')).registerDeprecateCommand },
   { names: ['scan', 'release'], load: async () => (await import('./commands/scan.ts')).registerScanCommands },
   { names: ['store'], load: async () => (await import('./commands/storeGc.ts')).registerStoreCommand },
+  { names: ['login', 'logout'], load: async () => (await import('./commands/login.ts')).registerLoginCommands },
   { names: ['hide', 'unhide', 'hidden'], load: async () => (await import('./commands/hide.ts')).registerHideCommands },
 ];
 
