@@ -114,6 +114,9 @@ test('visor verify fails an image whose base two generations up is revoked, nami
   t.is(verified.code, 1, verified.stderr);
   t.regex(verified.stderr, new RegExp(`image ${ids.leaf}: rule base_revoked: .*${ids.base}.*alice@site-a.*ships a vulnerable openssl`));
   t.regex(verified.stdout, new RegExp(`built from\\n  ${ids.mid}\\n    ${ids.base}  revoked by alice@site-a: ships a vulnerable openssl`));
+  const shown = await visorAt(d).run(['show', ids.leaf], { env: { VISOR_TOKEN: stranger } });
+  t.is(shown.code, 0, shown.stderr);
+  t.regex(shown.stdout, new RegExp(`built from\\n  ${ids.mid}\\n    ${ids.base}  revoked by alice@site-a: ships a vulnerable openssl\\nflagged: image ${ids.leaf}: rule base_revoked`));
   const offline = await visorAt(d).run(['verify', ids.leaf, '--catalog', join(d.dataDir, 'catalog')]);
   t.is(offline.code, 1, offline.stderr);
   t.regex(offline.stderr, /rule base_revoked/);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliSession } from '../CliSession.ts';
 import { imageSheet } from '../output/imageSheet.ts';
-import { endorsementLines } from '../output/endorsementLines.ts';
+import { endorsementLines, trustLines } from '../output/endorsementLines.ts';
 
 export function registerShowCommand(program: Command, session: CliSession): void {
   program
@@ -12,7 +12,8 @@ export function registerShowCommand(program: Command, session: CliSession): void
       const visor = await session.visor();
       const image = await visor.get(id);
       // A daemon without endorsements (an older version) still shows the image.
-      const endorsements = await visor.endorsements(id).catch(() => undefined);
-      session.output.result(image, () => [imageSheet(image), ...(endorsements ? ['endorsements', ...endorsementLines(endorsements).map((l) => `  ${l}`)] : [])].join('\n'));
+      const trust = await visor.trust(id).catch(() => undefined);
+      const flagged = trust ? [...trustLines(trust), ...trust.flags.map((f) => `flagged: ${f.message}`), ...trust.warnings.map((w) => `warning: ${w}`)] : [];
+      session.output.result(image, () => [imageSheet(image), ...(trust ? ['endorsements', ...endorsementLines(trust.endorsements).map((l) => `  ${l}`), ...flagged] : [])].join('\n'));
     });
 }
