@@ -236,3 +236,12 @@ test.serial('a padded trust file is refused by its size before it is read', asyn
   t.not(padded.status, 0);
   t.regex(padded.stderr, /trust\/signatures.json: \(file\): trust\/signatures.json is \d+ bytes \(commit [0-9a-f]+\) \[max-size\]/);
 });
+
+test.serial('a malformed root file is refused field by field, saying what was expected', async (t) => {
+  const bad = await tryChange('bad-roots', async () => {
+    await writeFile(at('trust/root.json'), JSON.stringify({ version: 5, threshold: 3, roots: [{ identity: 'frank@site-f', key: keys.frank.test.publicLine }, { identity: 'grace@site-g', key: keys.frank.test.publicLine }] }));
+  }, 'check');
+  t.not(bad.status, 0);
+  t.regex(bad.stderr, /trust\/root.json: roots\[1\].key: trust\/root.json roots\[1\].key key SHA256:\S+ is already the key of frank@site-f \[unique\]/);
+  t.regex(bad.stderr, /trust\/root.json: threshold: trust\/root.json threshold 3 is not an integer from 1 to the number of roots \(2\) \[range\]/);
+});

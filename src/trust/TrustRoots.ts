@@ -78,7 +78,8 @@ export function parseRootFile(text: string): { root?: RootFile; problems: FilePr
   }
   const count = Array.isArray(o.roots) ? o.roots.length : 0;
   if (typeof o.threshold !== 'number' || !Number.isSafeInteger(o.threshold) || o.threshold < 1 || o.threshold > Math.max(count, 1)) {
-    bad('threshold', 'range', `an integer from 1 to the number of roots (${count})`, `${JSON.stringify(o.threshold)} is not such a threshold`);
+    const expected = `an integer from 1 to the number of roots (${count})`;
+    bad('threshold', 'range', expected, `${JSON.stringify(o.threshold)} is not ${expected}`);
   }
   if (problems.length > 0) return { problems };
   return { root: { version: o.version as number, threshold: o.threshold as number, roots, content }, problems };
