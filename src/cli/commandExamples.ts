@@ -42,6 +42,7 @@ export const COMMAND_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'user rotate-key': ['visor user rotate-key alice'],
   login: ['visor login https://images.example.org', 'visor login http://127.0.0.1:4568 --token-stdin < admin-token'],
   logout: ['visor logout https://images.example.org'],
+  completion: ['eval "$(visor completion bash)"   # in ~/.bashrc', 'eval "$(visor completion zsh)"    # in ~/.zshrc, after compinit'],
   whoami: ['visor whoami', 'VISOR_TOKEN=visor_… visor --json whoami'],
   group: ['visor group create builders', 'visor group add builders alice bob'],
   'group create': ['visor group create builders'],

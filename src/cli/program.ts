@@ -10,6 +10,8 @@ type Register = (program: Command, session: CliSession) => void;
 export interface CommandEntry {
   names: readonly string[];
   load: () => Promise<Register>;
+  /** Needs every command registered, not just its own (shell completion describes them all). */
+  needsAll?: true;
 }
 
 /**
@@ -44,6 +46,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { names: ['scan', 'release'], load: async () => (await import('./commands/scan.ts')).registerScanCommands },
   { names: ['store'], load: async () => (await import('./commands/storeGc.ts')).registerStoreCommand },
   { names: ['login', 'logout'], load: async () => (await import('./commands/login.ts')).registerLoginCommands },
+  { names: ['completion'], load: async () => (await import('./commands/completion.ts')).registerCompletionCommand, needsAll: true },
   { names: ['hide', 'unhide', 'hidden'], load: async () => (await import('./commands/hide.ts')).registerHideCommands },
 ];
 
@@ -66,7 +69,8 @@ export async function visorProgram(args: readonly string[], more: readonly Comma
     .configureOutput({ outputError: (message, write) => write(message.replace(/^error: /, 'visor: ')) });
   const session = new CliSession(program);
   const wanted = commands.filter((c) => c.names.includes(args[0] ?? ''));
-  for (const command of wanted.length > 0 ? wanted : commands) (await command.load())(program, session);
+  const loadAll = wanted.length === 0 || wanted.some((c) => c.needsAll === true);
+  for (const command of loadAll ? commands : wanted) (await command.load())(program, session);
   addExamples(program, '');
   program.addHelpText('after', `\nExit codes:\n${EXIT_CODE_MEANINGS.map(([code, meaning]) => `  ${code}  ${meaning}`).join('\n')}`);
   return { program, session };
