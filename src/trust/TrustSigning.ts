@@ -110,17 +110,17 @@ export async function trustStatus(versions: TrustFileVersions): Promise<TrustSta
   const { signatures } = parseTrustSignatures(await versions.working(TRUST_SIGNATURES_FILE));
   const files: TrustStatus['files'] = [];
   const own = countRootSignatures(signatures, root, root);
-  files.push({ file: 'root.json', version: root.version, count: own, met: thresholdMet(own), against: `its roots (version ${root.version})` });
+  files.push({ file: 'root.json', version: root.version, count: own, met: thresholdMet(own), against: `its roots, version ${root.version}` });
   const committedText = await versions.committed(ROOT_FILE);
   const committed = committedText === undefined ? undefined : parseRootFile(committedText).root;
   if (committed && committed.version !== root.version) {
     const old = countRootSignatures(signatures, root, committed);
-    files.push({ file: 'root.json', version: root.version, count: old, met: thresholdMet(old), against: `the committed roots (version ${committed.version})` });
+    files.push({ file: 'root.json', version: root.version, count: old, met: thresholdMet(old), against: `the committed roots, version ${committed.version}` });
   }
   const endorsersText = await versions.working(ENDORSERS_FILE);
   const count = countEndorserSignatures(signatures, endorsersText, root);
   if (count && (endorsersText !== undefined || signatures['endorsers.json'])) {
-    files.push({ file: 'endorsers.json', version: signatures['endorsers.json']?.version ?? 0, count, met: thresholdMet(count), against: `the roots (version ${root.version})` });
+    files.push({ file: 'endorsers.json', version: signatures['endorsers.json']?.version ?? 0, count, met: thresholdMet(count), against: `the roots, version ${root.version}` });
   }
   return { roots: true, files, problems };
 }
