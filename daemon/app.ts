@@ -126,7 +126,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   healthRoutes(router, s.health);
   metricsRoutes(router, s.metrics);
   openApiRoutes(router);
-  glanceRoutes(router, s.images, s.files, s.accounts, s.maxJsonBytes);
+  glanceRoutes(router, s.images, s.files, s.accounts, s.maxJsonBytes, s.stores);
   webRoutes(router, { images: s.images, schema: s.schema, sessions, accounts: s.accounts, reports: s.reports, stores: s.stores, health: s.health });
   app.use(router.routes());
   // No route answered: the path takes other methods (405, or the list for OPTIONS), or is unknown (404).

@@ -154,7 +154,7 @@ function httpServicesOf(core: VisorCore, metrics: ServiceMetrics): HttpServices 
   return {
     images: core.images,
     schema: core.schema,
-    files: { views: core.views, uploads: core.uploads, downloads: core.downloads, copier: core.copier, linker: core.linker, inspections: core.inspections, scans: core.scans, metrics },
+    files: { views: core.views, uploads: core.uploads, downloads: core.downloads, copier: core.copier, webDownloads: core.webDownloads, linker: core.linker, inspections: core.inspections, scans: core.scans, metrics },
     stores: core.storeDirectory,
     collector: core.collector,
     accounts: accessControl.accounts,

@@ -378,8 +378,11 @@ test('members are VISOR grants: the owner adds a group (a project) or user, who 
   t.is((await os(undefined, 'GET', `/v2/projects/${group}`)).status, 401);
 });
 
-test('info/import lists no import methods (import is not built)', async (t) => {
-  t.deepEqual(((await os(keys.owner, 'GET', '/v2/info/import')).json as { 'import-methods': { value: unknown[] } })['import-methods'].value, []);
+test('info/import lists glance-direct and web-download (copy-image needs a second store), as the create header does; info/stores is 404 with one store', async (t) => {
+  t.deepEqual(((await os(keys.owner, 'GET', '/v2/info/import')).json as { 'import-methods': { value: unknown[] } })['import-methods'].value, ['glance-direct', 'web-download']);
+  const created = await os(keys.owner, 'POST', '/v2/images', { name: unique('hdr'), disk_format: 'raw', container_format: 'bare' });
+  t.is(created.headers.get('openstack-image-import-methods'), 'glance-direct,web-download');
+  t.is((await os(keys.owner, 'GET', '/v2/info/stores')).status, 404, 'glanceclient then says multi-store is not enabled');
 });
 
 test('sorting on several keys sorts in full, so it is refused over a cap of visible images (one key walks the index at any size)', async (t) => {

@@ -3,6 +3,7 @@ import { ROUTES } from '../../src/api/routes.ts';
 import type { QueryParams } from '../../src/catalog/ImageQuery.ts';
 import type { ImageViews } from '../../src/images/ImageViews.ts';
 import type { ImageCopier } from '../../src/image-files/ImageCopier.ts';
+import type { WebDownloads } from '../../src/image-files/WebDownloads.ts';
 import type { ImageDownloads } from '../../src/image-files/ImageDownloads.ts';
 import type { ImageInspections } from '../../src/image-files/ImageInspections.ts';
 import type { ImageLinker, LinkRequest } from '../../src/image-files/ImageLinker.ts';
@@ -22,6 +23,7 @@ export interface FileServices {
   uploads: ImageUploads;
   downloads: ImageDownloads;
   copier: ImageCopier;
+  webDownloads: WebDownloads;
   linker: ImageLinker;
   inspections: ImageInspections;
   scans: ImageScans;

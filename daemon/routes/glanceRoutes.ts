@@ -6,6 +6,8 @@ import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { invalidField, notFound, VisorError } from '../../src/errors/VisorError.ts';
 import { GlanceImages } from '../../src/glance/GlanceImages.ts';
 import { GLANCE_SCHEMAS } from '../../src/glance/GlanceSchemas.ts';
+import { GlanceImports } from '../../src/glance/GlanceImports.ts';
+import type { StoreDirectory } from '../../src/image-files/StoreDirectory.ts';
 import { GlanceMembers, type ProjectDirectory } from '../../src/glance/GlanceMembers.ts';
 import { versionsDocument } from '../../src/glance/GlanceVersions.ts';
 import { parsePatch, PATCH_MEDIA_TYPES } from '../../src/glance/GlancePatch.ts';
@@ -19,13 +21,23 @@ import type { FileServices } from './fileRoutes.ts';
 const unsupportedMediaType = (field: string, expected: string, got: string) =>
   new VisorError('unsupported_media_type', `Content-Type must be ${expected}`, [{ field, rule: 'media-type', expected, message: `Content-Type is ${got || 'missing'}` }]);
 
+/** The body's Content-Length, when the client declared one. */
+function declaredLength(ctx: Context): number | undefined {
+  const header = ctx.get('content-length');
+  const length = header === '' ? undefined : Number(header);
+  if (length !== undefined && !Number.isSafeInteger(length)) throw invalidField('Content-Length', 'type', 'an integer');
+  return length;
+}
+
 /**
  * The Glance v2 Images API (what `glance` and `openstack image` speak), translated onto the same core
  * as VISOR's own routes: src/glance does the translating, these routes only move it over HTTP.
  * Errors answer in Glance's shape (daemon/app.ts, src/glance/GlanceErrors.ts).
  */
-export function glanceRoutes(router: Router, images: ImageService, files: FileServices, projects: ProjectDirectory, maxJsonBytes: number): void {
+export function glanceRoutes(router: Router, images: ImageService, files: FileServices, projects: ProjectDirectory, maxJsonBytes: number, stores: StoreDirectory): void {
   const glance = GlanceImages.of(images);
+  // A background import's failure is recorded on the image (the upload path marks it); nothing else to tell.
+  const imports = new GlanceImports({ uploads: files.uploads, webDownloads: files.webDownloads, copier: files.copier, stores, onError: () => undefined });
   const members = new GlanceMembers(images, glance, projects);
   const json = jsonBody(maxJsonBytes, assertSignedIn);
   const patchJson = jsonBody(maxJsonBytes, assertSignedIn, PATCH_MEDIA_TYPES);
@@ -71,8 +83,8 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
     const image = await glance.create(ctx.request.body, principal(ctx));
     ctx.status = 201;
     ctx.set('Location', `${files.views.publicUrl}/v2/images/${image.id}`);
-    // Import (glance-direct, web-download) is not built: the SDK reads this header, and an empty list says so.
-    ctx.set('OpenStack-image-import-methods', '');
+    // The SDK reads this header: `openstack image create --import` needs glance-direct in it.
+    ctx.set('OpenStack-image-import-methods', imports.methods().join(','));
     ctx.body = image;
   });
   on(router, GLANCE_ROUTES.updateImage, (ctx, next) => {
@@ -119,9 +131,31 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
     await members.remove(params(ctx)['id']!, params(ctx)['member']!, principal(ctx));
     ctx.status = 204;
   });
-  // Import (glance-direct, web-download, copy-image) is not built: no methods.
   on(router, GLANCE_ROUTES.importInfo, (ctx) => {
-    ctx.body = { 'import-methods': { description: 'Import methods available.', type: 'array', value: [] } };
+    ctx.body = { 'import-methods': { description: 'Import methods available.', type: 'array', value: imports.methods() } };
+  });
+  // With one store Glance answers 404 ("Multi Backend support is not enabled"), and clients expect it.
+  on(router, GLANCE_ROUTES.storesInfo, (ctx) => {
+    const info = imports.storeInfo(principal(ctx));
+    if (info === undefined) throw notFound('stores information: this VISOR has one store');
+    ctx.body = info;
+  });
+  // Staged through the one upload path as a file is uploaded; glance-direct publishes it.
+  on(router, GLANCE_ROUTES.stageFile, async (ctx) => {
+    const id = params(ctx)['id']!;
+    glance.record(id, assertSignedIn(principal(ctx)));
+    if (!ctx.is('application/octet-stream')) throw unsupportedMediaType('Content-Type', 'application/octet-stream', ctx.get('content-type'));
+    await imports.stage(id, ctx.req, declaredLength(ctx), principal(ctx));
+    ctx.status = 204;
+  });
+  on(router, GLANCE_ROUTES.importImage, json, async (ctx) => {
+    const id = params(ctx)['id']!;
+    glance.record(id, principal(ctx));
+    await imports.start(id, ctx.request.body, principal(ctx));
+    // Empty and without a JSON type: glanceclient parses a JSON-labelled empty body and fails.
+    // (Koa makes a null body a 204: the status is set after it.)
+    ctx.body = null;
+    ctx.status = 202;
   });
   // OSC resolves a project through Identity before `image add project`; without Keystone it asks
   // here. A project is a VISOR group or user; only signed-in callers may ask (as with grants).
@@ -146,9 +180,7 @@ export function glanceRoutes(router: Router, images: ImageService, files: FileSe
     const who = assertSignedIn(principal(ctx));
     glance.record(id, who);
     if (!ctx.is('application/octet-stream')) throw unsupportedMediaType('Content-Type', 'application/octet-stream', ctx.get('content-type'));
-    const lengthHeader = ctx.get('content-length');
-    const length = lengthHeader === '' ? undefined : Number(lengthHeader);
-    if (length !== undefined && !Number.isSafeInteger(length)) throw invalidField('Content-Length', 'type', 'an integer');
+    const length = declaredLength(ctx);
     await files.uploads.upload(id, ctx.req, { clientDigests: true, ...(length !== undefined ? { length } : {}) }, who);
     ctx.status = 204;
   });

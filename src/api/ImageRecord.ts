@@ -54,6 +54,17 @@ export interface FileDigests {
   sha512?: string;
 }
 
+/** An import under way or failed (Glance's interoperable import): set by the server only. */
+export interface ImageImportState {
+  /** glance-direct, web-download. */
+  method: string;
+  /** staging, staged (a file waits for its import), importing, failed. */
+  state: 'staging' | 'staged' | 'importing' | 'failed';
+  at: string;
+  by: string;
+  reason?: string;
+}
+
 /** An image record as stored in the catalogue (images/<shard>/<id>.json). */
 export interface ImageRecord {
   id: string;
@@ -87,6 +98,7 @@ export interface ImageRecord {
   protected?: boolean;
   /** Taken out of use by an admin: the file is served to admins only until reactivated. */
   deactivated?: { at: string; by: string };
+  import_state?: ImageImportState;
   /** Left out of Glance v2 lists unless asked for (os_hidden). */
   unlisted?: boolean;
   tags?: string[];

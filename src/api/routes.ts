@@ -87,6 +87,9 @@ export const GLANCE_ROUTES = {
   updateMember: { method: 'PUT', path: '/v2/images/:id/members/:member', action: 'glance.member.update' },
   removeMember: { method: 'DELETE', path: '/v2/images/:id/members/:member', action: 'glance.member.delete' },
   importInfo: { method: 'GET', path: '/v2/info/import', action: 'glance.info' },
+  storesInfo: { method: 'GET', path: '/v2/info/stores', action: 'glance.info' },
+  stageFile: { method: 'PUT', path: '/v2/images/:id/stage', action: 'glance.image.stage' },
+  importImage: { method: 'POST', path: '/v2/images/:id/import', action: 'glance.image.import' },
   /** What OSC asks Identity for a project (here: a VISOR group or user), without Keystone. */
   showProject: { method: 'GET', path: '/v2/projects/:id', action: 'glance.project.show' },
   findProjects: { method: 'GET', path: '/v2/projects', action: 'glance.project.list' },

@@ -9,6 +9,8 @@ import { parsePublicKeyLine } from '../trust/SshKeys.ts';
 import { assertStoresApart, parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
 import { parseUpstreamFiles, UPSTREAM_FILE_KEYS, type UpstreamFiles, type UpstreamFileSettings } from './upstreamFiles.ts';
 import { parseScanningConfig, SCANNING_KEYS, type ScanningConfig, type ScanningSettings } from '../scanning/ScanningConfig.ts';
+import { WEB_DOWNLOAD_KEYS, webDownloadSettings, type WebDownloadFileSettings } from './WebDownloadConfig.ts';
+import type { WebDownloadSettings } from '../image-files/WebDownloadPolicy.ts';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
 
@@ -51,6 +53,8 @@ export interface VisorConfig {
   scanning: ScanningConfig;
   /** The site's trust policy file (src/trust/SiteTrust.ts); `required` when configured, else <data_dir>/trust-policy.json if present. */
   trust: { policy: string; required: boolean };
+  /** Glance's web-download import: what it may fetch (src/image-files/WebDownloadPolicy.ts). */
+  webDownload: WebDownloadSettings;
 }
 
 /**
@@ -89,6 +93,7 @@ export interface ConfigFile {
   auth?: { key_hash_cost?: number };
   scanning?: ScanningSettings;
   trust?: { policy?: string };
+  web_download?: WebDownloadFileSettings;
   stores?: Record<string, StoreSettings>;
   upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean; head_key?: string } & UpstreamFileSettings>;
 }
@@ -103,7 +108,7 @@ interface ConnectionLimitSettings {
 }
 
 const KNOWN: Record<string, readonly string[]> = {
-  '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams', 'scanning', 'trust'],
+  '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams', 'scanning', 'trust', 'web_download'],
   server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'trusted_proxies', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
@@ -112,6 +117,7 @@ const KNOWN: Record<string, readonly string[]> = {
   log: ['level'],
   scanning: SCANNING_KEYS,
   trust: ['policy'],
+  web_download: WEB_DOWNLOAD_KEYS,
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -299,6 +305,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     auth: { keyHashCost: integer(env['VISOR_KEY_HASH_COST'] ?? o.auth?.key_hash_cost ?? file.auth?.key_hash_cost ?? 15, 'auth.key_hash_cost', 10, 20, fromEnv(env, 'VISOR_KEY_HASH_COST')) },
     scanning: parseScanningConfig({ ...file.scanning, ...o.scanning }, env, integer),
     trust: trustPolicyPath(env['VISOR_TRUST_POLICY'] ?? o.trust?.policy ?? file.trust?.policy, dataDir, env),
+    webDownload: webDownloadSettings(o.web_download ?? file.web_download),
   };
 }
 

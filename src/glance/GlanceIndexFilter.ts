@@ -5,8 +5,14 @@ import { BASE_PROPERTIES } from './GlanceImageView.ts';
 /** The part of a VISOR list query that narrows which records are looked at. */
 export type IndexFilter = Pick<ImageQuery, 'equals' | 'ranges' | 'tags' | 'properties'>;
 
-/** Glance statuses by the VISOR status each is kept as (deactivated: an available image with the flag). */
-const VISOR_STATUS: Readonly<Record<string, string>> = { queued: 'locked', saving: 'uploading', active: 'available', killed: 'error', deactivated: 'available' };
+/**
+ * Glance statuses by the VISOR statuses each is kept as (deactivated: an available image with the
+ * flag; an import's marks: a staged file is locked, a failed import error, see GlanceStatus.ts).
+ */
+const VISOR_STATUS: Readonly<Record<string, readonly string[]>> = {
+  queued: ['locked', 'error'], saving: ['uploading'], active: ['available'], killed: ['error'], deactivated: ['available'],
+  uploading: ['locked', 'uploading'], importing: ['uploading'],
+};
 /** Glance filters that are a VISOR field's equality, by VISOR field name. */
 const SAME_FIELD: Readonly<Record<string, string>> = { name: 'name', owner: 'owner', id: 'id', container_format: 'container_format', disk_format: 'disk', architecture: 'architecture' };
 
@@ -26,7 +32,7 @@ export function indexFilterOf(params: URLSearchParams): IndexFilter {
     const values = value.startsWith('in:') ? value.slice(3).split(',') : [value];
     if (name === 'status') {
       const mapped = values.map((v) => VISOR_STATUS[v]);
-      if (mapped.every((v) => v !== undefined)) filter.equals.set('status', [...new Set(mapped as string[])]);
+      if (mapped.every((v) => v !== undefined)) filter.equals.set('status', [...new Set(mapped.flat() as string[])]);
     } else if (name in SAME_FIELD) {
       // A disk_format of none shows as null: nothing to narrow by.
       if (!values.includes('none')) filter.equals.set(SAME_FIELD[name]!, values);

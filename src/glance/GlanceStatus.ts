@@ -16,6 +16,20 @@ const GLANCE_STATUS_OF: Record<ImageStatus, GlanceStatus> = {
   error: 'killed',
 };
 
-export function glanceStatusOf(r: Pick<ImageRecord, 'status' | 'deactivated'>): GlanceStatus {
-  return r.deactivated !== undefined ? 'deactivated' : GLANCE_STATUS_OF[r.status];
+/**
+ * An import's marks as Glance shows them: a file being staged or staged is `uploading`, an import
+ * under way `importing`, a failed import `queued` again (Glance's import failure; a plain upload's
+ * failure stays `killed`).
+ */
+const GLANCE_STATUS_OF_IMPORT: Record<NonNullable<ImageRecord['import_state']>['state'], GlanceStatus> = {
+  staging: 'uploading',
+  staged: 'uploading',
+  importing: 'importing',
+  failed: 'queued',
+};
+
+export function glanceStatusOf(r: Pick<ImageRecord, 'status' | 'deactivated' | 'import_state'>): GlanceStatus {
+  if (r.deactivated !== undefined) return 'deactivated';
+  if (r.import_state !== undefined && r.status !== 'available') return GLANCE_STATUS_OF_IMPORT[r.import_state.state];
+  return GLANCE_STATUS_OF[r.status];
 }

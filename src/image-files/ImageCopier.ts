@@ -31,6 +31,12 @@ export class ImageCopier {
     this.o = options;
   }
 
+  /** Throws unless the caller may copy the image's file now (its owner or an admin, and the image available). */
+  admit(id: string, caller: Principal | undefined): void {
+    const current = this.o.ledger.find(id, assertSignedIn(caller), 'manage');
+    if (current.status !== 'available') throw conflict(`image ${id} is ${current.status}; only an available image can be copied`);
+  }
+
   async copy(id: string, options: CopyOptions, caller: Principal | undefined): Promise<ImageRecord> {
     const who = assertSignedIn(caller);
     const { stores, ledger } = this.o;

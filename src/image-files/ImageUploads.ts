@@ -25,6 +25,10 @@ export interface UploadOptions {
    * one core here, sha256 alone at ~1,300, a cost VISOR's own uploads need not pay.
    */
   clientDigests?: boolean;
+  /** An import (Glance's glance-direct, web-download): marked on the record while it runs, and when it fails. */
+  importMethod?: string;
+  /** Stage the file (glance-direct): stored, inspected and scanned, but the image stays locked until publishStaged. */
+  stage?: boolean;
   signal?: AbortSignal;
 }
 
@@ -78,7 +82,7 @@ export class ImageUploads {
     const running = this.run(id, body, { ...options, signal }, caller).then((r) => {
       // Blocking mode: an infected file is kept, quarantined, and the uploader told so.
       if (isQuarantined(r)) throw quarantined(r);
-      this.o.scans?.uploaded(r);
+      if (r.status === 'available') this.o.scans?.uploaded(r);
       return r;
     });
     this.inFlight.add(running);
@@ -87,6 +91,39 @@ export class ImageUploads {
       () => this.inFlight.delete(running),
     );
     return running;
+  }
+
+  /**
+   * Throws unless the caller may import a file into the image now: its owner or an admin (an import
+   * has the service fetch or publish on their behalf, more than a grantee's upload), and the image
+   * has no file yet (or a failed one).
+   */
+  admitImport(id: string, caller: Principal | undefined): ImageRecord {
+    const who = assertSignedIn(caller);
+    const r = this.o.ledger.find(id, who, 'manage');
+    if (r.status !== 'locked' && r.status !== 'error') throw conflict(`image ${id} is ${r.status}; a file can be imported only while the image has none`);
+    return r;
+  }
+
+  /**
+   * Publishes a staged file (Glance's glance-direct import): the bytes already stored, hashed,
+   * inspected and scanned when staged become the image's file. Needs the right to upload.
+   */
+  async publishStaged(id: string, caller: Principal | undefined): Promise<ImageRecord> {
+    const who = assertSignedIn(caller);
+    const r = await this.o.ledger.withFile(id, who, 'commit', async (current) => {
+      if (current.status !== 'locked' || current.import_state?.state !== 'staged') {
+        throw conflict(`image ${id} has no staged file to import (stage one first: PUT /v2/images/${id}/stage)`);
+      }
+      const now = new Date().toISOString();
+      const { import_state: _staged, ...rest } = current;
+      const published: ImageRecord = { ...rest, status: 'available', uploaded_at: now, updated_at: now };
+      await this.o.ledger.commit(published, who, `Import the staged file of image ${id} (glance-direct)`);
+      return published;
+    });
+    if (isQuarantined(r)) throw quarantined(r);
+    this.o.scans?.uploaded(r);
+    return r;
   }
 
   private async run(id: string, body: Readable, options: UploadOptions & { signal: AbortSignal }, caller: Principal | undefined): Promise<ImageRecord> {
@@ -111,7 +148,10 @@ export class ImageUploads {
       const storeName = current.store ?? this.o.defaultStore;
       const target = this.o.stores.get(storeName);
       if (!target) throw conflict(`image ${id} names store ${storeName}, which this daemon does not have`);
-      await ledger.commit({ ...current, status: 'uploading', updated_at: new Date().toISOString() }, who, `Start upload of image ${id}`);
+      const now = new Date().toISOString();
+      const { import_state: _earlier, ...rest } = current;
+      const marked = options.importMethod !== undefined ? { import_state: { method: options.importMethod, state: options.stage ? ('staging' as const) : ('importing' as const), at: now, by: who.name } } : {};
+      await ledger.commit({ ...rest, ...marked, status: 'uploading', updated_at: now }, who, `Start ${options.stage ? 'staging' : options.importMethod !== undefined ? `${options.importMethod} import` : 'upload'} of image ${id}`);
       return target;
     });
     let published = false;
@@ -151,8 +191,8 @@ export class ImageUploads {
           id,
           who,
           // A scan (or digests) of an earlier file says nothing of this one.
-          ({ scan: _earlier, digests: _before, ...r }) => ({ ...r, status: 'available', size: meter.bytes, checksum, ...(Object.keys(meter.digests).length > 0 ? { digests: meter.digests } : {}), virtual_size: found.virtual_size, inspection: found, ...(scanned ? { scan: scanned } : {}), uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }),
-          `Upload image ${id}: ${meter.bytes} bytes, ${checksum}, ${found.format} of virtual size ${found.virtual_size}${scanned ? `; scan: ${scanned.signature ? `${scanned.signature} found, quarantined` : scanned.verdict}` : ''}`,
+          ({ scan: _earlier, digests: _before, import_state: mark, ...r }) => ({ ...r, ...(options.stage && mark ? { import_state: { ...mark, state: 'staged' as const, at: now } } : {}), status: options.stage ? 'locked' : 'available', size: meter.bytes, checksum, ...(Object.keys(meter.digests).length > 0 ? { digests: meter.digests } : {}), virtual_size: found.virtual_size, inspection: found, ...(scanned ? { scan: scanned } : {}), uploaded_at: now, updated_at: now, locations: [{ store: store.name, key: id }] }),
+          `${options.stage ? 'Stage' : 'Upload'} image ${id}: ${meter.bytes} bytes, ${checksum}, ${found.format} of virtual size ${found.virtual_size}${scanned ? `; scan: ${scanned.signature ? `${scanned.signature} found, quarantined` : scanned.verdict}` : ''}`,
         );
       } catch (e) {
         scan?.abort();
@@ -172,7 +212,12 @@ export class ImageUploads {
       await ledger
         .locked(id, async () => {
           const current = ledger.current(id);
-          if (current) await ledger.commit({ ...current, status: 'error', updated_at: new Date().toISOString() }, who, `Upload of image ${id} failed: ${reason}`);
+          if (current === undefined) return;
+          const now = new Date().toISOString();
+          // A failed import leaves its mark (Glance shows the image queued again, the reason kept); a failed plain upload none.
+          const { import_state: mark, ...rest } = current;
+          const failed = mark !== undefined && options.importMethod !== undefined ? { import_state: { ...mark, state: 'failed' as const, at: now, reason: reason.slice(0, 1000) } } : {};
+          await ledger.commit({ ...rest, ...failed, status: 'error', updated_at: now }, who, `Upload of image ${id} failed: ${reason}`);
         })
         .catch(() => undefined);
       // The caller gets the store's failure as the store error says it (its status or code, what to

@@ -28,6 +28,8 @@ import { ImageService } from '../images/ImageService.ts';
 import { ImageLedger } from '../images/ImageLedger.ts';
 import { ImageViews } from '../images/ImageViews.ts';
 import { ImageBytes } from '../image-files/ImageBytes.ts';
+import { WebDownloads } from '../image-files/WebDownloads.ts';
+import { WebDownloadPolicy } from '../image-files/WebDownloadPolicy.ts';
 import { ImageCopier } from '../image-files/ImageCopier.ts';
 import { ImageDownloads } from '../image-files/ImageDownloads.ts';
 import { ImageInspections } from '../image-files/ImageInspections.ts';
@@ -180,6 +182,8 @@ export class VisorCore {
   readonly uploads: ImageUploads;
   readonly downloads: ImageDownloads;
   readonly copier: ImageCopier;
+  /** Glance's web-download import: fetches through the upload path, within the operator's [web_download] rules. */
+  readonly webDownloads: WebDownloads;
   readonly linker: ImageLinker;
   readonly inspections: ImageInspections;
   /** Malware scans (ClamAV): on upload, on demand, on the schedule; quarantine and release. */
@@ -249,6 +253,7 @@ export class VisorCore {
     });
     this.downloads = new ImageDownloads({ ledger: this.ledger, views: this.views, bytes, stats, followed: (r) => this.followedFiles.plan(r) });
     this.copier = new ImageCopier({ ledger: this.ledger, stores, bytes, objects });
+    this.webDownloads = new WebDownloads({ uploads: this.uploads, maxBytes: config.uploads.maxBytes, policy: new WebDownloadPolicy(config.webDownload) });
     this.linker = new ImageLinker({ ledger: this.ledger, stores, checksum: config.uploads.checksum, inspection, scans: this.scans });
     this.inspections = new ImageInspections({ ledger: this.ledger, stores, bytes, inspection });
     this.collector = new StoreCollector({ stores, images: () => this.followedFiles.withKeptCopies(index.all()), busy: () => this.ledger.busy });
@@ -302,7 +307,7 @@ export class VisorCore {
         closing(openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
       ] as const),
       closing(openStores(config), closeStores),
-      closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats, expiring: () => siteTrust?.expiring() ?? { days: 0, endorsements: [] } }, trustPolicy ? { judge: (id) => siteTrust?.judge(id), subject: (id) => siteTrust?.subject(id) } : undefined), (a) => a.close()),
+      closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats, expiring: () => siteTrust?.expiring() ?? { days: 0, endorsements: [] } }, trustPolicy ? { treatment: (id) => siteTrust?.treatment(id), judge: (id) => siteTrust?.judge(id), subject: (id) => siteTrust?.subject(id) } : undefined), (a) => a.close()),
     ] as const).catch(fail);
     // Catalogues created just now are locked before the first commit (an upload's recovery below).
     try {
