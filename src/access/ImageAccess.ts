@@ -6,10 +6,12 @@ import type { GrantStore } from './GrantStore.ts';
 import { atLeast, higher, type AccessLevel } from './Permission.ts';
 import type { ImageScan } from '../api/ImageRecord.ts';
 import { isQuarantined } from '../scanning/Quarantine.ts';
-import { redactJudgement, type PolicyJudgement } from '../trust/TrustPolicy.ts';
+import { redactJudgement, type PolicyJudgement, type Treatment } from '../trust/TrustPolicy.ts';
 
 /** What the site's trust policy makes of an image (src/trust/SiteTrust.ts); undefined: no policy, or no such record. */
 export interface TrustJudge {
+  /** What the policy does with the image: the question of every record of every list, so answered from a cache. */
+  treatment(id: string): Treatment | undefined;
   judge(id: string): PolicyJudgement | undefined;
   /** The record of an image, to tell whether a caller may see a base a judgement names. */
   subject(id: string): AccessSubject | undefined;
@@ -64,7 +66,7 @@ export class ImageAccess {
   }
 
   level(who: Principal | undefined, image: AccessSubject): AccessLevel {
-    if (this.trust && !this.unpoliced(who, image) && this.trust.judge(image.id)?.treatment === 'refused') return 'none';
+    if (this.trust && !this.unpoliced(who, image) && this.trust.treatment(image.id) === 'refused') return 'none';
     // A quarantined image (an infected file) is its owner's and admins' alone: to anyone else, grantees
     // included, it is as if it did not exist, in lists as in answers.
     if (isQuarantined(image) && !(who !== undefined && !who.syncOnly && (who.admin || (this.identity.isHome(image) && image.owner === who.name)))) return 'none';
@@ -111,14 +113,14 @@ export class ImageAccess {
   /** Whether the caller may download the image's file (and have it as a series' latest): seen, and offered by the site's trust policy. */
   canDownload(who: Principal | undefined, image: AccessSubject): boolean {
     if (!this.canSee(who, image)) return false;
-    return !this.trust || this.unpoliced(who, image) || (this.trust.judge(image.id)?.treatment ?? 'downloadable') === 'downloadable';
+    return !this.trust || this.unpoliced(who, image) || (this.trust.treatment(image.id) ?? 'downloadable') === 'downloadable';
   }
 
   /** Throws unless the caller may download the image's file: as assert(checkout), then 403 naming each rule of the site's trust policy it fails. */
   assertDownload(who: Principal | undefined, image: AccessSubject): void {
     this.assert(who, image, 'checkout');
     if (!this.trust || this.unpoliced(who, image)) return;
-    const full = this.trust.judge(image.id);
+    const full = (this.trust.treatment(image.id) ?? 'downloadable') === 'downloadable' ? undefined : this.trust.judge(image.id);
     if (full && full.treatment !== 'downloadable') {
       const judgement = this.toldTo(who, full);
       const rules = [...new Set(judgement.failures.map((f) => f.rule))];

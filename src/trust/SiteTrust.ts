@@ -7,7 +7,7 @@ import { assessEndorsements, EXPIRY_WARNING_DAYS, type EndorsementView } from '.
 import { EndorserList } from './EndorserList.ts';
 import type { ExpiringEndorsement } from '../api/wire.ts';
 import { trustOf, type ImageTrust, type TrustSource } from './ImageTrust.ts';
-import { judgeTrust, parseTrustPolicy, redactJudgement, type PolicyJudgement, type TrustPolicy } from './TrustPolicy.ts';
+import { judgeTrust, parseTrustPolicy, redactJudgement, type PolicyJudgement, type Treatment, type TrustPolicy } from './TrustPolicy.ts';
 
 export interface SiteTrustOptions {
   /** The site's policy (`trust.policy`); none: the daemon judges nothing and offers every image as before. */
@@ -28,10 +28,13 @@ const MAX_CACHED = 200_000;
 interface Cached {
   record: ImageRecord;
   /** Its bases' records as judged (undefined: not in the catalogue): a new version of any is a new judgement. */
-  bases: Array<[string, ImageRecord | undefined]>;
+  bases: ReadonlyArray<[string, ImageRecord | undefined]>;
   until: number;
-  judgement: PolicyJudgement;
+  treatment: Treatment;
 }
+
+/** Shared by every image built on nothing (most): a cached treatment costs a few words. */
+const NO_BASES: ReadonlyArray<[string, ImageRecord | undefined]> = [];
 
 /** One image's own endorsements, judged for one version of its record. */
 interface Assessed {
@@ -44,8 +47,9 @@ interface Assessed {
  * The site's trust policy, applied by the daemon: what it makes of each image (src/trust/TrustPolicy.ts
  * judgeTrust), asked for by the access rules (src/access/ImageAccess.ts) for every route, so read
  * synchronously and kept: which images have statements at all (one listing of endorsements/), the
- * endorser list, each image's own endorsements for its record's version, and each judgement (its
- * ancestry composed from its bases' cached endorsements) until its record or a base's changes. All of it is
+ * endorser list, each image's own endorsements for its record's version, and each image's treatment
+ * (its ancestry composed from its bases' cached endorsements) until its record or a base's changes;
+ * a judgement's words are made again when asked for (a refusal, the endorsements view). All of it is
  * dropped when a sync brings statements or the endorser list (invalidate), and at most RECHECK_MS
  * later, or when an endorsement lapses, judged again.
  */
@@ -115,11 +119,26 @@ export class SiteTrust implements TrustJudge {
    * whoever asks (a base the caller cannot see still flags what is built on it).
    */
   judgeRecord(record: ImageRecord): PolicyJudgement | undefined {
+    return this.o.policy && this.compute(record, this.o.policy, Date.now()).judgement;
+  }
+
+  /**
+   * What the policy does with the image (the access rules' question, for every record of every
+   * list): kept per image, without the judgement's words, which are made again when asked for.
+   */
+  treatmentOf(record: ImageRecord): Treatment | undefined {
     const policy = this.o.policy;
     if (!policy) return undefined;
     const now = Date.now();
     const hit = this.cache.get(record.id);
-    if (hit && hit.record === record && hit.until > now && hit.bases.every(([id, base]) => this.o.record(id) === base)) return hit.judgement;
+    if (hit && hit.record === record && hit.until > now && hit.bases.every(([id, base]) => this.o.record(id) === base)) return hit.treatment;
+    const { judgement, until, bases } = this.compute(record, policy, now);
+    if (this.cache.size >= MAX_CACHED) this.cache.clear();
+    this.cache.set(record.id, { record, bases, until, treatment: judgement.treatment });
+    return judgement.treatment;
+  }
+
+  private compute(record: ImageRecord, policy: TrustPolicy, now: number): { judgement: PolicyJudgement; until: number; bases: Cached['bases'] } {
     const source: TrustSource = {
       record: (id) => this.o.record(id),
       statements: () => [],
@@ -130,10 +149,8 @@ export class SiteTrust implements TrustJudge {
     const judgement = judgeTrust(trust, policy);
     // Until the first valid endorsement lapses, at the latest: then the judgement may change.
     const lapses = trust.endorsements.filter((e) => e.state === 'valid' && e.expires_at).map((e) => Date.parse(e.expires_at!));
-    if (this.cache.size >= MAX_CACHED) this.cache.clear();
-    const bases = trust.ancestry.map((a): [string, ImageRecord | undefined] => [a.id, this.o.record(a.id)]);
-    this.cache.set(record.id, { record, bases, until: Math.min(now + RECHECK_MS, ...lapses), judgement });
-    return judgement;
+    const bases = trust.ancestry.length === 0 ? NO_BASES : trust.ancestry.map((a): [string, ImageRecord | undefined] => [a.id, this.o.record(a.id)]);
+    return { judgement, until: Math.min(now + RECHECK_MS, ...lapses), bases };
   }
 
   /**
@@ -145,7 +162,7 @@ export class SiteTrust implements TrustJudge {
     let n = 0;
     for (const record of records()) {
       if (stopped()) return;
-      this.judgeRecord(record);
+      this.treatmentOf(record);
       if (++n % WARM_SLICE === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }
@@ -154,7 +171,14 @@ export class SiteTrust implements TrustJudge {
     return this.o.record(id);
   }
 
-  /** judgeRecord() of the image with this id as the index holds it (the access rules ask by id: their subject may be a part of a record). */
+  /** treatmentOf() the image with this id as the index holds it (the access rules ask by id: their subject may be a part of a record). */
+  treatment(id: string): Treatment | undefined {
+    if (!this.o.policy) return undefined;
+    const record = this.o.record(id);
+    return record ? this.treatmentOf(record) : undefined;
+  }
+
+  /** judgeRecord() of the image with this id as the index holds it. */
   judge(id: string): PolicyJudgement | undefined {
     if (!this.o.policy) return undefined;
     const record = this.o.record(id);
