@@ -9,6 +9,9 @@ import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { call } from './helpers/http.ts';
 import { addUser } from './helpers/accounts.ts';
 import { storedFile, unique } from './helpers/images.ts';
+import { pollUntil } from './helpers/polling.ts';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 // The stock Debian 12 OpenStack image clients, unmodified, against a test daemon on loopback:
 // `glance` (python3-glanceclient 4.1, which discovers the API at /versions and caches the image
@@ -21,12 +24,19 @@ const run = promisify(execFile);
 const [GLANCE, OPENSTACK] = execFileSync('bash', [join(import.meta.dirname, 'glance/ensure-glance-clients.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n') as [string, string];
 let d: TestDaemon;
 let home: string;
+/** A loopback server web-download fetches from (allowed by the explicit [web_download] settings below). */
+let web: Server;
+let webPort: number;
+const served = randomBytes(120_000);
 const keys = {} as Record<'owner' | 'grantee' | 'stranger', string>;
 const ownerName = unique('olga');
 const granteeName = unique('gina');
 
 test.before(async () => {
-  d = await startTestDaemon();
+  web = createServer((req, res) => (req.url === '/disk.raw' ? res.writeHead(200, { 'content-length': served.length }).end(served) : res.writeHead(404).end()));
+  await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+  webPort = (web.address() as AddressInfo).port;
+  d = await startTestDaemon({ config: { web_download: { ports: [webPort], allowed_ranges: ['127.0.0.1/32'], denied_hosts: ['denied.example'] } } });
   keys.owner = await addUser(d, ownerName);
   keys.grantee = await addUser(d, granteeName);
   keys.stranger = await addUser(d, unique('sam'));
@@ -34,6 +44,7 @@ test.before(async () => {
 });
 test.after.always(async () => {
   await d?.stop();
+  web?.close();
   if (home) await rm(home, { recursive: true, force: true });
 });
 
@@ -43,9 +54,11 @@ interface Run {
 }
 
 /** Runs a client with no OpenStack settings of the caller's environment, HOME in the test's folder (glanceclient caches its schema there), stdin empty. */
-async function cli(command: string, args: string[]): Promise<Run> {
+async function cli(command: string, args: string[], stdin: 'pipe' | 'closed' = 'pipe'): Promise<Run> {
   const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('OS_'))), HOME: home };
-  const child = run(command, args, { env, cwd: home, timeout: 60_000, maxBuffer: 1 << 26 });
+  // glanceclient takes any stdin that is no terminal for data (which the import commands refuse beside
+  // --file or --uri); only a closed one (`<&-`, as under cron) is none.
+  const child = stdin === 'closed' ? run('bash', ['-c', 'exec "$0" "$@" <&-', command, ...args], { env, cwd: home, timeout: 60_000, maxBuffer: 1 << 26 }) : run(command, args, { env, cwd: home, timeout: 60_000, maxBuffer: 1 << 26 });
   child.child.stdin!.end();
   try {
     const { stdout, stderr } = await child;
@@ -158,6 +171,27 @@ test('openstack image: create, show by name, set, save verified', async (t) => {
   const corrupt = await openstack(keys.owner, 'image', 'save', '--file', out, id);
   await restore();
   t.not(corrupt.code, 0);
+});
+
+test('import through the clients: glance-direct (glance and openstack --import), web-download (glance) from an allowed server, refused for a denied host', async (t) => {
+  const { path, bytes } = await fileOf(200_000);
+  const md5 = (b: Buffer) => createHash('md5').update(b).digest('hex');
+  const [direct, osc, fetched, denied] = await Promise.all([
+    cli(GLANCE, ['--os-image-url', d.url, '--os-auth-token', keys.owner, 'image-create-via-import', '--file', path, '--disk-format', 'raw', '--container-format', 'bare', '--name', unique('gd')], 'closed'),
+    openstack(keys.owner, 'image', 'create', '--import', '--file', path, '--disk-format', 'raw', unique('od'), '-f', 'json'),
+    cli(GLANCE, ['--os-image-url', d.url, '--os-auth-token', keys.owner, 'image-create-via-import', '--import-method', 'web-download', '--uri', `http://127.0.0.1:${webPort}/disk.raw`, '--disk-format', 'raw', '--container-format', 'bare', '--name', unique('wd')], 'closed'),
+    cli(GLANCE, ['--os-image-url', d.url, '--os-auth-token', keys.owner, 'image-create-via-import', '--import-method', 'web-download', '--uri', `http://denied.example:${webPort}/disk.raw`, '--disk-format', 'raw', '--container-format', 'bare', '--name', unique('wx')], 'closed'),
+  ]);
+  const directId = table(ok(direct, 'glance image-create-via-import --file'))['id']!;
+  t.like((await call(d, keys.owner, 'GET', `/v2/images/${directId}`)).json, { status: 'active', checksum: md5(bytes), size: bytes.length });
+  const oscId = (JSON.parse(ok(osc, 'openstack image create --import')) as { id: string }).id;
+  const oscImage = await pollUntil(async () => (await call(d, keys.owner, 'GET', `/v2/images/${oscId}`)).json as Record<string, unknown>, (i) => i['status'] === 'active', { within: 10_000 });
+  t.like(oscImage, { checksum: md5(bytes), size: bytes.length });
+  const fetchedId = table(ok(fetched, 'glance image-create-via-import --import-method web-download'))['id']!;
+  const web = await pollUntil(async () => (await call(d, keys.owner, 'GET', `/v2/images/${fetchedId}`)).json as Record<string, unknown>, (i) => i['status'] === 'active', { within: 10_000 });
+  t.like(web, { checksum: md5(served), size: served.length });
+  t.not(denied.code, 0);
+  t.regex(denied.out, /web-download refused \(host\)/);
 });
 
 // Apart from the test above so that, on a loaded machine, no test runs long without an answer.
