@@ -100,6 +100,8 @@ export class WebDownloads {
     // A refusal may come before the upload path reads the body (it first records the start): the
     // body keeps the error, which the upload then fails with; no listener must not make it uncaught.
     body.on('error', () => undefined);
+    // The upload stopped reading (failed, or the daemon stops): the fetch stops too.
+    body.once('close', () => source.destroy());
     source.pipe(body);
     return this.o.uploads.upload(id, body, { clientDigests: true, importMethod: mark.method }, caller);
   }
