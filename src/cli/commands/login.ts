@@ -25,8 +25,12 @@ export function registerLoginCommands(program: Command, session: CliSession): vo
         process.stderr.write(`visor: warning: ${target} is plain http: the key crosses the network unencrypted on every request\n`);
       }
       // Checked before anything is written: a mistyped or refused key is never kept.
-      const { VisorClient } = await import('../../client/VisorClient.ts');
-      const me = await new VisorClient({ url: target, token: key, retries: 0 }).whoami();
+      const [{ VisorClient }, { VisorClientError }] = await Promise.all([import('../../client/VisorClient.ts'), import('../../client/VisorClientError.ts')]);
+      const me = await new VisorClient({ url: target, token: key, retries: 0 }).whoami().catch((error: unknown) => {
+        // Said here, not by the general 401 hint, which is about the key a command sent, not this one.
+        if (error instanceof VisorClientError && error.status === 401) throw new CliError(`${target} refused the key (${error.message}); nothing stored`, ExitCode.auth);
+        throw error;
+      });
       if (me.name === null) throw new CliError(`${target} did not recognise the key (it answered as if none was sent); nothing stored`, ExitCode.auth);
       const path = credentialsFilePath(process.env, homedir());
       await saveCredential(path, target, { key, account: me.name, saved_at: new Date().toISOString() });
