@@ -20,6 +20,8 @@ import { WebDownloadPolicy, type WebDownloadSettings } from '../src/image-files/
 type Image = Record<string, unknown> & { id: string };
 const CAP = 256 * 1024;
 const served = randomBytes(40_000);
+/** Answers to /slow held open until the test releases them. */
+const held: Array<() => void> = [];
 let d: TestDaemon;
 let web: Server;
 let port: number;
@@ -35,6 +37,10 @@ test.before(async () => {
     else if (url === '/to-metadata') res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
     else if (url === '/to-file') res.writeHead(302, { location: 'file:///etc/passwd' }).end();
     else if (url === '/to-image') res.writeHead(301, { location: '/image.raw' }).end();
+    else if (url === '/slow') {
+      res.writeHead(200, { 'content-length': served.length }).write(served.subarray(0, 1000));
+      held.push(() => res.end(served.subarray(1000)));
+    }
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
@@ -65,6 +71,21 @@ async function glanceImage(key: string, fields: Record<string, unknown> = {}): P
 const status = async (id: string) => ((await os(keys.owner, 'GET', `/v2/images/${id}`)).json as Image)['status'];
 const webDownload = (key: string, id: string, uri: string) => os(key, 'POST', `/v2/images/${id}/import`, { method: { name: 'web-download', uri } });
 const settled = (id: string) => pollUntil(() => status(id), (s) => s === 'active', { within: 15_000 }).catch(() => status(id));
+
+// Serial: ava runs it before the others, whose downloads would otherwise count against the cap.
+test.serial('web-download runs at most web_download.max_concurrent (4) at once daemon-wide: past it 429 with Retry-After, nothing started', async (t) => {
+  const images = await Promise.all([1, 2, 3, 4, 5].map(() => glanceImage(keys.owner)));
+  for (const image of images.slice(0, 4)) t.is((await webDownload(keys.owner, image.id, `http://127.0.0.1:${port}/slow`)).status, 202);
+  await pollUntil(() => held.length, (n) => n === 4, { within: 10_000 });
+  const busy = await webDownload(keys.owner, images[4]!.id, `http://127.0.0.1:${port}/image.raw`);
+  t.is(busy.status, 429, busy.text);
+  t.truthy(busy.headers.get('retry-after'));
+  t.is(await status(images[4]!.id), 'queued');
+  for (const release of held.splice(0)) release();
+  for (const image of images.slice(0, 4)) t.is(await settled(image.id), 'active');
+  t.is((await webDownload(keys.owner, images[4]!.id, `http://127.0.0.1:${port}/image.raw`)).status, 202, 'room again once they ended');
+  t.is(await settled(images[4]!.id), 'active');
+});
 
 test('info: the import methods built (copy-image with two stores), the create header, and the stores', async (t) => {
   const info = await os(keys.owner, 'GET', '/v2/info/import');
@@ -206,7 +227,7 @@ test('copy-image copies an active image to the other store through the core copi
 });
 
 test('the policy judges each address a name resolves to, and the lookup hands the connection only an address it judged', async (t) => {
-  const settings: WebDownloadSettings = { ports: [80], allowedHosts: [], deniedHosts: [], allowedRanges: [], timeoutMs: 1000, maxRedirects: 0 };
+  const settings: WebDownloadSettings = { ports: [80], allowedHosts: [], deniedHosts: [], allowedRanges: [], timeoutMs: 1000, maxRedirects: 0, maxConcurrent: 1 };
   const policy = new WebDownloadPolicy(settings);
   for (const bad of ['169.254.169.254', 'fd00:ec2::254', '::ffff:169.254.169.254', '::ffff:10.1.2.3', '::ffff:a9fe:a9fe', '127.0.0.1', '::1', '0.0.0.0', '::', '224.0.0.1', 'ff02::1', 'fe80::1', '192.168.1.1', '172.16.0.1', '100.64.0.1', '64:ff9b::a00:1', '2002:a00:1::1']) {
     t.throws(() => policy.checkAddress(bad), { message: /address-range/ }, bad);

@@ -10,9 +10,10 @@ export interface WebDownloadFileSettings {
   allowed_ranges?: string[];
   timeout_seconds?: number;
   max_redirects?: number;
+  max_concurrent?: number;
 }
 
-export const WEB_DOWNLOAD_KEYS = ['ports', 'allowed_hosts', 'denied_hosts', 'allowed_ranges', 'timeout_seconds', 'max_redirects'] as const;
+export const WEB_DOWNLOAD_KEYS = ['ports', 'allowed_hosts', 'denied_hosts', 'allowed_ranges', 'timeout_seconds', 'max_redirects', 'max_concurrent'] as const;
 
 function strings(value: unknown, field: string, expected: string): string[] {
   if (value === undefined) return [];
@@ -28,7 +29,7 @@ function int(value: unknown, field: string, min: number, max: number, fallback: 
 
 /**
  * The settings, with Glance's defaults: http(s) on ports 80 and 443, any host, no special address
- * range (private, loopback, link-local, metadata…) unless listed, 10 minutes, 3 redirects.
+ * range (private, loopback, link-local, metadata…) unless listed, 10 minutes, 3 redirects, 4 at once.
  */
 export function webDownloadSettings(t: WebDownloadFileSettings | undefined): WebDownloadSettings {
   const ports = t?.ports === undefined ? [80, 443] : t.ports;
@@ -52,5 +53,6 @@ export function webDownloadSettings(t: WebDownloadFileSettings | undefined): Web
     allowedRanges,
     timeoutMs: int(t?.timeout_seconds, 'web_download.timeout_seconds', 1, 86400, 600) * 1000,
     maxRedirects: int(t?.max_redirects, 'web_download.max_redirects', 0, 10, 3),
+    maxConcurrent: int(t?.max_concurrent, 'web_download.max_concurrent', 1, 1000, 4),
   };
 }

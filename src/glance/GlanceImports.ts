@@ -63,6 +63,7 @@ export class GlanceImports {
       await this.o.uploads.publishStaged(id, who);
     } else if (name === 'web-download') {
       this.o.uploads.admitImport(id, who);
+      this.o.webDownloads.assertCapacity();
       const url = await this.o.webDownloads.admit(method?.uri);
       this.o.webDownloads.download(id, url, who, { method: name }).catch((e: unknown) => this.o.onError(id, e));
     } else {

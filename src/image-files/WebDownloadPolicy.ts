@@ -18,6 +18,8 @@ export interface WebDownloadSettings {
   timeoutMs: number;
   /** Redirects followed, each hop judged as the first; 0 follows none. */
   maxRedirects: number;
+  /** Downloads under way at once, daemon-wide: past it an import is refused (429) rather than queued. */
+  maxConcurrent: number;
 }
 
 /** The rule a refused URL or address broke: the error names it. */

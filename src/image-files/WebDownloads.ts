@@ -4,7 +4,7 @@ import { PassThrough } from 'node:stream';
 import got, { type RequestError } from 'got';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { Principal } from '../auth/Principal.ts';
-import { VisorError } from '../errors/VisorError.ts';
+import { TooManyRequests, VisorError } from '../errors/VisorError.ts';
 import type { ImageUploads } from './ImageUploads.ts';
 import { webDownloadRefused, WebDownloadPolicy } from './WebDownloadPolicy.ts';
 
@@ -46,6 +46,8 @@ function resolveChecked(policy: WebDownloadPolicy, url: URL): Promise<void> {
 export class WebDownloads {
   readonly policy: WebDownloadPolicy;
   private readonly o: { uploads: ImageUploads; maxBytes: number };
+  /** Downloads under way: each holds a connection out and an upload in for up to the time limit. */
+  private running = 0;
 
   constructor(options: { uploads: ImageUploads; maxBytes: number; policy: WebDownloadPolicy }) {
     this.policy = options.policy;
@@ -67,7 +69,20 @@ export class WebDownloads {
   }
 
   /** Fetches the URL (admitted first) into the image's file; the upload records success or failure. */
+  /** Throws (429) when the daemon-wide number of downloads under way is reached: an import then starts nothing. */
+  assertCapacity(): void {
+    if (this.running >= this.policy.settings.maxConcurrent) {
+      throw new TooManyRequests(`web-download refused: ${this.running} downloads are under way, the most this daemon runs at once (web_download.max_concurrent); import again later`, 30);
+    }
+  }
+
   download(id: string, url: URL, caller: Principal, mark: { method: string }): Promise<ImageRecord> {
+    this.assertCapacity();
+    this.running++;
+    return this.fetch(id, url, caller, mark).finally(() => this.running--);
+  }
+
+  private fetch(id: string, url: URL, caller: Principal, mark: { method: string }): Promise<ImageRecord> {
     const { policy } = this;
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     const source = got.stream(url, {
