@@ -28,7 +28,9 @@ async function recorder(): Promise<Recorder> {
     seen.push({ path: req.url ?? '', authorization: req.headers.authorization });
     const known = req.headers.authorization === 'Bearer visor_rec_secret';
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const body = path.endsWith('/whoami') ? (known ? { name: 'alice', role: 'user', groups: [], disabled: false } : { name: null, anonymous: true }) : { images: [] };
+    // The prefixed daemon's first page links to a page outside its prefix (as a hostile or confused proxy might).
+    const next = path === '/visor/images' ? { next: `http://${req.headers.host ?? ''}/other/images?page=2` } : {};
+    const body = path.endsWith('/whoami') ? (known ? { name: 'alice', role: 'user', groups: [], disabled: false } : { name: null, anonymous: true }) : { images: [], ...next };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   });
   server.listen(0, '127.0.0.1');
@@ -79,7 +81,7 @@ test('login keeps a checked key private for that URL; later commands there are a
   t.is((JSON.parse(after.stdout) as { name: string | null }).name, null);
 });
 
-test('a stored key is sent to its own URL only: not to another server, nor another path prefix on the same host', async (t) => {
+test('a stored key is sent to its own URL only: not to another server, nor another path prefix on the same host, even by a next link', async (t) => {
   const [a, b] = await Promise.all([recorder(), recorder()]);
   t.teardown(async () => {
     await Promise.all([a.close(), b.close()]);
@@ -89,16 +91,17 @@ test('a stored key is sent to its own URL only: not to another server, nor anoth
   t.is(login.code, 0, login.stderr);
 
   for (const url of [b.url, a.url, `${a.url}/other`, `${a.url}/visor`]) {
-    const run = await runVisor(['--url', url, 'list'], { env });
+    const run = await runVisor(['--url', url, 'list', '--all'], { env });
     t.is(run.code, 0, run.stderr);
   }
   t.true(b.seen.length > 0);
   t.true(b.seen.every((s) => s.authorization === undefined), 'the other daemon never sees the key');
-  const onA = a.seen.filter((s) => s.path.endsWith('/images'));
+  const onA = a.seen.filter((s) => (s.path.split('?')[0] ?? '').endsWith('/images'));
   t.deepEqual(onA.map((s) => [s.path.split('?')[0], s.authorization]), [
     ['/images', undefined],
     ['/other/images', undefined],
     ['/visor/images', 'Bearer visor_rec_secret'],
+    ['/other/images', undefined],
   ]);
 });
 

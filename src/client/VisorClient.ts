@@ -61,6 +61,10 @@ export class VisorClient {
     const origin = httpOrigin(this.url);
     if (origin === undefined) throw new VisorClientError(`${this.url} is not an http:// or https:// URL`, { code: 'invalid_url' });
     const authorization = options.token ? `Bearer ${options.token}` : undefined;
+    // A daemon behind a proxy under a path prefix shares its origin with whatever else the proxy
+    // serves: the key goes to paths under the prefix only.
+    const prefix = new URL(this.url).pathname.replace(/\/+$/, '');
+    const ownPath = (path: string): boolean => prefix === '' || path === prefix || path.startsWith(`${prefix}/`);
     this.http = got.extend({
       headers: { 'user-agent': options.userAgent ?? VISOR_USER_AGENT },
       // Set per request, not as a default header: every request (a retry, a redirect, a `next` page
@@ -68,7 +72,7 @@ export class VisorClient {
       hooks: {
         beforeRequest: [
           (request) => {
-            if (authorization !== undefined && request.url instanceof URL && request.url.origin === origin) request.headers['authorization'] = authorization;
+            if (authorization !== undefined && request.url instanceof URL && request.url.origin === origin && ownPath(request.url.pathname)) request.headers['authorization'] = authorization;
             else if (request.headers['authorization'] !== undefined) delete request.headers['authorization'];
           },
         ],
