@@ -9,7 +9,7 @@ import { addUser, grant } from './helpers/accounts.ts';
 import { unique } from './helpers/images.ts';
 import { pollUntil } from './helpers/polling.ts';
 import { imageDir, qemuImg, read } from './helpers/diskImages.ts';
-import { checkedLookup } from '../src/image-files/WebDownloads.ts';
+import { checkedLookup, WebDownloads } from '../src/image-files/WebDownloads.ts';
 import { WebDownloadPolicy, type WebDownloadSettings } from '../src/image-files/WebDownloadPolicy.ts';
 
 // Glance v2's interoperable import through VISOR: stage + glance-direct, web-download (SSRF-hardened:
@@ -238,4 +238,15 @@ test('the policy judges each address a name resolves to, and the lookup hands th
   t.regex(refused?.message ?? '', /address-range.*loopback/);
   const allowed = checkedLookup(new WebDownloadPolicy({ ...settings, allowedRanges: ['127.0.0.0/8'] })) as unknown as typeof lookup;
   t.is(await new Promise<unknown>((resolve) => allowed('localhost', {}, (_e, a) => resolve(a))), '127.0.0.1');
+});
+
+test('a download by host name connects only where the lookup judged: localhost without an allowed loopback range is refused at connect', async (t) => {
+  // The daemon's core with a policy of its own (no range allowed), so the name is judged where the socket resolves it.
+  const policy = new WebDownloadPolicy({ ports: [port], allowedHosts: [], deniedHosts: [], allowedRanges: [], timeoutMs: 10_000, maxRedirects: 0, maxConcurrent: 1 });
+  const downloads = new WebDownloads({ uploads: d.daemon.core.uploads, maxBytes: CAP, policy });
+  const image = await glanceImage(keys.owner);
+  const name = ((await call(d, keys.owner, 'GET', '/whoami')).json as { name: string }).name;
+  const error = await t.throwsAsync(downloads.download(image.id, new URL(`http://localhost:${port}/image.raw`), { name, admin: false }, { method: 'web-download' }));
+  t.regex(error.message, /web-download refused \(address-range\).*127\.0\.0\.1 is loopback/);
+  t.is(await status(image.id), 'queued');
 });

@@ -1,4 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { PassThrough } from 'node:stream';
 import got, { type RequestError } from 'got';
@@ -48,6 +50,12 @@ export class WebDownloads {
   private readonly o: { uploads: ImageUploads; maxBytes: number };
   /** Downloads under way: each holds a connection out and an upload in for up to the time limit. */
   private running = 0;
+  /**
+   * Agents of web-download's own, never pooling: a pooled socket is reused by host and port without a
+   * lookup, so one the daemon's other clients (an http store, webhooks) hold open to an internal host
+   * would carry a download there unjudged.
+   */
+  private readonly agent = { http: new HttpAgent({ keepAlive: false }), https: new HttpsAgent({ keepAlive: false }) };
 
   constructor(options: { uploads: ImageUploads; maxBytes: number; policy: WebDownloadPolicy }) {
     this.policy = options.policy;
@@ -87,6 +95,7 @@ export class WebDownloads {
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     const source = got.stream(url, {
       dnsLookup: checkedLookup(policy),
+      agent: this.agent,
       followRedirect: policy.settings.maxRedirects > 0,
       maxRedirects: policy.settings.maxRedirects,
       timeout: { request: policy.settings.timeoutMs },
