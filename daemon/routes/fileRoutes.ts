@@ -9,11 +9,11 @@ import type { ImageInspections } from '../../src/image-files/ImageInspections.ts
 import type { ImageLinker, LinkRequest } from '../../src/image-files/ImageLinker.ts';
 import type { ImageUploads } from '../../src/image-files/ImageUploads.ts';
 import type { ImageScans } from '../../src/scanning/ImageScans.ts';
-import { invalidField } from '../../src/errors/VisorError.ts';
 import { assertSignedIn } from '../../src/auth/callerRules.ts';
 import { jsonBody, objectBody } from '../jsonBody.ts';
 import { pickRange } from '../rangeHeader.ts';
 import { sendDownload } from '../downloadSender.ts';
+import { declaredLength } from '../declaredLength.ts';
 import type { ServerResponse } from 'node:http';
 import type { ServiceMetrics } from '../../src/tracking/ServiceMetrics.ts';
 import { on, principal } from '../route.ts';
@@ -42,9 +42,7 @@ export function fileRoutes(router: Router, s: FileServices, maxJsonBytes: number
   const json = jsonBody(maxJsonBytes, assertSignedIn);
 
   on(router, ROUTES.uploadFile, async (ctx) => {
-    const lengthHeader = ctx.get('content-length');
-    const length = lengthHeader === '' ? undefined : Number(lengthHeader);
-    if (length !== undefined && !Number.isSafeInteger(length)) throw invalidField('Content-Length', 'type', 'an integer');
+    const length = declaredLength(ctx);
     const q = ctx.query as QueryParams;
     const options = {
       ...(typeof q['algorithm'] === 'string' ? { algorithm: q['algorithm'] } : {}),

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { GLANCE_ROUTES, WEB_ROUTES } from '../../src/api/routes.ts';
 import type { ImageService } from '../../src/images/ImageService.ts';
 import { assertSignedIn } from '../../src/auth/callerRules.ts';
-import { invalidField, notFound, VisorError } from '../../src/errors/VisorError.ts';
+import { notFound, VisorError } from '../../src/errors/VisorError.ts';
 import { GlanceImages } from '../../src/glance/GlanceImages.ts';
 import { GLANCE_SCHEMAS } from '../../src/glance/GlanceSchemas.ts';
 import { GlanceImports } from '../../src/glance/GlanceImports.ts';
@@ -15,19 +15,12 @@ import { jsonBody } from '../jsonBody.ts';
 import { glanceList, glanceShow } from '../glanceReads.ts';
 import { pickRange } from '../rangeHeader.ts';
 import { sendDownload } from '../downloadSender.ts';
+import { declaredLength } from '../declaredLength.ts';
 import { on, principal } from '../route.ts';
 import type { FileServices } from './fileRoutes.ts';
 
 const unsupportedMediaType = (field: string, expected: string, got: string) =>
   new VisorError('unsupported_media_type', `Content-Type must be ${expected}`, [{ field, rule: 'media-type', expected, message: `Content-Type is ${got || 'missing'}` }]);
-
-/** The body's Content-Length, when the client declared one. */
-function declaredLength(ctx: Context): number | undefined {
-  const header = ctx.get('content-length');
-  const length = header === '' ? undefined : Number(header);
-  if (length !== undefined && !Number.isSafeInteger(length)) throw invalidField('Content-Length', 'type', 'an integer');
-  return length;
-}
 
 /**
  * The Glance v2 Images API (what `glance` and `openstack image` speak), translated onto the same core
