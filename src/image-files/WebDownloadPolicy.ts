@@ -119,17 +119,22 @@ export class WebDownloadPolicy {
     if (isIP(host) !== 0) this.checkAddress(host);
   }
 
-  /** Throws naming the range unless the address is public or in a range the operator allowed. */
-  checkAddress(address: string): void {
+  /**
+   * Throws naming the range unless the address is public or in a range the operator allowed. For an
+   * address a host `name` resolved to, the refusal names the host and the range, never the address:
+   * the daemon's resolver may see names the caller cannot (split-horizon DNS), and the refusal must
+   * not read out internal records.
+   */
+  checkAddress(address: string, name?: string): void {
     const ip = mappedIPv4(address) ?? address;
     const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
-    if (isIP(ip) === 0) throw webDownloadRefused('address-range', `${address} is not an IP address`);
+    if (isIP(ip) === 0) throw webDownloadRefused('address-range', `${name ?? address} is not an IP address`);
     if (this.allowed.check(ip, family)) return;
     for (const [net, bits, f, what] of SPECIAL) {
       if (f !== family) continue;
       const one = new BlockList();
       one.addSubnet(net, bits, f);
-      if (one.check(ip, family)) throw webDownloadRefused('address-range', `address ${address} is ${what}, which is not allowed`);
+      if (one.check(ip, family)) throw webDownloadRefused('address-range', name === undefined ? `address ${address} is ${what}, which is not allowed` : `host ${name} resolves to an address that is ${what}, which is not allowed`);
     }
   }
 }

@@ -21,7 +21,7 @@ export function checkedLookup(policy: WebDownloadPolicy): LookupFunction {
     dnsLookup(hostname, { all: true, ...(options.family ? { family: options.family } : {}) }, (error, addresses) => {
       if (error) return callback(error, '');
       try {
-        for (const a of addresses) policy.checkAddress(a.address);
+        for (const a of addresses) policy.checkAddress(a.address, hostname);
       } catch (refusal) {
         return callback(refusal as Error, '');
       }
