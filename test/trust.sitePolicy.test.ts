@@ -230,3 +230,32 @@ test("a base the caller cannot see is named, as the record they see names it, bu
   const own = await call(d, owner, 'GET', `/images/${ids.onSecret}/endorsements`);
   t.regex(own.text, /the secret reason/);
 });
+
+test('the Glance v2 edge and the web catalogue apply the same policy: refused images absent, listed ones shown but not served, a series page only with what may be downloaded', async (t) => {
+  for (const key of [stranger, undefined]) {
+    for (const sort of ['', '&sort=name:asc,created_at:desc']) {
+      const list = await call(d, key, 'GET', `/v2/images?limit=1000${sort}`);
+      t.is(list.status, 200, list.text);
+      const glanceIds = new Set((list.json as { images: Array<{ id: string }> }).images.map((i) => i.id));
+      for (const name of [...ACCEPTED, ...LISTED]) t.true(glanceIds.has(ids[name]), `${name} in /v2/images${sort}`);
+      for (const name of REFUSED) t.false(glanceIds.has(ids[name]), `${name} not in /v2/images${sort}`);
+    }
+    for (const name of REFUSED) {
+      t.is((await call(d, key, 'GET', `/v2/images/${ids[name]}`)).status, 404, name);
+      t.is((await call(d, key, 'GET', `/v2/images/${ids[name]}/file`)).status, 404, name);
+      t.is((await call(d, key, 'GET', `/ui/images/${ids[name]}`)).status, 404, name);
+    }
+    for (const name of ACCEPTED) t.is((await call(d, key, 'GET', `/v2/images/${ids[name]}/file`)).status, 200, name);
+    for (const name of LISTED) {
+      t.is((await call(d, key, 'GET', `/v2/images/${ids[name]}`)).status, 200, name);
+      t.is((await call(d, key, 'GET', `/v2/images/${ids[name]}/file`)).status, 403, name);
+    }
+    const browse = await call(d, key, 'GET', '/ui/?limit=200');
+    t.is(browse.status, 200);
+    for (const name of [...ACCEPTED, ...LISTED]) t.true(browse.text.includes(ids[name]), `${name} on /ui/`);
+    for (const name of REFUSED) t.false(browse.text.includes(ids[name]), `${name} not on /ui/`);
+    const seriesPage = await call(d, key, 'GET', '/ui/series');
+    t.true(seriesPage.text.includes(ids.good));
+    t.false(seriesPage.text.includes(ids.expired));
+  }
+});
