@@ -41,12 +41,25 @@ export function mayCarrySession(req: IncomingMessage): boolean {
   return !req.headers.authorization && !req.headers['x-auth-token'] && (req.headers.cookie ?? '').includes(`${SESSION_COOKIE}=`);
 }
 
-/** Sets or clears the session cookie; Secure whenever the daemon itself serves TLS. */
-export function setSessionCookie(ctx: Context, id: string | undefined): void {
+/**
+ * Whether the catalogue's cookies are Secure: when the daemon serves TLS itself, and when its public
+ * URL is https (TLS ends at a proxy in front, so this request came in plain). Without the flag the
+ * browser would send the session id on any http:// request to the host too, one a network attacker
+ * can make it send (a planted link or redirect), and read it off the wire.
+ */
+export function secureCookies(ctx: Context, publicUrl: string): boolean {
+  const secure = ctx.secure || publicUrl.startsWith('https:');
+  // The cookies library refuses a Secure cookie on a request it sees as plain, which behind the proxy it is not.
+  if (secure) ctx.cookies.secure = true;
+  return secure;
+}
+
+/** Sets or clears the session cookie; Secure as secureCookies says. */
+export function setSessionCookie(ctx: Context, id: string | undefined, publicUrl: string): void {
   ctx.cookies.set(SESSION_COOKIE, id ?? '', {
     httpOnly: true,
     sameSite: 'strict',
-    secure: ctx.secure,
+    secure: secureCookies(ctx, publicUrl),
     path: '/',
     overwrite: true,
     ...(id === undefined ? { maxAge: 0, expires: new Date(0) } : {}),

@@ -27,7 +27,7 @@ import { errorResponse } from '../httpErrors.ts';
 import { clientOf, requestAddress } from '../clientAddress.ts';
 import { formBody } from '../formBody.ts';
 import { on, principal } from '../route.ts';
-import { SESSION_COOKIE, setSessionCookie, webSessionOf } from '../webSession.ts';
+import { secureCookies, SESSION_COOKIE, setSessionCookie, webSessionOf } from '../webSession.ts';
 
 export interface WebServices {
   images: ImageService;
@@ -174,7 +174,7 @@ export function webRoutes(router: Router, s: WebServices): void {
 
   const signInForm = (ctx: Context, problem?: string, status = 200) => {
     const token = randomBytes(24).toString('base64url');
-    ctx.cookies.set(SIGN_IN_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: ctx.secure, path: WEB_PATHS.signIn, maxAge: 3600_000, overwrite: true });
+    ctx.cookies.set(SIGN_IN_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: secureCookies(ctx, s.images.views.publicUrl), path: WEB_PATHS.signIn, maxAge: 3600_000, overwrite: true });
     send(ctx, signInPage(viewerOf(ctx), token, problem), status);
   };
   on(router, WEB_ROUTES.signInForm, secured, page((ctx) => signInForm(ctx)));
@@ -193,8 +193,8 @@ export function webRoutes(router: Router, s: WebServices): void {
     // A session the browser had before is ended, not left usable beside the new one.
     s.sessions.close(ctx.cookies.get(SESSION_COOKIE));
     ctx.state['principal'] = session.principal;
-    setSessionCookie(ctx, session.id);
-    ctx.cookies.set(SIGN_IN_COOKIE, '', { path: WEB_PATHS.signIn, maxAge: 0, overwrite: true });
+    setSessionCookie(ctx, session.id, s.images.views.publicUrl);
+    ctx.cookies.set(SIGN_IN_COOKIE, '', { path: WEB_PATHS.signIn, secure: secureCookies(ctx, s.images.views.publicUrl), maxAge: 0, overwrite: true });
     ctx.status = 303;
     ctx.redirect(WEB_PATHS.browse);
   }));
@@ -207,7 +207,7 @@ export function webRoutes(router: Router, s: WebServices): void {
       ctx.state['principal'] = session.principal;
       s.sessions.close(ctx.cookies.get(SESSION_COOKIE));
     }
-    setSessionCookie(ctx, undefined);
+    setSessionCookie(ctx, undefined, s.images.views.publicUrl);
     ctx.status = 303;
     ctx.redirect(WEB_PATHS.browse);
   }));
