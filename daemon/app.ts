@@ -82,7 +82,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
     try {
       // Methods the API never takes (TRACE, PROPFIND…) are refused before anything else, on every path.
       if (!API_METHODS.has(ctx.method)) throw new MethodNotAllowed(ctx.method, ctx.path, allowedOn(ctx.path));
-      ctx.state['principal'] = (await principalOf(ctx.req, s.auth)) ?? (await cookiePrincipal(ctx, sessions));
+      ctx.state['principal'] = (await principalOf(ctx.req, s.auth)) ?? (await cookiePrincipal(ctx, sessions, s.images.views.publicUrl));
       await next();
     } catch (error) {
       const { status, headers, body, internal } = errorResponse(error);

@@ -6,6 +6,21 @@ import { clientOf, requestAddress } from './clientAddress.ts';
 
 /** The cookie holding a signed-in browser's session id (HttpOnly, SameSite=Strict, Secure under TLS). */
 export const SESSION_COOKIE = 'visor_session';
+
+/**
+ * The session cookie's name: prefixed __Host- wherever cookies are Secure (secureCookies). A browser
+ * takes a __Host- cookie only from this very host over https, so neither a sibling host of the domain
+ * nor a network attacker answering some plain http:// request can plant one: a planted session would
+ * sign the victim in as the attacker, whose account would then receive what the victim uploads.
+ */
+export function sessionCookieName(secure: boolean): string {
+  return secure ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
+}
+
+/** The session id the request's cookie carries, under the name this deployment gives it. */
+export function sessionIdOf(ctx: Context, publicUrl: string): string | undefined {
+  return ctx.cookies.get(sessionCookieName(secureCookies(ctx, publicUrl)));
+}
 /** The header a page's script sends its session's CSRF token in (forms send it as the `csrf` field). */
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -22,8 +37,8 @@ export function webSessionOf(ctx: Context): WebSession | undefined {
  * A write with the cookie alone is anonymous: a cross-site form cannot act as the user even where
  * a browser sends SameSite=Strict cookies anyway.
  */
-export async function cookiePrincipal(ctx: Context, sessions: WebSessions): Promise<Principal | undefined> {
-  const id = ctx.cookies.get(SESSION_COOKIE);
+export async function cookiePrincipal(ctx: Context, sessions: WebSessions, publicUrl: string): Promise<Principal | undefined> {
+  const id = sessionIdOf(ctx, publicUrl);
   if (!id) return undefined;
   const session = await sessions.find(id, clientOf(requestAddress(ctx.req)));
   if (!session) return undefined;
@@ -56,10 +71,11 @@ export function secureCookies(ctx: Context, publicUrl: string): boolean {
 
 /** Sets or clears the session cookie; Secure as secureCookies says. */
 export function setSessionCookie(ctx: Context, id: string | undefined, publicUrl: string): void {
-  ctx.cookies.set(SESSION_COOKIE, id ?? '', {
+  const secure = secureCookies(ctx, publicUrl);
+  ctx.cookies.set(sessionCookieName(secure), id ?? '', {
     httpOnly: true,
     sameSite: 'strict',
-    secure: secureCookies(ctx, publicUrl),
+    secure,
     path: '/',
     overwrite: true,
     ...(id === undefined ? { maxAge: 0, expires: new Date(0) } : {}),

@@ -278,12 +278,12 @@ test('over TLS both cookies are Secure: a session id never travels in clear', as
         req.end(body);
       });
     const form = await send('GET', '/ui/sign-in', { accept: 'text/html' });
-    const signInCookie = form.cookies.find((c) => c.startsWith('visor_sign_in='))!;
+    const signInCookie = form.cookies.find((c) => c.startsWith('__Secure-visor_sign_in='))!;
     t.regex(signInCookie, /;\s*secure/i);
     const body = new URLSearchParams({ csrf: csrfOf(form.text), key: tls.token }).toString();
     const done = await send('POST', '/ui/sign-in', { 'content-type': 'application/x-www-form-urlencoded', cookie: signInCookie.split(';')[0]! }, body);
     t.is(done.status, 303);
-    const session = done.cookies.find((c) => c.startsWith('visor_session='))!;
+    const session = done.cookies.find((c) => c.startsWith('__Host-visor_session='))!;
     t.regex(session, /;\s*secure/i);
     t.regex(session, /;\s*httponly/i);
     t.regex(session, /;\s*samesite=strict/i);

@@ -27,7 +27,7 @@ import { errorResponse } from '../httpErrors.ts';
 import { clientOf, requestAddress } from '../clientAddress.ts';
 import { formBody } from '../formBody.ts';
 import { on, principal } from '../route.ts';
-import { secureCookies, SESSION_COOKIE, setSessionCookie, webSessionOf } from '../webSession.ts';
+import { secureCookies, sessionIdOf, setSessionCookie, webSessionOf } from '../webSession.ts';
 
 export interface WebServices {
   images: ImageService;
@@ -39,8 +39,12 @@ export interface WebServices {
   health: (who: Principal | undefined) => Promise<HealthReport>;
 }
 
-/** The sign-in form's double-submit cookie: only a page of this site can post its value back. */
-const SIGN_IN_COOKIE = 'visor_sign_in';
+/**
+ * The sign-in form's double-submit cookie: only a page of this site can post its value back. Prefixed
+ * __Secure- where cookies are Secure, so that no plain http:// answer can plant one (__Host- would
+ * need Path=/).
+ */
+const signInCookie = (secure: boolean) => (secure ? '__Secure-visor_sign_in' : 'visor_sign_in');
 /** Rows per page unless the query says: a page stays small however large the catalogue. */
 const PAGE_ROWS = '50';
 const ENUM_FIELDS = ['access', 'status', 'disk', 'architecture', 'container_format'];
@@ -174,14 +178,16 @@ export function webRoutes(router: Router, s: WebServices): void {
 
   const signInForm = (ctx: Context, problem?: string, status = 200) => {
     const token = randomBytes(24).toString('base64url');
-    ctx.cookies.set(SIGN_IN_COOKIE, token, { httpOnly: true, sameSite: 'strict', secure: secureCookies(ctx, s.images.views.publicUrl), path: WEB_PATHS.signIn, maxAge: 3600_000, overwrite: true });
+    const secure = secureCookies(ctx, s.images.views.publicUrl);
+    ctx.cookies.set(signInCookie(secure), token, { httpOnly: true, sameSite: 'strict', secure, path: WEB_PATHS.signIn, maxAge: 3600_000, overwrite: true });
     send(ctx, signInPage(viewerOf(ctx), token, problem), status);
   };
   on(router, WEB_ROUTES.signInForm, secured, page((ctx) => signInForm(ctx)));
 
   on(router, WEB_ROUTES.signIn, secured, page(async (ctx) => {
     const form = await formBody(ctx);
-    assertToken(form, ctx.cookies.get(SIGN_IN_COOKIE));
+    const secure = secureCookies(ctx, s.images.views.publicUrl);
+    assertToken(form, ctx.cookies.get(signInCookie(secure)));
     const key = form.get('key')?.trim() ?? '';
     let session;
     try {
@@ -191,10 +197,10 @@ export function webRoutes(router: Router, s: WebServices): void {
       throw error;
     }
     // A session the browser had before is ended, not left usable beside the new one.
-    s.sessions.close(ctx.cookies.get(SESSION_COOKIE));
+    s.sessions.close(sessionIdOf(ctx, s.images.views.publicUrl));
     ctx.state['principal'] = session.principal;
     setSessionCookie(ctx, session.id, s.images.views.publicUrl);
-    ctx.cookies.set(SIGN_IN_COOKIE, '', { path: WEB_PATHS.signIn, secure: secureCookies(ctx, s.images.views.publicUrl), maxAge: 0, overwrite: true });
+    ctx.cookies.set(signInCookie(secure), '', { path: WEB_PATHS.signIn, secure, maxAge: 0, overwrite: true });
     ctx.status = 303;
     ctx.redirect(WEB_PATHS.browse);
   }));
@@ -205,7 +211,7 @@ export function webRoutes(router: Router, s: WebServices): void {
     if (session !== undefined) {
       assertToken(form, session.csrf);
       ctx.state['principal'] = session.principal;
-      s.sessions.close(ctx.cookies.get(SESSION_COOKIE));
+      s.sessions.close(sessionIdOf(ctx, s.images.views.publicUrl));
     }
     setSessionCookie(ctx, undefined, s.images.views.publicUrl);
     ctx.status = 303;
