@@ -28,6 +28,7 @@ import { syncRoutes } from './routes/syncRoutes.ts';
 import { policyRoutes } from './routes/policyRoutes.ts';
 import type { SitePolicy } from '../src/federation/SitePolicy.ts';
 import { catalogRoutes, type SignedHeadAnswer } from './routes/catalogRoutes.ts';
+import type { AnyTokenAccount } from '../src/glance/AnyTokenAccount.ts';
 import { storeRoutes } from './routes/storeRoutes.ts';
 import { gitMethodsOf, isGitPath, serveGit } from './gitHttpBackend.ts';
 import { principalOf } from './requestPrincipal.ts';
@@ -56,6 +57,8 @@ export interface HttpServices {
   follower: UpstreamFollower;
   policy: SitePolicy;
   staticView: StaticView;
+  /** glance.any_token_account, when configured (closed test clouds only). */
+  anyToken?: AnyTokenAccount;
   /** The shared catalogue's signed head statement and the key that signs it, when published. */
   headStatement: () => SignedHeadAnswer | undefined;
   health: (who: Principal | undefined) => Promise<HealthReport>;
@@ -82,7 +85,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
     try {
       // Methods the API never takes (TRACE, PROPFIND…) are refused before anything else, on every path.
       if (!API_METHODS.has(ctx.method)) throw new MethodNotAllowed(ctx.method, ctx.path, allowedOn(ctx.path));
-      ctx.state['principal'] = (await principalOf(ctx.req, s.auth)) ?? (await cookiePrincipal(ctx, sessions, s.images.views.publicUrl));
+      ctx.state['principal'] = (await principalOf(ctx.req, s.auth, s.anyToken)) ?? (await cookiePrincipal(ctx, sessions, s.images.views.publicUrl));
       await next();
     } catch (error) {
       const { status, headers, body, internal } = errorResponse(error);

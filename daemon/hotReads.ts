@@ -11,6 +11,7 @@ import { auditEntry, type Exchange } from './auditTrail.ts';
 import { listImages, showImage, type ReadReply } from './imageReads.ts';
 import { glanceList, glanceShow } from './glanceReads.ts';
 import { principalOf } from './requestPrincipal.ts';
+import type { AnyTokenAccount } from '../src/glance/AnyTokenAccount.ts';
 import { mayCarrySession } from './webSession.ts';
 import { requestAddress } from './clientAddress.ts';
 
@@ -27,6 +28,8 @@ export interface HotReadOptions {
   audit: AuditLog;
   /** Sees each exchange, as the audit trail's does (the metrics). */
   observe?: (x: Exchange) => void;
+  /** glance.any_token_account, when configured. */
+  anyToken?: AnyTokenAccount;
 }
 
 /**
@@ -53,7 +56,7 @@ export function withHotReads(o: HotReadOptions, app: RequestListener): RequestLi
     else if ((id = glanceShowPath(path)?.['id']) !== undefined) route = GLANCE_ROUTES.showImage.path;
     else return app(req, res);
     const started = performance.now();
-    principalOf(req, o.auth).then(
+    principalOf(req, o.auth, o.anyToken).then(
       (who) => {
         let reply: ReadReply;
         try {

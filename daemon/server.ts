@@ -15,6 +15,7 @@ import { conflict, invalidField, unavailable, type VisorError } from '../src/err
 import { DataDirectoryLock } from '../src/service/DataDirectoryLock.ts';
 import type { ServiceMetrics } from '../src/tracking/ServiceMetrics.ts';
 import { requestObserver } from './requestMetrics.ts';
+import { AnyTokenAccount, whyNot } from '../src/glance/AnyTokenAccount.ts';
 
 export interface DaemonOptions {
   configPath?: string;
@@ -85,13 +86,21 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   }
   const auth = core.accessControl.authenticator;
   const metrics = coreMetrics(core);
-  const app = createApp(httpServicesOf(core, metrics), logger).callback();
+  let anyToken: AnyTokenAccount | undefined;
+  try {
+    anyToken = anyTokenAccountOf(core, logger);
+  } catch (error) {
+    await core.close().catch(() => undefined);
+    lock.release();
+    throw error;
+  }
+  const app = createApp({ ...httpServicesOf(core, metrics), ...(anyToken ? { anyToken } : {}) }, logger).callback();
   // At debug level every request takes the full path, where its request line is logged.
   const hot = options.hotReads !== false && !logger.isLevelEnabled('debug');
   // Timeouts and connection caps (server.*_timeout_seconds, server.max_connections*).
   const { ConnectionPolicy } = await import('./connectionLimits.ts');
   const policy = new ConnectionPolicy(config.server.limits);
-  const handler = hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit, observe: requestObserver(metrics) }, app) : app;
+  const handler = hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit, observe: requestObserver(metrics), ...(anyToken ? { anyToken } : {}) }, app) : app;
   const { trustedProxies } = core.config.server;
   const resolve = addressResolver(trustedProxies.length > 0 ? proxyaddr.compile(trustedProxies) : undefined);
   const listener = policy.guard((req, res) => {
@@ -146,6 +155,20 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
       logger.flush();
     },
   };
+}
+
+/**
+ * glance.any_token_account: refused at the start when it names no enabled account (a typo would
+ * otherwise show only as 401s), and warned of, as it lets anyone with network access act as it.
+ */
+function anyTokenAccountOf(core: VisorCore, logger: Logger): AnyTokenAccount | undefined {
+  const name = core.config.glance.anyTokenAccount;
+  if (name === undefined) return undefined;
+  const accounts = core.accessControl.accounts;
+  const why = whyNot(name, accounts.principalOfAccount(name));
+  if (why) throw invalidField('glance.any_token_account', 'ordinary-account', 'the name of an enabled account that is neither an administrator nor a sync account', why);
+  logger.warn({ account: name }, 'glance.any_token_account is set: any X-Auth-Token on /v2 that is not a VISOR key acts as this account; for closed test clouds only');
+  return new AnyTokenAccount(name, (n) => accounts.principalOfAccount(n));
 }
 
 /** What each route of the HTTP edge calls: the core's narrow services, never the whole core. */

@@ -34,6 +34,17 @@ export class AccountService {
     return this.o.accounts;
   }
 
+  /**
+   * Who a request is when it stands for an account by configuration rather than by its key (the
+   * Glance edge's any_token_account): as that account's key would make it, now; undefined when the
+   * account is gone or disabled.
+   */
+  principalOfAccount(name: string): Principal | undefined {
+    const user = this.store.user(name);
+    if (!user || user.disabled) return undefined;
+    return { name, admin: user.role === 'admin', ...(user.role === 'sync' ? { syncOnly: true } : {}), groups: this.store.groupsOf(name) };
+  }
+
   whoami(who: Principal | undefined): UserView | { name: null; anonymous: true } {
     if (!who) return { name: null, anonymous: true };
     return this.view(who.name, this.requireUser(who.name));

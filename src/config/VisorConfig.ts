@@ -6,6 +6,7 @@ import { parse as parseToml } from 'smol-toml';
 import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import { INSTANCE_NAME } from '../federation/InstanceIdentity.ts';
 import { parsePublicKeyLine } from '../trust/SshKeys.ts';
+import { assertAccountName } from '../accounts/AccountName.ts';
 import { assertStoresApart, parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
 import { parseUpstreamFiles, UPSTREAM_FILE_KEYS, type UpstreamFiles, type UpstreamFileSettings } from './upstreamFiles.ts';
 import { parseScanningConfig, SCANNING_KEYS, type ScanningConfig, type ScanningSettings } from '../scanning/ScanningConfig.ts';
@@ -55,6 +56,8 @@ export interface VisorConfig {
   trust: { policy: string; required: boolean };
   /** Glance's web-download import: what it may fetch (src/image-files/WebDownloadPolicy.ts). */
   webDownload: WebDownloadSettings;
+  /** The Glance v2 edge: anyTokenAccount, for closed test clouds only (src/glance/AnyTokenAccount.ts). */
+  glance: { anyTokenAccount: string | undefined };
 }
 
 /**
@@ -94,6 +97,7 @@ export interface ConfigFile {
   scanning?: ScanningSettings;
   trust?: { policy?: string };
   web_download?: WebDownloadFileSettings;
+  glance?: { any_token_account?: string };
   stores?: Record<string, StoreSettings>;
   upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean; head_key?: string } & UpstreamFileSettings>;
 }
@@ -108,7 +112,7 @@ interface ConnectionLimitSettings {
 }
 
 const KNOWN: Record<string, readonly string[]> = {
-  '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams', 'scanning', 'trust', 'web_download'],
+  '': ['data_dir', 'instance_name', 'default_store', 'server', 'catalog', 'uploads', 'log', 'stores', 'audit', 'auth', 'upstreams', 'scanning', 'trust', 'web_download', 'glance'],
   server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'trusted_proxies', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
@@ -118,6 +122,7 @@ const KNOWN: Record<string, readonly string[]> = {
   scanning: SCANNING_KEYS,
   trust: ['policy'],
   web_download: WEB_DOWNLOAD_KEYS,
+  glance: ['any_token_account'],
 };
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -306,6 +311,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     scanning: parseScanningConfig({ ...file.scanning, ...o.scanning }, env, integer),
     trust: trustPolicyPath(env['VISOR_TRUST_POLICY'] ?? o.trust?.policy ?? file.trust?.policy, dataDir, env),
     webDownload: webDownloadSettings(o.web_download ?? file.web_download),
+    glance: { anyTokenAccount: anyTokenAccount(env['VISOR_GLANCE_ANY_TOKEN_ACCOUNT'] ?? o.glance?.any_token_account ?? file.glance?.any_token_account) },
   };
 }
 
@@ -313,4 +319,9 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
 function trustPolicyPath(configured: string | undefined, dataDir: string, env: NodeJS.ProcessEnv): { policy: string; required: boolean } {
   if (configured === undefined || configured === '') return { policy: join(dataDir, 'trust-policy.json'), required: false };
   return { policy: resolve(expandHome(configured, env)), required: true };
+}
+
+function anyTokenAccount(value: unknown): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  return assertAccountName(value, 'glance.any_token_account');
 }
