@@ -166,6 +166,9 @@ test('web-download refusals name the rule: scheme, port, host, address range (me
     [`http://[::ffff:127.0.0.2]:${port}/image.raw`, 'address-range'],
     [`http://[::ffff:a9fe:a9fe]/x`, 'address-range'],
     [`http://[::1]:${port}/image.raw`, 'address-range'],
+    // Reserved ::/8 spellings outside the mapped and compatible forms (the review found them let through).
+    [`http://[::ffff:ffff:7f00:1]:${port}/image.raw`, 'address-range'],
+    [`http://[::ffff:1:7f00:1]:${port}/image.raw`, 'address-range'],
     ['http://[fd00:ec2::254]/latest', 'address-range'],
     ['http://10.0.0.1/x', 'address-range'],
     ['http://0.0.0.0/x', 'address-range'],

@@ -65,6 +65,9 @@ const SPECIAL: ReadonlyArray<[string, number, 'ipv4' | 'ipv6', string]> = [
   ['::', 128, 'ipv6', 'unspecified'],
   ['::1', 128, 'ipv6', 'loopback'],
   ['::', 96, 'ipv6', 'IPv4-compatible'],
+  // The rest of ::/8 is reserved and unroutable; its odd spellings of IPv4 addresses are refused outright
+  // (mapped addresses were judged as IPv4 above, before this list).
+  ['::', 8, 'ipv6', 'reserved (::/8)'],
   ['64:ff9b::', 96, 'ipv6', 'NAT64 (embeds an IPv4 address)'],
   ['64:ff9b:1::', 48, 'ipv6', 'local NAT64'],
   ['100::', 64, 'ipv6', 'discard-only'],
