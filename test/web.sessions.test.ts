@@ -5,6 +5,7 @@
 import test from 'ava';
 import type { Authenticator } from '../src/auth/Authenticator.ts';
 import { WebSessions } from '../src/web/WebSessions.ts';
+import { TooManyRequests, unauthenticated } from '../src/errors/VisorError.ts';
 
 // Keys are "key-<account>-<n>": the account is whatever the key says (a unit test of the table alone).
 const auth: Authenticator = { authenticate: async (header) => ({ name: String(header).split('-')[1]!, admin: false }) };
@@ -32,4 +33,25 @@ test('beyond the table\'s size the least recently used session goes, whoever it 
   t.truthy(await sessions.find(a.id, 'c'), 'used lately: kept');
   t.falsy(await sessions.find(b.id, 'c'), 'least recently used: gone');
   t.truthy(await sessions.find(c.id, 'c'));
+});
+
+test('a session outlives a refusal that is not about its key (too many checks at once), and ends with its key', async (t) => {
+  let answer: 'busy' | 'revoked' | 'ok' = 'ok';
+  const flaky: Authenticator = {
+    authenticate: async () => {
+      if (answer === 'busy') throw new TooManyRequests('too many key checks', 1);
+      if (answer === 'revoked') throw unauthenticated('unknown or revoked API key');
+      return { name: 'alice', admin: false };
+    },
+  };
+  const sessions = new WebSessions(flaky);
+  const s = await sessions.open('key-alice-0', 'c');
+  answer = 'busy';
+  await t.throwsAsync(sessions.find(s.id, 'c'), { instanceOf: TooManyRequests });
+  answer = 'ok';
+  t.truthy(await sessions.find(s.id, 'c'), 'still signed in');
+  answer = 'revoked';
+  t.is(await sessions.find(s.id, 'c'), undefined);
+  answer = 'ok';
+  t.is(await sessions.find(s.id, 'c'), undefined, 'ended for good');
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Authenticator } from '../auth/Authenticator.ts';
 import type { Principal } from '../auth/Principal.ts';
+import { VisorError } from '../errors/VisorError.ts';
 
 /** A signed-in browser: the key stays on the server; the page sees only the CSRF token. */
 export interface WebSession {
@@ -94,8 +95,10 @@ export class WebSessions {
     let principal: Principal | undefined;
     try {
       principal = await this.auth.authenticate(`Bearer ${s.key}`, client);
-    } catch {
-      // The key was revoked or rotated, or the account disabled: the session ends with it.
+    } catch (error) {
+      // The key was revoked or rotated, or the account disabled: the session ends with it. Anything
+      // else (too many key checks at once: 429) is not the session's end, and is answered as such.
+      if (!(error instanceof VisorError) || error.kind !== 'unauthenticated') throw error;
       this.held.delete(d);
       return undefined;
     }
