@@ -9,7 +9,7 @@ import { imageDir, qemuImg, read } from './helpers/diskImages.ts';
 import { GlanceImages } from '../src/glance/GlanceImages.ts';
 
 // The Glance v2 edge over HTTP, as the OpenStack clients speak it (X-Auth-Token, Glance's media types
-// and shapes): discovery, schemas, images, JSON Patch, tags, data with md5 and sha512, errors in
+// and shapes): discovery, schemas, images, JSON Patch, tags, data with md5 and the multihash, errors in
 // Glance's shape, and access exactly as on VISOR's own routes for owner, grantee, stranger and
 // anonymous callers. The real clients are driven in glance.clients.test.ts.
 
@@ -139,7 +139,7 @@ test('patch refusals: read-only 403, reserved 403, absent custom property 409, n
   t.is(((await os(keys.owner, 'GET', `/v2/images/${image.id}`)).json as Image).name, image.name, 'nothing changed');
 });
 
-test('upload chunked and download: 204, md5 and sha512 from the upload pass, Content-MD5 in hex, Range', async (t) => {
+test('upload chunked and download: 204, md5 from the upload pass and VISOR\'s checksum as the multihash, Content-MD5 in hex, Range', async (t) => {
   const image = await glanceImage(keys.owner, { name: unique('data') });
   const bytes = randomBytes(300_000);
   // Chunked, as glanceclient sends it: no Content-Length.
@@ -153,13 +153,13 @@ test('upload chunked and download: 204, md5 and sha512 from the upload pass, Con
   const put = await fetch(`${d.url}/v2/images/${image.id}/file`, { method: 'PUT', body: ReadableStream.from(chunks()), duplex: 'half', headers: { 'x-auth-token': keys.owner, 'content-type': 'application/octet-stream' } } as RequestInit);
   t.is(put.status, 204, await put.text());
   const md5 = createHash('md5').update(bytes).digest('hex');
-  const sha512 = createHash('sha512').update(bytes).digest('hex');
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   const shown = (await os(keys.owner, 'GET', `/v2/images/${image.id}`)).json as Image;
-  t.like(shown, { status: 'active', size: bytes.length, checksum: md5, os_hash_algo: 'sha512', os_hash_value: sha512 });
-  // VISOR's own checksum is unchanged (sha256 by default); the digests sit beside it in the record.
+  t.like(shown, { status: 'active', size: bytes.length, checksum: md5, os_hash_algo: 'sha256', os_hash_value: sha256 });
+  // VISOR's own checksum is unchanged (sha256 by default) and is the multihash; the md5 sits beside it in the record.
   const visor = (await call(d, keys.owner, 'GET', `/images/${image.id}`)).json as Record<string, unknown>;
-  t.is(visor['checksum'], `sha256:${createHash('sha256').update(bytes).digest('hex')}`);
-  t.deepEqual(visor['digests'], { md5, sha512 });
+  t.is(visor['checksum'], `sha256:${sha256}`);
+  t.deepEqual(visor['digests'], { md5 });
 
   const got = await os(keys.owner, 'GET', `/v2/images/${image.id}/file`);
   t.is(got.status, 200);
@@ -175,15 +175,15 @@ test('upload chunked and download: 204, md5 and sha512 from the upload pass, Con
   t.is((await os(keys.owner, 'PUT', `/v2/images/${image.id}/file`, new Uint8Array(10))).status, 409);
 });
 
-test('a file uploaded through VISOR’s own route has no md5 or sha512 (its uploads skip them), and a later /v2 upload of it gets them', async (t) => {
+test('a file uploaded through VISOR’s own route has no md5 (its uploads skip it) but its checksum is the multihash glanceclient verifies', async (t) => {
   const image = await glanceImage(keys.owner, { name: unique('v') });
   const bytes = randomBytes(5000);
   await uploadFile(d, keys.owner, image.id, bytes);
-  t.like((await os(keys.owner, 'GET', `/v2/images/${image.id}`)).json, { status: 'active', checksum: null, os_hash_algo: null, os_hash_value: null });
+  t.like((await os(keys.owner, 'GET', `/v2/images/${image.id}`)).json, { status: 'active', checksum: null, os_hash_algo: 'sha256', os_hash_value: createHash('sha256').update(bytes).digest('hex') });
   t.false('digests' in ((await call(d, keys.owner, 'GET', `/images/${image.id}`)).json as Record<string, unknown>));
   const got = await os(keys.owner, 'GET', `/v2/images/${image.id}/file`);
   t.true(got.bytes.equals(bytes));
-  t.is(got.headers.get('content-md5'), null, 'nothing to verify against: the clients skip their check');
+  t.is(got.headers.get('content-md5'), null, 'no md5: the SDK skips its check');
 });
 
 test('a hostile image is refused through /v2 as through VISOR’s own route', async (t) => {

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 // The stock Debian 12 OpenStack image clients, unmodified, against a test daemon on loopback:
 // `glance` (python3-glanceclient 4.1, which discovers the API at /versions and caches the image
 // schema) and `openstack image` (python3-openstackclient 6.0, through openstacksdk), each with a
-// VISOR API key as its token. Both verify what they download (glance: sha512 os_hash_value; openstack:
+// VISOR API key as its token. Both verify what they download (glance: the os_hash_value, VISOR's sha256; openstack:
 // md5 Content-MD5), which a file changed in the store then fails. Python starts slowly (~1-2 s a
 // command), so the commands are few and the tests run side by side.
 
@@ -116,7 +116,7 @@ test('glance: create with a chunked upload, list with paging, update, tag, downl
   const lister = unique('lena');
   const key = await addUser(d, lister);
   const created = table(ok(await glance(key, 'image-create', '--name', name, '--disk-format', 'raw', '--container-format', 'bare', '--property', 'os_distro=cirros', '--file', path), 'image-create'));
-  t.like(created, { name, status: 'active', size: String(bytes.length), checksum: createHash('md5').update(bytes).digest('hex'), os_hash_algo: 'sha512', os_hash_value: createHash('sha512').update(bytes).digest('hex'), os_distro: 'cirros', visibility: 'private' });
+  t.like(created, { name, status: 'active', size: String(bytes.length), checksum: createHash('md5').update(bytes).digest('hex'), os_hash_algo: 'sha256', os_hash_value: createHash('sha256').update(bytes).digest('hex'), os_distro: 'cirros', visibility: 'private' });
   const id = created['id']!;
   // Two more of the owner's, made through VISOR's own API: one catalogue, both edges.
   const others = [];
@@ -133,7 +133,7 @@ test('glance: create with a chunked upload, list with paging, update, tag, downl
   const out = join(home, `${id}.download`);
   ok(await glance(key, 'image-download', id, '--file', out), 'image-download');
   t.true((await readFile(out)).equals(bytes));
-  // A file changed in the store: glanceclient's sha512 check refuses what it downloaded.
+  // A file changed in the store: glanceclient's os_hash check (sha256, VISOR's checksum) refuses what it downloaded.
   const restore = await tamper(id);
   const corrupt = await glance(key, 'image-download', id, '--file', out);
   await restore();

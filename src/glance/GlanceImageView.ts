@@ -18,11 +18,14 @@ export const BASE_PROPERTIES = new Set([
 
 /**
  * A VISOR record as a Glance v2 image. `shared`: a private image granted to someone (Glance's
- * `shared`; VISOR keeps grants outside the record). `checksum` is the md5 and `os_hash_value` the
- * sha512 of the file, from the digests its upload computed (or the record's own sha512 checksum).
+ * `shared`; VISOR keeps grants outside the record). `checksum` is the md5 its upload through /v2
+ * computed; the multihash (`os_hash_algo`, `os_hash_value`) is VISOR's own checksum (sha256, or sha512
+ * with uploads.checksum), as a Glance whose `hashing_algorithm` is that one gives it, so every image
+ * with a file is verifiable by glanceclient whichever route uploaded it. A sha512 an earlier /v2
+ * upload computed is still shown.
  */
 export function glanceImageOf(r: ImageRecord, shared: boolean): GlanceImage {
-  const sha512 = r.digests?.sha512 ?? (r.checksum?.startsWith('sha512:') ? r.checksum.slice('sha512:'.length) : undefined);
+  const [algo, value] = r.digests?.sha512 !== undefined ? ['sha512', r.digests.sha512] : r.checksum !== undefined ? r.checksum.split(':') : [undefined, undefined];
   const view: GlanceImage = {
     id: r.id,
     name: r.name,
@@ -31,8 +34,8 @@ export function glanceImageOf(r: ImageRecord, shared: boolean): GlanceImage {
     protected: r.protected === true,
     os_hidden: r.unlisted === true,
     checksum: r.digests?.md5 ?? null,
-    os_hash_algo: sha512 === undefined ? null : 'sha512',
-    os_hash_value: sha512 ?? null,
+    os_hash_algo: algo ?? null,
+    os_hash_value: value ?? null,
     owner: r.owner,
     size: r.size ?? null,
     virtual_size: r.virtual_size ?? null,
