@@ -14,47 +14,16 @@
  * stop within 30 s), and everything temporary lives in one directory under the system's temp folder,
  * removed at the end. Defaults: fsync on, as shipped (the miss makes its copy durable).
  */
-import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, open } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnDaemon, type DaemonProcess } from '../helpers/daemonProcess.ts';
+import { exchange, median, option } from './benchExchange.ts';
 
 const MiB = 1 << 20;
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const n = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer`);
-  return n;
-}
-
 const say = (message: string): void => void process.stderr.write(`[followerFiles] ${message}\n`);
-
-/** One HTTP exchange with a body sent from a file or a string, the answer read whole (small answers) or counted (downloads). */
-function exchange(url: string, options: { method?: string; token?: string; json?: unknown; file?: string; count?: boolean }): Promise<{ status: number; text: string; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
-    if (options.token) headers['authorization'] = `Bearer ${options.token}`;
-    if (options.json !== undefined) headers['content-type'] = 'application/json';
-    if (options.file) headers['content-type'] = 'application/octet-stream';
-    const req = request(url, { method: options.method ?? 'GET', headers }, (res) => {
-      let bytes = 0;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (!options.count) chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString(), bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (options.file) createReadStream(options.file).pipe(req);
-    else req.end(options.json === undefined ? undefined : JSON.stringify(options.json));
-  });
-}
 
 async function start(dir: string, name: string, extra: string): Promise<{ daemon: DaemonProcess; url: string; token: string }> {
   const data = join(dir, name);
@@ -81,7 +50,6 @@ async function timed(url: string, size: number): Promise<number> {
   return s;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const mib = option('mib', 256);
@@ -99,15 +67,15 @@ async function main(): Promise<void> {
     const ids: string[] = [];
     for (let r = 0; r < rounds; r++) {
       // The same bytes under each image: every round's miss is still a miss (the copy is per image).
-      const created = await exchange(`${upstream.url}/images`, { method: 'POST', token: upstream.token, json: { name: `bench-${r}`, access: 'public' } });
+      const created = await exchange(`${upstream.url}/images`, { method: 'POST', headers: { authorization: `Bearer ${upstream.token}` }, json: { name: `bench-${r}`, access: 'public' } });
       const id = (JSON.parse(created.text) as { id: string }).id;
-      const uploaded = await exchange(`${upstream.url}/images/${id}/file`, { method: 'PUT', token: upstream.token, file });
+      const uploaded = await exchange(`${upstream.url}/images/${id}/file`, { method: 'PUT', headers: { authorization: `Bearer ${upstream.token}` }, file });
       if (uploaded.status !== 200) throw new Error(`upload: ${uploaded.status} ${uploaded.text}`);
       ids.push(id);
     }
     await rm(file);
     follower = await start(dir, 'follower', `[upstreams.up]\nurl = "${upstream.url}/catalog.git"\ninterval_seconds = 0\nfiles = "on_demand"\nfiles_url = "${upstream.url}"\n`);
-    const synced = await exchange(`${follower.url}/sync`, { method: 'POST', token: follower.token });
+    const synced = await exchange(`${follower.url}/sync`, { method: 'POST', headers: { authorization: `Bearer ${follower.token}` } });
     if (synced.status !== 200) throw new Error(`sync: ${synced.status} ${synced.text}`);
     const speed = { direct: [] as number[], miss: [] as number[], hit: [] as number[] };
     for (const [r, id] of ids.entries()) {

@@ -10,48 +10,16 @@
  * port, stopped by PID at the end; everything temporary in one folder under the system's temp
  * folder, removed at the end. Prints each transfer's MiB/s, the medians, the ratios, and one JSON line.
  */
-import { createReadStream } from 'node:fs';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnDaemon } from '../helpers/daemonProcess.ts';
+import { exchange, median, option } from './benchExchange.ts';
 
 const MiB = 1 << 20;
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const n = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} needs a positive integer`);
-  return n;
-}
-
 const say = (message: string): void => void process.stderr.write(`[glanceTransfers] ${message}\n`);
-
-/** One exchange: a JSON or file body; the answer read whole, or only counted for downloads. */
-function exchange(url: string, o: { method?: string; headers?: Record<string, string>; json?: unknown; file?: string; count?: boolean }): Promise<{ status: number; text: string; bytes: number }> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { ...o.headers };
-    if (o.json !== undefined) headers['content-type'] = 'application/json';
-    if (o.file) headers['content-type'] = 'application/octet-stream';
-    const req = request(url, { method: o.method ?? 'GET', headers }, (res) => {
-      let bytes = 0;
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => {
-        bytes += chunk.length;
-        if (!o.count) chunks.push(chunk);
-      });
-      res.on('end', () => resolve({ status: res.statusCode!, text: Buffer.concat(chunks).toString(), bytes }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    if (o.file) createReadStream(o.file, { highWaterMark: MiB }).pipe(req);
-    else req.end(o.json === undefined ? undefined : JSON.stringify(o.json));
-  });
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const mib = option('mib', 2048);
