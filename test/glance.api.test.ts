@@ -395,3 +395,24 @@ test('sorting on several keys sorts in full, so it is refused over a cap of visi
   t.is(glance.list(new URLSearchParams('sort=name:asc,id:asc&limit=2'), undefined).images.length, 2);
   t.is(glance.list(new URLSearchParams('sort_key=size&sort_dir=desc&limit=2'), undefined).images.length, 2);
 });
+
+test('community visibility: a public image anyone may use, listed by default only to its owner and to whoever asks for community images', async (t) => {
+  const name = unique('community');
+  const image = await glanceImage(keys.owner, { name, visibility: 'community' });
+  t.is(image['visibility'], 'community');
+  // In VISOR it is a public image: shown and served to anyone.
+  t.like((await call(d, undefined, 'GET', `/images/${image.id}`)).json, { access: 'public', community: true });
+  t.is((await os(undefined, 'GET', `/v2/images/${image.id}`)).status, 200);
+  const listed = async (key: string | undefined, query = '') => ((await os(key, 'GET', `/v2/images?name=${name}${query}`)).json as { images: Image[] }).images.map((i) => i.id);
+  t.deepEqual(await listed(keys.stranger), [], 'not in a stranger\'s default list');
+  t.deepEqual(await listed(undefined), [], 'nor an anonymous one');
+  t.deepEqual(await listed(keys.stranger, '&visibility=community'), [image.id], 'listed when asked for');
+  t.deepEqual(await listed(keys.owner), [image.id], "in its owner's default list");
+  t.deepEqual(await listed(keys.stranger, '&visibility=public'), [], 'not a public image to Glance');
+  // Made public, then private: the flag goes with the visibility.
+  t.is((await patch(keys.owner, image.id, [{ op: 'replace', path: '/visibility', value: 'public' }])).status, 200);
+  t.deepEqual(await listed(keys.stranger), [image.id]);
+  t.false('community' in ((await call(d, keys.owner, 'GET', `/images/${image.id}`)).json as Record<string, unknown>));
+  t.like((await patch(keys.owner, image.id, [{ op: 'replace', path: '/visibility', value: 'community' }])).json, { visibility: 'community' });
+  t.is((await patch(keys.stranger, image.id, [{ op: 'replace', path: '/visibility', value: 'public' }])).status, 403, 'only its owner changes it');
+});

@@ -101,6 +101,8 @@ export interface ImageRecord {
   import_state?: ImageImportState;
   /** Left out of Glance v2 lists unless asked for (os_hidden). */
   unlisted?: boolean;
+  /** A public image Glance v2 lists only when asked for community images (its community visibility). */
+  community?: boolean;
   tags?: string[];
   description?: string;
   series?: string;
@@ -136,6 +138,7 @@ export type ImageInput = Partial<
     | 'min_ram'
     | 'protected'
     | 'unlisted'
+    | 'community'
     | 'tags'
     | 'description'
     | 'series'

@@ -41,7 +41,12 @@ export function visorFieldsOf(changes: ReadonlyMap<string, GlanceValue>, current
       if (removed || value !== (current?.owner ?? who.name)) throw forbidden(`attribute 'owner' is the owning VISOR account (${current?.owner ?? who.name}); it cannot change`);
       continue;
     }
-    if (name === 'visibility') out['access'] = accessOf(removed ? undefined : value);
+    if (name === 'visibility') {
+      out['access'] = accessOf(removed ? undefined : value);
+      // Community is a public image Glance lists only when asked for; false is the flag's absence.
+      if (value === 'community') out['community'] = true;
+      else if (current?.community === true) out['community'] = null;
+    }
     else if (name === 'protected' || name === 'os_hidden') {
       if (removed) throw forbidden(`attribute '${name}' is a base property and cannot be removed`);
       if (typeof value !== 'boolean') throw invalidField(name, 'type', 'true or false');
@@ -63,9 +68,8 @@ export function visorFieldsOf(changes: ReadonlyMap<string, GlanceValue>, current
 }
 
 function accessOf(visibility: unknown): 'public' | 'private' {
-  if (visibility === 'public') return 'public';
+  if (visibility === 'public' || visibility === 'community') return 'public';
   // VISOR's private images are shared through grants (Glance's members): private and shared are one access.
   if (visibility === 'private' || visibility === 'shared') return 'private';
-  if (visibility === 'community') throw invalidField('visibility', 'enum', 'public, private or shared', 'visibility: community images are not supported by VISOR; use public or shared');
   throw invalidField('visibility', 'enum', 'public, private, shared or community');
 }

@@ -30,7 +30,7 @@ export function glanceImageOf(r: ImageRecord, shared: boolean): GlanceImage {
     id: r.id,
     name: r.name,
     status: glanceStatusOf(r),
-    visibility: r.access === 'public' ? 'public' : shared ? 'shared' : 'private',
+    visibility: r.access === 'public' ? (r.community === true ? 'community' : 'public') : shared ? 'shared' : 'private',
     protected: r.protected === true,
     os_hidden: r.unlisted === true,
     checksum: r.digests?.md5 ?? null,

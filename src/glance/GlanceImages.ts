@@ -113,7 +113,7 @@ export class GlanceImages {
   }
 
   private page(params: URLSearchParams, who: Principal | undefined): Omit<GlanceList, 'images'> & { records: ImageRecord[] } {
-    const q = parseGlanceListQuery(params);
+    const q = parseGlanceListQuery(params, who?.name);
     const schema = '/v2/schemas/images';
     if (q.limit === 0) return { records: [], first: q.first, schema };
     const [only, ...more] = q.keys;

@@ -33,7 +33,7 @@ export interface GlanceListQuery {
  * `gte:<date>`-style on the dates, tag (repeatable, all must match), size_min/size_max, os_hidden
  * (hidden images are left out unless asked for), visibility, member_status.
  */
-export function parseGlanceListQuery(params: URLSearchParams): GlanceListQuery {
+export function parseGlanceListQuery(params: URLSearchParams, caller?: string): GlanceListQuery {
   const one = (name: string): string | undefined => {
     const all = params.getAll(name);
     if (all.length > 1) throw invalidField(name, 'single', `one ${name} parameter`);
@@ -87,7 +87,8 @@ export function parseGlanceListQuery(params: URLSearchParams): GlanceListQuery {
   }
   // Hidden images are listed only when asked for (os_hidden=true); community ones only by visibility=community.
   if (!hiddenAsked) tests.push((i) => i['os_hidden'] !== true);
-  if (visibility === undefined) tests.push((i) => i.visibility !== 'community');
+  // By default a caller's own community images are listed, as Glance does; others' only when asked for.
+  if (visibility === undefined) tests.push((i) => i.visibility !== 'community' || (caller !== undefined && i.owner === caller));
 
   const rest = new URLSearchParams([...params].filter(([k]) => k !== 'marker'));
   const first = `/v2/images${rest.size > 0 ? `?${rest}` : ''}`;

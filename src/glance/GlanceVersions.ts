@@ -3,12 +3,13 @@
  * features it implements. glanceclient needs some id starting v2 (else it falls back to v1);
  * keystoneauth (openstack) uses the self link, absolute, as the base of every later call.
  * 2.0: images, schemas, tags; 2.1: members; 2.3: deactivate and reactivate; 2.6: interoperable import
- * (info/import, stage, import); 2.7: os_hidden and multihash (os_hash_algo, os_hash_value). Not
- * advertised: 2.5 (community), 2.8 (multi-store: its `stores` schema field breaks glanceclient 4.1).
+ * (info/import, stage, import); 2.5: community visibility; 2.7: os_hidden and multihash (os_hash_algo,
+ * os_hash_value). Not advertised: 2.8 (multi-store: its `stores` schema field breaks glanceclient 4.1).
  */
 const VERSIONS = [
   { id: 'v2.7', status: 'CURRENT' },
   { id: 'v2.6', status: 'SUPPORTED' },
+  { id: 'v2.5', status: 'SUPPORTED' },
   { id: 'v2.3', status: 'SUPPORTED' },
   { id: 'v2.1', status: 'SUPPORTED' },
   { id: 'v2.0', status: 'SUPPORTED' },
