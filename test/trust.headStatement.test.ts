@@ -6,7 +6,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { loadConfig } from '../src/config/VisorConfig.ts';
@@ -18,6 +18,7 @@ import { startTestDaemon } from './helpers/daemon.ts';
 import { authed } from './helpers/http.ts';
 import { git, gitAsync, imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
 import { makeKey, sshKeygenVerify } from './helpers/sshKeys.ts';
+import { runVisor } from './helpers/cli.ts';
 
 const HEAD = 'a'.repeat(40);
 
@@ -155,6 +156,20 @@ test('visor mirror with the source key pinned refuses a source without a fresh s
   t.false(existsSync(mirror), 'a refused first clone leaves nothing');
   publish();
   t.true((await mirrorOnce(source, mirror, pinned)).cloned);
+  // Offline, visor verify checks the clone's statement too (a policy asking for no endorsement: the head alone is judged).
+  const policy = join(root, 'no-endorsement.json');
+  await writeFile(policy, '{"threshold": 0}');
+  const image = imageRecord({ name: 'checked-offline' });
+  await writeRecordFile(source, image);
+  git(source, 'add', '-A');
+  git(source, 'commit', '-q', '-m', 'an image');
+  publish();
+  await mirrorOnce(source, mirror, pinned);
+  const verified = await runVisor(['verify', image.id, '--catalog', mirror, '--policy', policy, '--head-key', keyLine]);
+  t.is(verified.code, 0, verified.stderr);
+  t.regex(verified.stderr, /signed by public\.example/);
+  t.not((await runVisor(['verify', image.id, '--catalog', mirror, '--policy', policy, '--head-key', makeKey(root, 'someone-else').publicLine])).code, 0, 'another key: refused');
+
   const at = git(mirror, 'rev-parse', 'HEAD').trim();
   await writeRecordFile(source, imageRecord({ name: 'later' }));
   git(source, 'add', '-A');
@@ -162,6 +177,9 @@ test('visor mirror with the source key pinned refuses a source without a fresh s
   publish({ now: new Date(Date.now() - 7200_000) });
   t.regex(String(await mirrorOnce(source, mirror, pinned).catch((e: unknown) => e as Error)), /expired/);
   t.is(git(mirror, 'rev-parse', 'HEAD').trim(), at, 'the mirror stays where it was');
+  const frozen = await runVisor(['verify', image.id, '--catalog', mirror, '--policy', policy, '--head-key', keyLine]);
+  t.not(frozen.code, 0);
+  t.regex(frozen.stderr, /head-expired/);
   publish();
   const round = await mirrorOnce(source, mirror, pinned);
   t.is(round.after, git(source, 'rev-parse', 'HEAD').trim());

@@ -2,7 +2,7 @@ import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GitRunner } from '../git/GitRunner.ts';
 import { conflict } from '../errors/VisorError.ts';
-import { HEAD_STATEMENT_REF, HeadStatementError, verifyHeadStatement } from '../trust/HeadStatement.ts';
+import { HEAD_STATEMENT_REF, HeadStatementError, verifyHeadStatement, type HeadStatement } from '../trust/HeadStatement.ts';
 import { parsePublicKeyLine } from '../trust/SshKeys.ts';
 
 export interface MirrorRound {
@@ -57,27 +57,42 @@ export async function mirrorOnce(url: string, dir: string, options: { headKey?: 
 
 /**
  * Fetches the source's head statement, then its branches (so the branch is at least as new as the
- * statement), and checks the statement: signed by the pinned key, unexpired, its head contained in
- * the branch fetched. Throws a conflict naming what is wrong; the mirror's own branch is untouched.
+ * statement), and checks the statement (checkHeadStatement). Throws a conflict naming what is wrong;
+ * the mirror's own branch is untouched.
  */
 async function fetchChecked(git: GitRunner, url: string, headKey: string): Promise<void> {
-  const refuse = (message: string) => conflict(`mirror of ${url}: ${message}; the mirror stays where it is`);
   try {
     await git.run(['fetch', '--quiet', 'origin', `+${HEAD_STATEMENT_REF}:${MIRRORED_STATEMENT}`]);
   } catch {
-    throw refuse(`the source publishes no signed head statement (${HEAD_STATEMENT_REF})`);
+    throw conflict(`mirror of ${url}: the source publishes no signed head statement (${HEAD_STATEMENT_REF}); the mirror stays where it is`);
   }
   await git.run(['fetch', '--quiet', 'origin']);
-  const offered = (await git.revParse('@{upstream}'))!;
-  const [type, size] = (await git.run(['cat-file', '--batch-check=%(objecttype) %(objectsize)'], { input: `${MIRRORED_STATEMENT}\n` })).stdout.trim().split(' ');
-  if (type !== 'blob' || Number(size) > 8192) throw refuse(`its ${HEAD_STATEMENT_REF} is not a statement`);
+  await checkHeadStatement(git, `mirror of ${url}`, headKey, MIRRORED_STATEMENT, (await git.revParse('@{upstream}'))!, '; the mirror stays where it is');
+}
+
+/**
+ * A clone's head statement under `ref`: signed by the pinned key, unexpired, for the clone's branch,
+ * and contained in `at`. Throws a conflict starting with `what` and naming the failed rule.
+ */
+export async function checkHeadStatement(git: GitRunner, what: string, headKey: string, ref: string, at: string, after = ''): Promise<HeadStatement> {
+  const refuse = (message: string) => conflict(`${what}: ${message}${after}`);
+  const [type, size] = (await git.run(['cat-file', '--batch-check=%(objecttype) %(objectsize)'], { input: `${ref}\n` })).stdout.trim().split(' ');
+  if (type !== 'blob' || Number(size) > 8192) throw refuse(`its ${ref} is not a head statement`);
   const branch = (await git.run(['symbolic-ref', '--short', 'HEAD'])).stdout.trim();
+  let statement: HeadStatement;
   try {
-    const statement = verifyHeadStatement((await git.run(['cat-file', 'blob', MIRRORED_STATEMENT])).stdout, parsePublicKeyLine(headKey, 'head_key'), { branch, now: new Date() });
-    const contained = statement.head === offered || (await git.run(['merge-base', '--is-ancestor', statement.head, offered]).then(() => true, () => false));
-    if (!contained) throw refuse(`its branch is at ${offered.slice(0, 12)}, which does not contain ${statement.head.slice(0, 12)}, the head it signed at ${statement.issued_at}: a stale or forked copy`);
+    statement = verifyHeadStatement((await git.run(['cat-file', 'blob', ref])).stdout, parsePublicKeyLine(headKey, 'head_key'), { branch, now: new Date() });
   } catch (error) {
-    if (error instanceof HeadStatementError) throw refuse(error.message);
+    if (error instanceof HeadStatementError) throw refuse(`${error.message} (rule ${error.rule})`);
     throw error;
   }
+  const contained = statement.head === at || (await git.run(['merge-base', '--is-ancestor', statement.head, at]).then(() => true, () => false));
+  if (!contained) throw refuse(`its branch is at ${at.slice(0, 12)}, which does not contain ${statement.head.slice(0, 12)}, the head signed at ${statement.issued_at} (rule head-behind): a stale or forked copy`);
+  return statement;
+}
+
+/** Where a clone keeps the head statement to check: the one `visor mirror --head-key` fetched, else the instance's own. */
+export async function headStatementRefOf(git: GitRunner): Promise<string | undefined> {
+  for (const ref of [MIRRORED_STATEMENT, HEAD_STATEMENT_REF]) if ((await git.revParse(ref)) !== undefined) return ref;
+  return undefined;
 }

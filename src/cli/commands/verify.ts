@@ -12,6 +12,9 @@ import { expiryWarnings, trustOf, type ImageTrust } from '../../trust/ImageTrust
 import { judgeTrust } from '../../trust/TrustPolicy.ts';
 import { trustPolicyFile } from '../trustPolicyFile.ts';
 import { endorsementLines, trustLines } from '../output/endorsementLines.ts';
+import { GitRunner } from '../../git/GitRunner.ts';
+import { checkHeadStatement, headStatementRefOf } from '../../sync/CatalogMirror.ts';
+import { HEAD_STATEMENT_REF } from '../../trust/HeadStatement.ts';
 
 /** A record of a catalogue clone, or undefined when absent or unreadable (it then has no facts: every endorsement of it mismatches). */
 function recordIn(dir: string, id: string): ImageRecord | undefined {
@@ -20,6 +23,19 @@ function recordIn(dir: string, id: string): ImageRecord | undefined {
     return r?.id === id ? r : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** The clone's head statement against the pinned key (a frozen or stale clone fails the verification). */
+async function checkCloneHead(dir: string, headKey: string, session: CliSession): Promise<void> {
+  const git = new GitRunner(dir);
+  const ref = await headStatementRefOf(git);
+  if (ref === undefined) throw new CliError(`the catalogue at ${dir} holds no signed head statement (${HEAD_STATEMENT_REF}; a mirror made with visor mirror --head-key keeps one)`, ExitCode.failure);
+  try {
+    const statement = await checkHeadStatement(git, `catalogue at ${dir}`, headKey, ref, (await git.revParse('HEAD'))!);
+    session.output.note(`head ${statement.head.slice(0, 12)} signed by ${statement.instance} at ${statement.issued_at}, valid until ${statement.expires_at}`);
+  } catch (error) {
+    throw new CliError((error as Error).message, ExitCode.failure);
   }
 }
 
@@ -35,12 +51,15 @@ export function registerVerifyCommand(program: Command, session: CliSession): vo
     .argument('<id>', 'image id')
     .option('--policy <file>', 'policy JSON: threshold, endorsers, required_endorsers, required_claims, deny_endorsers, allow_/deny_images, allow_/deny_digests, treatment, expiry_warning_days')
     .option('--catalog <dir>', 'judge offline from a catalogue clone instead of asking the daemon')
-    .action(async (id: string, options: { policy?: string; catalog?: string }) => {
+    .option('--head-key <line>', "with --catalog: the catalogue's instance key (ssh-ed25519 public key line); the clone's signed head statement must then verify with it, be unexpired, and be contained in the clone's branch")
+    .action(async (id: string, options: { policy?: string; catalog?: string; headKey?: string }) => {
       assertImageId(id);
       const policy = await trustPolicyFile(options.policy);
       let trust: ImageTrust;
+      if (options.headKey !== undefined && options.catalog === undefined) throw new CliError('--head-key checks a clone: give --catalog DIR too', ExitCode.usage);
       if (options.catalog !== undefined) {
         const dir = resolve(options.catalog);
+        if (options.headKey !== undefined) await checkCloneHead(dir, options.headKey, session);
         const record = recordIn(dir, id);
         if (record === undefined) {
           const exists = await readFile(join(dir, recordPath(id)), 'utf8').then(() => true, () => false);
