@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { GitRunner } from '../git/GitRunner.ts';
 import { GitFastImport } from '../git/GitFastImport.ts';
+import { CommitSigner } from '../git/CommitSigner.ts';
+import type { SshPrivateKey } from '../trust/SshKeys.ts';
 import { unavailable, type VisorError } from '../errors/VisorError.ts';
 
 export interface CatalogChange {
@@ -45,6 +47,8 @@ function isTask(item: QueueItem): item is ExclusiveTask {
 }
 
 const COMMITTER = { name: 'VISOR daemon', email: 'daemon@visor.invalid' };
+/** Where fast-import puts a commit before its signed copy goes on the branch (hidden from the Git endpoint, as every ref but branches and the head statement). */
+const UNSIGNED_REF = 'refs/visor/unsigned';
 /** Quiet time after a commit before the index catches up, and the longest it may lag under load. */
 const INDEX_SETTLE_MS = 250;
 const INDEX_MAX_LAG_MS = 2000;
@@ -74,6 +78,8 @@ export class CatalogWriter {
   private gitDir = '';
   private branch = 'refs/heads/main';
   private readonly fastImport: GitFastImport;
+  private readonly signingKey: SshPrivateKey | undefined;
+  private signer: CommitSigner | undefined;
   /** Paths committed since the index last caught up. */
   private readonly indexLag = new Set<string>();
   private indexLagSince = 0;
@@ -89,11 +95,18 @@ export class CatalogWriter {
   /** Told each commit's duration (the daemon's metrics), when set. */
   commitObserver: ((seconds: number) => void) | undefined;
 
-  constructor(dir: string, git: GitRunner, options: { maxBatch?: number } = {}) {
+  /** signingKey: every commit goes on the branch SSH-signed by it (the instance key), as `git commit -S` would sign it. */
+  constructor(dir: string, git: GitRunner, options: { maxBatch?: number; signingKey?: SshPrivateKey } = {}) {
     this.dir = dir;
     this.git = git;
     this.maxBatch = options.maxBatch ?? 256;
-    this.fastImport = new GitFastImport(dir);
+    this.signingKey = options.signingKey;
+    this.fastImport = new GitFastImport(dir, { force: this.signingKey !== undefined });
+  }
+
+  /** Signs commits others made on this repository (a sync's merges), when this writer signs its own. */
+  get commitSigner(): CommitSigner | undefined {
+    return this.signer;
   }
 
   async open(): Promise<void> {
@@ -102,6 +115,7 @@ export class CatalogWriter {
     this.gitDir = gitDir.stdout.trim();
     this.branch = branch.stdout.trim();
     this.head = head;
+    if (this.signingKey) this.signer = await CommitSigner.open(this.git, this.signingKey);
     if (existsSync(join(this.gitDir, STALE_INDEX_MARK))) {
       // Stopped before the index caught up: bring it to HEAD (a mixed reset keeps what is unchanged).
       await this.git.run(['reset', '-q']);
@@ -122,6 +136,7 @@ export class CatalogWriter {
         clearTimeout(this.indexTimer);
         await this.fastImport.close();
         await this.repacking;
+        this.signer?.close();
       });
     }
     return this.closing;
@@ -199,18 +214,21 @@ export class CatalogWriter {
       const author = requests[0]!.author;
       const message = requests.length === 1 ? requests[0]!.message : `${requests.length} changes by ${author.name}\n\n${requests.map((r) => `- ${r.message}`).join('\n')}`;
       await this.markIndexLagging();
-      const commit = await this.fastImport.commit({
-        ref: this.branch,
+      // Signing, fast-import writes to a scratch ref and the branch gets the signed copy.
+      const ref = this.signer ? UNSIGNED_REF : this.branch;
+      const made = await this.fastImport.commit({
+        ref,
         parent: this.head,
         author,
         committer: COMMITTER,
         message,
         files: [...finalContent].map(([path, content]) => ({ path, content })),
       }).catch(async (error: Error & { commit?: string }) => {
-        // fast-import complained (a warning, a lock): the commit stands only if the branch took it.
-        if (error.commit !== undefined && (await this.git.revParse(this.branch)) === error.commit) return error.commit;
+        // fast-import complained (a warning, a lock): the commit stands only if the ref took it.
+        if (error.commit !== undefined && (await this.git.revParse(ref)) === error.commit) return error.commit;
         throw error;
       });
+      const commit = this.signer ? await this.publishSigned(this.signer, made) : made;
       await this.confirmBranch(commit);
       this.head = commit;
       this.commits += 1;
@@ -224,6 +242,23 @@ export class CatalogWriter {
       await this.restore([...paths]);
       throw error;
     }
+  }
+
+  /** Signs the commit a new catalogue was created with (made by `git commit`), so that every commit on the branch is signed. */
+  async signCreationCommit(): Promise<void> {
+    if (!this.signer || !this.head) return;
+    this.head = await this.publishSigned(this.signer, this.head);
+    await this.confirmBranch(this.head);
+  }
+
+  /**
+   * Moves the branch to the signed copy of `made`, only from where this writer left it (compare and
+   * swap): a branch moved meanwhile is left alone, and confirmBranch reports it.
+   */
+  private async publishSigned(signer: CommitSigner, made: string): Promise<string> {
+    const [signed] = await signer.sign([made]);
+    await this.git.run(['update-ref', '-m', 'visor: signed commit', this.branch, signed!, ...(this.head ? [this.head] : [])]).catch(() => undefined);
+    return signed!;
   }
 
   /** fast-import leaves a branch that moved elsewhere alone (with a warning): read it back. */

@@ -32,6 +32,10 @@ export interface UpstreamConfig {
   onlyEndorsed?: boolean;
   /** The upstream instance's public key line, pinned: each sync then requires its signed, unexpired head statement (src/trust/HeadStatement.ts). */
   headKey?: string;
+  /** Each new commit on the branch's first-parent line must be SSH-signed by the head key or one of commitKeys (src/sync/CommitChecks.ts). */
+  signedCommits?: boolean;
+  /** Further keys whose signed commits the upstream carries (its own upstreams', which it fast-forwards). */
+  commitKeys?: string[];
 }
 
 export interface VisorConfig {
@@ -40,8 +44,11 @@ export interface VisorConfig {
   instanceName: string | undefined;
   defaultStore: string;
   server: { host: string; port: number; publicUrl: string; maxJsonBytes: number; tls: TlsConfig | undefined; shutdownGraceSeconds: number; limits: ConnectionLimits; trustedProxies: string[] };
-  /** headValiditySeconds: how long the signed head statement is valid (0: none is published; src/federation/HeadPublisher.ts). */
-  catalog: { path: string; privatePath: string; headValiditySeconds: number };
+  /**
+   * headValiditySeconds: how long the signed head statement is valid (0: none is published; src/federation/HeadPublisher.ts).
+   * signCommits: the daemon SSH-signs every commit it makes with the instance key (src/git/CommitSigner.ts).
+   */
+  catalog: { path: string; privatePath: string; headValiditySeconds: number; signCommits: boolean };
   uploads: { maxBytes: number; checksum: DigestAlgorithm; maxVirtualSize: number };
   log: { level: string };
   stores: Record<string, StoreConfig>;
@@ -89,7 +96,7 @@ export interface ConfigFile {
   instance_name?: string;
   default_store?: string;
   server?: { host?: string; port?: number; public_url?: string; max_json_bytes?: number; tls_cert?: string; tls_key?: string; shutdown_grace_seconds?: number; trusted_proxies?: string[] } & ConnectionLimitSettings;
-  catalog?: { path?: string; private_path?: string; head_validity_seconds?: number };
+  catalog?: { path?: string; private_path?: string; head_validity_seconds?: number; sign_commits?: boolean };
   uploads?: { max_bytes?: number; checksum?: string; max_virtual_size?: number };
   log?: { level?: string };
   audit?: { path?: string; max_bytes?: number; keep?: number };
@@ -99,7 +106,7 @@ export interface ConfigFile {
   web_download?: WebDownloadFileSettings;
   glance?: { any_token_account?: string };
   stores?: Record<string, StoreSettings>;
-  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean; head_key?: string } & UpstreamFileSettings>;
+  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean; head_key?: string; signed_commits?: boolean; commit_keys?: string[] } & UpstreamFileSettings>;
 }
 
 /** The [server] settings of ConnectionLimits, in seconds and counts. */
@@ -116,7 +123,7 @@ const KNOWN: Record<string, readonly string[]> = {
   server: ['host', 'port', 'public_url', 'max_json_bytes', 'tls_cert', 'tls_key', 'shutdown_grace_seconds', 'trusted_proxies', 'headers_timeout_seconds', 'request_timeout_seconds', 'idle_timeout_seconds', 'max_connections', 'max_connections_per_client'],
   audit: ['path', 'max_bytes', 'keep'],
   auth: ['key_hash_cost'],
-  catalog: ['path', 'private_path', 'head_validity_seconds'],
+  catalog: ['path', 'private_path', 'head_validity_seconds', 'sign_commits'],
   uploads: ['max_bytes', 'checksum', 'max_virtual_size'],
   log: ['level'],
   scanning: SCANNING_KEYS,
@@ -160,6 +167,13 @@ function integer(value: unknown, field: string, min: number, max = Number.MAX_SA
     throw invalidField(field, 'range', expected, variable === undefined ? undefined : `${field}: ${variable} is ${JSON.stringify(value)}, expected ${expected}`);
   }
   return n;
+}
+
+/** true or false, also as an environment variable's text. */
+function flag(value: unknown, field: string, variable?: string): boolean {
+  const b = value === 'true' ? true : value === 'false' ? false : value;
+  if (typeof b !== 'boolean') throw invalidField(field, 'type', 'true or false', variable === undefined ? undefined : `${field}: ${variable} is ${JSON.stringify(value)}, expected true or false`);
+  return b;
 }
 
 /** The variable's name when the environment sets it (its value is then the one in use). */
@@ -252,7 +266,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   for (const [name, u] of Object.entries(upstreamTables)) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) throw invalidField(`upstreams.${name}`, 'pattern', 'a name matching ^[a-z][a-z0-9_-]{0,62}$');
     for (const key of Object.keys(u)) {
-      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', 'only_endorsed', 'head_key', ...UPSTREAM_FILE_KEYS];
+      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', 'only_endorsed', 'head_key', 'signed_commits', 'commit_keys', ...UPSTREAM_FILE_KEYS];
       if (!known.includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', `one of ${known.join(', ')}`);
     }
     if (typeof u.url !== 'string' || u.url === '') throw invalidField(`upstreams.${name}.url`, 'required', 'the URL or path of a git repository');
@@ -266,7 +280,11 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     }
     if (u.only_endorsed !== undefined && typeof u.only_endorsed !== 'boolean') throw invalidField(`upstreams.${name}.only_endorsed`, 'type', 'true or false');
     if (u.head_key !== undefined) parsePublicKeyLine(String(u.head_key), `upstreams.${name}.head_key`);
-    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}), ...(u.only_endorsed ? { onlyEndorsed: true } : {}), ...(u.head_key !== undefined ? { headKey: String(u.head_key) } : {}) });
+    if (u.signed_commits !== undefined && typeof u.signed_commits !== 'boolean') throw invalidField(`upstreams.${name}.signed_commits`, 'type', 'true or false');
+    if (u.signed_commits && u.head_key === undefined) throw invalidField(`upstreams.${name}.signed_commits`, 'requires', 'upstreams.<name>.head_key too', `upstreams.${name}.signed_commits needs the upstream's key pinned as upstreams.${name}.head_key: its commits are checked against it`);
+    if (u.commit_keys !== undefined && (!Array.isArray(u.commit_keys) || !u.signed_commits)) throw invalidField(`upstreams.${name}.commit_keys`, 'type', 'a list of ssh-ed25519 public key lines, with signed_commits: true');
+    const commitKeys = (u.commit_keys ?? []).map((line, i) => (parsePublicKeyLine(String(line), `upstreams.${name}.commit_keys[${i}]`), String(line)));
+    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}), ...(u.only_endorsed ? { onlyEndorsed: true } : {}), ...(u.head_key !== undefined ? { headKey: String(u.head_key) } : {}), ...(u.signed_commits ? { signedCommits: true, commitKeys } : {}) });
   }
   const defaultStore = env['VISOR_DEFAULT_STORE'] ?? o.default_store ?? file.default_store ?? 'fs';
   if (!stores[defaultStore]) throw invalidField('default_store', 'exists', `one of the configured stores: ${Object.keys(stores).join(', ')}`);
@@ -292,6 +310,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
       privatePath: resolve(expandHome(env['VISOR_PRIVATE_CATALOG_PATH'] ?? (o.catalog?.private_path || file.catalog?.private_path || join(dataDir, 'private-catalog')), env)),
       // A day, as TUF's timestamp role; re-signed every quarter of it. 0 publishes none.
       headValiditySeconds: integer(env['VISOR_HEAD_VALIDITY_SECONDS'] ?? o.catalog?.head_validity_seconds ?? file.catalog?.head_validity_seconds ?? 86400, 'catalog.head_validity_seconds', 0, 366 * 86400, fromEnv(env, 'VISOR_HEAD_VALIDITY_SECONDS')),
+      signCommits: flag(env['VISOR_SIGN_COMMITS'] ?? o.catalog?.sign_commits ?? file.catalog?.sign_commits ?? true, 'catalog.sign_commits', fromEnv(env, 'VISOR_SIGN_COMMITS')),
     },
     uploads: {
       maxBytes: integer(env['VISOR_MAX_UPLOAD_BYTES'] ?? o.uploads?.max_bytes ?? file.uploads?.max_bytes ?? 2 ** 40, 'uploads.max_bytes', 0, undefined, fromEnv(env, 'VISOR_MAX_UPLOAD_BYTES')),

@@ -43,9 +43,12 @@ export class GitFastImport {
   /** Bytes fast-import has written to stderr in all: quiet, it says something only when a step failed. */
   private stderrBytes = 0;
   private marks = 0;
+  private readonly force: boolean;
 
-  constructor(dir: string) {
+  /** force: its refs are scratch refs the caller moves past (signed copies), so it may move them anywhere. */
+  constructor(dir: string, options: { force?: boolean } = {}) {
     this.dir = dir;
+    this.force = options.force ?? false;
   }
 
   /** One commit at a time: the caller serialises (CatalogWriter's queue). Resolves with its id. */
@@ -88,7 +91,7 @@ export class GitFastImport {
     this.marks = 0;
     this.stdout = '';
     this.stderr = '';
-    const child = spawn('git', ['-c', 'fastimport.unpackLimit=0', 'fast-import', '--quiet', '--date-format=raw'], {
+    const child = spawn('git', ['-c', 'fastimport.unpackLimit=0', 'fast-import', '--quiet', '--date-format=raw', ...(this.force ? ['--force'] : [])], {
       cwd: this.dir,
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -16,6 +16,7 @@ import { SitePolicy } from '../federation/SitePolicy.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
 import { HeadPublisher } from '../federation/HeadPublisher.ts';
 import { InstanceKey } from '../federation/InstanceKey.ts';
+import type { SshPrivateKey } from '../trust/SshKeys.ts';
 import { FetchedFiles } from '../sync/FetchedFiles.ts';
 import { FollowedFiles } from '../sync/FollowedFiles.ts';
 import { StaticView } from '../catalog/StaticView.ts';
@@ -59,7 +60,7 @@ interface OpenedCatalog extends ScanResult {
  * all run before the load: a scan holds the event loop, and git commands after it would wait for
  * its end and then run one by one.
  */
-async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, strayRoot: string, schema: ImageSchema, logger: Logger): Promise<OpenedCatalog> {
+async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, strayRoot: string, schema: ImageSchema, logger: Logger, signingKey: SshPrivateKey | undefined): Promise<OpenedCatalog> {
   const existing = await isCatalog(dir);
   // Before any git command here: a lock left by a killed git would fail them all.
   const gitDir = existing ? gitDirOf(dir) : undefined;
@@ -84,8 +85,9 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
   // Before the writer reads the branch: a sync cut short left commits on it that nobody checked.
   const undone = gitDir ? await undoInterruptedSync(gitDir, git) : undefined;
   if (undone) logger.warn({ catalog: dir, scope, undone }, 'a sync stopped before its checks ended: its unchecked commits were taken off the branch; the next sync brings them again');
-  const writer = new CatalogWriter(dir, git);
+  const writer = new CatalogWriter(dir, git, signingKey ? { signingKey } : {});
   await writer.open();
+  if (!existing) await writer.signCreationCommit();
   if (existing) {
     const { strays, setAsideIn } = await setStraysAside(dir, git, strayRoot);
     if (strays.length > 0) {
@@ -299,12 +301,15 @@ export class VisorCore {
       throw error;
     };
     let index: CatalogIndex | undefined;
+    // Before the catalogues: their writers sign every commit with it.
+    const instanceKey = config.catalog.signCommits || config.catalog.headValiditySeconds > 0 ? await InstanceKey.open(config.dataDir).catch(fail) : undefined;
+    const signingKey = config.catalog.signCommits ? instanceKey?.signing : undefined;
     // Stores and access control open while the catalogues load: a first start's key hashing and git
     // spawns then overlap the scan instead of following it.
     const [[shared, priv], stores, accessControl] = await allSettled([
       allSettled([
-        closing(openCatalog('shared', config.catalog.path, sharedSnapshot, join(config.dataDir, 'strays', 'shared'), schema, logger).catch(catalogueFailure('catalog.path', config.catalog.path)), (c) => c.repo.writer.close()),
-        closing(openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
+        closing(openCatalog('shared', config.catalog.path, sharedSnapshot, join(config.dataDir, 'strays', 'shared'), schema, logger, signingKey).catch(catalogueFailure('catalog.path', config.catalog.path)), (c) => c.repo.writer.close()),
+        closing(openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger, signingKey).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
       ] as const),
       closing(openStores(config), closeStores),
       closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats, expiring: () => siteTrust?.expiring() ?? { days: 0, endorsements: [] } }, trustPolicy ? { treatment: (id) => siteTrust?.treatment(id), judge: (id) => siteTrust?.judge(id), subject: (id) => siteTrust?.subject(id) } : undefined), (a) => a.close()),
@@ -341,12 +346,9 @@ export class VisorCore {
     // The site's trust policy judges every image once, in slices, before lists need it.
     void core.siteTrust.warm(() => index.all(), () => core.stopping).catch((error: unknown) => logger.warn({ err: error }, 'judging images against the trust policy failed'));
     core.scanSchedule?.start();
-    if (config.catalog.headValiditySeconds > 0) {
-      const key = await InstanceKey.open(config.dataDir).catch(async (error: unknown) => {
-        await core.close().catch(() => undefined);
-        throw error;
-      });
-      core.instanceKey = key;
+    core.instanceKey = instanceKey;
+    if (instanceKey && config.catalog.headValiditySeconds > 0) {
+      const key = instanceKey;
       core.headPublisher = new HeadPublisher({ dir: catalogs.shared.dir, key, instance: accessControl.identity.name, branch: catalogs.shared.writer.branchName, head: () => catalogs.shared.writer.headCommit, validitySeconds: config.catalog.headValiditySeconds, logger });
       core.headPublisher.start();
     }

@@ -1,9 +1,11 @@
-import { access, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { GitRunner } from '../git/GitRunner.ts';
-import { conflict } from '../errors/VisorError.ts';
+import { gitDirOf } from '../git/gitDirOf.ts';
+import { conflict, invalidField } from '../errors/VisorError.ts';
+import { commitSignatureProblems, firstParentCommits } from './CommitChecks.ts';
 import { HEAD_STATEMENT_REF, HeadStatementError, verifyHeadStatement, type HeadStatement } from '../trust/HeadStatement.ts';
-import { parsePublicKeyLine } from '../trust/SshKeys.ts';
+import { parsePublicKeyLine, publicKeyLine } from '../trust/SshKeys.ts';
 
 export interface MirrorRound {
   cloned: boolean;
@@ -22,7 +24,16 @@ const MIRRORED_STATEMENT = 'refs/visor/origin-head';
  * unexpired head statement, whose head the branch contains (src/trust/HeadStatement.ts): a frozen
  * or stale source is refused and the mirror stays where it is (a first clone leaves nothing).
  */
-export async function mirrorOnce(url: string, dir: string, options: { headKey?: string } = {}): Promise<MirrorRound> {
+export interface MirrorOptions {
+  /** The source instance's public key line: every update needs its signed, unexpired head statement. */
+  headKey?: string;
+  /** With headKey: every commit the update brings on the first-parent line must be SSH-signed by it or one of commitKeys. */
+  signedCommits?: boolean;
+  commitKeys?: string[];
+}
+
+export async function mirrorOnce(url: string, dir: string, options: MirrorOptions = {}): Promise<MirrorRound> {
+  if (options.signedCommits && options.headKey === undefined) throw invalidField('head_key', 'requires', 'the source key pinned', 'checking signed commits needs the source instance key pinned (--head-key)');
   const exists = await access(join(dir, '.git')).then(() => true, () => false);
   if (!exists) {
     await new GitRunner('.').run(['clone', '--quiet', url, dir]);
@@ -30,6 +41,7 @@ export async function mirrorOnce(url: string, dir: string, options: { headKey?: 
     try {
       if (options.headKey !== undefined) {
         await fetchChecked(git, url, options.headKey);
+        await checkCommits(git, url, undefined, options);
         await git.run(['merge', '--ff-only', '--quiet', '@{upstream}']);
       }
     } catch (error) {
@@ -42,6 +54,7 @@ export async function mirrorOnce(url: string, dir: string, options: { headKey?: 
   const before = await git.revParse('HEAD');
   if (options.headKey === undefined) await git.run(['fetch', '--quiet', 'origin']);
   else await fetchChecked(git, url, options.headKey);
+  await checkCommits(git, url, before, options);
   // A source that went back would be "already up to date" to a fast-forward: a rollback is said, not passed over.
   const offered = await git.revParse('@{upstream}');
   if (before !== undefined && offered !== undefined && offered !== before && (await git.run(['merge-base', '--is-ancestor', offered, before]).then(() => true, () => false))) {
@@ -68,6 +81,26 @@ async function fetchChecked(git: GitRunner, url: string, headKey: string): Promi
   }
   await git.run(['fetch', '--quiet', 'origin']);
   await checkHeadStatement(git, `mirror of ${url}`, headKey, MIRRORED_STATEMENT, (await git.revParse('@{upstream}'))!, '; the mirror stays where it is');
+}
+
+/**
+ * With signed commits asked for: the commits the update brings, each signed by a pinned key (the
+ * same check a follower makes, src/sync/CommitChecks.ts). The keys also go into the clone's
+ * allowed-signers file (gpg.ssh.allowedSignersFile), so `git verify-commit` and `git log
+ * --show-signature` check its history there too.
+ */
+async function checkCommits(git: GitRunner, url: string, before: string | undefined, options: MirrorOptions): Promise<void> {
+  if (!options.signedCommits || options.headKey === undefined) return;
+  const lines = [options.headKey, ...(options.commitKeys ?? [])];
+  const keys = lines.map((line, i) => parsePublicKeyLine(line, i === 0 ? 'head_key' : `commit_keys[${i - 1}]`));
+  const offered = (await git.revParse('@{upstream}'))!;
+  if (offered === before) return;
+  const problems = await commitSignatureProblems(git.dir, await firstParentCommits(git, offered, before), keys, `mirror of ${url}`);
+  if (problems.length > 0) throw conflict(`${problems.slice(0, 5).map((p) => `${p.message} (rule ${p.rule})`).join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}; the mirror stays where it is`);
+  const allowed = join(gitDirOf(git.dir) ?? join(git.dir, '.git'), 'visor', 'allowed_signers');
+  await mkdir(dirname(allowed), { recursive: true });
+  await writeFile(allowed, keys.map((k) => `visor-mirror-source namespaces="git" ${publicKeyLine(k)}\n`).join(''));
+  await git.run(['config', 'gpg.ssh.allowedSignersFile', allowed]);
 }
 
 /**

@@ -19,6 +19,7 @@ import { notFound, tooLarge, unauthenticated } from '../errors/VisorError.ts';
 import { FetchQuarantine } from './FetchQuarantine.ts';
 import { HeadStatementError, verifyHeadStatement } from '../trust/HeadStatement.ts';
 import { parsePublicKeyLine } from '../trust/SshKeys.ts';
+import { commitSignatureProblems, firstParentCommits } from './CommitChecks.ts';
 import { rollbackProblem, UpstreamHeads } from './UpstreamHeads.ts';
 import { bodyHmac, proofNeedsBody, verifyWebhook, type WebhookProof } from './WebhookSignature.ts';
 import type { Logger } from '../log/Logger.ts';
@@ -227,6 +228,8 @@ export class UpstreamFollower {
         } else if (last !== undefined && last !== theirs && !(await quarantine!.isAncestor(last, theirs))) {
           result.mode = 'refused';
           result.problems = [rollbackProblem(u.name, u.branch, last, theirs)];
+        } else if (u.signedCommits && (result.problems = await this.unsignedCommits(u, quarantine!, theirs, last)).length > 0) {
+          result.mode = 'refused';
         } else {
           await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, quarantine!, theirs, result, phase)));
           if (result.mode !== 'refused') await this.heads.taken(u.name, theirs);
@@ -250,6 +253,14 @@ export class UpstreamFollower {
     this.logger[level]({ upstream: u.name, mode: result.mode, changed: result.changed.length, conflicts: result.conflicts, problems: result.problems.length, error: result.error, ms: result.ms, phases }, 'upstream sync');
     this.syncObserver?.(result);
     return result;
+  }
+
+  /** With signed_commits: the commits the upstream brings on its branch's first-parent line since the head last taken, each signed by its pinned key (or commit_keys). */
+  private async unsignedCommits(u: UpstreamConfig, quarantine: FetchQuarantine, theirs: string, last: string | undefined): Promise<FileProblem[]> {
+    if (last === theirs) return [];
+    const commits = await firstParentCommits(new GitRunner(quarantine.dir), theirs, last);
+    const allowed = [u.headKey!, ...(u.commitKeys ?? [])].map((line) => parsePublicKeyLine(line));
+    return commitSignatureProblems(quarantine.dir, commits, allowed, `upstream ${u.name}`);
   }
 
   /**
@@ -389,8 +400,23 @@ export class UpstreamFollower {
       result.problems = problems;
       return;
     }
-    result.after = after;
+    result.after = await this.signLocalCommits(before, theirs, after);
     result.changed = [...changes.added, ...changes.modified, ...changes.deleted].filter((p) => p.startsWith('images/'));
+  }
+
+  /**
+   * The commits this sync made here (a merge, files kept or taken), signed by the instance key as
+   * its writes are, once the checks let them stand: the branch moves to the signed copies (same
+   * trees). The upstream's own commits are never rewritten: they keep their ids and signatures.
+   */
+  private async signLocalCommits(before: string, theirs: string, after: string): Promise<string> {
+    const signer = this.repo.writer.commitSigner;
+    if (!signer || after === before) return after;
+    const local = (await this.git.run(['rev-list', '--first-parent', '--reverse', after, `^${before}`, `^${theirs}`])).stdout.split('\n').filter(Boolean);
+    if (local.length === 0) return after;
+    const signed = (await signer.sign(local)).at(-1)!;
+    await this.git.run(['update-ref', '-m', 'visor: signed sync commits', 'HEAD', signed, after]);
+    return signed;
   }
 
   /**

@@ -1,0 +1,54 @@
+import type { SshPrivateKey } from '../trust/SshKeys.ts';
+import { commitParents, signCommitBody, withParents } from '../trust/CommitSignature.ts';
+import { GitObjectReader } from './GitObjectReader.ts';
+import type { GitRunner } from './GitRunner.ts';
+import { writeLooseObject, type ObjectFormat } from './LooseObjects.ts';
+
+/**
+ * Signs commits made by git tools that cannot sign them here (fast-import before git 2.49; merges
+ * run without an ssh-keygen): each commit is written again with a `gpgsig` header by the instance's
+ * key, and the caller moves its branch to the signed copy. The unsigned originals are left
+ * unreferenced (on no branch; gc removes them).
+ */
+export class CommitSigner {
+  private readonly reader: GitObjectReader;
+  private readonly gitDir: string;
+  private readonly key: SshPrivateKey;
+  private readonly format: ObjectFormat;
+
+  private constructor(gitDir: string, key: SshPrivateKey, format: ObjectFormat, dir: string) {
+    this.gitDir = gitDir;
+    this.key = key;
+    this.format = format;
+    this.reader = new GitObjectReader(dir);
+  }
+
+  static async open(git: GitRunner, key: SshPrivateKey): Promise<CommitSigner> {
+    const [gitDir, format] = await Promise.all([git.run(['rev-parse', '--absolute-git-dir']), git.run(['rev-parse', '--show-object-format'])]);
+    return new CommitSigner(gitDir.stdout.trim(), key, format.stdout.trim() === 'sha256' ? 'sha256' : 'sha1', git.dir);
+  }
+
+  /**
+   * Signs a chain of commits, oldest first, each the first parent of the next: from the first one
+   * re-signed on, a commit's first parent becomes the signed copy of the one before. Answers the
+   * signed ids, in the same order.
+   */
+  async sign(chain: readonly string[]): Promise<string[]> {
+    const signed: string[] = [];
+    const renamed = new Map<string, string>();
+    for (const id of chain) {
+      const object = await this.reader.object(id);
+      if (!object || object.type !== 'commit') throw new Error(`cannot sign ${id}: not a commit in this repository`);
+      const parents = commitParents(object.body);
+      const body = parents.some((p) => renamed.has(p)) ? withParents(object.body, parents.map((p) => renamed.get(p) ?? p)) : object.body;
+      const oid = await writeLooseObject(this.gitDir, 'commit', signCommitBody(body, this.key), this.format);
+      renamed.set(id, oid);
+      signed.push(oid);
+    }
+    return signed;
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+}
