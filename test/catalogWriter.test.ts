@@ -8,13 +8,18 @@ import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { GitRunner } from '../src/git/GitRunner.ts';
 import { gitAsync, statusWhenSettled, tempDir } from './helpers/gitRepos.ts';
 import { pollUntil } from './helpers/polling.ts';
+import { makeKey } from './helpers/sshKeys.ts';
+import { parsePrivateKeyFile, type SshPrivateKey } from '../src/trust/SshKeys.ts';
+import { checkCommitSignature } from '../src/trust/CommitSignature.ts';
+import { readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 
 const author = { name: 'pat', email: 'pat@visor.invalid' };
 
-async function openWriter(): Promise<{ dir: string; writer: CatalogWriter }> {
+async function openWriter(options: { signingKey?: SshPrivateKey } = {}): Promise<{ dir: string; writer: CatalogWriter }> {
   const dir = join(await tempDir('visor-writer-'), 'catalog');
   await initCatalog(dir);
-  const writer = new CatalogWriter(dir, new GitRunner(dir));
+  const writer = new CatalogWriter(dir, new GitRunner(dir), options);
   await writer.open();
   return { dir, writer };
 }
@@ -122,4 +127,29 @@ test('once closed, the writer refuses writes instead of starting git again, and 
   await writer.close();
   t.is(await out(dir, 'rev-list', '--count', 'HEAD'), '2', 'the queued write went in, the late one did not');
   t.false(existsSync(join(dir, late.path)));
+});
+
+test('signing, every commit goes on the branch signed, the branch moves forward only, and repacks keep the signed copies packed', async (t) => {
+  const keyDir = await tempDir('visor-writer-key-');
+  const made = makeKey(keyDir, 'instance');
+  const signingKey = parsePrivateKeyFile(await readFile(made.file, 'utf8'));
+  const { dir, writer } = await openWriter({ signingKey });
+  await writer.signCreationCommit();
+  for (let i = 0; i < 70; i++) await writer.commit({ changes: [change(`{"n":${i}}\n`)], author, message: `write ${i}` });
+  for (const id of (await out(dir, 'rev-list', 'HEAD')).split('\n')) {
+    const check = checkCommitSignature(execFileSync('git', ['-C', dir, 'cat-file', 'commit', id]));
+    t.is(check.state === 'good' ? check.key.fingerprint : check.state, made.fingerprint, `commit ${id}`);
+  }
+  t.is(await out(dir, 'log', '-1', '--format=%an <%ae>|%cn|%s'), 'pat <pat@visor.invalid>|VISOR daemon|write 69');
+  t.is(await out(dir, 'for-each-ref', '--format=%(refname)'), 'refs/heads/main', 'no scratch ref is left behind');
+  // A branch moved by someone else meanwhile is left where they put it, and the write is refused.
+  const elsewhere = await out(dir, 'commit-tree', 'HEAD~1^{tree}', '-p', 'HEAD~1', '-m', 'someone else');
+  await out(dir, 'update-ref', 'refs/heads/main', elsewhere);
+  const moved = await t.throwsAsync(writer.commit({ changes: [change('{"late":1}\n')], author, message: 'on a moved branch' }));
+  t.regex(moved.message, /moved outside the daemon|not updating|does not contain/i);
+  t.is(await out(dir, 'rev-parse', 'HEAD'), elsewhere, 'left where they put it');
+  await writer.close();
+  const counts = Object.fromEntries((await out(dir, 'count-objects', '-v')).split('\n').map((l) => l.split(': ') as [string, string]));
+  t.true(Number(counts['count']) <= 10, `${counts['count']} loose objects: the signed commits since the last repack only`);
+  t.is((await gitAsync(dir, 'fsck', '--no-progress', '--no-dangling')).status, 0);
 });

@@ -47,8 +47,7 @@ function isTask(item: QueueItem): item is ExclusiveTask {
 }
 
 const COMMITTER = { name: 'VISOR daemon', email: 'daemon@visor.invalid' };
-/** Where fast-import puts a commit before its signed copy goes on the branch (hidden from the Git endpoint, as every ref but branches and the head statement). */
-const UNSIGNED_REF = 'refs/visor/unsigned';
+
 /** Quiet time after a commit before the index catches up, and the longest it may lag under load. */
 const INDEX_SETTLE_MS = 250;
 const INDEX_MAX_LAG_MS = 2000;
@@ -101,7 +100,7 @@ export class CatalogWriter {
     this.git = git;
     this.maxBatch = options.maxBatch ?? 256;
     this.signingKey = options.signingKey;
-    this.fastImport = new GitFastImport(dir, { force: this.signingKey !== undefined });
+    this.fastImport = new GitFastImport(dir);
   }
 
   /** Signs commits others made on this repository (a sync's merges), when this writer signs its own. */
@@ -214,21 +213,13 @@ export class CatalogWriter {
       const author = requests[0]!.author;
       const message = requests.length === 1 ? requests[0]!.message : `${requests.length} changes by ${author.name}\n\n${requests.map((r) => `- ${r.message}`).join('\n')}`;
       await this.markIndexLagging();
-      // Signing, fast-import writes to a scratch ref and the branch gets the signed copy.
-      const ref = this.signer ? UNSIGNED_REF : this.branch;
-      const made = await this.fastImport.commit({
-        ref,
-        parent: this.head,
-        author,
-        committer: COMMITTER,
-        message,
-        files: [...finalContent].map(([path, content]) => ({ path, content })),
-      }).catch(async (error: Error & { commit?: string }) => {
-        // fast-import complained (a warning, a lock): the commit stands only if the ref took it.
-        if (error.commit !== undefined && (await this.git.revParse(ref)) === error.commit) return error.commit;
+      const request = { ref: this.branch, parent: this.head, author, committer: COMMITTER, message, files: [...finalContent].map(([path, content]) => ({ path, content })) };
+      const signer = this.signer;
+      const commit = await (signer ? this.fastImport.commitSigned(request, (unsigned) => signer.write(unsigned)) : this.fastImport.commit(request)).catch(async (error: Error & { commit?: string }) => {
+        // fast-import complained (a warning, a lock): the commit stands only if the branch took it.
+        if (error.commit !== undefined && (await this.git.revParse(this.branch)) === error.commit) return error.commit;
         throw error;
       });
-      const commit = this.signer ? await this.publishSigned(this.signer, made) : made;
       await this.confirmBranch(commit);
       this.head = commit;
       this.commits += 1;
@@ -247,18 +238,10 @@ export class CatalogWriter {
   /** Signs the commit a new catalogue was created with (made by `git commit`), so that every commit on the branch is signed. */
   async signCreationCommit(): Promise<void> {
     if (!this.signer || !this.head) return;
-    this.head = await this.publishSigned(this.signer, this.head);
-    await this.confirmBranch(this.head);
-  }
-
-  /**
-   * Moves the branch to the signed copy of `made`, only from where this writer left it (compare and
-   * swap): a branch moved meanwhile is left alone, and confirmBranch reports it.
-   */
-  private async publishSigned(signer: CommitSigner, made: string): Promise<string> {
-    const [signed] = await signer.sign([made]);
-    await this.git.run(['update-ref', '-m', 'visor: signed commit', this.branch, signed!, ...(this.head ? [this.head] : [])]).catch(() => undefined);
-    return signed!;
+    // A replacement, not a descendant: fast-import would refuse the move, update-ref swaps it.
+    const [signed] = await this.signer.sign([this.head]);
+    await this.git.run(['update-ref', '-m', 'visor: signed creation commit', this.branch, signed!, this.head]);
+    this.head = signed;
   }
 
   /** fast-import leaves a branch that moved elsewhere alone (with a warning): read it back. */

@@ -8,7 +8,8 @@ import { writeLooseObject, type ObjectFormat } from './LooseObjects.ts';
  * Signs commits made by git tools that cannot sign them here (fast-import before git 2.49; merges
  * run without an ssh-keygen): each commit is written again with a `gpgsig` header by the instance's
  * key, and the caller moves its branch to the signed copy. The unsigned originals are left
- * unreferenced (on no branch; gc removes them).
+ * unreferenced (on no branch; gc removes them). The signed copy is a loose object written here:
+ * git has no long-lived writer of raw commits, and a process per commit costs more than the commit.
  */
 export class CommitSigner {
   private readonly reader: GitObjectReader;
@@ -46,6 +47,11 @@ export class CommitSigner {
       signed.push(oid);
     }
     return signed;
+  }
+
+  /** Signs one commit object not yet in the repository and writes the signed copy: its id. */
+  write(unsigned: Buffer): Promise<string> {
+    return writeLooseObject(this.gitDir, 'commit', signCommitBody(unsigned, this.key), this.format);
   }
 
   close(): void {
