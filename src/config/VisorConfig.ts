@@ -6,6 +6,7 @@ import { parse as parseToml } from 'smol-toml';
 import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import { INSTANCE_NAME } from '../federation/InstanceIdentity.ts';
 import { parsePublicKeyLine } from '../trust/SshKeys.ts';
+import { readPinnedRoot, type PinnedRoot } from '../trust/PinnedRoot.ts';
 import { assertAccountName } from '../accounts/AccountName.ts';
 import { assertStoresApart, parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
 import { parseUpstreamFiles, UPSTREAM_FILE_KEYS, type UpstreamFiles, type UpstreamFileSettings } from './upstreamFiles.ts';
@@ -32,6 +33,8 @@ export interface UpstreamConfig {
   onlyEndorsed?: boolean;
   /** The upstream instance's public key line, pinned: each sync then requires its signed, unexpired head statement (src/trust/HeadStatement.ts). */
   headKey?: string;
+  /** The upstream's trust/root.json as the operator pinned it: what it offers must descend from it (src/sync/UpstreamRootPin.ts; TUF's shipped root). */
+  trustRoot?: PinnedRoot;
 }
 
 export interface VisorConfig {
@@ -99,7 +102,7 @@ export interface ConfigFile {
   web_download?: WebDownloadFileSettings;
   glance?: { any_token_account?: string };
   stores?: Record<string, StoreSettings>;
-  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean; head_key?: string } & UpstreamFileSettings>;
+  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean; head_key?: string; trust_root?: string } & UpstreamFileSettings>;
 }
 
 /** The [server] settings of ConnectionLimits, in seconds and counts. */
@@ -252,7 +255,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   for (const [name, u] of Object.entries(upstreamTables)) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) throw invalidField(`upstreams.${name}`, 'pattern', 'a name matching ^[a-z][a-z0-9_-]{0,62}$');
     for (const key of Object.keys(u)) {
-      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', 'only_endorsed', 'head_key', ...UPSTREAM_FILE_KEYS];
+      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', 'only_endorsed', 'head_key', 'trust_root', ...UPSTREAM_FILE_KEYS];
       if (!known.includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', `one of ${known.join(', ')}`);
     }
     if (typeof u.url !== 'string' || u.url === '') throw invalidField(`upstreams.${name}.url`, 'required', 'the URL or path of a git repository');
@@ -266,7 +269,9 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     }
     if (u.only_endorsed !== undefined && typeof u.only_endorsed !== 'boolean') throw invalidField(`upstreams.${name}.only_endorsed`, 'type', 'true or false');
     if (u.head_key !== undefined) parsePublicKeyLine(String(u.head_key), `upstreams.${name}.head_key`);
-    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}), ...(u.only_endorsed ? { onlyEndorsed: true } : {}), ...(u.head_key !== undefined ? { headKey: String(u.head_key) } : {}) });
+    if (u.trust_root !== undefined && (typeof u.trust_root !== 'string' || u.trust_root === '')) throw invalidField(`upstreams.${name}.trust_root`, 'type', 'the path of a trust/root.json file');
+    const trustRoot = u.trust_root === undefined ? undefined : readPinnedRoot(resolve(expandHome(u.trust_root, env)), `upstreams.${name}.trust_root`);
+    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}), ...(u.only_endorsed ? { onlyEndorsed: true } : {}), ...(u.head_key !== undefined ? { headKey: String(u.head_key) } : {}), ...(trustRoot ? { trustRoot } : {}) });
   }
   const defaultStore = env['VISOR_DEFAULT_STORE'] ?? o.default_store ?? file.default_store ?? 'fs';
   if (!stores[defaultStore]) throw invalidField('default_store', 'exists', `one of the configured stores: ${Object.keys(stores).join(', ')}`);

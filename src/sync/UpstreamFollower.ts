@@ -20,6 +20,7 @@ import { FetchQuarantine } from './FetchQuarantine.ts';
 import { HeadStatementError, verifyHeadStatement } from '../trust/HeadStatement.ts';
 import { parsePublicKeyLine } from '../trust/SshKeys.ts';
 import { rollbackProblem, UpstreamHeads } from './UpstreamHeads.ts';
+import { UpstreamRootPin, type PinOutcome } from './UpstreamRootPin.ts';
 import { bodyHmac, proofNeedsBody, verifyWebhook, type WebhookProof } from './WebhookSignature.ts';
 import type { Logger } from '../log/Logger.ts';
 
@@ -80,6 +81,8 @@ export class UpstreamFollower {
   private readonly notified = new Set<string>();
   /** The head last taken from each upstream: a branch that goes back is refused. */
   private heads: UpstreamHeads | undefined;
+  /** The newest trust root accepted from each upstream with a pinned one (`trust_root`). */
+  private rootPin: UpstreamRootPin | undefined;
   /** Kept from sync to sync: facts and the last tree listing stay in memory, so a sync costs what changed. */
   private checkRun: Promise<CatalogCheckRun> | undefined;
   /** Told each sync's result (the daemon's metrics), when set. */
@@ -221,15 +224,22 @@ export class UpstreamFollower {
       const last = await this.heads.last(u.name);
       try {
         const stale = u.headKey === undefined ? undefined : await this.staleHead(u, u.headKey, quarantine!, theirs);
+        let pinned: PinOutcome | undefined;
         if (stale) {
           result.mode = 'refused';
           result.problems = [stale];
         } else if (last !== undefined && last !== theirs && !(await quarantine!.isAncestor(last, theirs))) {
           result.mode = 'refused';
           result.problems = [rollbackProblem(u.name, u.branch, last, theirs)];
+        } else if ((pinned = await this.pinnedRoot(u, quarantine!, theirs, last))?.problem) {
+          result.mode = 'refused';
+          result.problems = [pinned.problem];
         } else {
           await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, quarantine!, theirs, result, phase)));
-          if (result.mode !== 'refused') await this.heads.taken(u.name, theirs);
+          if (result.mode !== 'refused') {
+            await this.heads.taken(u.name, theirs);
+            if (u.trustRoot && pinned?.offered) await this.rootPin!.accepted(u.name, u.trustRoot, pinned.offered);
+          }
         }
       } finally {
         await quarantine?.empty();
@@ -271,6 +281,13 @@ export class UpstreamFollower {
       if (error instanceof HeadStatementError) return refuse(error.rule, error.message, expected);
       throw error;
     }
+  }
+
+  /** With the upstream's trust roots pinned (`trust_root`), whether the root it offers descends from them. */
+  private async pinnedRoot(u: UpstreamConfig, quarantine: FetchQuarantine, theirs: string, last: string | undefined): Promise<PinOutcome | undefined> {
+    if (u.trustRoot === undefined) return undefined;
+    this.rootPin ??= new UpstreamRootPin(await this.gitDir());
+    return this.rootPin.check({ name: u.name, branch: u.branch, trustRoot: u.trustRoot }, quarantine.dir, theirs, last);
   }
 
   private async gitDir(): Promise<string> {
