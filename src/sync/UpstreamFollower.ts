@@ -231,7 +231,7 @@ export class UpstreamFollower {
         } else if (last !== undefined && last !== theirs && !(await quarantine!.isAncestor(last, theirs))) {
           result.mode = 'refused';
           result.problems = [rollbackProblem(u.name, u.branch, last, theirs)];
-        } else if ((pinned = await this.pinnedRoot(u, quarantine!, theirs, last))?.problem) {
+        } else if ((pinned = await this.pinnedRoot(u, quarantine!, theirs))?.problem) {
           result.mode = 'refused';
           result.problems = [pinned.problem];
         } else {
@@ -284,10 +284,10 @@ export class UpstreamFollower {
   }
 
   /** With the upstream's trust roots pinned (`trust_root`), whether the root it offers descends from them. */
-  private async pinnedRoot(u: UpstreamConfig, quarantine: FetchQuarantine, theirs: string, last: string | undefined): Promise<PinOutcome | undefined> {
+  private async pinnedRoot(u: UpstreamConfig, quarantine: FetchQuarantine, theirs: string): Promise<PinOutcome | undefined> {
     if (u.trustRoot === undefined) return undefined;
     this.rootPin ??= new UpstreamRootPin(await this.gitDir());
-    return this.rootPin.check({ name: u.name, branch: u.branch, trustRoot: u.trustRoot }, quarantine.dir, theirs, last);
+    return this.rootPin.check({ name: u.name, branch: u.branch, trustRoot: u.trustRoot }, quarantine.dir, theirs);
   }
 
   private async gitDir(): Promise<string> {
