@@ -55,7 +55,8 @@ export class UpstreamRootPin {
     const reader = new GitObjectReader(dir);
     try {
       const [rootFile, signaturesFile] = await trustFileTexts(git, reader, [`${theirs}:${ROOT_FILE}`, `${theirs}:${TRUST_SIGNATURES_FILE}`]);
-      const pinned = `the root pinned by upstreams.${upstream.name}.trust_root (${pin.file}), ${describeRoot(pin.root)}${kept ? `, or the newest accepted from it since, ${describeRoot(kept)}` : ''}`;
+      // The setting, not the file's path: a sync account sees the problems, and local paths are for admins.
+      const pinned = `the root pinned by upstreams.${upstream.name}.trust_root, ${describeRoot(pin.root)}${kept ? `, or the newest accepted from it since, ${describeRoot(kept)}` : ''}`;
       const refuse = (offered: string, why: string): PinOutcome => ({
         problem: {
           file: ROOT_FILE,

@@ -22,7 +22,7 @@ export interface PinnedRoot {
 
 /** Reads the pinned root at start: a file that cannot be read or is not a valid root stops the start, naming the setting. */
 export function readPinnedRoot(file: string, field: string): PinnedRoot {
-  const expected = `a readable trust/root.json file (${'{"version", "threshold", "roots"}'}), at most ${MAX_TRUST_FILE_BYTES} bytes, copied from the upstream and checked out of band`;
+  const expected = `a readable copy of the upstream's trust/root.json ({"version", "threshold", "roots"}, at most ${MAX_TRUST_FILE_BYTES} bytes), checked out of band`;
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
