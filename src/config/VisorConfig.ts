@@ -6,6 +6,7 @@ import { parse as parseToml } from 'smol-toml';
 import { invalidField, type FieldProblem, invalid } from '../errors/VisorError.ts';
 import { INSTANCE_NAME } from '../federation/InstanceIdentity.ts';
 import { parsePublicKeyLine } from '../trust/SshKeys.ts';
+import { readPinnedRoot, type PinnedRoot } from '../trust/PinnedRoot.ts';
 import { assertAccountName } from '../accounts/AccountName.ts';
 import { assertStoresApart, parseStoreConfig, type StoreConfig, type StoreSettings } from './storeConfig.ts';
 import { parseUpstreamFiles, UPSTREAM_FILE_KEYS, type UpstreamFiles, type UpstreamFileSettings } from './upstreamFiles.ts';
@@ -36,6 +37,8 @@ export interface UpstreamConfig {
   signedCommits?: boolean;
   /** Further keys whose signed commits the upstream carries (its own upstreams', which it fast-forwards). */
   commitKeys?: string[];
+  /** The upstream's trust/root.json as the operator pinned it: what it offers must descend from it (src/sync/UpstreamRootPin.ts; TUF's shipped root). */
+  trustRoot?: PinnedRoot;
 }
 
 export interface VisorConfig {
@@ -106,7 +109,7 @@ export interface ConfigFile {
   web_download?: WebDownloadFileSettings;
   glance?: { any_token_account?: string };
   stores?: Record<string, StoreSettings>;
-  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean; head_key?: string; signed_commits?: boolean; commit_keys?: string[] } & UpstreamFileSettings>;
+  upstreams?: Record<string, { url?: string; branch?: string; interval_seconds?: number; webhook_secret?: string; only_endorsed?: boolean; head_key?: string; signed_commits?: boolean; commit_keys?: string[]; trust_root?: string } & UpstreamFileSettings>;
 }
 
 /** The [server] settings of ConnectionLimits, in seconds and counts. */
@@ -266,7 +269,7 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
   for (const [name, u] of Object.entries(upstreamTables)) {
     if (!/^[a-z][a-z0-9_-]{0,62}$/.test(name)) throw invalidField(`upstreams.${name}`, 'pattern', 'a name matching ^[a-z][a-z0-9_-]{0,62}$');
     for (const key of Object.keys(u)) {
-      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', 'only_endorsed', 'head_key', 'signed_commits', 'commit_keys', ...UPSTREAM_FILE_KEYS];
+      const known = ['url', 'branch', 'interval_seconds', 'webhook_secret', 'only_endorsed', 'head_key', 'signed_commits', 'commit_keys', 'trust_root', ...UPSTREAM_FILE_KEYS];
       if (!known.includes(key)) throw invalidField(`upstreams.${name}.${key}`, 'known-key', `one of ${known.join(', ')}`);
     }
     if (typeof u.url !== 'string' || u.url === '') throw invalidField(`upstreams.${name}.url`, 'required', 'the URL or path of a git repository');
@@ -284,7 +287,9 @@ export function loadConfig(options: { configPath?: string; overrides?: ConfigFil
     if (u.signed_commits && u.head_key === undefined) throw invalidField(`upstreams.${name}.signed_commits`, 'requires', 'upstreams.<name>.head_key too', `upstreams.${name}.signed_commits needs the upstream's key pinned as upstreams.${name}.head_key: its commits are checked against it`);
     if (u.commit_keys !== undefined && (!Array.isArray(u.commit_keys) || !u.signed_commits)) throw invalidField(`upstreams.${name}.commit_keys`, 'type', 'a list of ssh-ed25519 public key lines, with signed_commits: true');
     const commitKeys = (u.commit_keys ?? []).map((line, i) => (parsePublicKeyLine(String(line), `upstreams.${name}.commit_keys[${i}]`), String(line)));
-    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}), ...(u.only_endorsed ? { onlyEndorsed: true } : {}), ...(u.head_key !== undefined ? { headKey: String(u.head_key) } : {}), ...(u.signed_commits ? { signedCommits: true, commitKeys } : {}) });
+    if (u.trust_root !== undefined && (typeof u.trust_root !== 'string' || u.trust_root === '')) throw invalidField(`upstreams.${name}.trust_root`, 'type', 'the path of a trust/root.json file');
+    const trustRoot = u.trust_root === undefined ? undefined : readPinnedRoot(resolve(expandHome(u.trust_root, env)), `upstreams.${name}.trust_root`);
+    upstreams.push({ name, url: u.url, branch, intervalSeconds: integer(u.interval_seconds ?? 300, `upstreams.${name}.interval_seconds`, 0, 86400), ...(webhookSecret ? { webhookSecret } : {}), ...(u.only_endorsed ? { onlyEndorsed: true } : {}), ...(u.head_key !== undefined ? { headKey: String(u.head_key) } : {}), ...(u.signed_commits ? { signedCommits: true, commitKeys } : {}), ...(trustRoot ? { trustRoot } : {}) });
   }
   const defaultStore = env['VISOR_DEFAULT_STORE'] ?? o.default_store ?? file.default_store ?? 'fs';
   if (!stores[defaultStore]) throw invalidField('default_store', 'exists', `one of the configured stores: ${Object.keys(stores).join(', ')}`);

@@ -21,6 +21,7 @@ import { HeadStatementError, verifyHeadStatement } from '../trust/HeadStatement.
 import { parsePublicKeyLine } from '../trust/SshKeys.ts';
 import { commitSignatureProblems, firstParentCommits } from './CommitChecks.ts';
 import { rollbackProblem, UpstreamHeads } from './UpstreamHeads.ts';
+import { UpstreamRootPin, type PinOutcome } from './UpstreamRootPin.ts';
 import { bodyHmac, proofNeedsBody, verifyWebhook, type WebhookProof } from './WebhookSignature.ts';
 import type { Logger } from '../log/Logger.ts';
 
@@ -81,6 +82,8 @@ export class UpstreamFollower {
   private readonly notified = new Set<string>();
   /** The head last taken from each upstream: a branch that goes back is refused. */
   private heads: UpstreamHeads | undefined;
+  /** The newest trust root accepted from each upstream with a pinned one (`trust_root`). */
+  private rootPin: UpstreamRootPin | undefined;
   /** Kept from sync to sync: facts and the last tree listing stay in memory, so a sync costs what changed. */
   private checkRun: Promise<CatalogCheckRun> | undefined;
   /** Told each sync's result (the daemon's metrics), when set. */
@@ -222,6 +225,7 @@ export class UpstreamFollower {
       const last = await this.heads.last(u.name);
       try {
         const stale = u.headKey === undefined ? undefined : await this.staleHead(u, u.headKey, quarantine!, theirs);
+        let pinned: PinOutcome | undefined;
         if (stale) {
           result.mode = 'refused';
           result.problems = [stale];
@@ -230,9 +234,15 @@ export class UpstreamFollower {
           result.problems = [rollbackProblem(u.name, u.branch, last, theirs)];
         } else if (u.signedCommits && (result.problems = await this.unsignedCommits(u, quarantine!, theirs, last)).length > 0) {
           result.mode = 'refused';
+        } else if ((pinned = await this.pinnedRoot(u, quarantine!, theirs))?.problem) {
+          result.mode = 'refused';
+          result.problems = [pinned.problem];
         } else {
           await phase('integrate', () => this.repo.writer.exclusive(() => this.integrate(u, quarantine!, theirs, result, phase)));
-          if (result.mode !== 'refused') await this.heads.taken(u.name, theirs);
+          if (result.mode !== 'refused') {
+            await this.heads.taken(u.name, theirs);
+            if (u.trustRoot && pinned?.offered) await this.rootPin!.accepted(u.name, u.trustRoot, pinned.offered);
+          }
         }
       } finally {
         await quarantine?.empty();
@@ -282,6 +292,13 @@ export class UpstreamFollower {
       if (error instanceof HeadStatementError) return refuse(error.rule, error.message, expected);
       throw error;
     }
+  }
+
+  /** With the upstream's trust roots pinned (`trust_root`), whether the root it offers descends from them. */
+  private async pinnedRoot(u: UpstreamConfig, quarantine: FetchQuarantine, theirs: string): Promise<PinOutcome | undefined> {
+    if (u.trustRoot === undefined) return undefined;
+    this.rootPin ??= new UpstreamRootPin(await this.gitDir());
+    return this.rootPin.check({ name: u.name, branch: u.branch, trustRoot: u.trustRoot }, quarantine.dir, theirs);
   }
 
   private async gitDir(): Promise<string> {
