@@ -39,6 +39,7 @@ import { parsePrivateKeyFile, type SshPrivateKey } from '../../src/trust/SshKeys
 import { statementPath } from '../../src/trust/StatementFile.ts';
 import { judgeTrust, parseTrustPolicy } from '../../src/trust/TrustPolicy.ts';
 import { signTrustFile } from '../../src/trust/TrustSigning.ts';
+import { pino } from 'pino';
 import { startTestDaemon, type TestDaemon } from '../helpers/daemon.ts';
 import { imageRecord } from '../helpers/gitRepos.ts';
 import { makeKey, type TestKey } from '../helpers/sshKeys.ts';
@@ -233,9 +234,12 @@ async function syncPart(): Promise<void> {
   const commitKey = instance.test.file;
   // Every upstream commit is signed (git's SSH signing): the followers without signed_commits ignore it.
   const sign = ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${commitKey}`];
+  // (a) off, (b) on, and each half of (b) alone, to say which costs what.
   const variants: Array<{ name: string; settings: Record<string, unknown> }> = [
     { name: 'off (no verification settings)', settings: {} },
     { name: 'only_endorsed + head_key', settings: { only_endorsed: true, head_key: instance.test.publicLine } },
+    { name: 'head_key alone', settings: { head_key: instance.test.publicLine } },
+    { name: 'only_endorsed alone', settings: { only_endorsed: true } },
   ];
   const signedKnown = signedCommitsKnown();
   if (signedKnown) variants.push({ name: 'only_endorsed + head_key + signed_commits', settings: { only_endorsed: true, head_key: instance.test.publicLine, signed_commits: true } });
@@ -260,8 +264,15 @@ async function syncPart(): Promise<void> {
   publishHead();
 
   const daemons: TestDaemon[] = [];
+  // Each sync's phases as the follower logs them ('upstream sync': fetch, integrate, check, endorsed, ...).
+  const phases: Array<Array<Record<string, number>>> = variants.map(() => []);
+  const syncLogger = (i: number) =>
+    pino({ level: 'info' }, { write: (text: string) => {
+      const entry = JSON.parse(text) as { msg?: string; phases?: Record<string, number> };
+      if (entry.msg === 'upstream sync' && entry.phases) phases[i]!.push(entry.phases);
+    } });
   try {
-    for (const [i, v] of variants.entries()) daemons.push(await startTestDaemon({ dataDir: join(scratch, `follower-${i}`), config: { instance_name: 'site-b', log: { level: process.env['BENCH_LOG'] ?? 'silent' }, upstreams: { up: { url: upstream, interval_seconds: 0, ...v.settings } } } as ConfigFile }));
+    for (const [i, v] of variants.entries()) daemons.push(await startTestDaemon({ dataDir: join(scratch, `follower-${i}`), logger: syncLogger(i), config: { instance_name: 'site-b', log: { level: process.env['BENCH_LOG'] ?? 'silent' }, upstreams: { up: { url: upstream, interval_seconds: 0, ...v.settings } } } as ConfigFile }));
     const sync = async (d: TestDaemon): Promise<{ ms: number; mode: string }> => {
       const started = performance.now();
       const res = await fetch(`${d.url}/sync`, { method: 'POST', headers: { authorization: `Bearer ${d.token}` } });
@@ -296,7 +307,12 @@ async function syncPart(): Promise<void> {
       }
     }
     console.log(`load ${load()}`);
-    for (const [i, t] of times.entries()) line(`10 changes, ${variants[i]!.name} [${[...modes[i]!].join(', ')}]`, `${figure(t, i === 0 ? undefined : times[0])}${i === 0 ? '' : ' of off'}  (${t.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
+    for (const [i, t] of times.entries()) {
+      line(`10 changes, ${variants[i]!.name} [${[...modes[i]!].join(', ')}]`, `${figure(t, i === 0 ? undefined : times[0])}${i === 0 ? '' : ' of off'}  (${t.map((ms) => ms.toFixed(0)).join(', ')} ms)`);
+      const rounds = phases[i]!.slice(1); // not the adoption
+      const names = [...new Set(rounds.flatMap((p) => Object.keys(p)))];
+      console.log(`${''.padEnd(4)}phases (median ms): ${names.map((n) => `${n} ${median(rounds.map((p) => p[n] ?? 0))}`).join(', ')}`);
+    }
   } finally {
     for (const d of daemons) await d.stop().catch(() => undefined);
   }
