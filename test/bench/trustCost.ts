@@ -9,20 +9,24 @@
  *    roots: nothing else verifies a whole catalogue today, and nothing judges every image against a
  *    policy from the CLI), and the same judgement of every image against the policy in-process
  *    (trustOf + judgeTrust, what a `verify --all` would do). Beside same-run baselines: the same
- *    commands on the same catalogue before its endorsements were committed, `visor --version` (the
+ *    commands on the same catalogue before its endorsements were committed, `visor verify --help` (the
  *    CLI's start), `git ls-tree -r` and a bare node read of the same files.
- * 2. sync: a plain upstream catalogue repository of M images (default 10,000, a tenth endorsed),
- *    its head statement signed and published as an instance's HeadPublisher does (refs/visor/head),
- *    followed by daemons with (a) no verification settings, (b) only_endorsed and head_key pinned,
- *    and (c) with signed_commits too when the config parser knows it (checked at run time). R
- *    rounds (default 5, bounded by --sync-seconds): 10 new commits upstream (one record each, every
- *    other one with its endorsement), then POST /sync on each follower, in rotating order. Prints the
- *    medians and the on/off ratios.
+ * 2. sync: an upstream of M images (default 10,000, a tenth endorsed, every commit SSH-signed with
+ *    the instance key), followed by daemons with (a) no verification settings, (b) only_endorsed and
+ *    head_key pinned, each half of (b) alone, and (c) (b) with signed_commits when the config parser
+ *    knows it (checked at run time; the signing key is the line marked >>>). The upstream is, in
+ *    turn (--upstream plain|daemon for one): a plain repository at a path URL, its head statement
+ *    published as an instance's HeadPublisher does (refs/visor/head), each round 10 git commits of
+ *    one record each, every other one endorsed; and a daemon serving /catalog.git, each round 10
+ *    POST /images (its own commits, none endorsed), its HeadPublisher signing the head. R rounds
+ *    (default 5, at least 2, then bounded by --sync-seconds): the 10 commits, then POST /sync on
+ *    each follower in rotating order. Prints the medians, the on/off ratios and each follower's
+ *    logged sync phases.
  *
- *   node_modules/.bin/node test/bench/trustCost.ts [--images 100000] [--sync-images 10000] [--rounds 5] [--sync-seconds 90] [--only verify|sync]
+ *   node_modules/.bin/node test/bench/trustCost.ts [--images 100000] [--sync-images 10000] [--rounds 5] [--sync-seconds 90] [--only verify|sync] [--upstream plain|daemon]
  *
- * Everything lives in one mktemp directory removed at the end (KEEP=1 keeps it). About 4-5 minutes
- * at the defaults on the 2-core machine.
+ * Everything lives in one mktemp directory (in /dev/shm when it has room; BENCH_TMP=DIR to choose),
+ * removed at the end (KEEP=1 keeps it). About 4 minutes at the defaults on the 2-core machine.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
@@ -54,6 +58,7 @@ const endorsements = Math.min(10_000, images);
 const syncImages = arg('--sync-images', 10_000);
 const rounds = arg('--rounds', 5);
 const syncSeconds = arg('--sync-seconds', 90);
+const upstreamKinds = process.argv.includes('--upstream') ? [process.argv[process.argv.indexOf('--upstream') + 1]!] : ['plain', 'daemon'];
 const visor = resolve(import.meta.dirname, '../../src/cli/visor.ts');
 const generator = resolve(import.meta.dirname, 'generateCatalog.ts');
 // In memory when it can be (BENCH_TMP to choose): the run writes ~130,000 small files, and deleting
@@ -226,42 +231,120 @@ function signedCommitsKnown(): boolean {
   }
 }
 
-async function syncPart(): Promise<void> {
-  const upstream = join(scratch, 'upstream');
-  const instance = key('instance');
+/** The upstream a sync part follows: where it is, its instance key, and how a round's 10 commits are made there. */
+interface Upstream {
+  kind: string;
+  url: string;
+  headKey: string;
+  /** Makes 10 commits and waits until the signed head statement names the last. */
+  round(round: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The upstream's starting catalogue in `dir`: `syncImages` records, trust files, a tenth of the images
+ * endorsed; every commit SSH-signed with the instance key (git's own signing), as a daemon that signs
+ * its commits leaves them, so that a signed_commits follower can adopt it.
+ */
+async function upstreamCatalogue(dir: string, sign: string[]): Promise<void> {
+  const ids = generate(dir, syncImages);
+  await writeTrust(dir);
+  for (let i = 0; i < ids.length; i += 10) writeStatement(dir, recordIn(dir, ids[i]!), endorsers[(i / 10) % 3]!);
+  git(dir, 'add', '-A');
+  const [root] = git(dir, 'rev-list', '--max-parents=0', 'HEAD').trim().split('\n');
+  const signedRoot = git(dir, ...sign, 'commit-tree', '-S', `${root}^{tree}`, '-m', 'generated catalogue').trim();
+  const top = git(dir, ...sign, 'commit-tree', '-S', git(dir, 'write-tree').trim(), '-p', signedRoot, '-m', 'trust and endorsements').trim();
+  git(dir, 'update-ref', 'refs/heads/main', top);
+  git(dir, 'reset', '-q', '--hard', 'HEAD');
+}
+
+/** A plain repository (a path URL), its head statement published by this script as HeadPublisher does; each round's commits made with git: one record each, every other one with its endorsement. */
+async function plainUpstream(instance: ReturnType<typeof key>, sign: string[]): Promise<Upstream> {
+  const dir = join(scratch, 'upstream');
+  await upstreamCatalogue(dir, sign);
+  const publishHead = () => {
+    const file = signHeadStatement(instance.key, { instance: 'site-a', branch: 'main', head: git(dir, 'rev-parse', 'HEAD').trim(), now: new Date(), validitySeconds: 3600 });
+    const blob = execFileSync('git', ['-C', dir, 'hash-object', '-w', '--stdin'], { input: serializeHeadStatement(file), encoding: 'utf8' }).trim();
+    git(dir, 'update-ref', HEAD_STATEMENT_REF, blob);
+  };
+  publishHead();
+  return {
+    kind: 'a plain repository (path URL); 10 commits a round, one record each, every other one endorsed',
+    url: dir,
+    headKey: instance.test.publicLine,
+    async round(round) {
+      for (let i = 0; i < 10; i++) {
+        const r = imageRecord({ origin: 'site-a', uploaded_at: new Date(Date.now() - 60_000).toISOString() }) as unknown as ImageRecord;
+        mkdirSync(dirname(join(dir, recordPath(r.id))), { recursive: true });
+        writeFileSync(join(dir, recordPath(r.id)), `${JSON.stringify(r, null, 2)}\n`);
+        if (i % 2 === 0) writeStatement(dir, r, endorsers[i % 3]!);
+        git(dir, 'add', '-A');
+        git(dir, ...sign, 'commit', '-q', '-S', '--no-verify', '-m', `round ${round}, change ${i}`);
+      }
+      publishHead();
+    },
+    close: async () => undefined,
+  };
+}
+
+/**
+ * A daemon (in this process) serving the catalogue at /catalog.git, with the instance key written
+ * into its data directory beforehand (so the history made here is signed by the key it signs with).
+ * Each round: 10 POST /images, one commit each, made and signed (once the lead's daemon signing is
+ * in) by the daemon; none endorsed (the API writes no statements), so only_endorsed keeps all 10 out.
+ * Then waits for its HeadPublisher (every 2 s) to sign the new head.
+ */
+async function daemonUpstream(instance: ReturnType<typeof key>, sign: string[]): Promise<Upstream> {
+  const dataDir = join(scratch, 'upstream-daemon');
+  await upstreamCatalogue(join(dataDir, 'catalog'), sign);
+  writeFileSync(join(dataDir, 'instance-key.pem'), instance.key.key.export({ format: 'pem', type: 'pkcs8' }) as string, { mode: 0o600 });
+  const d = await startTestDaemon({ dataDir, config: { instance_name: 'site-a', log: { level: process.env['BENCH_LOG'] ?? 'silent' } } });
+  const head = async () => (await (await fetch(`${d.url}/catalog/HEAD`)).json()) as { commit: string; key?: string; signed_head?: { statement: { head: string } } };
+  const signed = async () => {
+    for (let i = 0; i < 200; i++) {
+      const h = await head();
+      if (h.signed_head?.statement.head === h.commit) return h;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error('the upstream daemon did not sign its head within 20 s');
+  };
+  const first = await signed();
+  if (!first.key) throw new Error('the upstream daemon publishes no instance key');
+  return {
+    kind: 'a daemon (/catalog.git over HTTP, in this process); 10 commits a round through POST /images, none endorsed',
+    url: `${d.url}/catalog.git`,
+    headKey: first.key,
+    async round(round) {
+      for (let i = 0; i < 10; i++) {
+        const res = await fetch(`${d.url}/images`, { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: `round-${round}-${i}`, access: 'public' }) });
+        if (res.status !== 201) throw new Error(`POST /images: ${res.status} ${await res.text()}`);
+      }
+      await signed();
+    },
+    close: () => d.stop(),
+  };
+}
+
+async function syncPart(upstreamKind: string): Promise<void> {
+  const instance = key(`instance-${upstreamKind}`);
   // >>> The key that signs the upstream's commits for the signed_commits variant: the instance's own
   // (head_key), as a daemon signing its commits would. Change here if the lead's check wants another.
   const commitKey = instance.test.file;
   // Every upstream commit is signed (git's SSH signing): the followers without signed_commits ignore it.
   const sign = ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${commitKey}`];
+  const signedKnown = signedCommitsKnown();
+  console.log(`\n## sync: upstream of ${syncImages} images (a tenth endorsed); load ${load()}, ${new Date().toISOString()}`);
+  if (!signedKnown) console.log('(upstreams.<n>.signed_commits is not in the config parser yet: that variant is skipped)');
+  const upstream = upstreamKind === 'daemon' ? await daemonUpstream(instance, sign) : await plainUpstream(instance, sign);
+  console.log(`upstream: ${upstream.kind}`);
   // (a) off, (b) on, and each half of (b) alone, to say which costs what.
   const variants: Array<{ name: string; settings: Record<string, unknown> }> = [
     { name: 'off (no verification settings)', settings: {} },
-    { name: 'only_endorsed + head_key', settings: { only_endorsed: true, head_key: instance.test.publicLine } },
-    { name: 'head_key alone', settings: { head_key: instance.test.publicLine } },
+    { name: 'only_endorsed + head_key', settings: { only_endorsed: true, head_key: upstream.headKey } },
+    { name: 'head_key alone', settings: { head_key: upstream.headKey } },
     { name: 'only_endorsed alone', settings: { only_endorsed: true } },
   ];
-  const signedKnown = signedCommitsKnown();
-  if (signedKnown) variants.push({ name: 'only_endorsed + head_key + signed_commits', settings: { only_endorsed: true, head_key: instance.test.publicLine, signed_commits: true } });
-  console.log(`\n## sync: upstream of ${syncImages} images (a tenth endorsed), rounds of 10 commits (one record each, every other endorsed); load ${load()}, ${new Date().toISOString()}`);
-  if (!signedKnown) console.log('(upstreams.<n>.signed_commits is not in the config parser yet: that variant is skipped)');
-
-  const ids = generate(upstream, syncImages);
-  await writeTrust(upstream);
-  for (let i = 0; i < ids.length; i += 10) writeStatement(upstream, recordIn(upstream, ids[i]!), endorsers[(i / 10) % 3]!);
-  git(upstream, 'add', '-A');
-  git(upstream, ...sign, 'commit', '-q', '-S', '--no-verify', '-m', 'trust and endorsements');
-  // The generator's commit, signed too (same tree), so that a signed_commits follower adopts it.
-  const [root] = git(upstream, 'rev-list', '--max-parents=0', 'HEAD').trim().split('\n');
-  const signedRoot = git(upstream, ...sign, 'commit-tree', '-S', `${root}^{tree}`, '-m', 'generated catalogue').trim();
-  const top = git(upstream, ...sign, 'commit-tree', '-S', 'HEAD^{tree}', '-p', signedRoot, '-m', 'trust and endorsements').trim();
-  git(upstream, 'update-ref', 'refs/heads/main', top);
-  const publishHead = () => {
-    const file = signHeadStatement(instance.key, { instance: 'site-a', branch: 'main', head: git(upstream, 'rev-parse', 'HEAD').trim(), now: new Date(), validitySeconds: 3600 });
-    const blob = execFileSync('git', ['-C', upstream, 'hash-object', '-w', '--stdin'], { input: serializeHeadStatement(file), encoding: 'utf8' }).trim();
-    git(upstream, 'update-ref', HEAD_STATEMENT_REF, blob);
-  };
-  publishHead();
+  if (signedKnown) variants.push({ name: 'only_endorsed + head_key + signed_commits', settings: { only_endorsed: true, head_key: upstream.headKey, signed_commits: true } });
 
   const daemons: TestDaemon[] = [];
   // Each sync's phases as the follower logs them ('upstream sync': fetch, integrate, check, endorsed, ...).
@@ -272,7 +355,7 @@ async function syncPart(): Promise<void> {
       if (entry.msg === 'upstream sync' && entry.phases) phases[i]!.push(entry.phases);
     } });
   try {
-    for (const [i, v] of variants.entries()) daemons.push(await startTestDaemon({ dataDir: join(scratch, `follower-${i}`), logger: syncLogger(i), config: { instance_name: 'site-b', log: { level: process.env['BENCH_LOG'] ?? 'silent' }, upstreams: { up: { url: upstream, interval_seconds: 0, ...v.settings } } } as ConfigFile }));
+    for (const [i, v] of variants.entries()) daemons.push(await startTestDaemon({ dataDir: join(scratch, `follower-${upstreamKind}-${i}`), logger: syncLogger(i), config: { instance_name: 'site-b', log: { level: process.env['BENCH_LOG'] ?? 'silent' }, upstreams: { up: { url: upstream.url, interval_seconds: 0, ...v.settings } } } as ConfigFile }));
     const sync = async (d: TestDaemon): Promise<{ ms: number; mode: string }> => {
       const started = performance.now();
       const res = await fetch(`${d.url}/sync`, { method: 'POST', headers: { authorization: `Bearer ${d.token}` } });
@@ -289,15 +372,7 @@ async function syncPart(): Promise<void> {
     const modes: Set<string>[] = variants.map(() => new Set());
     const syncStarted = performance.now();
     for (let round = 0; round < rounds && (round < 2 || performance.now() - syncStarted < syncSeconds * 1000); round++) {
-      for (let i = 0; i < 10; i++) {
-        const r = imageRecord({ origin: 'site-a', uploaded_at: new Date(Date.now() - 60_000).toISOString() }) as unknown as ImageRecord;
-        mkdirSync(dirname(join(upstream, recordPath(r.id))), { recursive: true });
-        writeFileSync(join(upstream, recordPath(r.id)), `${JSON.stringify(r, null, 2)}\n`);
-        if (i % 2 === 0) writeStatement(upstream, r, endorsers[i % 3]!);
-        git(upstream, 'add', '-A');
-        git(upstream, ...sign, 'commit', '-q', '-S', '--no-verify', '-m', `round ${round}, change ${i}`);
-      }
-      publishHead();
+      await upstream.round(round);
       // Rotate which goes first: a later one may find git's caches warm.
       for (let k = 0; k < daemons.length; k++) {
         const i = (round + k) % daemons.length;
@@ -315,13 +390,14 @@ async function syncPart(): Promise<void> {
     }
   } finally {
     for (const d of daemons) await d.stop().catch(() => undefined);
+    await upstream.close().catch(() => undefined);
   }
 }
 
 try {
   console.log(`trustCost.ts, ${new Date().toISOString()}, load ${load()}, node ${process.version}, files in ${scratchParent}`);
   if (only === undefined || only === 'verify') await verifyPart();
-  if (only === undefined || only === 'sync') await syncPart();
+  if (only === undefined || only === 'sync') for (const kind of upstreamKinds) await syncPart(kind);
   console.log(`\nload ${load()}, ${new Date().toISOString()}`);
 } finally {
   if (process.env['KEEP']) console.log(`kept ${scratch}`);
