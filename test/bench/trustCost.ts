@@ -13,7 +13,7 @@
  *    CLI's start), `git ls-tree -r` and a bare node read of the same files.
  * 2. sync: an upstream of M images (default 10,000, a tenth endorsed, every commit SSH-signed with
  *    the instance key), followed by daemons with (a) no verification settings, (b) only_endorsed and
- *    head_key pinned, each half of (b) alone, and (c) (b) with signed_commits when the config parser
+ *    head_key pinned, with --split each half of (b) alone, and (c) (b) with signed_commits when the config parser
  *    knows it (checked at run time; the signing key is the line marked >>>). The upstream is, in
  *    turn (--upstream plain|daemon for one): a plain repository at a path URL, its head statement
  *    published as an instance's HeadPublisher does (refs/visor/head), each round 10 git commits of
@@ -23,7 +23,7 @@
  *    each follower in rotating order. Prints the medians, the on/off ratios and each follower's
  *    logged sync phases.
  *
- *   node_modules/.bin/node test/bench/trustCost.ts [--images 100000] [--sync-images 10000] [--rounds 5] [--sync-seconds 90] [--only verify|sync] [--upstream plain|daemon]
+ *   node_modules/.bin/node test/bench/trustCost.ts [--images 100000] [--sync-images 10000] [--rounds 5] [--sync-seconds 90] [--only verify|sync] [--upstream plain|daemon] [--split]
  *
  * Everything lives in one mktemp directory (in /dev/shm when it has room; BENCH_TMP=DIR to choose),
  * removed at the end (KEEP=1 keeps it). About 4 minutes at the defaults on the 2-core machine.
@@ -58,6 +58,7 @@ const endorsements = Math.min(10_000, images);
 const syncImages = arg('--sync-images', 10_000);
 const rounds = arg('--rounds', 5);
 const syncSeconds = arg('--sync-seconds', 90);
+const split = process.argv.includes('--split');
 const upstreamKinds = process.argv.includes('--upstream') ? [process.argv[process.argv.indexOf('--upstream') + 1]!] : ['plain', 'daemon'];
 const visor = resolve(import.meta.dirname, '../../src/cli/visor.ts');
 const generator = resolve(import.meta.dirname, 'generateCatalog.ts');
@@ -337,13 +338,12 @@ async function syncPart(upstreamKind: string): Promise<void> {
   if (!signedKnown) console.log('(upstreams.<n>.signed_commits is not in the config parser yet: that variant is skipped)');
   const upstream = upstreamKind === 'daemon' ? await daemonUpstream(instance, sign) : await plainUpstream(instance, sign);
   console.log(`upstream: ${upstream.kind}`);
-  // (a) off, (b) on, and each half of (b) alone, to say which costs what.
+  // (a) off, (b) on, and with --split each half of (b) alone, to say which costs what.
   const variants: Array<{ name: string; settings: Record<string, unknown> }> = [
     { name: 'off (no verification settings)', settings: {} },
     { name: 'only_endorsed + head_key', settings: { only_endorsed: true, head_key: upstream.headKey } },
-    { name: 'head_key alone', settings: { head_key: upstream.headKey } },
-    { name: 'only_endorsed alone', settings: { only_endorsed: true } },
   ];
+  if (split) variants.push({ name: 'head_key alone', settings: { head_key: upstream.headKey } }, { name: 'only_endorsed alone', settings: { only_endorsed: true } });
   if (signedKnown) variants.push({ name: 'only_endorsed + head_key + signed_commits', settings: { only_endorsed: true, head_key: upstream.headKey, signed_commits: true } });
 
   const daemons: TestDaemon[] = [];
