@@ -395,6 +395,8 @@ async function syncPart(upstreamKind: string): Promise<void> {
 }
 
 try {
+  // A follower's catalogue is made with the bundled checker: without it every daemon here fails to start.
+  if (!existsSync(resolve(import.meta.dirname, '../../dist/visor-check.mjs'))) throw new Error('dist/visor-check.mjs is missing: run npm run build first');
   console.log(`trustCost.ts, ${new Date().toISOString()}, load ${load()}, node ${process.version}, files in ${scratchParent}`);
   if (only === undefined || only === 'verify') await verifyPart();
   if (only === undefined || only === 'sync') for (const kind of upstreamKinds) await syncPart(kind);
