@@ -153,3 +153,12 @@ export async function trustRootProblems(changes: TrustChanges, tree: TrustTexts)
   }
   return problems;
 }
+
+/**
+ * A catalogue's trust files judged on their own, as if every one were just added (a clone checked
+ * offline, where no history is trusted): root.json signed by its own threshold, the endorser list by
+ * the roots'. A catalogue without root.json has none of these rules (its list stands by review).
+ */
+export function standaloneTrustProblems(text: (path: string) => Promise<string | undefined>): Promise<FileProblem[]> {
+  return trustRootProblems({ added: TRUST_FILES, modified: [], deleted: [] }, { text, baseText: async () => undefined });
+}

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import type { CliSession } from '../CliSession.ts';
 import { CliError } from '../CliError.ts';
 import { ExitCode } from '../ExitCode.ts';
-import { assertImageId, recordPath } from '../../catalog/CatalogLayout.ts';
+import { assertImageId, ENDORSEMENTS_DIR, IMAGES_DIR, recordPath } from '../../catalog/CatalogLayout.ts';
 import type { ImageRecord } from '../../api/ImageRecord.ts';
 import { CatalogTrustSource } from '../../trust/CatalogEndorsements.ts';
 import { expiryWarnings, trustOf, type ImageTrust } from '../../trust/ImageTrust.ts';
@@ -15,6 +15,9 @@ import { endorsementLines, trustLines } from '../output/endorsementLines.ts';
 import { GitRunner } from '../../git/GitRunner.ts';
 import { checkHeadStatement, headStatementRefOf } from '../../sync/CatalogMirror.ts';
 import { HEAD_STATEMENT_REF } from '../../trust/HeadStatement.ts';
+import { parsePublicKeyLine } from '../../trust/SshKeys.ts';
+import { standaloneTrustProblems } from '../../trust/TrustRootChecks.ts';
+import { commitSignatureProblems, firstParentCommits } from '../../sync/CommitChecks.ts';
 
 /** A record of a catalogue clone, or undefined when absent or unreadable (it then has no facts: every endorsement of it mismatches). */
 function recordIn(dir: string, id: string): ImageRecord | undefined {
@@ -26,17 +29,33 @@ function recordIn(dir: string, id: string): ImageRecord | undefined {
   }
 }
 
-/** The clone's head statement against the pinned key (a frozen or stale clone fails the verification). */
+/**
+ * The clone's head statement against the pinned key (a frozen or stale clone fails the verification),
+ * and what is judged must be what that key vouches for: commits on the branch after the signed head
+ * signed by the same key, and no uncommitted change to records, statements or trust files.
+ */
 async function checkCloneHead(dir: string, headKey: string, session: CliSession): Promise<void> {
   const git = new GitRunner(dir);
   const ref = await headStatementRefOf(git);
   if (ref === undefined) throw new CliError(`the catalogue at ${dir} holds no signed head statement (${HEAD_STATEMENT_REF}; a mirror made with visor mirror --head-key keeps one)`, ExitCode.failure);
+  const head = (await git.revParse('HEAD'))!;
   try {
-    const statement = await checkHeadStatement(git, `catalogue at ${dir}`, headKey, ref, (await git.revParse('HEAD'))!);
+    const statement = await checkHeadStatement(git, `catalogue at ${dir}`, headKey, ref, head);
     session.output.note(`head ${statement.head.slice(0, 12)} signed by ${statement.instance} at ${statement.issued_at}, valid until ${statement.expires_at}`);
+    const after = statement.head === head ? [] : await firstParentCommits(git, head, statement.head);
+    const unsigned = await commitSignatureProblems(dir, after, [parsePublicKeyLine(headKey, 'head_key')], `catalogue at ${dir}`);
+    if (unsigned.length > 0) throw new Error(`${unsigned.slice(0, 3).map((p) => `${p.message} (rule ${p.rule})`).join('; ')}: a commit after the signed head must be signed by the same key`);
+    const changed = (await git.run(['status', '--porcelain', '--untracked-files=all', '--', 'trust', ENDORSEMENTS_DIR, IMAGES_DIR])).stdout.trim();
+    if (changed !== '') throw new Error(`catalogue at ${dir} has uncommitted changes to what is judged (rule uncommitted): ${changed.split('\n').slice(0, 3).join(', ')}; the signed head vouches for committed files only`);
   } catch (error) {
     throw new CliError((error as Error).message, ExitCode.failure);
   }
+}
+
+/** The clone's endorser list counts only when its trust roots signed it (the rule the hooks apply), whoever edited the clone. */
+async function checkCloneTrustFiles(dir: string): Promise<void> {
+  const problems = await standaloneTrustProblems((path) => readFile(join(dir, path), 'utf8').catch(() => undefined));
+  if (problems.length > 0) throw new CliError(`the catalogue at ${dir} has trust files its roots do not vouch for, so none of its endorsements is trusted: ${problems.map((p) => `${p.message} (rule ${p.rule})`).join('; ')}`, ExitCode.failure);
 }
 
 /**
@@ -60,6 +79,7 @@ export function registerVerifyCommand(program: Command, session: CliSession): vo
       if (options.catalog !== undefined) {
         const dir = resolve(options.catalog);
         if (options.headKey !== undefined) await checkCloneHead(dir, options.headKey, session);
+        await checkCloneTrustFiles(dir);
         const record = recordIn(dir, id);
         if (record === undefined) {
           const exists = await readFile(join(dir, recordPath(id)), 'utf8').then(() => true, () => false);
