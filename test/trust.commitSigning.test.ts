@@ -7,6 +7,8 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { join } from 'node:path';
 import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { loadConfig } from '../src/config/VisorConfig.ts';
@@ -114,7 +116,8 @@ test('a follower asking for signed commits refuses an unsigned commit, one by an
   await commitRecord(upstream, 'first', owner);
   publishHead();
   const settings = (extra: Record<string, unknown> = {}) => ({ upstreams: { public: { url: upstream, interval_seconds: 0, head_key: owner.publicLine, signed_commits: true, ...extra } } });
-  const d = await startTestDaemon({ config: settings() });
+  const logged: string[] = [];
+  const d = await startTestDaemon({ config: settings(), logger: pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _e, done) => (logged.push(chunk.toString()), done()) })) });
   try {
     const sync = async () => ((await (await fetch(`${d.url}/sync`, authed(d.token, { method: 'POST' }))).json()) as { results: Array<{ mode: string; problems: Array<{ rule: string; message: string }> }> }).results[0]!;
     t.is((await sync()).mode, 'adopted', 'a first sync checks the tip: signed by the pinned key');
@@ -127,6 +130,8 @@ test('a follower asking for signed commits refuses an unsigned commit, one by an
     t.is(refused.mode, 'refused');
     t.deepEqual(refused.problems.map((p) => p.rule), ['commit-unsigned'], 'the signed commit on top does not vouch for the one below');
     t.regex(refused.problems[0]!.message, new RegExp(`upstream public: commit ${unsigned.slice(0, 12)} is not signed`));
+    // The operator of a sync on a timer reads why in the log, not only that it was refused.
+    t.true(logged.some((l) => l.includes('"upstream sync"') && l.includes(`commit-unsigned: upstream public: commit ${unsigned.slice(0, 12)}`)), 'the log says why');
 
     git(upstream, 'reset', '-q', '--hard', taken);
     await commitRecord(upstream, 'by-mallory', mallory);

@@ -109,12 +109,13 @@ export class CatalogWriter {
   }
 
   async open(): Promise<void> {
-    // Three reads at once: at a first start they wait on the event loop a scan is about to hold.
-    const [gitDir, branch, head] = await Promise.all([this.git.run(['rev-parse', '--absolute-git-dir']), this.git.run(['symbolic-ref', 'HEAD']), this.git.revParse('HEAD')]);
-    this.gitDir = gitDir.stdout.trim();
+    // Three reads at once (the object format in the first, when signing): at a first start they wait on the event loop a scan is about to hold.
+    const [gitDir, branch, head] = await Promise.all([this.git.run(['rev-parse', '--absolute-git-dir', ...(this.signingKey ? ['--show-object-format'] : [])]), this.git.run(['symbolic-ref', 'HEAD']), this.git.revParse('HEAD')]);
+    const [dirLine = '', format] = gitDir.stdout.trim().split('\n');
+    this.gitDir = dirLine;
     this.branch = branch.stdout.trim();
     this.head = head;
-    if (this.signingKey) this.signer = await CommitSigner.open(this.git, this.signingKey);
+    if (this.signingKey) this.signer = new CommitSigner(this.dir, this.gitDir, this.signingKey, format === 'sha256' ? 'sha256' : 'sha1');
     if (existsSync(join(this.gitDir, STALE_INDEX_MARK))) {
       // Stopped before the index caught up: bring it to HEAD (a mixed reset keeps what is unchanged).
       await this.git.run(['reset', '-q']);

@@ -1,7 +1,6 @@
 import type { SshPrivateKey } from '../trust/SshKeys.ts';
 import { commitParents, signCommitBody, withParents } from '../trust/CommitSignature.ts';
 import { GitObjectReader } from './GitObjectReader.ts';
-import type { GitRunner } from './GitRunner.ts';
 import { writeLooseObject, type ObjectFormat } from './LooseObjects.ts';
 
 /**
@@ -12,21 +11,18 @@ import { writeLooseObject, type ObjectFormat } from './LooseObjects.ts';
  * git has no long-lived writer of raw commits, and a process per commit costs more than the commit.
  */
 export class CommitSigner {
-  private readonly reader: GitObjectReader;
+  private readonly dir: string;
   private readonly gitDir: string;
   private readonly key: SshPrivateKey;
   private readonly format: ObjectFormat;
+  /** Started on the first chain to re-sign (a sync's merge): writes alone never read. */
+  private reader: GitObjectReader | undefined;
 
-  private constructor(gitDir: string, key: SshPrivateKey, format: ObjectFormat, dir: string) {
+  constructor(dir: string, gitDir: string, key: SshPrivateKey, format: ObjectFormat) {
+    this.dir = dir;
     this.gitDir = gitDir;
     this.key = key;
     this.format = format;
-    this.reader = new GitObjectReader(dir);
-  }
-
-  static async open(git: GitRunner, key: SshPrivateKey): Promise<CommitSigner> {
-    const [gitDir, format] = await Promise.all([git.run(['rev-parse', '--absolute-git-dir']), git.run(['rev-parse', '--show-object-format'])]);
-    return new CommitSigner(gitDir.stdout.trim(), key, format.stdout.trim() === 'sha256' ? 'sha256' : 'sha1', git.dir);
   }
 
   /**
@@ -38,6 +34,7 @@ export class CommitSigner {
     const signed: string[] = [];
     const renamed = new Map<string, string>();
     for (const id of chain) {
+      this.reader ??= new GitObjectReader(this.dir);
       const object = await this.reader.object(id);
       if (!object || object.type !== 'commit') throw new Error(`cannot sign ${id}: not a commit in this repository`);
       const parents = commitParents(object.body);
@@ -55,6 +52,7 @@ export class CommitSigner {
   }
 
   close(): void {
-    this.reader.close();
+    this.reader?.close();
+    this.reader = undefined;
   }
 }

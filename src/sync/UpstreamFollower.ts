@@ -260,7 +260,7 @@ export class UpstreamFollower {
     }
     result.ms = Math.round(performance.now() - started);
     const level = result.mode === 'failed' || result.mode === 'refused' || result.conflicts.length > 0 ? 'warn' : 'info';
-    this.logger[level]({ upstream: u.name, mode: result.mode, changed: result.changed.length, conflicts: result.conflicts, problems: result.problems.length, error: result.error, ms: result.ms, phases }, 'upstream sync');
+    this.logger[level]({ upstream: u.name, mode: result.mode, changed: result.changed.length, conflicts: result.conflicts, problems: result.problems.length, ...(result.problems.length > 0 ? { why: result.problems.slice(0, 3).map((p) => `${p.rule}: ${p.message.slice(0, 300)}`) } : {}), error: result.error, ms: result.ms, phases }, 'upstream sync');
     this.syncObserver?.(result);
     return result;
   }

@@ -13,8 +13,8 @@
  *    CLI's start), `git ls-tree -r` and a bare node read of the same files.
  * 2. sync: an upstream of M images (default 10,000, a tenth endorsed, every commit SSH-signed with
  *    the instance key), followed by daemons with (a) no verification settings, (b) only_endorsed and
- *    head_key pinned, with --split each half of (b) alone, and (c) (b) with signed_commits when the config parser
- *    knows it (checked at run time; the signing key is the line marked >>>). The upstream is, in
+ *    head_key pinned, with --split each half of (b) alone, and (c) (b) with signed_commits (every commit
+ *    of the upstream is signed by its instance key). The upstream is, in
  *    turn (--upstream plain|daemon for one): a plain repository at a path URL, its head statement
  *    published as an instance's HeadPublisher does (refs/visor/head), each round 10 git commits of
  *    one record each, every other one endorsed; and a daemon serving /catalog.git, each round 10
@@ -34,7 +34,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ImageRecord } from '../../src/api/ImageRecord.ts';
 import { recordPath } from '../../src/catalog/CatalogLayout.ts';
-import { loadConfig, type ConfigFile } from '../../src/config/VisorConfig.ts';
+import { type ConfigFile } from '../../src/config/VisorConfig.ts';
 import { CatalogTrustSource } from '../../src/trust/CatalogEndorsements.ts';
 import { endorse, serializeStatementFile } from '../../src/trust/Endorsing.ts';
 import { HEAD_STATEMENT_REF, serializeHeadStatement, signHeadStatement } from '../../src/trust/HeadStatement.ts';
@@ -222,16 +222,6 @@ async function verifyPart(): Promise<void> {
   if (met !== endorsedIds.length) throw new Error(`expected ${endorsedIds.length} images to meet the policy, ${met} did`);
 }
 
-/** Whether the config parser knows upstreams.<n>.signed_commits (the lead's daemon commit signing). */
-function signedCommitsKnown(): boolean {
-  try {
-    loadConfig({ overrides: { data_dir: join(scratch, 'probe'), upstreams: { probe: { url: scratch, signed_commits: true } } } as unknown as ConfigFile, env: { HOME: scratch } });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The upstream a sync part follows: where it is, its instance key, and how a round's 10 commits are made there. */
 interface Upstream {
   kind: string;
@@ -328,14 +318,11 @@ async function daemonUpstream(instance: ReturnType<typeof key>, sign: string[]):
 
 async function syncPart(upstreamKind: string): Promise<void> {
   const instance = key(`instance-${upstreamKind}`);
-  // >>> The key that signs the upstream's commits for the signed_commits variant: the instance's own
-  // (head_key), as a daemon signing its commits would. Change here if the lead's check wants another.
+  // The key that signs the upstream's commits: the instance's own (head_key), as a daemon signs its commits.
   const commitKey = instance.test.file;
   // Every upstream commit is signed (git's SSH signing): the followers without signed_commits ignore it.
   const sign = ['-c', 'gpg.format=ssh', '-c', `user.signingkey=${commitKey}`];
-  const signedKnown = signedCommitsKnown();
   console.log(`\n## sync: upstream of ${syncImages} images (a tenth endorsed); load ${load()}, ${new Date().toISOString()}`);
-  if (!signedKnown) console.log('(upstreams.<n>.signed_commits is not in the config parser yet: that variant is skipped)');
   const upstream = upstreamKind === 'daemon' ? await daemonUpstream(instance, sign) : await plainUpstream(instance, sign);
   console.log(`upstream: ${upstream.kind}`);
   // (a) off, (b) on, and with --split each half of (b) alone, to say which costs what.
@@ -344,7 +331,7 @@ async function syncPart(upstreamKind: string): Promise<void> {
     { name: 'only_endorsed + head_key', settings: { only_endorsed: true, head_key: upstream.headKey } },
   ];
   if (split) variants.push({ name: 'head_key alone', settings: { head_key: upstream.headKey } }, { name: 'only_endorsed alone', settings: { only_endorsed: true } });
-  if (signedKnown) variants.push({ name: 'only_endorsed + head_key + signed_commits', settings: { only_endorsed: true, head_key: upstream.headKey, signed_commits: true } });
+  variants.push({ name: 'only_endorsed + head_key + signed_commits', settings: { only_endorsed: true, head_key: upstream.headKey, signed_commits: true } });
 
   const daemons: TestDaemon[] = [];
   // Each sync's phases as the follower logs them ('upstream sync': fetch, integrate, check, endorsed, ...).
