@@ -337,6 +337,27 @@ test('immediate: the files a sync brings are fetched in the background, within t
   t.regex(dropped.text, /keep_newest/);
 });
 
+test("immediate: what the site's trust policy would not let anyone download is not fetched ahead of a download", async (t) => {
+  const published = await publish('unendorsed', { architecture: 'riscv64', series: 'trust-s' }, 48 * KiB);
+  const dir = await mkdtemp(join(tmpdir(), 'visor-trust-policy-'));
+  const policy = join(dir, 'trust-policy.json');
+  await writeFile(policy, JSON.stringify({ threshold: 1, treatment: { unendorsed: 'listed' } }));
+  const filters = { files: 'immediate', files_url: relay.url, series: ['trust-s'] };
+  const [strict, open] = await Promise.all([follower(filters, { trust: { policy } }), follower(filters)]);
+  try {
+    await Promise.all([sync(strict), sync(open)]);
+    // The follower without the policy fetches it: the premise that an immediate fetch would happen.
+    await pollUntil(() => keptFiles(open), (f) => f[published.id] !== undefined, { within: 10_000 });
+    t.is((await call(strict, undefined, 'GET', `/images/${published.id}`)).status, 200, 'listed: its record is shown');
+    t.is((await keptFiles(strict))[published.id], undefined, 'but its file is not fetched');
+    t.is(relay.reads(published.id), 1, 'read once, by the follower without the policy');
+    t.is((await call(strict, undefined, 'GET', `/images/${published.id}/file`)).status, 403, 'a download is refused by the policy all the same');
+  } finally {
+    await Promise.allSettled([strict.stop(), open.stop()]);
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('images synced before this instance kept their upstream are served once it starts again (a single upstream)', async (t) => {
   const { id, data } = images['earlier']!;
   const dataDir = await mkdtemp(join(tmpdir(), 'visor-follower-'));

@@ -249,6 +249,7 @@ export class VisorCore {
       isShared: (r) => scopeOf(r) === 'shared',
       isOwn: (r) => r.origin !== undefined && r.origin === accessControl.identity.name,
       isHidden: (id) => accessControl.overlay.isHidden(id),
+      isDownloadable: (id) => (p.siteTrust.treatment(id) ?? 'downloadable') === 'downloadable',
       newestOfSeries: (series, n, keep) => index.query({ equals: new Map([['series', [series]], ['status', ['available']]]), ranges: [], tags: [], properties: new Map(), sort: 'uploaded_at', dir: 'desc', limit: n }, keep).items,
       ownsObject: (id, store, key) => this.ledger.ownsObject(id, store, key),
       logger,

@@ -49,6 +49,8 @@ export interface FollowedFilesOptions {
   isOwn(r: ImageRecord): boolean;
   /** Whether the site policy hides the image (src/federation/SitePolicy.ts): the site does not offer it, so fetches nothing of it. */
   isHidden(id: string): boolean;
+  /** Whether the site's trust policy lets anyone but its owner and admins download the image (src/trust/SiteTrust.ts). */
+  isDownloadable(id: string): boolean;
   /** The newest `n` available images of a series among those `keep` allows, newest first. */
   newestOfSeries(series: string, n: number, keep: (r: ImageRecord) => boolean): ImageRecord[];
   /** Whether the object may be this image's (ImageLedger.ownsObject). */
@@ -218,6 +220,9 @@ export class FollowedFiles {
       const r = this.o.current(id);
       if (!r || r.status !== 'available' || r.size === undefined || r.checksum === undefined || this.keptCopy(r) || this.inFlight.has(id)) continue;
       if (this.upstreamOf(r) !== u || this.whyNotFetched(u, r)) continue;
+      // Not ahead of a download the trust policy would refuse (unendorsed, revoked, ...): a download
+      // an admin asks for still fetches it.
+      if (!this.o.isDownloadable(id)) continue;
       void this.background
         .run(async () => {
           // Looked at again at its turn: a download may have fetched it meanwhile.
