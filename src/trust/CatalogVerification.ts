@@ -31,17 +31,17 @@ function parsedRecord(text: string | undefined, id: string): ImageRecord | undef
 }
 
 /**
- * Every record file of a clone's working tree (images/<shard>/<id>.json), read once, in id order.
+ * Hands over every record file of a clone's working tree (images/<shard>/<id>.json), in id order, one
+ * at a time: none is kept, since holding 100,000 parsed records cost a third more than reading them.
  * A file that is not a record of its id is still an image the clone holds: judged as one without
  * facts (`status: error`), as `visor verify ID` judges it, so it cannot pass by being unreadable.
  */
-export function recordsInClone(dir: string): Map<string, ImageRecord> {
-  const records = new Map<string, ImageRecord>();
+export function eachRecordInClone(dir: string, visit: (record: ImageRecord) => void): void {
   let shards: string[];
   try {
     shards = readdirSync(join(dir, IMAGES_DIR)).filter((s) => /^[0-9a-f]{2}$/.test(s)).sort();
   } catch {
-    return records;
+    return;
   }
   for (const shard of shards) {
     let names: string[];
@@ -54,10 +54,9 @@ export function recordsInClone(dir: string): Map<string, ImageRecord> {
       const id = name.slice(0, -'.json'.length);
       if (!name.endsWith('.json') || !ID_PATTERN.test(id) || !id.startsWith(shard)) continue;
       // Concatenated rather than join()ed: readdir names hold no separators (3% of a scan).
-      records.set(id, parsedRecord(readText(`${dir}/${IMAGES_DIR}/${shard}/${name}`), id) ?? ({ id, status: 'error' } as ImageRecord));
+      visit(parsedRecord(readText(`${dir}/${IMAGES_DIR}/${shard}/${name}`), id) ?? ({ id, status: 'error' } as ImageRecord));
     }
   }
-  return records;
 }
 
 /** The images that fail (or pass with a warning) one rule, in one status: how many, the first few ids, and the first one's message. */
@@ -96,23 +95,28 @@ export interface CatalogJudgementOptions {
 
 /**
  * Judges every image of a catalogue clone against a policy, as `visor verify ID --catalog` judges
- * one (trustOf + judgeTrust, the same rules), at the cost of one read of every record: the statement
- * folders are listed once (95% of images typically have none: no probe for each), and each image's
- * statements are judged once and kept, so a base's endorsements are not re-verified for each of its
- * descendants. The clone's trust files and head are the caller's to check first.
+ * one (trustOf + judgeTrust, the same rules), at the cost of one read of every record (a base is
+ * read again when first reached through built_from, then kept): the statement folders are listed once
+ * (95% of images typically have none: no probe for each), and each image's statements are judged
+ * once and kept, so a base's endorsements are not re-verified for each of its descendants. The clone's trust files and head are the caller's to check first.
  */
 export function judgeCatalog(dir: string, policy: TrustPolicy, options: CatalogJudgementOptions = {}): CatalogJudgement {
   const now = options.now ?? new Date();
   const sample = options.sample ?? 5;
   const warningDays = policy.expiry_warning_days;
-  const records = recordsInClone(dir);
   const withStatements = new Set(imagesWithStatements(dir));
-  const files = new CatalogTrustSource([dir], dir, (id) => records.get(id));
+  // Bases, read when an image's built_from first reaches them (undefined: not in the clone, or unreadable).
+  const bases = new Map<string, ImageRecord | undefined>();
+  const record = (id: string) => {
+    if (!bases.has(id)) bases.set(id, recordInClone(dir, id));
+    return bases.get(id);
+  };
+  const files = new CatalogTrustSource([dir], dir, record);
   const judged = new Map<string, EndorsementView[]>();
   const none: EndorsementView[] = [];
   let statements = 0;
   const source: TrustSource = {
-    record: (id) => records.get(id),
+    record,
     statements: (id) => (withStatements.has(id) ? files.statements(id) : []),
     endorsers: () => files.endorsers(),
     endorsements(record) {
@@ -141,14 +145,16 @@ export function judgeCatalog(dir: string, policy: TrustPolicy, options: CatalogJ
     if (group.first.length < sample) group.first.push(id);
   };
   let met = 0;
-  for (const record of records.values()) {
-    const trust = trustOf(record, source, { now, warningDays });
+  let images = 0;
+  eachRecordInClone(dir, (image) => {
+    images++;
+    const trust = trustOf(image, source, { now, warningDays });
     const judgement = judgeTrust(trust, policy);
     if (judgement.treatment === 'downloadable') met++;
-    for (const f of judgement.failures) add(failures, record.id, { rule: f.rule, status: f.status, treatment: f.treatment, example: f.message });
-    for (const f of judgement.passed ?? []) add(warnings, record.id, { rule: f.rule, status: f.status, treatment: f.treatment, example: f.message });
-    if (trust.warnings.length > 0) add(warnings, record.id, { rule: 'expires_soon', status: 'expiring', treatment: 'downloadable', example: trust.warnings[0]! });
-  }
+    for (const f of judgement.failures) add(failures, image.id, { rule: f.rule, status: f.status, treatment: f.treatment, example: f.message });
+    for (const f of judgement.passed ?? []) add(warnings, image.id, { rule: f.rule, status: f.status, treatment: f.treatment, example: f.message });
+    if (trust.warnings.length > 0) add(warnings, image.id, { rule: 'expires_soon', status: 'expiring', treatment: 'downloadable', example: trust.warnings[0]! });
+  });
   const ordered = (groups: Map<string, Counting>) => [...groups.values()].sort((a, b) => b.images - a.images).map(({ last: _, ...g }): RuleGroup => g);
-  return { met: met === records.size, images: records.size, images_met: met, images_failed: records.size - met, statements, failures: ordered(failures), warnings: ordered(warnings) };
+  return { met: met === images, images, images_met: met, images_failed: images - met, statements, failures: ordered(failures), warnings: ordered(warnings) };
 }
