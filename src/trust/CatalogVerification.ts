@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import { ID_PATTERN, IMAGES_DIR, recordPath } from '../catalog/CatalogLayout.ts';
@@ -33,8 +33,9 @@ function parsedRecord(text: string | undefined, id: string): ImageRecord | undef
 /**
  * Hands over every record file of a clone's working tree (images/<shard>/<id>.json), in id order, one
  * at a time: none is kept, since holding 100,000 parsed records cost a third more than reading them.
- * A file that is not a record of its id is still an image the clone holds: judged as one without
- * facts (`status: error`), as `visor verify ID` judges it, so it cannot pass by being unreadable.
+ * A file that is not a record of its id (or not a regular file) is still an image the clone holds:
+ * judged as one without facts (`status: error`), as `visor verify ID` judges it, so it cannot pass by
+ * being unreadable.
  */
 export function eachRecordInClone(dir: string, visit: (record: ImageRecord) => void): void {
   let shards: string[];
@@ -44,17 +45,20 @@ export function eachRecordInClone(dir: string, visit: (record: ImageRecord) => v
     return;
   }
   for (const shard of shards) {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = readdirSync(join(dir, IMAGES_DIR, shard)).sort();
+      entries = readdirSync(join(dir, IMAGES_DIR, shard), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1));
     } catch {
       continue;
     }
-    for (const name of names) {
+    for (const entry of entries) {
+      const name = entry.name;
       const id = name.slice(0, -'.json'.length);
       if (!name.endsWith('.json') || !ID_PATTERN.test(id) || !id.startsWith(shard)) continue;
+      // A link (to a file anywhere) or a FIFO (which would block the read) is not read: no record, so it fails.
       // Concatenated rather than join()ed: readdir names hold no separators (3% of a scan).
-      visit(parsedRecord(readText(`${dir}/${IMAGES_DIR}/${shard}/${name}`), id) ?? ({ id, status: 'error' } as ImageRecord));
+      const record = entry.isFile() ? parsedRecord(readText(`${dir}/${IMAGES_DIR}/${shard}/${name}`), id) : undefined;
+      visit(record ?? ({ id, status: 'error' } as ImageRecord));
     }
   }
 }
