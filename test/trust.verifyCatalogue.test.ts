@@ -111,6 +111,10 @@ test('an unendorsed image and a revoked base fail, each rule named with its ids,
   // The revoked base has no valid endorsement left either.
   const threshold = /threshold \(unendorsed\), refused: 3 images: (.*)\n/.exec(bad.stdout)?.[1]?.split(', ');
   t.deepEqual(threshold?.sort(), [lone.id, c.base.id, fifo].sort());
+  // So does one image's verify: it names the image's rule rather than blocking on the read.
+  const one = await runVisor(['verify', fifo, '--catalog', c.dir]);
+  t.is(one.code, 1);
+  t.regex(one.stderr, new RegExp(`image ${fifo}: rule threshold: 0 of 1`));
   t.regex(bad.stdout, new RegExp(`revoked, refused: 1 image: ${c.base.id}\\n.*alice@site-a revoked their endorsement: boots into a kernel panic`));
   t.regex(bad.stdout, new RegExp(`base_revoked \\(revoked\\), refused: 1 image: ${c.child.id}\\n`));
   t.regex(bad.stderr, /4 of 5 images do not meet the policy \(rules (threshold|revoked|base_revoked), (threshold|revoked|base_revoked), (threshold|revoked|base_revoked)\)/);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import { ID_PATTERN, IMAGES_DIR, recordPath } from '../catalog/CatalogLayout.ts';
@@ -7,9 +7,18 @@ import { assessEndorsements, type EndorsementView } from './EndorsementState.ts'
 import { trustOf, type TrustSource } from './ImageTrust.ts';
 import { judgeTrust, type JudgedFailure, type TrustPolicy } from './TrustPolicy.ts';
 
-/** A record of a catalogue clone, or undefined when absent or unreadable (it then has no facts: every endorsement of it mismatches). */
+/**
+ * A record of a catalogue clone, or undefined when absent or unreadable (it then has no facts: every
+ * endorsement of it mismatches). Only a regular file is read: a FIFO would block, a link points anywhere.
+ */
 export function recordInClone(dir: string, id: string): ImageRecord | undefined {
-  return parsedRecord(readText(join(dir, recordPath(id))), id);
+  const path = join(dir, recordPath(id));
+  return lstatSync(path, { throwIfNoEntry: false })?.isFile() ? parsedRecord(readText(path), id) : undefined;
+}
+
+/** Whether the clone has something at an image's record path (a record, readable or not). */
+export function recordPathTaken(dir: string, id: string): boolean {
+  return lstatSync(join(dir, recordPath(id)), { throwIfNoEntry: false }) !== undefined;
 }
 
 function readText(path: string): string | undefined {

@@ -5,9 +5,9 @@ import { join, resolve } from 'node:path';
 import type { CliSession } from '../CliSession.ts';
 import { CliError } from '../CliError.ts';
 import { ExitCode } from '../ExitCode.ts';
-import { assertImageId, CATALOG_CONFIG_FILE, ENDORSEMENTS_DIR, IMAGES_DIR, recordPath } from '../../catalog/CatalogLayout.ts';
+import { assertImageId, CATALOG_CONFIG_FILE, ENDORSEMENTS_DIR, IMAGES_DIR } from '../../catalog/CatalogLayout.ts';
 import type { ImageRecord } from '../../api/ImageRecord.ts';
-import { judgeCatalog, recordInClone, type CatalogJudgement, type RuleGroup } from '../../trust/CatalogVerification.ts';
+import { judgeCatalog, recordInClone, recordPathTaken, type CatalogJudgement, type RuleGroup } from '../../trust/CatalogVerification.ts';
 import { CatalogTrustSource } from '../../trust/CatalogEndorsements.ts';
 import { expiryWarnings, trustOf, type ImageTrust } from '../../trust/ImageTrust.ts';
 import { judgeTrust } from '../../trust/TrustPolicy.ts';
@@ -106,10 +106,7 @@ export function registerVerifyCommand(program: Command, session: CliSession): vo
       if (options.catalog !== undefined) {
         const dir = await checkClone(options.catalog, options.headKey, session);
         const record = recordInClone(dir, id);
-        if (record === undefined) {
-          const exists = await readFile(join(dir, recordPath(id)), 'utf8').then(() => true, () => false);
-          if (!exists) throw new CliError(`image ${id} is not in the catalogue at ${dir}`, ExitCode.notFound);
-        }
+        if (record === undefined && !recordPathTaken(dir, id)) throw new CliError(`image ${id} is not in the catalogue at ${dir}`, ExitCode.notFound);
         trust = trustOf(record ?? ({ id, status: 'error' } as ImageRecord), new CatalogTrustSource([dir], dir, (rid) => recordInClone(dir, rid)), { warningDays: policy.expiry_warning_days });
       } else {
         const answer = await (await session.visor()).trust(id);
