@@ -109,9 +109,10 @@ export interface CatalogJudgementOptions {
 /**
  * Judges every image of a catalogue clone against a policy, as `visor verify ID --catalog` judges
  * one (trustOf + judgeTrust, the same rules), at the cost of one read of every record (a base is
- * read again when first reached through built_from, then kept): the statement folders are listed once
- * (95% of images typically have none: no probe for each), and each image's statements are judged
- * once and kept, so a base's endorsements are not re-verified for each of its descendants. The clone's trust files and head are the caller's to check first.
+ * read again when first reached through built_from, then kept): the statement folders are listed
+ * once (95% of images typically have none: no probe for each), and each image's statements are
+ * judged once and kept, so a base's endorsements are not re-verified for each of its descendants.
+ * The clone's trust files and head are the caller's to check first.
  */
 export function judgeCatalog(dir: string, policy: TrustPolicy, options: CatalogJudgementOptions = {}): CatalogJudgement {
   const now = options.now ?? new Date();
