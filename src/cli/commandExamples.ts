@@ -55,7 +55,7 @@ export const COMMAND_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   link: [`visor link ${ID} https://mirror.example.org/images/debian-13.qcow2`, `visor link ${ID} --store s3 --key images/debian-13.qcow2 --checksum sha256:<hex>`],
   inspect: [`visor inspect ${ID}`],
   endorse: [`visor endorse ${ID} --key ~/.ssh/id_ed25519 --claim tested --to ./catalog`, `visor endorse ${ID} --key ~/.ssh/id_ed25519 --revoke --reason 'superseded' --to ./catalog`],
-  verify: [`visor verify ${ID}`, `visor verify ${ID} --policy policy.json --catalog ./catalog`],
+  verify: [`visor verify ${ID}`, `visor verify ${ID} --policy policy.json --catalog ./catalog`, `visor verify --catalog ./catalog --policy policy.json`],
   deprecate: [`visor deprecate ${ID} --reason 'end of life' --replaced-by 7d1e0c52-9b3f-4e8a-a6d4-51c2f0b9e813`, `visor deprecate ${ID} --undo`],
   scan: [`visor scan ${ID}`],
   release: [`visor release ${ID}`],

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImageRecord } from '../api/ImageRecord.ts';
@@ -43,17 +43,19 @@ export async function endorsementsOf(id: string, record: ImageRecord | undefined
 /** The statement files of one image in a catalogue working tree, read at once (a judgement of access waits for nothing). */
 export function statementsInSync(dir: string, id: string): StatementText[] {
   const folder = endorsementDir(id);
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = readdirSync(join(dir, folder)).filter((n) => n.endsWith('.json')).sort().slice(0, MAX_STATEMENTS);
+    entries = readdirSync(join(dir, folder), { withFileTypes: true }).filter((e) => e.name.endsWith('.json')).sort((a, b) => (a.name < b.name ? -1 : 1)).slice(0, MAX_STATEMENTS);
   } catch {
     return [];
   }
   const out: StatementText[] = [];
-  for (const name of names) {
+  for (const entry of entries) {
+    const name = entry.name;
     let text: string;
     try {
-      text = readFileSync(join(dir, folder, name), 'utf8');
+      // A FIFO would block the read and a link points anywhere: not read, so shown as no statement (bad).
+      text = entry.isFile() ? readFileSync(join(dir, folder, name), 'utf8') : '';
     } catch {
       continue;
     }

@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CliSession } from '../CliSession.ts';
 import { CliError } from '../CliError.ts';
 import { ExitCode } from '../ExitCode.ts';
-import { assertImageId, ENDORSEMENTS_DIR, IMAGES_DIR, recordPath } from '../../catalog/CatalogLayout.ts';
+import { assertImageId, CATALOG_CONFIG_FILE, ENDORSEMENTS_DIR, IMAGES_DIR } from '../../catalog/CatalogLayout.ts';
 import type { ImageRecord } from '../../api/ImageRecord.ts';
+import { judgeCatalog, recordInClone, recordPathTaken, type CatalogJudgement, type RuleGroup } from '../../trust/CatalogVerification.ts';
 import { CatalogTrustSource } from '../../trust/CatalogEndorsements.ts';
 import { expiryWarnings, trustOf, type ImageTrust } from '../../trust/ImageTrust.ts';
 import { judgeTrust } from '../../trust/TrustPolicy.ts';
@@ -18,16 +19,6 @@ import { HEAD_STATEMENT_REF } from '../../trust/HeadStatement.ts';
 import { parsePublicKeyLine } from '../../trust/SshKeys.ts';
 import { standaloneTrustProblems } from '../../trust/TrustRootChecks.ts';
 import { commitSignatureProblems, firstParentCommits } from '../../sync/CommitChecks.ts';
-
-/** A record of a catalogue clone, or undefined when absent or unreadable (it then has no facts: every endorsement of it mismatches). */
-function recordIn(dir: string, id: string): ImageRecord | undefined {
-  try {
-    const r = JSON.parse(readFileSync(join(dir, recordPath(id)), 'utf8')) as ImageRecord;
-    return r?.id === id ? r : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The clone's head statement against the pinned key (a frozen or stale clone fails the verification),
@@ -58,34 +49,65 @@ async function checkCloneTrustFiles(dir: string): Promise<void> {
   if (problems.length > 0) throw new CliError(`the catalogue at ${dir} has trust files its roots do not vouch for, so none of its endorsements is trusted: ${problems.map((p) => `${p.message} (rule ${p.rule})`).join('; ')}`, ExitCode.failure);
 }
 
+const plural = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
+function groupLine(g: RuleGroup): string {
+  const how = g.rule === g.status ? g.rule : `${g.rule} (${g.status})`;
+  return `  ${how}, ${g.treatment}: ${plural(g.images, 'image')}: ${g.first.join(', ')}${g.images > g.first.length ? ', …' : ''}\n    e.g. ${g.example}`;
+}
+
+function catalogLines(dir: string, j: CatalogJudgement): string {
+  const lines = [`catalogue at ${dir}: ${j.images_met} of ${plural(j.images, 'image')} meet the policy (${plural(j.statements, 'statement')} checked)`];
+  if (j.failures.length > 0) lines.push('not met, by rule (an image failing several counts under each):', ...j.failures.map(groupLine));
+  if (j.warnings.length > 0) lines.push('warnings, by rule:', ...j.warnings.map(groupLine));
+  return lines.join('\n');
+}
+
+/**
+ * The clone's head (with --head-key) and trust files, checked alike whether one image or the whole
+ * clone is judged: what is judged must be what the pinned key and the clone's roots vouch for.
+ */
+async function checkClone(catalog: string, headKey: string | undefined, session: CliSession): Promise<string> {
+  const dir = resolve(catalog);
+  if (headKey !== undefined) await checkCloneHead(dir, headKey, session);
+  await checkCloneTrustFiles(dir);
+  return dir;
+}
+
 /**
  * `visor verify`: whether an image meets a policy: its endorsements, revocations standing against it
  * or its bases, deprecations, deny and allow lists. Offline against a catalogue clone (`--catalog
- * DIR`: signatures checked here, nobody else trusted), or as a daemon judges them.
+ * DIR`: signatures checked here, nobody else trusted), or as a daemon judges them. Without an id,
+ * every image of the clone, summarised by rule.
  */
 export function registerVerifyCommand(program: Command, session: CliSession): void {
   program
     .command('verify')
-    .description("check an image's endorsements, and its bases', against a policy (default: one valid endorsement, nothing revoked); exit 0 only when it is met, else name each rule that failed; warn of endorsements expiring soon and of deprecations")
-    .argument('<id>', 'image id')
+    .description("check an image's endorsements, and its bases', against a policy (default: one valid endorsement, nothing revoked); exit 0 only when it is met, else name each rule that failed; warn of endorsements expiring soon and of deprecations. Without an id, --catalog DIR judges every image of the clone: exit 0 only when every one meets the policy (so a clone with unendorsed images fails a policy that requires endorsements), else a count of the images failing each rule with the first few ids")
+    .argument('[id]', 'image id (omit it, with --catalog, to judge every image of the clone)')
     .option('--policy <file>', 'policy JSON: threshold, endorsers, required_endorsers, required_claims, deny_endorsers, allow_/deny_images, allow_/deny_digests, treatment, expiry_warning_days')
     .option('--catalog <dir>', 'judge offline from a catalogue clone instead of asking the daemon')
     .option('--head-key <line>', "with --catalog: the catalogue's instance key (ssh-ed25519 public key line); the clone's signed head statement must then verify with it, be unexpired, and be contained in the clone's branch")
-    .action(async (id: string, options: { policy?: string; catalog?: string; headKey?: string }) => {
-      assertImageId(id);
+    .action(async (id: string | undefined, options: { policy?: string; catalog?: string; headKey?: string }) => {
+      if (id === undefined && options.catalog === undefined) throw new CliError('give an image id, or --catalog DIR to judge every image of a clone', ExitCode.usage);
+      if (id !== undefined) assertImageId(id);
       const policy = await trustPolicyFile(options.policy);
-      let trust: ImageTrust;
       if (options.headKey !== undefined && options.catalog === undefined) throw new CliError('--head-key checks a clone: give --catalog DIR too', ExitCode.usage);
+      if (id === undefined) {
+        // An empty or mistyped folder holds no image, which would pass vacuously.
+        if (!existsSync(join(resolve(options.catalog!), IMAGES_DIR)) && !existsSync(join(resolve(options.catalog!), CATALOG_CONFIG_FILE))) throw new CliError(`no catalogue at ${resolve(options.catalog!)} (no ${IMAGES_DIR}/ nor ${CATALOG_CONFIG_FILE})`, ExitCode.notFound);
+        const dir = await checkClone(options.catalog!, options.headKey, session);
+        const judgement = judgeCatalog(dir, policy);
+        session.output.result(judgement, () => catalogLines(dir, judgement));
+        if (!judgement.met) throw new CliError(`${judgement.images_failed} of ${plural(judgement.images, 'image')} ${judgement.images_failed === 1 ? 'does' : 'do'} not meet the policy (rules ${[...new Set(judgement.failures.map((f) => f.rule))].join(', ')})`, ExitCode.failure);
+        return;
+      }
+      let trust: ImageTrust;
       if (options.catalog !== undefined) {
-        const dir = resolve(options.catalog);
-        if (options.headKey !== undefined) await checkCloneHead(dir, options.headKey, session);
-        await checkCloneTrustFiles(dir);
-        const record = recordIn(dir, id);
-        if (record === undefined) {
-          const exists = await readFile(join(dir, recordPath(id)), 'utf8').then(() => true, () => false);
-          if (!exists) throw new CliError(`image ${id} is not in the catalogue at ${dir}`, ExitCode.notFound);
-        }
-        trust = trustOf(record ?? ({ id, status: 'error' } as ImageRecord), new CatalogTrustSource([dir], dir, (rid) => recordIn(dir, rid)), { warningDays: policy.expiry_warning_days });
+        const dir = await checkClone(options.catalog, options.headKey, session);
+        const record = recordInClone(dir, id);
+        if (record === undefined && !recordPathTaken(dir, id)) throw new CliError(`image ${id} is not in the catalogue at ${dir}`, ExitCode.notFound);
+        trust = trustOf(record ?? ({ id, status: 'error' } as ImageRecord), new CatalogTrustSource([dir], dir, (rid) => recordInClone(dir, rid)), { warningDays: policy.expiry_warning_days });
       } else {
         const answer = await (await session.visor()).trust(id);
         // The warning window is this policy's, not the daemon's.
