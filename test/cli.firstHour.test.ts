@@ -97,6 +97,14 @@ test("every command's help lists the global options and ends with examples of th
   t.regex(stdout, /Examples:\n\s+\$ visor user add alice\n/);
 });
 
+test('visor piped into a reader that stops early (| head) ends quietly, with no EPIPE trace', async (t) => {
+  // `true` reads nothing and exits at once: the help is written into a closed pipe.
+  const stderr = join(await mkdtemp(join(tmpdir(), 'visor-epipe-')), 'stderr');
+  const shell = await promisify(execFile)('bash', ['-c', `set -o pipefail; "${process.execPath}" "${join(ROOT, 'src/cli/visor.ts')}" verify --help 2>"$1" | true; echo "exit $?"; cat "$1"`, 'sh', stderr]);
+  t.is(shell.stdout.split('\n')[0], 'exit 0');
+  t.notRegex(shell.stdout, /EPIPE|Unhandled/);
+});
+
 test('visor --help lists the exit codes, and the README lists the same ones', async (t) => {
   const { stdout } = await runVisor(['--help']);
   const readme = await readFile(resolve(ROOT, 'README.md'), 'utf8');

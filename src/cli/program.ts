@@ -78,6 +78,11 @@ export async function visorProgram(args: readonly string[], more: readonly Comma
 
 /** Runs `visor` with the given arguments (without node and script) and answers the exit code. */
 export async function runVisor(args: readonly string[], more: readonly CommandEntry[] = []): Promise<ExitCode> {
+  // `visor … | head`: a reader that closed early is not an error (as with git), so end quietly.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? ExitCode.ok);
+    throw error;
+  });
   const { program, session } = await visorProgram(args, more);
   try {
     await program.parseAsync(args, { from: 'user' });
