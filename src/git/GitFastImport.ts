@@ -160,11 +160,15 @@ export class GitFastImport {
       } else if (line.startsWith('progress ')) {
         this.waiting = undefined;
         // A ref or pack it could not write (a full disk, a lock) is reported on stderr, not by exit.
-        const said = this.stderrBytes > w.stderrBefore ? this.stderr.slice(-(this.stderrBytes - w.stderrBefore)).trim() : '';
-        // With the id of the commit it made, if any: the caller decides by the branch whether it stands.
-        if (said) w.reject(Object.assign(new Error(`git fast-import: ${said}`), { commit: w.commit }));
-        else if (w.commit) w.resolve(w.commit);
-        else w.reject(new Error(`git fast-import gave no commit id: ${this.stderr.trim()}`));
+        // git wrote that before this line, but the two pipes are read in no set order: stderr ready
+        // by now is read in this same poll phase, so its bytes are counted by the next turn.
+        setImmediate(() => {
+          const said = this.stderrBytes > w.stderrBefore ? this.stderr.slice(-(this.stderrBytes - w.stderrBefore)).trim() : '';
+          // With the id of the commit it made, if any: the caller decides by the branch whether it stands.
+          if (said) w.reject(Object.assign(new Error(`git fast-import: ${said}`), { commit: w.commit }));
+          else if (w.commit) w.resolve(w.commit);
+          else w.reject(new Error(`git fast-import gave no commit id: ${this.stderr.trim()}`));
+        });
       } else if (/^[0-9a-f]{40,64}$/.test(line)) {
         w.commit = line;
       }

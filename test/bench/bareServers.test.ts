@@ -102,7 +102,8 @@ test('the bare scan (the first start\'s floor) reads and parses every record fil
     const child = spawn(process.execPath, [join(here, 'bareScan.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    const [code] = (await once(child, 'exit')) as [number];
+    // 'close', not 'exit': the process may end before its last output is read from the pipe.
+    const [code] = (await once(child, 'close')) as [number];
     t.is(code, 0);
     const report = JSON.parse(out) as { ms: number; records: number; bytes: number; cpu_ms: number };
     t.is(report.records, 70);
