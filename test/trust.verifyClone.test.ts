@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ImageRecord } from '../src/api/ImageRecord.ts';
 import { recordPath } from '../src/catalog/CatalogLayout.ts';
@@ -77,3 +77,58 @@ async function policy(dir: string, content: object): Promise<string> {
   await writeFile(file, JSON.stringify(content));
   return file;
 }
+
+test("with --trust-root, a clone whose roots were replaced (an attacker's own, signing their own endorser list) is refused; the pinned roots pass, and a FIFO in their place does not hang", async (t) => {
+  const scratch = await tempDir('visor-verify-pin-');
+  const dir = join(scratch, 'c');
+  const key = async (name: string) => {
+    const made = makeKey(scratch, name);
+    return { made, key: parsePrivateKeyFile(await readFile(made.file, 'utf8')) };
+  };
+  const [root, alice, mallory] = await Promise.all([key('root'), key('alice'), key('mallory')]);
+  const write = async (path: string, text: string) => {
+    await mkdir(dirname(join(dir, path)), { recursive: true });
+    await writeFile(join(dir, path), text);
+  };
+  const read = (path: string) => readFile(join(dir, path), 'utf8').catch(() => undefined);
+  const record = imageRecord({ origin: 'site-a' }) as unknown as ImageRecord;
+  await write(recordPath(record.id), `${JSON.stringify(record, null, 2)}\n`);
+  await write('visor-catalog.json', '{"schema_version": 1}\n');
+  const rootFile = (line: string, identity: string) => `${JSON.stringify({ version: 1, threshold: 1, roots: [{ identity, key: line }] }, null, 2)}\n`;
+  const endorsers = (identity: string, line: string) => `${JSON.stringify({ endorsers: [{ identity, keys: [line] }] }, null, 2)}\n`;
+  const signAll = async (signer: typeof root) => {
+    await rm(join(dir, 'trust/signatures.json'), { force: true });
+    for (const file of ['root.json', 'endorsers.json'] as const) await write('trust/signatures.json', (await signTrustFile(file, signer.key, { working: read, committed: async () => undefined })).text);
+  };
+  await write('trust/root.json', rootFile(root.made.publicLine, 'root@site-a'));
+  await write('trust/endorsers.json', endorsers('alice@site-a', alice.made.publicLine));
+  await signAll(root);
+  const byAlice = endorse(record, alice.key, 'alice@site-a');
+  await write(statementPath(byAlice), serializeStatementFile(byAlice));
+  git(scratch, 'init', '-q', '-b', 'main', dir);
+  git(dir, 'add', '-A');
+  git(dir, '-c', 'user.name=a', '-c', 'user.email=a@x', 'commit', '-qm', 'signed state');
+  const pin = join(scratch, 'pinned-root.json');
+  await writeFile(pin, await readFile(join(dir, 'trust/root.json'), 'utf8'));
+  const verify = (...extra: string[]) => runVisor(['verify', record.id, '--catalog', dir, ...extra]);
+
+  t.is((await verify('--trust-root', pin)).code, 0, 'the pinned roots');
+  // Mallory replaces the roots with her own and signs her own endorser list: consistent on its own.
+  await write('trust/root.json', rootFile(mallory.made.publicLine, 'mallory@site-a'));
+  await write('trust/endorsers.json', endorsers('mallory@site-a', mallory.made.publicLine));
+  await signAll(mallory);
+  const byMallory = endorse(record, mallory.key, 'mallory@site-a');
+  await write(statementPath(byMallory), serializeStatementFile(byMallory));
+  const policy = join(scratch, 'mallory-policy.json');
+  await writeFile(policy, JSON.stringify({ required_endorsers: ['mallory@site-a'] }));
+  t.is((await verify('--policy', policy)).code, 0, 'without a pin, the clone is its own authority');
+  const pinned = await verify('--policy', policy, '--trust-root', pin);
+  t.not(pinned.code, 0);
+  t.regex(pinned.stderr, /do not descend from the pinned root version 1, threshold 1 of SHA256:\S+ \(root@site-a\) \(rule trust-root-pin\)/);
+  // A FIFO where the roots belong is no root, and is not read.
+  await rm(join(dir, 'trust/root.json'));
+  execFileSync('mkfifo', [join(dir, 'trust/root.json')]);
+  const fifo = await verify('--trust-root', pin);
+  t.not(fifo.code, 0);
+  t.regex(fifo.stderr, /no valid trust\/root\.json.*rule trust-root-pin/);
+});

@@ -1,11 +1,15 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CliSession } from '../CliSession.ts';
 import { CliError } from '../CliError.ts';
 import { ExitCode } from '../ExitCode.ts';
-import { assertImageId, CATALOG_CONFIG_FILE, ENDORSEMENTS_DIR, IMAGES_DIR } from '../../catalog/CatalogLayout.ts';
+import { assertImageId, CATALOG_CONFIG_FILE, ENDORSEMENTS_DIR, IMAGES_DIR, ROOT_FILE, TRUST_SIGNATURES_FILE } from '../../catalog/CatalogLayout.ts';
+import { trustFilesAlong } from '../../catalog/TrustFileHistory.ts';
+import { GitObjectReader } from '../../git/GitObjectReader.ts';
+import { describeRoot, readPinnedRoot, rootChainProblems } from '../../trust/PinnedRoot.ts';
+import { parseRootFile } from '../../trust/TrustRoots.ts';
 import type { ImageRecord } from '../../api/ImageRecord.ts';
 import { judgeCatalog, recordInClone, recordPathTaken, type CatalogJudgement, type RuleGroup } from '../../trust/CatalogVerification.ts';
 import { CatalogTrustSource } from '../../trust/CatalogEndorsements.ts';
@@ -45,7 +49,7 @@ async function checkCloneHead(dir: string, headKey: string, session: CliSession)
 
 /** The clone's endorser list counts only when its trust roots signed it (the rule the hooks apply), whoever edited the clone. */
 async function checkCloneTrustFiles(dir: string): Promise<void> {
-  const problems = await standaloneTrustProblems((path) => readFile(join(dir, path), 'utf8').catch(() => undefined));
+  const problems = await standaloneTrustProblems((path) => readRegularFile(join(dir, path)));
   if (problems.length > 0) throw new CliError(`the catalogue at ${dir} has trust files its roots do not vouch for, so none of its endorsements is trusted: ${problems.map((p) => `${p.message} (rule ${p.rule})`).join('; ')}`, ExitCode.failure);
 }
 
@@ -64,12 +68,42 @@ function catalogLines(dir: string, j: CatalogJudgement): string {
 }
 
 /**
- * The clone's head (with --head-key) and trust files, checked alike whether one image or the whole
- * clone is judged: what is judged must be what the pinned key and the clone's roots vouch for.
+ * With --trust-root: the clone's roots must be the pinned ones or descend from them by rotations
+ * along its history (the rule a follower applies to a pinned upstream), else whoever edited the
+ * clone could have put in roots of their own, and an endorser list they signed.
  */
-async function checkClone(catalog: string, headKey: string | undefined, session: CliSession): Promise<string> {
+async function checkClonePin(dir: string, file: string): Promise<void> {
+  const pin = readPinnedRoot(resolve(file), '--trust-root');
+  const text = (path: string) => readRegularFile(join(dir, path));
+  const rootText = await text(ROOT_FILE);
+  const offered = rootText === undefined ? undefined : parseRootFile(rootText).root;
+  if (!offered) throw new CliError(`the catalogue at ${dir} has no valid ${ROOT_FILE}, so it cannot descend from the pinned root ${describeRoot(pin.root)} (rule trust-root-pin)`, ExitCode.failure);
+  const git = new GitRunner(dir);
+  const reader = new GitObjectReader(dir);
+  try {
+    const head = await git.revParse('HEAD');
+    const history = head === undefined ? [] : await trustFilesAlong(git, reader, undefined, head);
+    const problems = await rootChainProblems(pin.root, offered, await text(TRUST_SIGNATURES_FILE), history);
+    if (problems.length > 0) throw new CliError(`the catalogue at ${dir} has roots ${describeRoot(offered)}, which do not descend from the pinned root ${describeRoot(pin.root)} (rule trust-root-pin): ${problems.map((p) => `${p.message} [${p.rule}]`).join('; ')}`, ExitCode.failure);
+  } finally {
+    reader.close();
+  }
+}
+
+/** A file's text if it is a regular file: a FIFO would block the read, a link points anywhere. */
+async function readRegularFile(path: string): Promise<string | undefined> {
+  return (await lstat(path).catch(() => undefined))?.isFile() ? readFile(path, 'utf8').catch(() => undefined) : undefined;
+}
+
+/**
+ * The clone's head (with --head-key), roots (with --trust-root) and trust files, checked alike
+ * whether one image or the whole clone is judged: what is judged must be what the pinned key and
+ * roots vouch for.
+ */
+async function checkClone(catalog: string, options: { headKey?: string; trustRoot?: string }, session: CliSession): Promise<string> {
   const dir = resolve(catalog);
-  if (headKey !== undefined) await checkCloneHead(dir, headKey, session);
+  if (options.headKey !== undefined) await checkCloneHead(dir, options.headKey, session);
+  if (options.trustRoot !== undefined) await checkClonePin(dir, options.trustRoot);
   await checkCloneTrustFiles(dir);
   return dir;
 }
@@ -88,15 +122,16 @@ export function registerVerifyCommand(program: Command, session: CliSession): vo
     .option('--policy <file>', 'policy JSON: threshold, endorsers, required_endorsers, required_claims, deny_endorsers, allow_/deny_images, allow_/deny_digests, treatment, expiry_warning_days')
     .option('--catalog <dir>', 'judge offline from a catalogue clone instead of asking the daemon')
     .option('--head-key <line>', "with --catalog: the catalogue's instance key (ssh-ed25519 public key line); the clone's signed head statement must then verify with it, be unexpired, and be contained in the clone's branch")
-    .action(async (id: string | undefined, options: { policy?: string; catalog?: string; headKey?: string }) => {
+    .option('--trust-root <file>', "with --catalog: a copy of the catalogue's trust/root.json, obtained out of band (TUF's shipped root); the clone's roots must then be these or descend from them by valid rotations")
+    .action(async (id: string | undefined, options: { policy?: string; catalog?: string; headKey?: string; trustRoot?: string }) => {
       if (id === undefined && options.catalog === undefined) throw new CliError('give an image id, or --catalog DIR to judge every image of a clone', ExitCode.usage);
       if (id !== undefined) assertImageId(id);
       const policy = await trustPolicyFile(options.policy);
-      if (options.headKey !== undefined && options.catalog === undefined) throw new CliError('--head-key checks a clone: give --catalog DIR too', ExitCode.usage);
+      if ((options.headKey !== undefined || options.trustRoot !== undefined) && options.catalog === undefined) throw new CliError(`${options.headKey !== undefined ? '--head-key' : '--trust-root'} checks a clone: give --catalog DIR too`, ExitCode.usage);
       if (id === undefined) {
         // An empty or mistyped folder holds no image, which would pass vacuously.
         if (!existsSync(join(resolve(options.catalog!), IMAGES_DIR)) && !existsSync(join(resolve(options.catalog!), CATALOG_CONFIG_FILE))) throw new CliError(`no catalogue at ${resolve(options.catalog!)} (no ${IMAGES_DIR}/ nor ${CATALOG_CONFIG_FILE})`, ExitCode.notFound);
-        const dir = await checkClone(options.catalog!, options.headKey, session);
+        const dir = await checkClone(options.catalog!, options, session);
         const judgement = judgeCatalog(dir, policy);
         session.output.result(judgement, () => catalogLines(dir, judgement));
         if (!judgement.met) throw new CliError(`${judgement.images_failed} of ${plural(judgement.images, 'image')} ${judgement.images_failed === 1 ? 'does' : 'do'} not meet the policy (rules ${[...new Set(judgement.failures.map((f) => f.rule))].join(', ')})`, ExitCode.failure);
@@ -104,7 +139,7 @@ export function registerVerifyCommand(program: Command, session: CliSession): vo
       }
       let trust: ImageTrust;
       if (options.catalog !== undefined) {
-        const dir = await checkClone(options.catalog, options.headKey, session);
+        const dir = await checkClone(options.catalog, options, session);
         const record = recordInClone(dir, id);
         if (record === undefined && !recordPathTaken(dir, id)) throw new CliError(`image ${id} is not in the catalogue at ${dir}`, ExitCode.notFound);
         trust = trustOf(record ?? ({ id, status: 'error' } as ImageRecord), new CatalogTrustSource([dir], dir, (rid) => recordInClone(dir, rid)), { warningDays: policy.expiry_warning_days });
