@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { join } from 'node:path';
@@ -14,12 +14,12 @@ import { initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { loadConfig } from '../src/config/VisorConfig.ts';
 import { mirrorOnce } from '../src/sync/CatalogMirror.ts';
 import { checkCommitSignature, signCommitBody } from '../src/trust/CommitSignature.ts';
-import { HEAD_STATEMENT_REF, serializeHeadStatement, signHeadStatement } from '../src/trust/HeadStatement.ts';
 import { parsePrivateKeyFile, parsePublicKeyLine } from '../src/trust/SshKeys.ts';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.ts';
 import { authed } from './helpers/http.ts';
 import { git, imageRecord, tempDir, tryGit, writeRecordFile } from './helpers/gitRepos.ts';
 import { makeKey, type TestKey } from './helpers/sshKeys.ts';
+import { publishHeadStatement } from './helpers/trustClones.ts';
 
 /** `git verify-commit` with an allowed-signers file naming these keys: whether git calls it good. */
 function gitVerifies(dir: string, commit: string, keys: string[]): boolean {
@@ -37,8 +37,8 @@ async function commitRecord(dir: string, name: string, key?: TestKey): Promise<s
   return git(dir, 'rev-parse', 'HEAD').trim();
 }
 
-async function keyOf(key: TestKey) {
-  return parsePrivateKeyFile(await readFile(key.file, 'utf8'));
+function keyOf(key: TestKey) {
+  return parsePrivateKeyFile(readFileSync(key.file, 'utf8'));
 }
 
 const publicImage = (d: TestDaemon, name: string) => fetch(`${d.url}/images`, authed(d.token, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name, access: 'public' }) }));
@@ -57,12 +57,12 @@ test('a commit signed here verifies with the real git, one signed by git verifie
   // Ours, checked by git: the signed copy of an unsigned commit.
   const unsigned = await commitRecord(dir, 'unsigned');
   t.is(checkCommitSignature(body(unsigned)).state, 'unsigned');
-  const signed = execFileSync('git', ['-C', dir, 'hash-object', '-t', 'commit', '-w', '--stdin'], { input: signCommitBody(body(unsigned), await keyOf(alice)), encoding: 'utf8' }).trim();
+  const signed = execFileSync('git', ['-C', dir, 'hash-object', '-t', 'commit', '-w', '--stdin'], { input: signCommitBody(body(unsigned), keyOf(alice)), encoding: 'utf8' }).trim();
   t.true(gitVerifies(dir, signed, [alice.publicLine]), 'git verify-commit accepts the daemon-style signature');
   t.false(gitVerifies(dir, signed, [mallory.publicLine]), 'and only for the key that made it');
   t.false(gitVerifies(dir, unsigned, [alice.publicLine]));
   // Re-signing replaces the signature, as a chain re-signed after a merge needs.
-  const resigned = signCommitBody(body(signed), await keyOf(mallory));
+  const resigned = signCommitBody(body(signed), keyOf(mallory));
   t.is(resigned.toString().match(/^gpgsig /gm)?.length, 1);
   const bySigner = checkCommitSignature(resigned);
   t.is(bySigner.state === 'good' ? bySigner.key.fingerprint : '', mallory.fingerprint);
@@ -108,11 +108,7 @@ test('a follower asking for signed commits refuses an unsigned commit, one by an
   await initCatalog(upstream);
   const owner = makeKey(root, 'owner');
   const mallory = makeKey(root, 'mallory');
-  const ownerKey = await keyOf(owner);
-  const publishHead = () => {
-    const file = signHeadStatement(ownerKey, { instance: 'public.example', branch: 'main', head: git(upstream, 'rev-parse', 'HEAD').trim(), now: new Date(), validitySeconds: 3600 });
-    git(upstream, 'update-ref', HEAD_STATEMENT_REF, execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: upstream, input: serializeHeadStatement(file), encoding: 'utf8' }).trim());
-  };
+  const publishHead = () => publishHeadStatement(upstream, keyOf(owner));
   await commitRecord(upstream, 'first', owner);
   publishHead();
   const settings = (extra: Record<string, unknown> = {}) => ({ upstreams: { public: { url: upstream, interval_seconds: 0, head_key: owner.publicLine, signed_commits: true, ...extra } } });
@@ -174,11 +170,7 @@ test('visor mirror with signed commits checks each update, refuses an unsigned c
   const source = join(root, 'source');
   await initCatalog(source);
   const owner = makeKey(root, 'owner');
-  const ownerKey = await keyOf(owner);
-  const publishHead = () => {
-    const file = signHeadStatement(ownerKey, { instance: 'public.example', branch: 'main', head: git(source, 'rev-parse', 'HEAD').trim(), now: new Date(), validitySeconds: 3600 });
-    git(source, 'update-ref', HEAD_STATEMENT_REF, execFileSync('git', ['hash-object', '-w', '--stdin'], { cwd: source, input: serializeHeadStatement(file), encoding: 'utf8' }).trim());
-  };
+  const publishHead = () => publishHeadStatement(source, keyOf(owner));
   await commitRecord(source, 'first', owner);
   publishHead();
   const mirror = join(root, 'mirror');

@@ -7,66 +7,33 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import type { ImageRecord } from '../src/api/ImageRecord.ts';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { recordPath } from '../src/catalog/CatalogLayout.ts';
-import { endorse, revoke, serializeStatementFile } from '../src/trust/Endorsing.ts';
-import { HEAD_STATEMENT_REF, serializeHeadStatement, signHeadStatement } from '../src/trust/HeadStatement.ts';
-import { parsePrivateKeyFile, type SshPrivateKey } from '../src/trust/SshKeys.ts';
-import { statementPath } from '../src/trust/StatementFile.ts';
-import type { SignedStatementFile } from '../src/trust/EndorsementStatement.ts';
-import { signTrustFile } from '../src/trust/TrustSigning.ts';
+import { endorse, revoke } from '../src/trust/Endorsing.ts';
 import { runVisor } from './helpers/cli.ts';
-import { git, imageRecord, tempDir } from './helpers/gitRepos.ts';
-import { makeKey } from './helpers/sshKeys.ts';
+import { cloneBuilder, endorsersFileText, publishHeadStatement, rootFileText } from './helpers/trustClones.ts';
 
 const DAY = 86_400_000;
-const endorsersFile = (people: Array<[string, string]>) => `${JSON.stringify({ endorsers: people.map(([identity, line]) => ({ identity, keys: [line] })) }, null, 2)}\n`;
-
 /**
  * A committed clone under one trust root listing alice: a base (deprecated), an image built on it,
  * and one more, each endorsed by alice (the last one's endorsement expiring in 10 days); its head
  * signed by the instance key.
  */
 async function clone() {
-  const scratch = await tempDir('visor-verify-catalogue-');
-  const dir = join(scratch, 'c');
-  const key = async (name: string) => {
-    const made = makeKey(scratch, name);
-    return { made, key: parsePrivateKeyFile(await readFile(made.file, 'utf8')) };
-  };
-  const [root, alice, mallory, instance] = await Promise.all([key('root'), key('alice'), key('mallory'), key('instance')]);
-  const write = async (path: string, text: string) => {
-    await mkdir(dirname(join(dir, path)), { recursive: true });
-    await writeFile(join(dir, path), text);
-  };
-  const read = (path: string) => readFile(join(dir, path), 'utf8').catch(() => undefined);
-  const addRecord = (extra: Record<string, unknown> = {}) => {
-    const r = imageRecord({ origin: 'site-a', ...extra }) as unknown as ImageRecord;
-    return write(recordPath(r.id), `${JSON.stringify(r, null, 2)}\n`).then(() => r);
-  };
-  const addStatement = (file: SignedStatementFile) => write(statementPath(file), serializeStatementFile(file));
+  const c = await cloneBuilder('visor-verify-catalogue-');
+  const [root, alice, mallory, instance] = [c.key('root'), c.key('alice'), c.key('mallory'), c.key('instance')];
   const ago = new Date(Date.now() - 60_000);
-  const base = await addRecord({ deprecation: { reason: 'old kernel', at: ago.toISOString(), by: 'pat' } });
-  const child = await addRecord({ built_from: base.id });
-  const other = await addRecord();
-  await write('visor-catalog.json', '{"schema_version": 1}\n');
-  await write('trust/root.json', `${JSON.stringify({ version: 1, threshold: 1, roots: [{ identity: 'root@site-a', key: root.made.publicLine }] }, null, 2)}\n`);
-  await write('trust/endorsers.json', endorsersFile([['alice@site-a', alice.made.publicLine]]));
-  for (const file of ['root.json', 'endorsers.json'] as const) await write('trust/signatures.json', (await signTrustFile(file, root.key, { working: read, committed: async () => undefined })).text);
-  for (const r of [base, child]) await addStatement(endorse(r, alice.key, 'alice@site-a', { now: ago }));
-  await addStatement(endorse(other, alice.key, 'alice@site-a', { now: ago, expiresAt: new Date(Date.now() + 10 * DAY) }));
-  git(scratch, 'init', '-q', '-b', 'main', dir);
-  const commit = (message: string) => {
-    git(dir, 'add', '-A');
-    git(dir, '-c', 'user.name=a', '-c', 'user.email=a@x', 'commit', '-qm', message);
-  };
-  commit('signed state');
-  const statement = signHeadStatement(instance.key, { instance: 'site-a', branch: 'main', head: git(dir, 'rev-parse', 'HEAD').trim(), now: new Date(), validitySeconds: 3600 });
-  git(dir, 'update-ref', HEAD_STATEMENT_REF, execFileSync('git', ['-C', dir, 'hash-object', '-w', '--stdin'], { input: serializeHeadStatement(statement), encoding: 'utf8' }).trim());
-  const verify = (...extra: string[]) => runVisor(['verify', '--catalog', dir, ...extra]);
-  return { scratch, dir, write, addRecord, addStatement, commit, verify, base, child, other, alice: alice as { made: typeof alice.made; key: SshPrivateKey }, mallory, instance };
+  const base = await c.addRecord({ deprecation: { reason: 'old kernel', at: ago.toISOString(), by: 'pat' } });
+  const child = await c.addRecord({ built_from: base.id });
+  const other = await c.addRecord();
+  await c.trust(rootFileText([['root@site-a', root.made.publicLine]]), endorsersFileText([['alice@site-a', alice.made.publicLine]]), root.key);
+  for (const r of [base, child]) await c.addStatement(endorse(r, alice.key, 'alice@site-a', { now: ago }));
+  await c.addStatement(endorse(other, alice.key, 'alice@site-a', { now: ago, expiresAt: new Date(Date.now() + 10 * DAY) }));
+  c.commit();
+  publishHeadStatement(c.dir, instance.key, { instance: 'site-a' });
+  const verify = (...extra: string[]) => runVisor(['verify', '--catalog', c.dir, ...extra]);
+  return { ...c, verify, base, child, other, alice, mallory, instance };
 }
 
 test('every image endorsed: exit 0 with the summary, warning of an expiring endorsement and of a deprecated base; --json gives the same as counts', async (t) => {
@@ -133,7 +100,7 @@ test('an unendorsed image and a revoked base fail, each rule named with its ids,
 
 test('an endorser list the roots did not sign, or an uncommitted change under --head-key: the whole clone is refused as one image is', async (t) => {
   const c = await clone();
-  await c.write('trust/endorsers.json', endorsersFile([['alice@site-a', c.alice.made.publicLine], ['mallory@site-a', c.mallory.made.publicLine]]));
+  await c.write('trust/endorsers.json', endorsersFileText([['alice@site-a', c.alice.made.publicLine], ['mallory@site-a', c.mallory.made.publicLine]]));
   const unsignedList = await c.verify();
   t.is(unsignedList.code, 1);
   t.is(unsignedList.stdout, '');

@@ -1,8 +1,6 @@
 import { join } from 'node:path';
 import type { FileProblem } from '../catalog/CatalogScanner.ts';
-import { readJsonState } from '../localstate/readJsonState.ts';
-import { SerialQueue } from '../localstate/SerialQueue.ts';
-import { writeFileAtomic } from '../localstate/writeFileAtomic.ts';
+import { UpstreamStateFile } from './UpstreamStateFile.ts';
 
 /**
  * The head last taken from each upstream, so that a sync can tell an upstream that moves forward
@@ -12,26 +10,19 @@ import { writeFileAtomic } from '../localstate/writeFileAtomic.ts';
  * When an upstream has really rewritten its history, an admin removes its line there.
  */
 export class UpstreamHeads {
-  private readonly path: string;
-  private readonly queue = new SerialQueue();
-  private heads: Record<string, string> | undefined;
+  private readonly state: UpstreamStateFile<string>;
 
   constructor(gitDir: string) {
-    this.path = join(gitDir, 'visor', 'upstream-heads.json');
+    this.state = new UpstreamStateFile(join(gitDir, 'visor', 'upstream-heads.json'), 'upstream_heads');
   }
 
-  async last(upstream: string): Promise<string | undefined> {
-    this.heads ??= ((await readJsonState(this.path, 'upstream_heads')) as Record<string, string> | undefined) ?? {};
-    return this.heads[upstream];
+  last(upstream: string): Promise<string | undefined> {
+    return this.state.get(upstream);
   }
 
   /** Records the head a sync took (or found already merged). */
   taken(upstream: string, head: string): Promise<void> {
-    return this.queue.run(async () => {
-      const next = { ...(this.heads ?? {}), [upstream]: head };
-      await writeFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`);
-      this.heads = next;
-    });
+    return this.state.set(upstream, head);
   }
 }
 

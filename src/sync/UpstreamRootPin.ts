@@ -4,10 +4,8 @@ import { ROOT_FILE, TRUST_SIGNATURES_FILE } from '../catalog/CatalogLayout.ts';
 import { trustFileTexts, trustFilesAlong } from '../catalog/TrustFileHistory.ts';
 import { GitObjectReader } from '../git/GitObjectReader.ts';
 import { GitRunner } from '../git/GitRunner.ts';
-import { readJsonState } from '../localstate/readJsonState.ts';
-import { SerialQueue } from '../localstate/SerialQueue.ts';
-import { writeFileAtomic } from '../localstate/writeFileAtomic.ts';
 import { describeRoot, pinDigest, rootChainProblems, type PinnedRoot } from '../trust/PinnedRoot.ts';
+import { UpstreamStateFile } from './UpstreamStateFile.ts';
 import { MAX_TRUST_FILE_BYTES, parseRootFile, type RootFile } from '../trust/TrustRoots.ts';
 
 /** What a pinned upstream offered: a problem refuses the sync; else the root to remember, with the head it came with, once the sync is taken. */
@@ -33,12 +31,10 @@ interface Remembered {
  * counts. An admin who must start again from the pin removes the upstream's entry there.
  */
 export class UpstreamRootPin {
-  private readonly path: string;
-  private readonly queue = new SerialQueue();
-  private remembered: Record<string, Remembered> | undefined;
+  private readonly remembered: UpstreamStateFile<Remembered>;
 
   constructor(gitDir: string) {
-    this.path = join(gitDir, 'visor', 'upstream-roots.json');
+    this.remembered = new UpstreamStateFile(join(gitDir, 'visor', 'upstream-roots.json'), 'upstream_roots');
   }
 
   /**
@@ -85,17 +81,12 @@ export class UpstreamRootPin {
 
   /** Remembers the root a sync took (or found already merged) as the one later syncs chain from. */
   accepted(upstream: string, pin: PinnedRoot, offered: { root: RootFile; head: string }): Promise<void> {
-    return this.queue.run(async () => {
-      const next = { ...(this.remembered ?? {}), [upstream]: { pinned: pinDigest(pin), root: offered.root.content, head: offered.head } };
-      await writeFileAtomic(this.path, `${JSON.stringify(next, null, 2)}\n`);
-      this.remembered = next;
-    });
+    return this.remembered.set(upstream, { pinned: pinDigest(pin), root: offered.root.content, head: offered.head });
   }
 
   /** The newest root accepted from the upstream under this pin, if any, and the head it came with. */
   private async acceptedBefore(upstream: string, pin: PinnedRoot): Promise<{ root: RootFile; head: string } | undefined> {
-    this.remembered ??= ((await readJsonState(this.path, 'upstream_roots')) as Record<string, Remembered> | undefined) ?? {};
-    const entry = this.remembered[upstream];
+    const entry = await this.remembered.get(upstream);
     if (entry === undefined || entry.pinned !== pinDigest(pin)) return undefined;
     // A file edited by hand into something that is no root: start again from the pin.
     const root = parseRootFile(JSON.stringify(entry.root)).root;

@@ -12,8 +12,12 @@ import { judgeTrust, type JudgedFailure, type TrustPolicy } from './TrustPolicy.
  * endorsement of it mismatches). Only a regular file is read: a FIFO would block, a link points anywhere.
  */
 export function recordInClone(dir: string, id: string): ImageRecord | undefined {
-  const path = join(dir, recordPath(id));
-  return lstatSync(path, { throwIfNoEntry: false })?.isFile() ? parsedRecord(readText(path), id) : undefined;
+  return parsedRecord(regularFileText(join(dir, recordPath(id))), id);
+}
+
+/** A clone's file, only if it is a regular file: a FIFO would block the read, a link points anywhere. */
+export function regularFileText(path: string): string | undefined {
+  return lstatSync(path, { throwIfNoEntry: false })?.isFile() ? readText(path) : undefined;
 }
 
 /** Whether the clone has something at an image's record path (a record, readable or not). */

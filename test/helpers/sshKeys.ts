@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parsePrivateKeyFile, type SshPrivateKey } from '../../src/trust/SshKeys.ts';
 
 /** A real key made by the real ssh-keygen: its files, public line and fingerprint as ssh-keygen prints it. */
 export interface TestKey {
@@ -33,4 +34,10 @@ export function sshKeygenVerify(key: TestKey, identity: string, message: Buffer,
   writeFileSync(sig, signature);
   const r = spawnSync('ssh-keygen', ['-Y', 'verify', '-f', allowed, '-I', identity, '-n', namespace, '-s', sig], { input: message, encoding: 'utf8' });
   return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
+}
+
+/** A key made by ssh-keygen (makeKey) and the same key parsed for signing here. */
+export function makeSigningKey(dir: string, name: string): { made: TestKey; key: SshPrivateKey } {
+  const made = makeKey(dir, name);
+  return { made, key: parsePrivateKeyFile(readFileSync(made.file, 'utf8')) };
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { lstat, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CliSession } from '../CliSession.ts';
@@ -11,7 +10,7 @@ import { GitObjectReader } from '../../git/GitObjectReader.ts';
 import { describeRoot, readPinnedRoot, rootChainProblems } from '../../trust/PinnedRoot.ts';
 import { parseRootFile } from '../../trust/TrustRoots.ts';
 import type { ImageRecord } from '../../api/ImageRecord.ts';
-import { judgeCatalog, recordInClone, recordPathTaken, type CatalogJudgement, type RuleGroup } from '../../trust/CatalogVerification.ts';
+import { judgeCatalog, recordInClone, recordPathTaken, regularFileText, type CatalogJudgement, type RuleGroup } from '../../trust/CatalogVerification.ts';
 import { CatalogTrustSource } from '../../trust/CatalogEndorsements.ts';
 import { expiryWarnings, trustOf, type ImageTrust } from '../../trust/ImageTrust.ts';
 import { judgeTrust } from '../../trust/TrustPolicy.ts';
@@ -49,7 +48,7 @@ async function checkCloneHead(dir: string, headKey: string, session: CliSession)
 
 /** The clone's endorser list counts only when its trust roots signed it (the rule the hooks apply), whoever edited the clone. */
 async function checkCloneTrustFiles(dir: string): Promise<void> {
-  const problems = await standaloneTrustProblems((path) => readRegularFile(join(dir, path)));
+  const problems = await standaloneTrustProblems(async (path) => regularFileText(join(dir, path)));
   if (problems.length > 0) throw new CliError(`the catalogue at ${dir} has trust files its roots do not vouch for, so none of its endorsements is trusted: ${problems.map((p) => `${p.message} (rule ${p.rule})`).join('; ')}`, ExitCode.failure);
 }
 
@@ -74,7 +73,7 @@ function catalogLines(dir: string, j: CatalogJudgement): string {
  */
 async function checkClonePin(dir: string, file: string): Promise<void> {
   const pin = readPinnedRoot(resolve(file), '--trust-root');
-  const text = (path: string) => readRegularFile(join(dir, path));
+  const text = async (path: string) => regularFileText(join(dir, path));
   const rootText = await text(ROOT_FILE);
   const offered = rootText === undefined ? undefined : parseRootFile(rootText).root;
   if (!offered) throw new CliError(`the catalogue at ${dir} has no valid ${ROOT_FILE}, so it cannot descend from the pinned root ${describeRoot(pin.root)} (rule trust-root-pin)`, ExitCode.failure);
@@ -88,11 +87,6 @@ async function checkClonePin(dir: string, file: string): Promise<void> {
   } finally {
     reader.close();
   }
-}
-
-/** A file's text if it is a regular file: a FIFO would block the read, a link points anywhere. */
-async function readRegularFile(path: string): Promise<string | undefined> {
-  return (await lstat(path).catch(() => undefined))?.isFile() ? readFile(path, 'utf8').catch(() => undefined) : undefined;
 }
 
 /**
