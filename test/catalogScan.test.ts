@@ -8,7 +8,7 @@ import { ParallelScan } from '../src/catalog/ParallelScan.ts';
 import { imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
 import { pollUntil } from './helpers/polling.ts';
 import { loadConfig } from '../src/config/VisorConfig.ts';
-import { takeScan } from '../src/catalog/ScanInFlight.ts';
+import { beginScan, dropScan, joinScan, takeScan } from '../src/catalog/ScanInFlight.ts';
 import { sharedSnapshotPath, startEarlyScan } from '../src/service/EarlyScan.ts';
 import { CatalogIndex, mergeSorted, recordOrder, sortedPositions } from '../src/catalog/CatalogIndex.ts';
 import { parseImageQuery } from '../src/catalog/ImageQuery.ts';
@@ -32,7 +32,7 @@ test('a first-start scan on two threads finds the same records and problems as o
   // Joined once the worker has begun, so both threads read (without the wait this thread can read
   // all 400 files before the worker has loaded).
   await until(() => scan.handedOut > 0);
-  const two = await scan.finish(schema);
+  const two = await scan.join(schema);
   t.is(two.records.length, 400);
   t.true(scan.fromWorker > 0, 'the worker read records');
   t.deepEqual(two.records.map((r) => r.id).sort(), one.records.map((r) => r.id).sort());
@@ -55,7 +55,7 @@ test('a scan begun early and joined late (the worker read every shard) gives the
   t.true(shards >= 64, 'enough shards for a worker');
   await until(() => early.handedOut >= shards);
   t.true(early.handedOut >= shards, 'the worker took every shard before this thread joined');
-  const scanned = await early.finish(schema);
+  const scanned = await early.join(schema);
   t.is(early.fromWorker, 300, 'every record came from the worker');
   const one = scanCatalog(dir, schema);
   const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
@@ -63,6 +63,39 @@ test('a scan begun early and joined late (the worker read every shard) gives the
   t.deepEqual(scanned.problems, one.problems);
   t.is(scanned.records.length, 300);
   t.deepEqual(scanned.newestFirst?.map((r) => r.id), [...one.records].sort(recordOrder('created_at', 'desc')).map((r) => r.id));
+});
+
+test('a shard larger than the worker\'s buffer reaches this thread whole, multi-byte text intact', async (t) => {
+  const dir = await tempDir('visor-scan-big-');
+  for (let i = 0; i < 100; i++) await writeRecordFile(dir, imageRecord({ name: `spread-${i}` }));
+  // 24 records of ~60 KB of two-byte characters in one shard folder: ~1.4 MB, past the first 1 MiB.
+  const big = Array.from({ length: 24 }, (_, i) => imageRecord({ id: `ee${randomUUID().slice(2)}`, name: `big-${i}`, description: `${'\u00e9'.repeat(30_000)} ${i} \u{1F4BF}` }));
+  for (const r of big) await writeRecordFile(dir, r);
+  const schema = new ImageSchema();
+  const scan = new ParallelScan(dir);
+  await until(() => scan.handedOut >= listShards(dir).length);
+  const scanned = await scan.join(schema);
+  t.is(scan.fromWorker, 124, 'the worker read every record, the big shard included');
+  const byId = new Map(scanned.records.map((r) => [r.id, r]));
+  for (const r of big) t.is(byId.get(r.id)?.description, r.description);
+  t.deepEqual(scanned.problems, []);
+});
+
+test('a scan this thread joined early and that is then dropped stops, and the load scans the folder as it is now', async (t) => {
+  const dir = await tempDir('visor-scan-drop-');
+  for (let i = 0; i < 300; i++) await writeRecordFile(dir, imageRecord({ name: `drop-${i}` }));
+  const schema = new ImageSchema();
+  beginScan(dir);
+  joinScan(dir, schema);
+  const dropped = takeScan(dir);
+  beginScan(dir);
+  // What a start that sets strays aside does: the tree changes, the scan begun before is dropped.
+  joinScan(dir, schema);
+  dropScan(dir);
+  await writeRecordFile(dir, imageRecord({ name: 'after-the-drop' }));
+  const fresh = await takeScan(dir).join(schema);
+  t.is(fresh.records.length, 301, 'a new scan, which sees the record written after the drop');
+  t.is((await dropped.join(schema)).records.length, 300, 'a scan taken before the drop is its taker\'s, and ends');
 });
 
 test('a two-thread scan hands the index its records newest first, ties broken on id, as lists are served', async (t) => {
@@ -73,7 +106,7 @@ test('a two-thread scan hands the index its records newest first, ties broken on
   const schema = new ImageSchema();
   const scan = new ParallelScan(dir);
   await pollUntil(() => scan.handedOut, (n) => n > 0, { within: 20_000, every: 1 });
-  const scanned = await scan.finish(schema);
+  const scanned = await scan.join(schema);
   const expected = [...scanned.records].sort(recordOrder('created_at', 'desc'));
   t.is(scanned.records.length, 2000);
   t.true(scan.fromWorker > 0 && scan.fromWorker < 2000, `both threads read records (the worker ${scan.fromWorker} of 2000)`);
@@ -114,7 +147,7 @@ test('a first start begins the scan before the daemon loads, and the catalogue l
   await writeFile(snapshot, '{}');
   startEarlyScan(config);
   await late(1);
-  t.is((await takeScan(catalog).finish(new ImageSchema())).records.length, 301, 'not begun early: the scan sees the later record');
+  t.is((await takeScan(catalog).join(new ImageSchema())).records.length, 301, 'not begun early: the scan sees the later record');
   await rm(join(catalog, 'images', freeShard), { recursive: true });
   await rm(snapshot);
 
@@ -123,7 +156,7 @@ test('a first start begins the scan before the daemon loads, and the catalogue l
   const scan = takeScan(catalog);
   await until(() => scan.handedOut >= shards.length);
   t.true(scan.handedOut >= shards.length, 'the worker took every shard meanwhile');
-  const scanned = await scan.finish(new ImageSchema());
+  const scanned = await scan.join(new ImageSchema());
   t.is(scanned.records.length, 300, 'the scan begun before the later record is the one taken over');
   t.is(scan.fromWorker, 300, 'and its worker read them all');
 });
@@ -143,7 +176,7 @@ test('links, folders and other non-files among the records are reported and neve
   await symlink('/nonexistent/record.json', join(dir, 'images', dangling.slice(0, 2), `${dangling}.json`));
   await mkdir(join(dir, 'images', good.id.slice(0, 2), 'a-folder.json'));
   const schema = new ImageSchema();
-  for (const result of [scanCatalog(dir, schema), await new ParallelScan(dir).finish(schema)]) {
+  for (const result of [scanCatalog(dir, schema), await new ParallelScan(dir).join(schema)]) {
     t.deepEqual(result.records.map((r) => r.id), [good.id], 'only the regular file is a record');
     t.deepEqual(result.problems.filter((p) => p.rule === 'file-mode').map((p) => p.file).sort(), [`images/${elsewhere.id.slice(0, 2)}/${elsewhere.id}.json`, `images/${dangling.slice(0, 2)}/${dangling}.json`, `images/${good.id.slice(0, 2)}/a-folder.json`].sort());
   }

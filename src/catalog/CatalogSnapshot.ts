@@ -81,7 +81,7 @@ export class CatalogSnapshot {
         return this.apply(snapshot, changed);
       }
     }
-    return { ...(await takeScan(this.dir).finish(this.schema)), source: 'scan', reread: 0 };
+    return { ...(await takeScan(this.dir).join(this.schema)), source: 'scan', reread: 0 };
   }
 
   async save(head: string | undefined, records: Iterable<ImageRecord>, problems: FileProblem[]): Promise<void> {

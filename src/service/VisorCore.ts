@@ -10,7 +10,7 @@ import { removeStaleGitState, setStraysAside, undoInterruptedSync } from '../cat
 import { gitDirOf } from '../git/gitDirOf.ts';
 import { checkRecordFile, readRecordText, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
 import { idFromPath } from '../catalog/CatalogLayout.ts';
-import { dropScan } from '../catalog/ScanInFlight.ts';
+import { dropScan, joinScan } from '../catalog/ScanInFlight.ts';
 import { sharedSnapshotPath } from './EarlyScan.ts';
 import { SitePolicy } from '../federation/SitePolicy.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
@@ -57,11 +57,12 @@ interface OpenedCatalog extends ScanResult {
 
 /**
  * Opens (creating on first start) one catalogue repository and loads its records. Its git commands
- * all run before the load: a scan holds the event loop, and git commands after it would wait for
- * its end and then run one by one.
+ * all run before the load, but a scan begun early goes on meanwhile, on this thread too (joinScan):
+ * between the scan's slices, and not after it, or they would wait for its end and run one by one.
  */
 async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: string, strayRoot: string, schema: ImageSchema, logger: Logger, signingKey: SshPrivateKey | undefined): Promise<OpenedCatalog> {
   const existing = await isCatalog(dir);
+  if (existing) joinScan(dir, schema);
   // Before any git command here: a lock left by a killed git would fail them all.
   const gitDir = existing ? gitDirOf(dir) : undefined;
   const removed = gitDir ? await removeStaleGitState(gitDir) : [];
