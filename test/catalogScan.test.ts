@@ -77,7 +77,7 @@ test('a shard larger than the worker\'s buffer reaches this thread whole, multi-
   const scanned = await scan.join(schema);
   t.is(scan.fromWorker, 124, 'the worker read every record, the big shard included');
   const byId = new Map(scanned.records.map((r) => [r.id, r]));
-  for (const r of big) t.is(byId.get(r.id)?.description, r.description);
+  for (const r of big) t.is(byId.get(r.id)?.description, r['description'] as string);
   t.deepEqual(scanned.problems, []);
 });
 

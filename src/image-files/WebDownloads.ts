@@ -3,7 +3,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { PassThrough } from 'node:stream';
-import got, { type RequestError } from 'got';
+import type { RequestError } from 'got';
 import type { ImageRecord } from '../api/ImageRecord.ts';
 import type { Principal } from '../auth/Principal.ts';
 import { TooManyRequests, VisorError } from '../errors/VisorError.ts';
@@ -90,7 +90,9 @@ export class WebDownloads {
     return this.fetch(id, url, caller, mark).finally(() => this.running--);
   }
 
-  private fetch(id: string, url: URL, caller: Principal, mark: { method: string }): Promise<ImageRecord> {
+  private async fetch(id: string, url: URL, caller: Principal, mark: { method: string }): Promise<ImageRecord> {
+    // Loaded on the first download, not with the daemon: got is ~120 ms of a start's module loading.
+    const { default: got } = await import('got');
     const { policy } = this;
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     const source = got.stream(url, {
