@@ -15,7 +15,7 @@ import { conflict, invalidField, unavailable, type VisorError } from '../src/err
 import { DataDirectoryLock } from '../src/service/DataDirectoryLock.ts';
 import type { ServiceMetrics } from '../src/tracking/ServiceMetrics.ts';
 import { requestObserver } from './requestMetrics.ts';
-import { AnyTokenAccount, whyNot } from '../src/glance/AnyTokenAccount.ts';
+import type { AnyTokenAccount } from '../src/glance/AnyTokenAccount.ts';
 
 export interface DaemonOptions {
   configPath?: string;
@@ -70,7 +70,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   // Its failure is reported by the await below, even when it comes before the import is done.
   opening.catch(() => undefined);
   // The HTTP stack loads while the catalogue is read (a first start's scan has a worker meanwhile).
-  const [{ createApp }, { withHotReads }, { auditClientErrors }, { coreMetrics }] = await Promise.all([import('./app.ts'), import('./hotReads.ts'), import('./auditTrail.ts'), import('../src/service/coreMetrics.ts')]).catch(async (error: unknown) => {
+  const [{ createApp }, { withHotReads }, { auditClientErrors }, { coreMetrics }, anyTokenModule] = await Promise.all([import('./app.ts'), import('./hotReads.ts'), import('./auditTrail.ts'), import('../src/service/coreMetrics.ts'), import('../src/glance/AnyTokenAccount.ts')]).catch(async (error: unknown) => {
     await opening.then((c) => c.close()).catch(() => undefined);
     lock.release();
     throw error;
@@ -88,7 +88,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   const metrics = coreMetrics(core);
   let anyToken: AnyTokenAccount | undefined;
   try {
-    anyToken = anyTokenAccountOf(core, logger);
+    anyToken = anyTokenAccountOf(core, logger, anyTokenModule);
   } catch (error) {
     await core.close().catch(() => undefined);
     lock.release();
@@ -161,7 +161,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
  * glance.any_token_account: refused at the start when it names no enabled account (a typo would
  * otherwise show only as 401s), and warned of, as it lets anyone with network access act as it.
  */
-function anyTokenAccountOf(core: VisorCore, logger: Logger): AnyTokenAccount | undefined {
+function anyTokenAccountOf(core: VisorCore, logger: Logger, { AnyTokenAccount, whyNot }: typeof import('../src/glance/AnyTokenAccount.ts')): AnyTokenAccount | undefined {
   const name = core.config.glance.anyTokenAccount;
   if (name === undefined) return undefined;
   const accounts = core.accessControl.accounts;
