@@ -1,13 +1,10 @@
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { invalid, type FieldProblem } from '../errors/VisorError.ts';
 import type { ImageRecord } from '../api/ImageRecord.ts';
-import { isDateTime } from './DateTimeFormat.ts';
+// The schema as ajv compiles it, compiled ahead (src/catalog/ImageRecordCheckSource.ts).
+import { validate as compiledCheck } from './ImageRecordCheck.generated.ts';
 // Imported, not read from a path at run time: the vendored CI checker (a single bundled file) carries it inside.
 import imageSchemaDocument from 'visor/catalog-schema/image.schema.json' with { type: 'json' };
-
-// ajv-formats is CommonJS; its default export arrives wrapped under nodenext.
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 interface PropertySchema {
   readOnly?: boolean;
@@ -22,8 +19,8 @@ interface RecordSchema {
 }
 
 /**
- * The image record schema (catalog-schema/image.schema.json), compiled once. Validation errors
- * come back as FieldProblems naming the field, the rule and what was expected.
+ * The image record schema (catalog-schema/image.schema.json), compiled ahead of time. Validation
+ * errors come back as FieldProblems naming the field, the rule and what was expected.
  */
 export class ImageSchema {
   readonly schema: RecordSchema;
@@ -34,10 +31,7 @@ export class ImageSchema {
   constructor() {
     // A copy: the imported document is one object shared by every importer.
     this.schema = structuredClone(imageSchemaDocument) as unknown as RecordSchema;
-    const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-    addFormats(ajv);
-    ajv.addFormat('date-time', isDateTime);
-    this.check = ajv.compile(this.schema);
+    this.check = compiledCheck as unknown as ValidateFunction;
     const entries = Object.entries(this.schema.properties);
     this.fields = new Set(entries.map(([name]) => name));
     this.readOnlyFields = new Set(entries.filter(([, p]) => p.readOnly === true).map(([name]) => name));
