@@ -21,6 +21,7 @@ const SLICE_MS = 20;
  * default order.
  */
 export type ScanMessage = { bytes: ArrayBuffer; ends: Int32Array } | { done: true; problems: FileProblem[]; newestFirst: Int32Array };
+// This thread answers each { bytes } message by handing the bytes' ArrayBuffer back, parsed, for reuse.
 
 /**
  * A full scan (a first start, with no index snapshot) on two threads. A worker and this thread take
@@ -148,6 +149,8 @@ export class ParallelScan {
         this.theirs.push(shareRepeatedStrings(JSON.parse(bytes.toString('utf8', start, end)) as ImageRecord));
         start = end;
       }
+      // Back to the worker, which fills it again rather than fault in a new one.
+      this.port!.postMessage(m.bytes, [m.bytes]);
     }
   }
 
