@@ -57,6 +57,17 @@ export class CatalogRepositories {
     }
   }
 
+  /**
+   * Private records found in the shared catalogue (src/catalog/RecordPlacement.ts): each moves as an
+   * image made private does, added to the private catalogue first, then removed from the shared one
+   * under removalMessage; copies the private catalogue holds already are only removed. Queued all at
+   * once, so the writers commit them in batches.
+   */
+  async takeIntoPrivate(move: readonly ImageRecord[], leftBehind: readonly ImageRecord[], author: CommitAuthor): Promise<void> {
+    await Promise.all(move.map((r) => this.private.writer.commit({ changes: [{ path: recordPath(r.id), content: serializeRecord(r, this.schema) }], author, message: `Move private image ${r.id} here from the shared catalogue` })));
+    await Promise.all([...move, ...leftBehind].map((r) => this.shared.writer.commit({ changes: [{ path: recordPath(r.id), content: null }], author, message: removalMessage(r) })));
+  }
+
   async remove(record: ImageRecord, author: CommitAuthor, message: string): Promise<void> {
     await this.of(scopeOf(record)).writer.commit({ changes: [{ path: recordPath(record.id), content: null }], author, message });
   }

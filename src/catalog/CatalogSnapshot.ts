@@ -11,11 +11,14 @@ import { holdYoungGeneration } from './YoungGenerationHold.ts';
 import { shareRepeatedStrings } from './SharedStrings.ts';
 
 /**
- * 2: a header line (version, head, record count, problems), then one record per line. Version 1 was
+ * A header line (version, head, record count, problems), then one record per line. Version 1 was
  * one JSON document: parsing it needed its whole text as one string (~70 MB at 100,000 images), which
- * stayed resident as garbage until the next full collection, past the daemon's ready.
+ * stayed resident as garbage until the next full collection, past the daemon's ready. Version 2, the
+ * same form, was written before a start moved private records out of the shared catalogue
+ * (src/catalog/RecordPlacement.ts): its private snapshot could list records whose files only the
+ * shared catalogue held, so it is not trusted.
  */
-const VERSION = 2;
+const VERSION = 3;
 /** Bytes read at a time; a longer line grows the buffer. */
 const READ_CHUNK = 1 << 20;
 /** Records written at a time. */

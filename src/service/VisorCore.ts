@@ -48,6 +48,8 @@ import { AccessControl } from '../access/AccessControl.ts';
 import { SiteTrust } from '../trust/SiteTrust.ts';
 import { unavailable, VisorError } from '../errors/VisorError.ts';
 import { CatalogRepositories, scopeOf, type CatalogRepository, type CatalogScope } from '../catalog/CatalogRepositories.ts';
+import { placeRecords } from '../catalog/RecordPlacement.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
 
 interface OpenedCatalog extends ScanResult {
   repo: CatalogRepository;
@@ -322,18 +324,30 @@ export class VisorCore {
     } catch (error) {
       await fail(error);
     }
-    index = new CatalogIndex(shared.records, shared.newestFirst);
-    for (const r of priv.records) {
+    const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
+    // Each record is served from the catalogue its access puts it in, which every write, delete and
+    // snapshot goes by: a private one the shared catalogue holds is moved now, before anything reads it.
+    const placement = placeRecords(shared.records, priv.records, (r) => accessControl.identity.isHome(r));
+    if (placement.move.length > 0 || placement.leftBehind.length > 0) {
+      await catalogs.takeIntoPrivate(placement.move, placement.leftBehind, { name: 'visor', email: 'visor@visor.invalid' }).catch(fail);
+      const ids = [...placement.move, ...placement.leftBehind].map((r) => r.id);
+      logger.warn({ images: ids.length, ids: ids.slice(0, 20) }, "private images found in the shared catalogue were moved into the private one; the shared catalogue's history still holds them, as does every clone or mirror that fetched it");
+    }
+    for (const scope of ['shared', 'private'] as const) {
+      for (const p of placement.problems[scope]) logger.warn({ scope, file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
+    }
+    const served = (records: ImageRecord[]) => (placement.skipped.size === 0 ? records : records.filter((r) => !placement.skipped.has(r)));
+    index = new CatalogIndex(served(shared.records), shared.newestFirst && served(shared.newestFirst));
+    for (const r of served(priv.records)) {
       // The same id in both: a move cut short by a stop. The private copy wins: never expose by accident.
       if (index.get(r.id)) logger.warn({ image: r.id }, 'image found in both catalogues; serving the private one');
       index.put(r);
     }
     index.warm();
-    const catalogs = new CatalogRepositories(shared.repo, priv.repo, schema);
     const records = index;
     siteTrust = new SiteTrust({ policy: trustPolicy, statementDirs: [shared.repo.dir, priv.repo.dir], trustDir: shared.repo.dir, record: (id) => records.get(id) });
     const fetched = await FetchedFiles.open(config.dataDir).catch(fail);
-    const core = new VisorCore({ fetched, config, logger, schema, index, catalogs, stores, stats, accessControl, invalidByScope: { shared: shared.problems, private: priv.problems }, snapshots: { shared: shared.snapshot, private: priv.snapshot }, siteTrust });
+    const core = new VisorCore({ fetched, config, logger, schema, index, catalogs, stores, stats, accessControl, invalidByScope: { shared: [...shared.problems, ...placement.problems.shared], private: [...priv.problems, ...placement.problems.private] }, snapshots: { shared: shared.snapshot, private: priv.snapshot }, siteTrust });
     const recovered = await core.ledger.recoverInterruptedUploads().catch(async (error: unknown) => {
       await core.close().catch(() => undefined);
       throw error;

@@ -2,12 +2,17 @@
  * Benchmark catalogue generator: writes N valid image records straight into a new VISOR catalogue
  * (a Git repository, branch main) without going through the API, and commits them in one commit.
  *
- *   node test/bench/generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack] [--public] [--origin NAME]
+ *   node test/bench/generateCatalog.ts DIR N [--seed S] [--private-dir PDIR] [--ids FILE] [--ids-count K] [--no-pack] [--public] [--origin NAME]
  *
- * DIR must not exist or be empty. Layout: DIR/visor-catalog.json ({"schema_version": 1}) and
- * DIR/images/<first two chars of id>/<id>.json, one pretty-printed record per file, keys in the
- * schema's order. Records vary in name, architecture, disk, sizes, tags, series and created_at;
- * access is mostly public (all public with --public: a public catalogue that daemons follow), status is available. Output is deterministic for a given seed.
+ * DIR must not exist or be empty. Layout: DIR/visor-catalog.json ({"schema_version": 1,
+ * "visibility": "public"}) and DIR/images/<first two chars of id>/<id>.json, one pretty-printed
+ * record per file, keys in the schema's order. Records vary in name, architecture, disk, sizes,
+ * tags, series and created_at; status is available. Access is mostly public (all public with
+ * --public: a public catalogue that daemons follow); the private ones (~10 %) go where a daemon
+ * keeps them, a private catalogue of the same layout ("visibility": "private"), committed and packed
+ * the same way: PDIR, by default DIR's sibling private-catalog (a daemon's default private_path
+ * when DIR is <data_dir>/catalog), written only when there are private records. Output is
+ * deterministic for a given seed, whatever the directories.
  * --origin NAME: the records are another instance's (their `origin`), as an upstream's are.
  * --ids FILE writes K (default 1000) ids of public records, one a line (for the show benchmark).
  * After the commit the repository is packed (git repack -a -d), as a cloned catalogue would be,
@@ -15,13 +20,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { prng } from './seededRandom.ts';
 
 interface Options {
   dir: string;
   count: number;
   seed: number;
+  privateDir: string;
   idsFile: string | undefined;
   idsCount: number;
   pack: boolean;
@@ -31,14 +37,14 @@ interface Options {
 
 function usage(message: string): never {
   process.stderr.write(
-    `${message}\nusage: generateCatalog.ts DIR N [--seed S] [--ids FILE] [--ids-count K] [--no-pack] [--public] [--origin NAME]\n`,
+    `${message}\nusage: generateCatalog.ts DIR N [--seed S] [--private-dir PDIR] [--ids FILE] [--ids-count K] [--no-pack] [--public] [--origin NAME]\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv: string[]): Options {
   const positional: string[] = [];
-  const opts: Options = { dir: '', count: 0, seed: 1, idsFile: undefined, idsCount: 1000, pack: true, publicOnly: false, origin: undefined };
+  const opts: Options = { dir: '', count: 0, seed: 1, privateDir: '', idsFile: undefined, idsCount: 1000, pack: true, publicOnly: false, origin: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const value = (): string => {
@@ -47,6 +53,7 @@ function parseArgs(argv: string[]): Options {
       return v;
     };
     if (a === '--seed') opts.seed = Number(value());
+    else if (a === '--private-dir') opts.privateDir = value();
     else if (a === '--ids') opts.idsFile = value();
     else if (a === '--ids-count') opts.idsCount = Number(value());
     else if (a === '--no-pack') opts.pack = false;
@@ -57,6 +64,7 @@ function parseArgs(argv: string[]): Options {
   }
   if (positional.length !== 2) usage('expected DIR and N');
   opts.dir = positional[0] as string;
+  if (opts.privateDir === '') opts.privateDir = join(dirname(resolve(opts.dir)), 'private-catalog');
   opts.count = Number(positional[1]);
   if (!Number.isInteger(opts.count) || opts.count < 0) usage(`N must be a non-negative integer, not ${positional[1]}`);
   if (!Number.isFinite(opts.seed)) usage('--seed must be a number');
@@ -158,10 +166,22 @@ function main(): void {
   ];
 
   const dir = opts.dir;
-  if (existsSync(dir) && readdirSync(dir).length > 0) usage(`${dir} exists and is not empty`);
+  const privateDir = opts.privateDir;
+  for (const d of [dir, privateDir]) if (existsSync(d) && readdirSync(d).length > 0) usage(`${d} exists and is not empty`);
+  if (resolve(dir) === resolve(privateDir)) usage('--private-dir must not be DIR');
   const t0 = performance.now();
-  mkdirSync(join(dir, 'images'), { recursive: true });
-  writeFileSync(join(dir, 'visor-catalog.json'), `${JSON.stringify({ schema_version: 1 }, null, 2)}\n`);
+  /** A catalogue folder as a daemon lays it out, made when its first record is written. */
+  const made = new Set<string>();
+  const catalogue = (root: string, visibility: 'public' | 'private'): string => {
+    if (!made.has(root)) {
+      mkdirSync(join(root, 'images'), { recursive: true });
+      writeFileSync(join(root, 'visor-catalog.json'), `${JSON.stringify({ schema_version: 1, visibility }, null, 2)}\n`);
+      made.add(root);
+    }
+    return root;
+  };
+  // The shared catalogue exists even when empty; the private one only with a private record in it.
+  catalogue(dir, 'public');
 
   const now = Date.now();
   const spanMs = 3 * 365 * 24 * 3600 * 1000; // created_at spread over three years
@@ -169,6 +189,7 @@ function main(): void {
   const publicIds: string[] = [];
   const seriesCounter = new Map<string, number>();
   let publicCount = 0;
+  let privateCount = 0;
 
   for (let n = 0; n < opts.count; n++) {
     const id = uuid();
@@ -240,11 +261,13 @@ function main(): void {
       record.properties = properties;
     }
 
-    const shard = id.slice(0, 2);
-    const shardDir = join(dir, 'images', shard);
-    if (!madeShards.has(shard)) {
+    // A daemon's shared catalogue never holds a private record: it lives in the private catalogue.
+    const root = access === 'public' ? dir : catalogue(privateDir, 'private');
+    if (access === 'private') privateCount++;
+    const shardDir = join(root, 'images', id.slice(0, 2));
+    if (!madeShards.has(shardDir)) {
       mkdirSync(shardDir, { recursive: true });
-      madeShards.add(shard);
+      madeShards.add(shardDir);
     }
     writeFileSync(join(shardDir, `${id}.json`), `${JSON.stringify(record, null, 2)}\n`);
 
@@ -260,7 +283,7 @@ function main(): void {
   }
   const tWritten = performance.now();
 
-  const git = (...args: string[]): void => {
+  const git = (cwd: string, ...args: string[]): void => {
     execFileSync(
       'git',
       [
@@ -268,17 +291,20 @@ function main(): void {
         '-c', 'gc.auto=0', '-c', 'maintenance.auto=false', '-c', 'core.fsync=none',
         ...args,
       ],
-      { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 64 * 1024 * 1024 },
+      { cwd, stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 64 * 1024 * 1024 },
     );
   };
-  git('init', '-q', '-b', 'main');
-  // When packing: every blob straight into one pack (bulk check-in: every file counts as 'big'), as
-  // a clone has it, instead of 100,000 loose objects that the repack would then delete: on a file
-  // system mounted with discard that deletion took a minute or more, the disk busy all along.
-  git(...(opts.pack ? ['-c', 'core.bigFileThreshold=1'] : []), 'add', '-A');
-  git('commit', '-q', '--no-verify', '-m', `bench: generated catalogue of ${opts.count} images (seed ${opts.seed})`);
+  for (const root of made) {
+    git(root, 'init', '-q', '-b', 'main');
+    // When packing: every blob straight into one pack (bulk check-in: every file counts as 'big'), as
+    // a clone has it, instead of 100,000 loose objects that the repack would then delete: on a file
+    // system mounted with discard that deletion took a minute or more, the disk busy all along.
+    git(root, ...(opts.pack ? ['-c', 'core.bigFileThreshold=1'] : []), 'add', '-A');
+    const held = root === dir ? publicCount : privateCount;
+    git(root, 'commit', '-q', '--no-verify', '-m', `bench: generated catalogue of ${held} images (${root === dir ? 'public' : 'private'}; seed ${opts.seed})`);
+  }
   const tCommitted = performance.now();
-  if (opts.pack) git('repack', '-a', '-d', '-q', '--window=0');
+  if (opts.pack) for (const root of made) git(root, 'repack', '-a', '-d', '-q', '--window=0');
   const tPacked = performance.now();
 
   if (opts.idsFile !== undefined) writeFileSync(opts.idsFile, publicIds.length ? `${publicIds.join('\n')}\n` : '');
@@ -286,8 +312,10 @@ function main(): void {
   process.stdout.write(
     `${JSON.stringify({
       dir,
+      private_dir: privateCount > 0 ? privateDir : null,
       images: opts.count,
       public: publicCount,
+      private: privateCount,
       series: seriesCounter.size,
       ids_written: opts.idsFile !== undefined ? publicIds.length : 0,
       write_ms: Math.round(tWritten - t0),

@@ -20,7 +20,7 @@
 #   BENCH_KEEP=1            keep the temporary directory (logs, catalogues) for inspection
 #   VISOR_* variables (e.g. VISOR_LOG_LEVEL=warn, VISOR_FS_FSYNC=false) pass through to the daemon,
 #                           except VISOR_DATA_DIR, VISOR_HOST and VISOR_PORT, which the script sets, and
-#                           VISOR_CATALOG_PATH, VISOR_CONFIG and VISOR_PUBLIC_URL, which it unsets
+#                           VISOR_CATALOG_PATH, VISOR_PRIVATE_CATALOG_PATH, VISOR_CONFIG and VISOR_PUBLIC_URL, which it unsets
 #
 # Every server listens on 127.0.0.1 on a free port; every load loop is bounded in count and time; the
 # script stops only the processes it started, by PID; all temporary data lives in one mktemp -d
@@ -227,7 +227,7 @@ start_daemon() {
   shell_cpu_ms s0
   stamp_us t0
   # catalogue and config come from $data and $CONFIG only, whatever the caller's environment says
-  (cd "$ROOT" && unset VISOR_CATALOG_PATH VISOR_CONFIG VISOR_PUBLIC_URL &&
+  (cd "$ROOT" && unset VISOR_CATALOG_PATH VISOR_PRIVATE_CATALOG_PATH VISOR_CONFIG VISOR_PUBLIC_URL &&
     VISOR_DATA_DIR="$data" VISOR_PORT="$port" VISOR_HOST=127.0.0.1 \
       exec "$NODE" "$VISOR_JS" serve --config "$CONFIG") >"$DAEMON_LOG" 2>&1 &
   DAEMON_PID=$!
@@ -283,13 +283,15 @@ record_start() {
 }
 admin_token() { tr -d ' \n\r\t' <"$1/admin-token"; }
 
-# generate NAME N [extra args]: a catalogue of N images in $WORK/data-NAME/catalog; echoes the data dir.
+# generate NAME N [extra args]: a catalogue of N images in $WORK/data-NAME: the public ones in
+# catalog/, the private ones (~10 %) in private-catalog/, where the daemon keeps them (its default
+# catalog.private_path); echoes the data dir.
 generate() {
   local name="$1" n="$2" data; shift 2
   data="$WORK/data-$name"
   mkdir -p "$data"
   log "generating a catalogue of $n images"
-  "$NODE" "$BENCH_DIR/generateCatalog.ts" "$data/catalog" "$n" "$@" >"$WORK/gen-$name.json" || return 1
+  "$NODE" "$BENCH_DIR/generateCatalog.ts" "$data/catalog" "$n" --private-dir "$data/private-catalog" "$@" >"$WORK/gen-$name.json" || return 1
   record "catalogs.$name" "$(cat "$WORK/gen-$name.json")"
   # flush the new files now, so their write-back does not run during the measurements
   sync
@@ -391,7 +393,7 @@ bench_reads() {
     settle
     start_daemon "reads-$size-later" "$data" && record_start "reads.$size.later_start"
     stop_daemon
-    find "$data" -mindepth 1 -maxdepth 1 ! -name catalog -exec rm -rf {} +
+    find "$data" -mindepth 1 -maxdepth 1 ! -name catalog ! -name private-catalog -exec rm -rf {} +
     settle
     if start_daemon "reads-$size-first-again" "$data"; then
       record_start "reads.$size.first_start_again"
@@ -400,8 +402,8 @@ bench_reads() {
     stop_daemon
     # And once with the catalogue out of the page cache (as after a reboot, or on this VM after a
     # few idle minutes): what a first start costs when it must read its 100,000 files from disk.
-    find "$data" -mindepth 1 -maxdepth 1 ! -name catalog -exec rm -rf {} +
-    if evict_cache "$data/catalog"; then
+    find "$data" -mindepth 1 -maxdepth 1 ! -name catalog ! -name private-catalog -exec rm -rf {} +
+    if evict_cache "$data/catalog" && evict_cache "$data/private-catalog"; then
       settle
       start_daemon "reads-$size-first-cold" "$data" && record_start "reads.$size.first_start_cold"
       stop_daemon
