@@ -9,8 +9,7 @@ import { loadConfig, type ConfigFile, type VisorConfig } from '../src/config/Vis
 import { createLogger, type Logger } from '../src/log/Logger.ts';
 import type { VisorCore } from '../src/service/VisorCore.ts';
 import type { HttpServices } from './app.ts';
-import { startEarlyScan } from '../src/service/EarlyScan.ts';
-import { dropScan } from '../src/catalog/ScanInFlight.ts';
+import { dropEarlyScans, startEarlyScan } from '../src/service/EarlyScan.ts';
 import { conflict, invalidField, unavailable, type VisorError } from '../src/errors/VisorError.ts';
 import { DataDirectoryLock } from '../src/service/DataDirectoryLock.ts';
 import type { ServiceMetrics } from '../src/tracking/ServiceMetrics.ts';
@@ -56,14 +55,14 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
     lock.release();
     throw error;
   });
-  // A first start's scan begins before the rest of the daemon loads: it is most of that start.
+  // A first start's scans begin before the rest of the daemon loads: they are most of that start.
   startEarlyScan(config);
   let opening: Promise<VisorCore>;
   try {
     const { VisorCore } = await import('../src/service/VisorCore.ts');
     opening = VisorCore.open(config, logger, lock);
   } catch (error) {
-    dropScan(config.catalog.path);
+    dropEarlyScans(config);
     lock.release();
     throw error;
   }

@@ -11,7 +11,7 @@ import { gitDirOf } from '../git/gitDirOf.ts';
 import { checkRecordFile, readRecordText, type FileProblem, type ScanResult } from '../catalog/CatalogScanner.ts';
 import { idFromPath } from '../catalog/CatalogLayout.ts';
 import { dropScan, joinScan } from '../catalog/ScanInFlight.ts';
-import { sharedSnapshotPath } from './EarlyScan.ts';
+import { dropEarlyScans, privateSnapshotPath, sharedSnapshotPath } from './EarlyScan.ts';
 import { SitePolicy } from '../federation/SitePolicy.ts';
 import { UpstreamFollower } from '../sync/UpstreamFollower.ts';
 import { HeadPublisher } from '../federation/HeadPublisher.ts';
@@ -270,16 +270,16 @@ export class VisorCore {
   }
 
   /**
-   * With no snapshot the shared catalogue is scanned in full on two threads: the scan the daemon
-   * began before loading this module (startEarlyScan), or one begun by the load, while this thread
-   * compiles the schema and opens the rest.
+   * With no snapshot a catalogue is scanned in full on two threads: the scan the daemon began before
+   * loading this module (startEarlyScan), or one begun by the load, joined by this thread between its
+   * other steps.
    */
   static async open(config: VisorConfig, logger: Logger, lock?: FolderLock): Promise<VisorCore> {
     try {
       return await VisorCore.openWith(config, logger, sharedSnapshotPath(config), lock);
     } finally {
-      // A start that failed before its load took the scan over.
-      dropScan(config.catalog.path);
+      // A start that failed before its loads took the scans over.
+      dropEarlyScans(config);
     }
   }
 
@@ -313,7 +313,7 @@ export class VisorCore {
     const [[shared, priv], stores, accessControl] = await allSettled([
       allSettled([
         closing(openCatalog('shared', config.catalog.path, sharedSnapshot, join(config.dataDir, 'strays', 'shared'), schema, logger, signingKey).catch(catalogueFailure('catalog.path', config.catalog.path)), (c) => c.repo.writer.close()),
-        closing(openCatalog('private', config.catalog.privatePath, join(config.dataDir, 'private-catalog-index.json'), join(config.dataDir, 'strays', 'private'), schema, logger, signingKey).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
+        closing(openCatalog('private', config.catalog.privatePath, privateSnapshotPath(config), join(config.dataDir, 'strays', 'private'), schema, logger, signingKey).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
       ] as const),
       closing(openStores(config), closeStores),
       closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats, expiring: () => siteTrust?.expiring() ?? { days: 0, endorsements: [] } }, trustPolicy ? { treatment: (id) => siteTrust?.treatment(id), judge: (id) => siteTrust?.judge(id), subject: (id) => siteTrust?.subject(id) } : undefined), (a) => a.close()),
