@@ -9,7 +9,7 @@ import { imageRecord, tempDir, writeRecordFile } from './helpers/gitRepos.ts';
 import { pollUntil } from './helpers/polling.ts';
 import { loadConfig } from '../src/config/VisorConfig.ts';
 import { beginScan, dropScan, joinScan, takeScan } from '../src/catalog/ScanInFlight.ts';
-import { sharedSnapshotPath, startEarlyScan } from '../src/service/EarlyScan.ts';
+import { dropEarlyScans, sharedSnapshotPath, startEarlyScan } from '../src/service/EarlyScan.ts';
 import { CatalogIndex, mergeSorted, recordOrder, sortedPositions } from '../src/catalog/CatalogIndex.ts';
 import { parseImageQuery } from '../src/catalog/ImageQuery.ts';
 import type { ImageRecord } from '../src/api/ImageRecord.ts';
@@ -159,6 +159,23 @@ test('a first start begins the scan before the daemon loads, and the catalogue l
   const scanned = await scan.join(new ImageSchema());
   t.is(scanned.records.length, 300, 'the scan begun before the later record is the one taken over');
   t.is(scan.fromWorker, 300, 'and its worker read them all');
+});
+
+test('a first start begins the private catalogue\'s scan early too, and a failed start drops both', async (t) => {
+  const dataDir = await tempDir('visor-scan-private-');
+  const config = loadConfig({ overrides: { data_dir: dataDir }, env: { HOME: dataDir } });
+  for (let i = 0; i < 300; i++) await writeRecordFile(config.catalog.privatePath, imageRecord({ name: `own-${i}`, access: 'private' }));
+  const shards = listShards(config.catalog.privatePath);
+  const freeShard = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0')).find((s) => !shards.includes(s))!;
+  startEarlyScan(config);
+  // In a shard folder of its own, written after the scan began: a scan begun before does not know it.
+  await writeRecordFile(config.catalog.privatePath, imageRecord({ id: `${freeShard}${randomUUID().slice(2)}`, access: 'private' }));
+  t.is((await takeScan(config.catalog.privatePath).join(new ImageSchema())).records.length, 300, 'the scan taken over was begun before the later record');
+
+  startEarlyScan(config);
+  dropEarlyScans(config);
+  await writeRecordFile(config.catalog.privatePath, imageRecord({ name: 'after', access: 'private' }));
+  t.is((await takeScan(config.catalog.privatePath).join(new ImageSchema())).records.length, 302, 'dropped: the next load scans afresh');
 });
 
 test('links, folders and other non-files among the records are reported and never read, on one thread or two', async (t) => {
