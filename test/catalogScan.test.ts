@@ -123,6 +123,22 @@ test('a two-thread scan hands the index its records newest first, ties broken on
   t.deepEqual(ids(given), ids(sorted));
 });
 
+test('two catalogues\' records make one index at once: the preferred copy wins a shared id, the default order stays whole', (t) => {
+  const older = (n: number) => new Date(Date.UTC(2026, 0, 1 + n)).toISOString();
+  const other = Array.from({ length: 50 }, (_, i) => imageRecord({ created_at: older(i) }) as unknown as ImageRecord);
+  const preferred = Array.from({ length: 20 }, (_, i) => imageRecord({ created_at: older(i * 2 + 1), access: 'private' }) as unknown as ImageRecord);
+  const twin = { ...other[7]!, access: 'private', name: 'the private copy' } as ImageRecord;
+  preferred.push(twin);
+  const order = recordOrder('created_at', 'desc');
+  const both: string[] = [];
+  const index = CatalogIndex.ofBoth({ records: other, newestFirst: [...other].sort(order) }, { records: preferred }, (id) => both.push(id));
+  t.deepEqual(both, [twin.id]);
+  t.is(index.size, 70);
+  t.is(index.get(twin.id)?.name, 'the private copy');
+  const expected = [...other.filter((r) => r.id !== twin.id), ...preferred].sort(order).map((r) => r.id);
+  t.deepEqual(index.query(parseImageQuery({ limit: '1000' }, new ImageSchema()), () => true).items.map((r) => r.id), expected);
+});
+
 test('sorted shares merge into one list in the same order', (t) => {
   const records = Array.from({ length: 50 }, (_, i) => imageRecord({ created_at: `2026-01-0${1 + (i % 3)}T00:00:00.000Z` }) as unknown as ImageRecord);
   const order = recordOrder('created_at', 'desc');

@@ -66,6 +66,12 @@ export function mergeSorted(a: readonly ImageRecord[], b: readonly ImageRecord[]
   return out;
 }
 
+/** A catalogue's records as its load gives them: `newestFirst`, if given, the same in DEFAULT_ORDER. */
+export interface LoadedRecords {
+  records: ImageRecord[];
+  newestFirst?: ImageRecord[];
+}
+
 interface SortedOrder {
   cmp: (a: ImageRecord, b: ImageRecord) => number;
   list: ImageRecord[];
@@ -86,6 +92,29 @@ export class CatalogIndex {
    * namers, found without reading every record (~5 ms at 100,000) on each link, delete or download.
    */
   private borrowed: Map<string, string[]> | undefined;
+
+  /**
+   * The index of two catalogues' records, `preferred`'s record winning where both hold an id (each
+   * such id goes to `onBoth`). Built at once, not by puts: once the default order is sorted (a first
+   * start's scan sorts it), each put splices into it, and 10,000 of them into 90,000 took ~0.1-0.3 s
+   * just before ready.
+   */
+  static ofBoth(other: LoadedRecords, preferred: LoadedRecords, onBoth: (id: string) => void): CatalogIndex {
+    const preferredIds = new Set(preferred.records.map((r) => r.id));
+    let both = false;
+    for (const r of other.records) {
+      if (!preferredIds.has(r.id)) continue;
+      both = true;
+      onBoth(r.id);
+    }
+    const kept = (list: ImageRecord[]) => (both ? list.filter((r) => !preferredIds.has(r.id)) : list);
+    let newestFirst: ImageRecord[] | undefined;
+    if (other.newestFirst) {
+      const theirs = preferred.newestFirst ?? Array.from(sortedPositions(preferred.records, DEFAULT_ORDER.sort, DEFAULT_ORDER.dir), (i) => preferred.records[i]!);
+      newestFirst = mergeSorted(kept(other.newestFirst), theirs, recordOrder(DEFAULT_ORDER.sort, DEFAULT_ORDER.dir));
+    }
+    return new CatalogIndex([...kept(other.records), ...preferred.records], newestFirst);
+  }
 
   /** `newestFirst`, if given, holds the same records in DEFAULT_ORDER (a first start's scan sorts them on two threads). */
   constructor(records: Iterable<ImageRecord> = [], newestFirst?: ImageRecord[]) {

@@ -337,12 +337,9 @@ export class VisorCore {
       for (const p of placement.problems[scope]) logger.warn({ scope, file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
     }
     const served = (records: ImageRecord[]) => (placement.skipped.size === 0 ? records : records.filter((r) => !placement.skipped.has(r)));
-    index = new CatalogIndex(served(shared.records), shared.newestFirst && served(shared.newestFirst));
-    for (const r of served(priv.records)) {
-      // The same id in both: a move cut short by a stop. The private copy wins: never expose by accident.
-      if (index.get(r.id)) logger.warn({ image: r.id }, 'image found in both catalogues; serving the private one');
-      index.put(r);
-    }
+    const loaded = (c: OpenedCatalog) => ({ records: served(c.records), ...(c.newestFirst ? { newestFirst: served(c.newestFirst) } : {}) });
+    // The same id in both: a move cut short by a stop. The private copy wins: never expose by accident.
+    index = CatalogIndex.ofBoth(loaded(shared), loaded(priv), (id) => logger.warn({ image: id }, 'image found in both catalogues; serving the private one'));
     index.warm();
     const records = index;
     siteTrust = new SiteTrust({ policy: trustPolicy, statementDirs: [shared.repo.dir, priv.repo.dir], trustDir: shared.repo.dir, record: (id) => records.get(id) });
