@@ -7,7 +7,7 @@ import { startTestDaemon } from './helpers/daemon.ts';
 import { jsonRequest, authed } from './helpers/http.ts';
 import { git, imageRecord, statusWhenSettled, writeRecordFile } from './helpers/gitRepos.ts';
 import { createImage } from './helpers/images.ts';
-import { initCatalog } from '../src/catalog/CatalogRepo.ts';
+import { configureCatalogRepo, initCatalog } from '../src/catalog/CatalogRepo.ts';
 import { validateCatalog } from '../src/catalog/CatalogValidator.ts';
 
 test('catalog init creates a git repository with a README, the catalogue config and one commit', async (t) => {
@@ -223,4 +223,26 @@ test('a damaged index snapshot is ignored and the catalogue scanned in full', as
   const third = await startTestDaemon({ dataDir: d.dataDir, config: { server: { port } } });
   t.deepEqual(((await (await fetch(`${third.url}/images`)).json()) as { images: { name: string }[] }).images.map((i) => i.name), ['survivor']);
   await third.stop();
+});
+
+test('a clone\'s first start gives its repository the catalogue settings (a clone brings none), and a later start finds them set', async (t) => {
+  const source = await mkdtemp(join(tmpdir(), 'visor-config-src-'));
+  await initCatalog(source);
+  const clone = await mkdtemp(join(tmpdir(), 'visor-config-clone-'));
+  git(clone, 'clone', '-q', source, '.');
+  const setting = (key: string) => {
+    try {
+      return git(clone, 'config', '--local', '--get', key).trim();
+    } catch {
+      return undefined;
+    }
+  };
+  t.is(setting('merge.visor-json.driver'), undefined, 'git clone copies no repository settings');
+  await configureCatalogRepo(clone);
+  t.is(setting('core.fsync'), 'committed,index');
+  t.is(setting('gc.auto'), '0');
+  t.regex(setting('merge.visor-json.driver') ?? '', /catalog merge-driver %O %A %B %P$/);
+  const before = await readFile(join(clone, '.git', 'config'), 'utf8');
+  await configureCatalogRepo(clone);
+  t.is(await readFile(join(clone, '.git', 'config'), 'utf8'), before, 'set already: nothing written again');
 });

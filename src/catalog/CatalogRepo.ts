@@ -105,15 +105,20 @@ function catalogRepoConfig(): Array<[string, string]> {
 
 export async function configureCatalogRepo(dir: string): Promise<void> {
   const git = new GitRunner(dir);
-  // Only what differs is written (a start then runs one git command, not six); one at a time, as
-  // git config writes take a lock on .git/config.
+  // Only what differs is written (a start then runs one git command, not six), one write after
+  // another, as git config writes take a lock on .git/config, in one shell: a fresh clone's first
+  // start needs all six, and each spawn from a daemon whose catalogue is loading costs its main
+  // thread ~10-50 ms (the fork copies a growing heap's page tables).
   const current = new Map<string, string>();
   for (const entry of (await git.run(['config', '--local', '--list', '-z'])).stdout.split('\0')) {
     const eol = entry.indexOf('\n');
     if (eol > 0) current.set(entry.slice(0, eol), entry.slice(eol + 1));
   }
   // git lists names in lower case (none of ours has a subsection with capitals, where case counts).
-  for (const [key, value] of catalogRepoConfig()) if (current.get(key.toLowerCase()) !== value) await git.run(['config', key, value]);
+  const writes = catalogRepoConfig()
+    .filter(([key, value]) => current.get(key.toLowerCase()) !== value)
+    .map(([key, value]) => ['config', key, value]);
+  if (writes.length > 0) await git.runSequence(writes);
 }
 
 const REFUSE_PUSH = `#!/bin/sh
