@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { open, rename, mkdir, stat, unlink } from 'node:fs/promises';
+import { open, rename, mkdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 
@@ -17,10 +17,9 @@ export async function writeLooseObject(gitDir: string, type: 'commit' | 'blob', 
   const dir = join(gitDir, 'objects', oid.slice(0, 2));
   const target = join(dir, oid.slice(2));
   if (await stat(target).then(() => true, () => false)) return oid;
-  await mkdir(dir, { recursive: true });
   // git's own prefix for temporary objects: what a crash leaves, gc removes.
   const temp = join(dir, `tmp_obj_${randomBytes(6).toString('hex')}`);
-  const file = await open(temp, 'wx', 0o444);
+  const file = await createIn(dir, temp);
   try {
     await file.writeFile(deflateSync(object));
     await file.sync();
@@ -32,4 +31,23 @@ export async function writeLooseObject(gitDir: string, type: 'commit' | 'blob', 
     throw error;
   });
   return oid;
+}
+
+/** Attempts at creating a temporary object while a repack keeps removing its emptied folder. */
+const CREATE_ATTEMPTS = 5;
+
+/**
+ * Creates `temp` in the object folder `dir`, making the folder first. A repack (git prune-packed)
+ * removes the folders it empties, so the folder can vanish between the two: then it is made again,
+ * as git itself does. Once the file is in it, the folder is not empty and stays.
+ */
+async function createIn(dir: string, temp: string): Promise<FileHandle> {
+  for (let attempt = 1; ; attempt++) {
+    await mkdir(dir, { recursive: true });
+    try {
+      return await open(temp, 'wx', 0o444);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === CREATE_ATTEMPTS) throw error;
+    }
+  }
 }
