@@ -102,6 +102,16 @@ function exchangeOf(ctx: Context, request: string, started: number, ip: string):
   };
 }
 
+/** The time of the last entry, as written: at thousands of requests a second, many share a millisecond. */
+let lastStamp = { ms: Number.NaN, text: '' };
+
+/** Now, as an entry's `at` (ISO 8601, milliseconds). */
+function stampNow(): string {
+  const ms = Date.now();
+  if (ms !== lastStamp.ms) lastStamp = { ms, text: new Date(ms).toISOString() };
+  return lastStamp.text;
+}
+
 export function auditEntry(x: Exchange): AuditEntry {
   const { principal, denial, status, finished, agent } = x;
   const image = x.id !== undefined ? x.id.slice(0, 128) : /^\/images\/([0-9a-f-]{36})$/.exec(x.location)?.[1];
@@ -112,7 +122,7 @@ export function auditEntry(x: Exchange): AuditEntry {
   else if (status >= 500) outcome = 'failed';
   else if (status >= 400) outcome = 'rejected';
   return {
-    at: new Date().toISOString(),
+    at: stampNow(),
     request: x.request,
     user: principal?.name ?? null,
     ...(key !== undefined ? { key } : {}),

@@ -5,12 +5,12 @@ import type { Authenticator } from '../src/auth/Authenticator.ts';
 import type { Principal } from '../src/auth/Principal.ts';
 import type { ImageSchema } from '../src/catalog/ImageSchema.ts';
 import type { ImageService } from '../src/images/ImageService.ts';
-import { GLANCE_ROUTES, pathOf, ROUTES, routeMatcher } from '../src/api/routes.ts';
+import { GLANCE_ROUTES, ROUTES, routeMatcher } from '../src/api/routes.ts';
 import type { AuditLog } from '../src/tracking/AuditLog.ts';
 import { auditEntry, type Exchange } from './auditTrail.ts';
 import { listImages, showImage, type ReadReply } from './imageReads.ts';
 import { glanceList, glanceShow } from './glanceReads.ts';
-import { principalOf } from './requestPrincipal.ts';
+import { presentedCredential, principalOf } from './requestPrincipal.ts';
 import type { AnyTokenAccount } from '../src/glance/AnyTokenAccount.ts';
 import { mayCarrySession } from './webSession.ts';
 import { requestAddress } from './clientAddress.ts';
@@ -56,29 +56,29 @@ export function withHotReads(o: HotReadOptions, app: RequestListener): RequestLi
     else if ((id = glanceShowPath(path)?.['id']) !== undefined) route = GLANCE_ROUTES.showImage.path;
     else return app(req, res);
     const started = performance.now();
-    principalOf(req, o.auth, o.anyToken).then(
-      (who) => {
-        let reply: ReadReply;
-        try {
-          // The Glance v2 edge's two reads too (daemon/glanceReads.ts): the same answers as its Koa routes.
-          if (route === GLANCE_ROUTES.showImage.path) reply = glanceShow(o.service, id!, who);
-          else if (route === GLANCE_ROUTES.listImages.path) reply = glanceList(o.service, q === -1 ? '' : url.slice(q + 1), who);
-          else
-            reply =
-              id !== undefined
-                ? showImage(o.service, id, who, req.headers['if-none-match'])
-                : listImages(o.service, o.schema, path, parseQuery(q === -1 ? '' : url.slice(q + 1)), who, route === ROUTES.listImageDetails.path);
-        } catch {
-          return app(req, res);
-        }
-        send(o, req, res, reply, { started, route, id, who });
-      },
-      () => app(req, res),
-    );
+    const answer = (who: Principal | undefined): void => {
+      let reply: ReadReply;
+      try {
+        // The Glance v2 edge's two reads too (daemon/glanceReads.ts): the same answers as its Koa routes.
+        if (route === GLANCE_ROUTES.showImage.path) reply = glanceShow(o.service, id!, who);
+        else if (route === GLANCE_ROUTES.listImages.path) reply = glanceList(o.service, q === -1 ? '' : url.slice(q + 1), who);
+        else
+          reply =
+            id !== undefined
+              ? showImage(o.service, id, who, req.headers['if-none-match'])
+              : listImages(o.service, o.schema, path, parseQuery(q === -1 ? '' : url.slice(q + 1)), who, route === ROUTES.listImageDetails.path);
+      } catch {
+        return app(req, res);
+      }
+      send(o, req, res, reply, { started, route, path, id, who });
+    };
+    // Anonymous (no credentials at all): answered now, without waiting a turn for a resolved promise.
+    if (presentedCredential(req) === undefined) answer(undefined);
+    else principalOf(req, o.auth, o.anyToken).then(answer, () => app(req, res));
   };
 }
 
-function send(o: HotReadOptions, req: IncomingMessage, res: ServerResponse, reply: ReadReply, r: { started: number; route: string; id: string | undefined; who: Principal | undefined }): void {
+function send(o: HotReadOptions, req: IncomingMessage, res: ServerResponse, reply: ReadReply, r: { started: number; route: string; path: string; id: string | undefined; who: Principal | undefined }): void {
   const request = randomUUID();
   // Read now: once the connection is gone its socket, and so the address, is too.
   const ip = requestAddress(req);
@@ -93,7 +93,8 @@ function send(o: HotReadOptions, req: IncomingMessage, res: ServerResponse, repl
       ip,
       method: req.method!,
       url: req.url!,
-      path: r.id !== undefined ? pathOf(r.route === GLANCE_ROUTES.showImage.path ? GLANCE_ROUTES.showImage : ROUTES.showImage, { id: r.id }) : r.route,
+      // The path as requested: a list's is its route, a show's id is a lower-case UUID (nothing to encode).
+      path: r.path,
       route: r.route,
       id: r.id,
       principal: r.who,
