@@ -37,7 +37,7 @@ const { problems } = scanShardQueue(
   shards,
   () => {
     if (ends.length > 0) {
-      // The bytes move to the main thread (transferred, not copied) and a fresh buffer takes their place.
+      // The bytes move to the main thread (transferred, not copied), and another buffer takes their place.
       const message: ScanMessage = { bytes: bytes.buffer as ArrayBuffer, ends: Int32Array.from(ends) };
       port.postMessage(message, [message.bytes, message.ends.buffer as ArrayBuffer]);
       bytes = allocate(FIRST_SIZE);

@@ -276,14 +276,14 @@ export class VisorCore {
    */
   static async open(config: VisorConfig, logger: Logger, lock?: FolderLock): Promise<VisorCore> {
     try {
-      return await VisorCore.openWith(config, logger, sharedSnapshotPath(config), lock);
+      return await VisorCore.openWith(config, logger, lock);
     } finally {
       // A start that failed before its loads took the scans over.
       dropEarlyScans(config);
     }
   }
 
-  private static async openWith(config: VisorConfig, logger: Logger, sharedSnapshot: string, lock: FolderLock | undefined): Promise<VisorCore> {
+  private static async openWith(config: VisorConfig, logger: Logger, lock: FolderLock | undefined): Promise<VisorCore> {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
     // Owner-only even when it existed before: it holds keys' hashes, grants, the audit log and the
     // private records' index. mkdir's mode applies only to folders it creates.
@@ -312,7 +312,7 @@ export class VisorCore {
     // spawns then overlap the scan instead of following it.
     const [[shared, priv], stores, accessControl] = await allSettled([
       allSettled([
-        closing(openCatalog('shared', config.catalog.path, sharedSnapshot, join(config.dataDir, 'strays', 'shared'), schema, logger, signingKey).catch(catalogueFailure('catalog.path', config.catalog.path)), (c) => c.repo.writer.close()),
+        closing(openCatalog('shared', config.catalog.path, sharedSnapshotPath(config), join(config.dataDir, 'strays', 'shared'), schema, logger, signingKey).catch(catalogueFailure('catalog.path', config.catalog.path)), (c) => c.repo.writer.close()),
         closing(openCatalog('private', config.catalog.privatePath, privateSnapshotPath(config), join(config.dataDir, 'strays', 'private'), schema, logger, signingKey).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
       ] as const),
       closing(openStores(config), closeStores),
