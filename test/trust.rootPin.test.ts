@@ -66,6 +66,14 @@ async function upstreamCatalogue(root: string, name: string) {
       git(dir, 'commit', '-q', '--no-verify', '-m', message);
       return git(dir, 'rev-parse', 'HEAD').trim();
     },
+    /** An image, and roots `keys` at version 1 (all of them needed) over an endorser list of `endorser`, all signed. */
+    trusted: async (keys: TestKey[], endorser: TestKey) => {
+      await c.image();
+      await c.roots(1, keys.length, keys);
+      await c.endorsers(endorser);
+      await c.sign('root.json', ...keys);
+      await c.sign('endorsers.json', ...keys);
+    },
     /** Rotates to `keys` (threshold `threshold`): signed by `signers`, the endorser list re-signed by the new roots. */
     rotate: async (version: number, threshold: number, keys: TestKey[], signers: TestKey[]) => {
       await c.roots(version, threshold, keys);
@@ -92,31 +100,19 @@ test('a pinned upstream is taken only while its roots descend from the pin; an a
 
   // The genuine upstream: roots alice and bob (2 of 2), an endorser list they signed.
   const good = await upstreamCatalogue(root, 'good');
-  await good.image();
-  await good.roots(1, 2, [alice, bob]);
-  await good.endorsers(alice);
-  await good.sign('root.json', alice, bob);
-  await good.sign('endorsers.json', alice, bob);
+  await good.trusted([alice, bob], alice);
   good.commit('an image, the roots and the endorser list they signed');
   const pin = join(root, 'pinned-root.json');
   await writeFile(pin, await readFile(join(good.dir, 'trust/root.json')));
 
   // An attacker's copy (or a man in the middle on the first sync): its own roots, its own endorser list, all self-signed.
   const attacker = await upstreamCatalogue(root, 'attacker');
-  await attacker.image();
-  await attacker.roots(1, 1, [mallory]);
-  await attacker.endorsers(mallory);
-  await attacker.sign('root.json', mallory);
-  await attacker.sign('endorsers.json', mallory);
+  await attacker.trusted([mallory], mallory);
   const attackerHead = attacker.commit('mallory’s roots');
 
   // The pinned roots, then a rotation to carol and dave signed by alice alone: one of the old threshold of 2.
   const short = await upstreamCatalogue(root, 'short');
-  await short.image();
-  await short.roots(1, 2, [alice, bob]);
-  await short.endorsers(alice);
-  await short.sign('root.json', alice, bob);
-  await short.sign('endorsers.json', alice, bob);
+  await short.trusted([alice, bob], alice);
   short.commit('the pinned roots');
   await short.image();
   const shortHead = await short.rotate(2, 2, [carol, dave], [alice, carol, dave]);
@@ -190,11 +186,7 @@ test('a follower pinned to a root walks every rotation since, and a pin of a lat
   const root = await tempDir('visor-root-pin-walk-');
   const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => makeKey(root, n)) as [TestKey, TestKey, TestKey];
   const up = await upstreamCatalogue(root, 'public');
-  await up.image();
-  await up.roots(1, 1, [alice]);
-  await up.endorsers(alice);
-  await up.sign('root.json', alice);
-  await up.sign('endorsers.json', alice);
+  await up.trusted([alice], alice);
   up.commit('roots version 1');
   const pinV1 = join(root, 'root-v1.json');
   await writeFile(pinV1, await readFile(join(up.dir, 'trust/root.json')));
@@ -220,11 +212,7 @@ test('without a pin, an upstream’s roots are trusted on first use, as before',
   const root = await tempDir('visor-root-tofu-');
   const mallory = makeKey(root, 'mallory');
   const attacker = await upstreamCatalogue(root, 'attacker');
-  await attacker.image();
-  await attacker.roots(1, 1, [mallory]);
-  await attacker.endorsers(mallory);
-  await attacker.sign('root.json', mallory);
-  await attacker.sign('endorsers.json', mallory);
+  await attacker.trusted([mallory], mallory);
   const head = attacker.commit('mallory’s roots');
   const d = await startTestDaemon({ config: { upstreams: { public: { url: attacker.dir, interval_seconds: 0 } } } });
   try {
