@@ -7,6 +7,7 @@ import type { HealthReport } from '../src/api/wire.ts';
 import type { ImageSchema } from '../src/catalog/ImageSchema.ts';
 import type { StaticView } from '../src/catalog/StaticView.ts';
 import type { ImageService } from '../src/images/ImageService.ts';
+import type { ListPages } from '../src/images/ListPages.ts';
 import type { StoreCollector } from '../src/image-files/StoreCollector.ts';
 import type { StoreDirectory } from '../src/image-files/StoreDirectory.ts';
 import type { AccountService } from '../src/accounts/AccountService.ts';
@@ -48,6 +49,7 @@ const API_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'O
 /** The core services the HTTP edge translates for: each route gets only the ones it calls. */
 export interface HttpServices {
   images: ImageService;
+  pages: ListPages;
   schema: ImageSchema;
   files: FileServices;
   stores: StoreDirectory;
@@ -116,7 +118,7 @@ export function createApp(s: HttpServices, logger: Logger): Koa {
   const router = new Router();
   const allowedOn = (path: string): string[] =>
     isGitPath(path) ? gitMethodsOf(path) : [...new Set(router.match(path, 'GET').path.flatMap((layer) => layer.methods))];
-  imageRoutes(router, s.images, s.schema, s.maxJsonBytes);
+  imageRoutes(router, s.images, s.pages, s.maxJsonBytes);
   fileRoutes(router, s.files, s.maxJsonBytes);
   seriesRoutes(router, s.images);
   grantRoutes(router, s.images, s.maxJsonBytes);

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { parse as parseQuery } from 'node:querystring';
 import type { Authenticator } from '../src/auth/Authenticator.ts';
 import type { Principal } from '../src/auth/Principal.ts';
-import type { ImageSchema } from '../src/catalog/ImageSchema.ts';
 import type { ImageService } from '../src/images/ImageService.ts';
+import type { ListPages } from '../src/images/ListPages.ts';
 import { GLANCE_ROUTES, ROUTES, routeMatcher } from '../src/api/routes.ts';
 import type { AuditLog } from '../src/tracking/AuditLog.ts';
 import { auditEntry, type Exchange } from './auditTrail.ts';
@@ -23,7 +22,7 @@ const glanceShowPath = routeMatcher(GLANCE_ROUTES.showImage, { id: UUID });
 
 export interface HotReadOptions {
   service: ImageService;
-  schema: ImageSchema;
+  pages: ListPages;
   auth: Authenticator;
   audit: AuditLog;
   /** Sees each exchange, as the audit trail's does (the metrics). */
@@ -66,7 +65,7 @@ export function withHotReads(o: HotReadOptions, app: RequestListener): RequestLi
           reply =
             id !== undefined
               ? showImage(o.service, id, who, req.headers['if-none-match'])
-              : listImages(o.service, o.schema, path, parseQuery(q === -1 ? '' : url.slice(q + 1)), who, route === ROUTES.listImageDetails.path);
+              : listImages(o.pages, path, q === -1 ? '' : url.slice(q + 1), who, route === ROUTES.listImageDetails.path);
       } catch {
         return app(req, res);
       }
@@ -82,7 +81,7 @@ function send(o: HotReadOptions, req: IncomingMessage, res: ServerResponse, repl
   const request = randomUUID();
   // Read now: once the connection is gone its socket, and so the address, is too.
   const ip = requestAddress(req);
-  const length = reply.json === undefined ? undefined : Buffer.byteLength(reply.json);
+  const length = reply.json === undefined ? undefined : typeof reply.json === 'string' ? Buffer.byteLength(reply.json) : reply.json.length;
   const headers = ['X-Request-Id', request];
   if (reply.etag !== undefined) headers.push('ETag', reply.etag);
   if (length !== undefined) headers.push('Content-Type', JSON_TYPE, 'Content-Length', String(length));

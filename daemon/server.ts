@@ -99,7 +99,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<RunningD
   // Timeouts and connection caps (server.*_timeout_seconds, server.max_connections*).
   const { ConnectionPolicy } = await import('./connectionLimits.ts');
   const policy = new ConnectionPolicy(config.server.limits);
-  const handler = hot ? withHotReads({ service: core.images, schema: core.schema, auth, audit: core.accessControl.audit, observe: requestObserver(metrics), ...(anyToken ? { anyToken } : {}) }, app) : app;
+  const handler = hot ? withHotReads({ service: core.images, pages: core.pages, auth, audit: core.accessControl.audit, observe: requestObserver(metrics), ...(anyToken ? { anyToken } : {}) }, app) : app;
   const { trustedProxies } = core.config.server;
   const resolve = addressResolver(trustedProxies.length > 0 ? proxyaddr.compile(trustedProxies) : undefined);
   const listener = policy.guard((req, res) => {
@@ -175,6 +175,7 @@ function httpServicesOf(core: VisorCore, metrics: ServiceMetrics): HttpServices 
   const { accessControl } = core;
   return {
     images: core.images,
+    pages: core.pages,
     schema: core.schema,
     files: { views: core.views, uploads: core.uploads, downloads: core.downloads, copier: core.copier, webDownloads: core.webDownloads, linker: core.linker, inspections: core.inspections, scans: core.scans, metrics },
     stores: core.storeDirectory,

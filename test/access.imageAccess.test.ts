@@ -7,6 +7,7 @@ import { GrantStore } from '../src/access/GrantStore.ts';
 import { InstanceIdentity } from '../src/federation/InstanceIdentity.ts';
 import { SiteOverlay } from '../src/federation/SiteOverlay.ts';
 import { ImageAccess, type AccessSubject } from '../src/access/ImageAccess.ts';
+import { SiteTrust } from '../src/trust/SiteTrust.ts';
 import type { AccessLevel } from '../src/access/Permission.ts';
 import type { Principal } from '../src/auth/Principal.ts';
 import { VisorError, type ErrorKind } from '../src/errors/VisorError.ts';
@@ -174,4 +175,31 @@ test("a hidden upstream image is gone for everyone but admins; hiding has no eff
   t.deepEqual(CALLERS.filter((c) => access.canSee(who[c], own)), CALLERS);
   await overlay.unhide(upstream.id);
   t.true(access.canSee(undefined, upstream));
+});
+
+test.serial('the version grows with every grant, revocation, hiding and offering again, and with a trust judge dropping its judgements', async (t) => {
+  let judgements = 0;
+  const judged = new ImageAccess(grants, new InstanceIdentity('here.example'), overlay, { get version() { return judgements; }, treatment: () => undefined, judge: () => undefined, subject: () => undefined });
+  const upstream = '33333333-0000-4000-8000-000000000003';
+  const versions = [judged.version];
+  const step = async (change: () => Promise<unknown> | void) => {
+    await change();
+    versions.push(judged.version);
+  };
+  await step(() => grants.set(images.private.id, { kind: 'user', name: 'vic' }, 'checkout'));
+  await step(() => grants.set(images.private.id, { kind: 'user', name: 'vic' }, undefined));
+  await step(() => grants.set(images.private.id, { kind: 'group', name: 'viewers' }, 'checkout'));
+  await step(() => grants.forgetGrantee({ kind: 'group', name: 'viewers' }));
+  await step(() => overlay.hide({ id: upstream, reason: 'not vetted', by: 'root', at: new Date().toISOString() }));
+  await step(() => overlay.unhide(upstream));
+  await step(() => void judgements++);
+  for (let i = 1; i < versions.length; i++) t.true(versions[i]! > versions[i - 1]!, `change ${i}: ${versions.join(' ')}`);
+  t.is(access.version, judged.version - judgements, 'the same grants and overlay, without the judge');
+});
+
+test("the site trust's version grows each time it drops its judgements (new statements or endorsers arrived)", (t) => {
+  const trust = new SiteTrust({ policy: undefined, statementDirs: [], trustDir: dir, record: () => undefined });
+  const before = trust.version;
+  trust.invalidate();
+  t.true(trust.version > before);
 });

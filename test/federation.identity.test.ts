@@ -107,6 +107,9 @@ test.serial("the site hides an upstream's image by policy, not by rewriting it: 
   const y = await available(pub, keys.pubAlice, { name: 'y-image' });
   await sync();
   const local = await createImage(corp, keys.corpAlice, { name: 'local', access: 'public' });
+  const listed = async (key: string | undefined) => ((await call(corp, key, 'GET', '/images?limit=1000')).json as { images: Array<{ id: string }> }).images.some((i) => i.id === y);
+  // Listed to everyone first: a page kept from these reads must not outlive the hiding.
+  for (const key of [undefined, keys.corpAlice, keys.corpStranger]) t.true(await listed(key));
 
   t.is((await call(corp, undefined, 'PUT', `/policy/hidden/${y}`, { reason: 'x' })).status, 401);
   t.is((await call(corp, keys.corpAlice, 'PUT', `/policy/hidden/${y}`, { reason: 'x' })).status, 403);
@@ -123,8 +126,7 @@ test.serial("the site hides an upstream's image by policy, not by rewriting it: 
   t.is(hidden.code, 0, hidden.stderr);
   for (const key of [undefined, keys.corpAlice, keys.corpStranger]) {
     for (const path of [`/images/${y}`, `/images/${y}/file`, `/images/${y}/history`]) t.is((await call(corp, key, 'GET', path)).status, 404, path);
-    const list = (await call(corp, key, 'GET', '/images?limit=1000')).json as { images: Array<{ id: string }> };
-    t.false(list.images.some((i) => i.id === y));
+    t.false(await listed(key));
   }
   t.is((await call(corp, corp.token, 'GET', `/images/${y}`)).status, 200, 'admins still see it');
   t.like((await call(corp, corp.token, 'GET', '/policy/hidden')).json, { hidden: [{ id: y, reason: 'not vetted here', by: 'admin' }] });
@@ -136,6 +138,7 @@ test.serial("the site hides an upstream's image by policy, not by rewriting it: 
   t.like((await call(corp, corp.token, 'GET', `/images/${y}`)).json, { description: 'patched' });
 
   t.is((await runVisor(['unhide', y], { env: { VISOR_URL: corp.url, VISOR_TOKEN: corp.token } })).code, 0);
+  for (const key of [undefined, keys.corpAlice, keys.corpStranger]) t.true(await listed(key), 'listed again once offered');
   t.is((await call(corp, undefined, 'GET', `/images/${y}/file`)).status, 409, 'offered again (its bytes are the upstream\'s)');
   t.is((await call(corp, corp.token, 'DELETE', `/policy/hidden/${y}`)).status, 404, 'not hidden any more');
 });

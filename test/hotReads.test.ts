@@ -79,7 +79,7 @@ async function readAll(d: TestDaemon, etagOfPub: string): Promise<Seen[]> {
 test.serial('successful reads are answered on node:http itself; whatever is refused falls through to the Koa app', async (t) => {
   const core = hot.daemon.core;
   const fellThrough: string[] = [];
-  const listener = withHotReads({ service: core.images, schema: core.schema, auth: core.accessControl.authenticator, audit: core.accessControl.audit }, (req, res) => {
+  const listener = withHotReads({ service: core.images, pages: core.pages, auth: core.accessControl.authenticator, audit: core.accessControl.audit }, (req, res) => {
     fellThrough.push(`${req.method} ${req.url}`);
     res.statusCode = 599;
     res.end();

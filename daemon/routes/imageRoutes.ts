@@ -2,8 +2,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { ROUTES } from '../../src/api/routes.ts';
 import type { ImageService } from '../../src/images/ImageService.ts';
-import type { ImageSchema } from '../../src/catalog/ImageSchema.ts';
-import type { QueryParams } from '../../src/catalog/ImageQuery.ts';
+import type { ListPages } from '../../src/images/ListPages.ts';
 import type { ImageRecord } from '../../src/api/ImageRecord.ts';
 import { listImages, showImage, type ReadReply } from '../imageReads.ts';
 import { assertSignedIn } from '../../src/auth/callerRules.ts';
@@ -11,7 +10,7 @@ import { jsonBody } from '../jsonBody.ts';
 import { on, principal } from '../route.ts';
 
 /** Images' metadata: list, show, register, change, delete. */
-export function imageRoutes(router: Router, images: ImageService, schema: ImageSchema, maxJsonBytes: number): void {
+export function imageRoutes(router: Router, images: ImageService, pages: ListPages, maxJsonBytes: number): void {
   const json = jsonBody(maxJsonBytes, assertSignedIn);
   const { views } = images;
 
@@ -23,7 +22,7 @@ export function imageRoutes(router: Router, images: ImageService, schema: ImageS
       ctx.body = reply.json;
     }
   };
-  const list = (detail: boolean) => (ctx: Context) => sendReply(ctx, listImages(images, schema, ctx.path, ctx.query as QueryParams, principal(ctx), detail));
+  const list = (detail: boolean) => (ctx: Context) => sendReply(ctx, listImages(pages, ctx.path, ctx.querystring, principal(ctx), detail));
   on(router, ROUTES.listImages, list(false));
   on(router, ROUTES.listImageDetails, list(true));
   on(router, ROUTES.showImage, (ctx) => sendReply(ctx, showImage(images, ctx.params['id']!, principal(ctx), ctx.get('if-none-match') || undefined)));

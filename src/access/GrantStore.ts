@@ -20,6 +20,7 @@ export class GrantStore {
   private readonly path: string;
   private readonly queue = new SerialQueue();
   private images: Map<string, ImageGrants>;
+  private changes = 0;
 
   private constructor(path: string, images: Map<string, ImageGrants>) {
     this.path = path;
@@ -36,6 +37,11 @@ export class GrantStore {
       images.set(id, { users: onlyPermissions(g.users), groups: onlyPermissions(g.groups) });
     }
     return new GrantStore(path, images);
+  }
+
+  /** Grows with every change that took effect. */
+  get version(): number {
+    return this.changes;
   }
 
   of(image: string): ImageGrants | undefined {
@@ -84,6 +90,7 @@ export class GrantStore {
       const file: GrantFile = { version: 1, images: Object.fromEntries([...draft].sort(([a], [b]) => a.localeCompare(b))) };
       await writeFileAtomic(this.path, `${JSON.stringify(file)}\n`);
       this.images = draft;
+      this.changes++;
       return result;
     });
   }

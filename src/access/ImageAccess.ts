@@ -10,6 +10,8 @@ import { redactJudgement, type PolicyJudgement, type Treatment } from '../trust/
 
 /** What the site's trust policy makes of an image (src/trust/SiteTrust.ts); undefined: no policy, or no such record. */
 export interface TrustJudge {
+  /** Grows whenever judgements were dropped (new statements or endorsers); they also change with time (lapses, rechecks). */
+  readonly version: number;
   /** What the policy does with the image: the question of every record of every list, so answered from a cache. */
   treatment(id: string): Treatment | undefined;
   judge(id: string): PolicyJudgement | undefined;
@@ -80,6 +82,14 @@ export class ImageAccess {
     let level = higher(open, g.users[who.name] ?? 'none');
     for (const group of who.groups ?? []) level = higher(level, g.groups[group] ?? 'none');
     return level;
+  }
+
+  /**
+   * Grows with every change of what decides access besides the records themselves and the caller:
+   * grants, the site's hidden images, the trust policy's judgements (which also change with time).
+   */
+  get version(): number {
+    return this.grants.version + this.overlay.version + (this.trust?.version ?? 0);
   }
 
   canSee(who: Principal | undefined, image: AccessSubject): boolean {

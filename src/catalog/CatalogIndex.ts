@@ -92,6 +92,7 @@ export class CatalogIndex {
    * namers, found without reading every record (~5 ms at 100,000) on each link, delete or download.
    */
   private borrowed: Map<string, string[]> | undefined;
+  private changes = 0;
 
   /**
    * The index of two catalogues' records, `preferred`'s record winning where both hold an id (each
@@ -126,6 +127,11 @@ export class CatalogIndex {
     return this.records.size;
   }
 
+  /** Grows with every put and delete: what was derived from the records may be kept while it stays. */
+  get version(): number {
+    return this.changes;
+  }
+
   get(id: string): ImageRecord | undefined {
     return this.records.get(id);
   }
@@ -135,6 +141,7 @@ export class CatalogIndex {
   }
 
   put(record: ImageRecord): void {
+    this.changes++;
     const old = this.records.get(record.id);
     if (old) this.unindex(old);
     this.records.set(record.id, record);
@@ -146,6 +153,7 @@ export class CatalogIndex {
   delete(id: string): void {
     const old = this.records.get(id);
     if (!old) return;
+    this.changes++;
     this.unindex(old);
     this.records.delete(id);
   }

@@ -26,6 +26,7 @@ export class SiteOverlay {
   private readonly path: string;
   private readonly queue = new SerialQueue();
   private hiddenById: Map<string, Omit<HiddenImage, 'id'>>;
+  private changes = 0;
 
   private constructor(path: string, hidden: Map<string, Omit<HiddenImage, 'id'>>) {
     this.path = path;
@@ -38,6 +39,11 @@ export class SiteOverlay {
       throw invalid(`${path} is damaged: version 1 expected; restore it from a backup`, [{ field: 'site_policy', rule: 'format', expected: 'a site policy written by visor', message: 'version 1 expected' }]);
     }
     return new SiteOverlay(path, new Map(Object.entries(saved?.hidden ?? {})));
+  }
+
+  /** Grows with every change that took effect. */
+  get version(): number {
+    return this.changes;
   }
 
   isHidden(id: string): boolean {
@@ -72,6 +78,7 @@ export class SiteOverlay {
       const file: OverlayFile = { version: 1, hidden: Object.fromEntries(next) };
       await writeFileAtomic(this.path, `${JSON.stringify(file, null, 2)}\n`);
       this.hiddenById = next;
+      this.changes++;
       return result;
     });
   }

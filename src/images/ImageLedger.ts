@@ -54,6 +54,11 @@ export class ImageLedger {
     return this.o.index.all();
   }
 
+  /** Grows whenever what anyone may see may have changed: a record put or deleted, a grant, a hidden image, a trust judgement dropped. */
+  get version(): number {
+    return this.o.index.version + this.o.access.version;
+  }
+
   /** Whether the caller may see (check out) the image; every read path filters with this. */
   canSee(who: Principal | undefined, r: AccessSubject): boolean {
     return this.o.access.canSee(who, r);

@@ -19,6 +19,7 @@ export class ImageViews {
   private briefs = new WeakMap<ImageRecord, ImageBrief>();
   private briefTexts = new WeakMap<ImageRecord, string>();
   private viewTexts = new WeakMap<ImageRecord, string>();
+  private bases = 0;
 
   constructor(options: { schema: ImageSchema; stats: AccessStats; publicUrl: string }) {
     this.schema = options.schema;
@@ -35,9 +36,18 @@ export class ImageViews {
   set publicUrl(url: string) {
     if (url === this.base) return;
     this.base = url;
+    this.bases++;
     this.briefs = new WeakMap();
     this.briefTexts = new WeakMap();
     this.viewTexts = new WeakMap();
+  }
+
+  /**
+   * Grows whenever a view of an unchanged record may read differently: the base of uris, and for full
+   * views (`counters`) any access counter.
+   */
+  version(counters: boolean): number {
+    return this.bases + (counters ? this.stats.version : 0);
   }
 
   /** Where this instance serves the record. */

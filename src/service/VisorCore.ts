@@ -27,6 +27,7 @@ import type { ImageStore } from '../store/ImageStore.ts';
 import { AccessStats } from '../tracking/AccessStats.ts';
 import { ImageService } from '../images/ImageService.ts';
 import { ImageLedger } from '../images/ImageLedger.ts';
+import { ListPages } from '../images/ListPages.ts';
 import { ImageViews } from '../images/ImageViews.ts';
 import { ImageBytes } from '../image-files/ImageBytes.ts';
 import { WebDownloads } from '../image-files/WebDownloads.ts';
@@ -183,6 +184,8 @@ export class VisorCore {
   /** Images' metadata and grants. */
   readonly images: ImageService;
   readonly views: ImageViews;
+  /** The lists' pages as sent, kept while nothing they show changed. */
+  readonly pages: ListPages;
   /** Images' files: uploads, downloads, copies, links, the stores and their garbage. */
   readonly uploads: ImageUploads;
   readonly downloads: ImageDownloads;
@@ -234,6 +237,7 @@ export class VisorCore {
     const objects = new StoredObjects({ stores, namedElsewhere: (store, key, except) => this.ledger.namersOf(store, key, except).length > 0, onError });
     const bytes = new ImageBytes(stores);
     this.images = new ImageService({ ledger: this.ledger, views: this.views, schema, index, catalogs, defaultStore: config.defaultStore, identity: accessControl.identity, stats, grants: accessControl.grants, accounts: accessControl.accounts, objects, onError, siteTrust: this.siteTrust });
+    this.pages = new ListPages({ images: this.images, ledger: this.ledger, views: this.views, schema });
     const inspection = { maxVirtualSize: config.uploads.maxVirtualSize };
     this.scans = new ImageScans({ ledger: this.ledger, stores, bytes, config: config.scanning, onError });
     this.scanSchedule =
@@ -316,7 +320,7 @@ export class VisorCore {
         closing(openCatalog('private', config.catalog.privatePath, privateSnapshotPath(config), join(config.dataDir, 'strays', 'private'), schema, logger, signingKey).catch(catalogueFailure('catalog.private_path', config.catalog.privatePath)), (c) => c.repo.writer.close()),
       ] as const),
       closing(openStores(config), closeStores),
-      closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats, expiring: () => siteTrust?.expiring() ?? { days: 0, endorsements: [] } }, trustPolicy ? { treatment: (id) => siteTrust?.treatment(id), judge: (id) => siteTrust?.judge(id), subject: (id) => siteTrust?.subject(id) } : undefined), (a) => a.close()),
+      closing(AccessControl.open(config, logger, { images: () => index?.all() ?? [], stats, expiring: () => siteTrust?.expiring() ?? { days: 0, endorsements: [] } }, trustPolicy ? { get version() { return siteTrust?.version ?? 0; }, treatment: (id) => siteTrust?.treatment(id), judge: (id) => siteTrust?.judge(id), subject: (id) => siteTrust?.subject(id) } : undefined), (a) => a.close()),
     ] as const).catch(fail);
     // Catalogues created just now are locked before the first commit (an upload's recovery below).
     try {

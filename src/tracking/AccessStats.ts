@@ -15,6 +15,7 @@ export class AccessStats {
   private readonly file: string;
   private readonly entries = new Map<string, AccessEntry>();
   private dirty = false;
+  private changes = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -30,6 +31,11 @@ export class AccessStats {
     this.timer.unref();
   }
 
+  /** Grows with every count recorded or forgotten. */
+  get version(): number {
+    return this.changes;
+  }
+
   get(id: string): AccessEntry | undefined {
     return this.entries.get(id);
   }
@@ -38,10 +44,13 @@ export class AccessStats {
     const e = this.entries.get(id);
     this.entries.set(id, { count: (e?.count ?? 0) + 1, last: at.toISOString() });
     this.dirty = true;
+    this.changes++;
   }
 
   forget(id: string): void {
-    if (this.entries.delete(id)) this.dirty = true;
+    if (!this.entries.delete(id)) return;
+    this.dirty = true;
+    this.changes++;
   }
 
   flush(): Promise<void> {

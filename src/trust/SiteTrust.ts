@@ -59,6 +59,7 @@ export class SiteTrust implements TrustJudge {
   private readonly assessed = new Map<string, Assessed>();
   private endorserList: EndorserList | undefined;
   private withStatements: { ids: Set<string>; until: number } | undefined;
+  private invalidations = 0;
 
   constructor(options: SiteTrustOptions) {
     this.o = options;
@@ -78,8 +79,13 @@ export class SiteTrust implements TrustJudge {
     return this.o.policy;
   }
 
+  get version(): number {
+    return this.invalidations;
+  }
+
   /** Forgets every judgement: the working trees changed (a sync brought statements, or the endorser list). */
   invalidate(): void {
+    this.invalidations++;
     this.cache.clear();
     this.assessed.clear();
     this.endorserList = undefined;

@@ -1,0 +1,72 @@
+import { parse as parseQuery } from 'node:querystring';
+import { LRUCache } from 'lru-cache';
+import type { Principal } from '../auth/Principal.ts';
+import type { ImageSchema } from '../catalog/ImageSchema.ts';
+import { parseImageQuery, queryToParams } from '../catalog/ImageQuery.ts';
+import type { ImageRecord } from '../api/ImageRecord.ts';
+import type { ImageLedger } from './ImageLedger.ts';
+import type { ImageService } from './ImageService.ts';
+import type { ImageViews } from './ImageViews.ts';
+
+export interface ListPagesOptions {
+  images: ImageService;
+  ledger: Pick<ImageLedger, 'version' | 'canSee'>;
+  views: ImageViews;
+  schema: ImageSchema;
+  /** Bytes of pages kept in all (default 16 MiB); a page over a sixteenth of it is never kept. */
+  maxBytes?: number;
+  /** How long a page is kept at most (default 1 s): trust judgements also change with time. */
+  ttlMs?: number;
+}
+
+interface KeptPage {
+  /** What the page was made from: ledger.version + views.version(detail) then. */
+  version: number;
+  records: readonly ImageRecord[];
+  body: Buffer;
+}
+
+/**
+ * The pages of GET /images and GET /images/detail as sent: a page of 25 full records is ~20 KB,
+ * and assembling it (and encoding it) per request cost more than the rest of the request together.
+ * A page is kept, as bytes, per caller (name, role and groups: all that decides what they see) and
+ * query text, and sent again only while nothing it shows may have changed: no record put or
+ * deleted, no grant, hidden image or trust judgement changed (their version numbers) and, for full
+ * records, no access counter; at most `ttlMs`; and only if the caller may still see every record on
+ * it (trust judgements lapse with time, which no version number tells).
+ */
+export class ListPages {
+  private readonly o: ListPagesOptions;
+  private readonly kept: LRUCache<string, KeptPage>;
+
+  constructor(options: ListPagesOptions) {
+    this.o = options;
+    const maxSize = options.maxBytes ?? 16 * 1024 * 1024;
+    this.kept = new LRUCache<string, KeptPage>({ maxSize, maxEntrySize: maxSize / 16, sizeCalculation: (p) => p.body.length + 64 * p.records.length + 256, ttl: options.ttlMs ?? 1000 });
+  }
+
+  /**
+   * The JSON of one page of the records the caller may see that match the query (`search`, the URL's
+   * query text), and the link to the next (`path` is the route's). Throws on a bad query.
+   */
+  page(path: string, search: string, who: Principal | undefined, detail: boolean): Buffer {
+    const key = `${audienceOf(who)}\n${detail ? 'detail' : 'brief'}\n${path}?${search}`;
+    const version = this.o.ledger.version + this.o.views.version(detail);
+    const hit = this.kept.get(key);
+    if (hit && hit.version === version && hit.records.every((r) => this.o.ledger.canSee(who, r))) return hit.body;
+    const query = parseImageQuery(parseQuery(search), this.o.schema);
+    const page = this.o.images.list(query, who);
+    const { views } = this.o;
+    // Each record's text is made once per version (ImageViews): the page is assembled as text.
+    const items = page.images.map((r) => (detail ? views.viewJson(r) : views.briefJson(r)));
+    const next = page.nextMarker ? `,"next":${JSON.stringify(`${path}?${queryToParams(query, page.nextMarker).toString()}`)}` : '';
+    const body = Buffer.from(`{"images":[${items.join(',')}]${next}}`);
+    this.kept.set(key, { version, records: page.images, body });
+    return body;
+  }
+}
+
+/** What decides which records a caller sees, besides the records themselves: who they are, their role and groups. */
+function audienceOf(who: Principal | undefined): string {
+  return who === undefined ? '' : JSON.stringify([who.name, who.admin, who.syncOnly === true, who.groups ?? []]);
+}
