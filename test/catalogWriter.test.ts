@@ -153,3 +153,27 @@ test('signing, every commit goes on the branch signed, the branch moves forward 
   t.true(Number(counts['count']) <= 10, `${counts['count']} loose objects: the signed commits since the last repack only`);
   t.is((await gitAsync(dir, 'fsck', '--no-progress', '--no-dangling')).status, 0);
 });
+
+test('a writer opens on its branch and its commit: with a file named HEAD in the tree, and on a branch with no commit yet', async (t) => {
+  const { dir, writer } = await openWriter();
+  const first = await writer.commit({ changes: [{ path: 'HEAD', content: 'not a ref\n' }], author, message: 'a file named HEAD' });
+  await writer.close();
+  // HEAD is both a file of the tree and the writer's ref: the ref is what counts.
+  const again = new CatalogWriter(dir, new GitRunner(dir));
+  await again.open();
+  t.is(again.headCommit, first);
+  t.is(again.branchName, await out(dir, 'rev-parse', '--abbrev-ref', 'HEAD'));
+  const second = await again.commit({ changes: [change('{"c":3}\n')], author, message: 'after it' });
+  t.is(await out(dir, 'rev-parse', `${second}^`), first);
+  await again.close();
+
+  const empty = join(await tempDir('visor-writer-'), 'unborn');
+  await gitAsync(await tempDir('visor-writer-'), 'init', '-q', empty);
+  const unborn = new CatalogWriter(empty, new GitRunner(empty));
+  await unborn.open();
+  t.is(unborn.headCommit, undefined);
+  t.is(unborn.branchName, (await out(empty, 'symbolic-ref', 'HEAD')).replace('refs/heads/', ''));
+  const root = await unborn.commit({ changes: [change('{"d":4}\n')], author, message: 'first of all' });
+  t.is(await out(empty, 'rev-parse', 'HEAD'), root);
+  await unborn.close();
+});
