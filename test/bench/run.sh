@@ -306,25 +306,40 @@ READ_ENDPOINTS='[{"key":"list","label":"GET /images","path":"/images"},
 {"key":"show","label":"GET /images/<id> (1,000 ids)","path":"/images/:id"}]'
 
 # bench_http_baseline: node:http answering a fixed body under the same wrk load; read figures are
-# read beside it (this machine's capacity for the same work varies a lot from day to day).
+# read beside it (this machine's capacity for the same work varies a lot from day to day). The
+# server stays up for the reads (stop_http_baseline): each route is also read beside the baseline
+# runs just before and just after it (bare_http_rps), as the machine drifts within a run too.
+BARE_HTTP_PID=""
+BARE_HTTP_URL=""
 bench_http_baseline() {
-  local port pid out i
+  local port out i
   port="$(free_port)" || return 1
   "$NODE" "$BENCH_DIR/bareHttp.ts" "$port" >"$WORK/bare-http.log" 2>&1 &
-  pid=$!
-  register_pid "$pid" bareHttp.ts
+  BARE_HTTP_PID=$!
+  BARE_HTTP_URL="http://127.0.0.1:$port/"
+  register_pid "$BARE_HTTP_PID" bareHttp.ts
   for ((i = 0; i < 100; i++)); do grep -q listening "$WORK/bare-http.log" 2>/dev/null && break; sleep 0.05; done
   out="$WORK/wrk-baseline.txt"
-  timeout $((WRK_WARMUP + 30)) wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_WARMUP}s" --timeout 5s "http://127.0.0.1:$port/" >/dev/null 2>&1
+  timeout $((WRK_WARMUP + 30)) wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_WARMUP}s" --timeout 5s "$BARE_HTTP_URL" >/dev/null 2>&1
   log "wrk ${WRK_ARGS[*]} node:http baseline (fixed 100-byte body)"
-  if timeout $((WRK_DURATION + 60)) wrk "${WRK_ARGS[@]}" "http://127.0.0.1:$port/" >"$out" 2>&1 &&
+  if timeout $((WRK_DURATION + 60)) wrk "${WRK_ARGS[@]}" "$BARE_HTTP_URL" >"$out" 2>&1 &&
     "$NODE" "$BENCH_DIR/parseWrk.ts" "$out" >"$out.json"; then
     record reads.baseline.wrk "$(cat "$out.json")"
     sed -n '/Requests\/sec/p' "$out" >&2
   else
     problem "node:http baseline: wrk failed: $(tail -c 300 "$out")"
   fi
-  stop_pid "$pid" bareHttp.ts
+}
+
+stop_http_baseline() {
+  [ -n "$BARE_HTTP_PID" ] && stop_pid "$BARE_HTTP_PID" bareHttp.ts
+  BARE_HTTP_PID=""
+}
+
+# bare_http_rps OUT: one more wrk run on the baseline server; prints its req/s (nothing if it failed)
+bare_http_rps() {
+  [ -n "$BARE_HTTP_PID" ] || return 0
+  timeout $((WRK_DURATION + 60)) wrk "${WRK_ARGS[@]}" "$BARE_HTTP_URL" >"$1" 2>&1 && awk '/^Requests\/sec/ {print $2}' "$1"
 }
 
 # bench_reads small|large N
@@ -343,6 +358,8 @@ bench_reads() {
   record "reads.$size.hwm_ready_kb" "$(proc_kb "$DAEMON_PID" VmHWM || echo null)"
   sample="$(head -n1 "$WORK/ids-$size.txt")"
 
+  local before after
+  before="$(bare_http_rps "$WORK/wrk-$size-bare-first.txt")"
   for key in list filter sort detail show; do
     case "$key" in
       list) path='/images' ;;
@@ -371,6 +388,10 @@ bench_reads() {
       problem "reads@$n: wrk $path failed: $(tail -c 300 "$out")"
     fi
     alive "$DAEMON_PID" || { problem "daemon (reads@$n) died during wrk $path"; return 1; }
+    after="$(bare_http_rps "$WORK/wrk-$size-bare-after-$key.txt")"
+    log "node:http baseline around $path: ${before:-?} before, ${after:-?} after"
+    record "reads.$size.around.$key" "{\"before\":${before:-null},\"after\":${after:-null}}"
+    before="$after"
   done
   record "reads.$size.rss_after_kb" "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
   record "reads.$size.hwm_after_kb" "$(proc_kb "$DAEMON_PID" VmHWM || echo null)"
@@ -725,6 +746,7 @@ if [[ " $ONLY " == *" reads "* ]] && daemon_available; then
   bench_http_baseline
   bench_reads small "$SMALL"; stop_daemon
   bench_reads large "$LARGE"; stop_daemon
+  stop_http_baseline
 fi
 if [[ " $ONLY " == *" creates "* ]] && daemon_available; then
   load_before creates
