@@ -64,19 +64,23 @@ export class CatalogSnapshot {
     this.schema = schema;
   }
 
-  /** The records: from the snapshot and what changed since, or else a full scan (one begun early, if any). */
-  async load(): Promise<LoadResult> {
+  /**
+   * The records: from the snapshot and what changed since, or else a full scan (one begun early, if
+   * any). `known.head`: the branch's commit when the caller has just read it (the catalogue's writer),
+   * which spares a git command (each spawn from a loading daemon's heap costs its main thread).
+   */
+  async load(known?: { head: string | undefined }): Promise<LoadResult> {
     const release = holdYoungGeneration();
     try {
-      return await this.loadHeld();
+      return await this.loadHeld(known);
     } finally {
       release();
     }
   }
 
-  private async loadHeld(): Promise<LoadResult> {
+  private async loadHeld(known: { head: string | undefined } | undefined): Promise<LoadResult> {
     const snapshot = this.read();
-    const head = await this.git.revParse('HEAD');
+    const head = known ? known.head : await this.git.revParse('HEAD');
     if (snapshot && head) {
       const changed = await this.changedSince(snapshot.head).catch(() => undefined);
       if (changed) {

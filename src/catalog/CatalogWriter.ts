@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { GitRunner } from '../git/GitRunner.ts';
 import { GitFastImport } from '../git/GitFastImport.ts';
 import { CommitSigner } from '../git/CommitSigner.ts';
+import type { ObjectFormat } from '../git/LooseObjects.ts';
 import type { SshPrivateKey } from '../trust/SshKeys.ts';
 import { unavailable, type VisorError } from '../errors/VisorError.ts';
 
@@ -75,6 +76,7 @@ export class CatalogWriter {
   private draining = false;
   private head: string | undefined;
   private gitDir = '';
+  private format: ObjectFormat = 'sha1';
   private branch = 'refs/heads/main';
   private readonly fastImport: GitFastImport;
   private readonly signingKey: SshPrivateKey | undefined;
@@ -111,9 +113,10 @@ export class CatalogWriter {
   async open(): Promise<void> {
     const { gitDir, format, branch, head } = await this.repositoryState();
     this.gitDir = gitDir;
+    this.format = format === 'sha256' ? 'sha256' : 'sha1';
     this.branch = branch;
     this.head = head;
-    if (this.signingKey) this.signer = new CommitSigner(this.dir, this.gitDir, this.signingKey, format === 'sha256' ? 'sha256' : 'sha1');
+    if (this.signingKey) this.signer = new CommitSigner(this.dir, this.gitDir, this.signingKey, this.format);
     if (existsSync(join(this.gitDir, STALE_INDEX_MARK))) {
       // Stopped before the index caught up: bring it to HEAD (a mixed reset keeps what is unchanged).
       await this.git.run(['reset', '-q']);
@@ -157,6 +160,11 @@ export class CatalogWriter {
       });
     }
     return this.closing;
+  }
+
+  /** The repository's git folder and object format, as read when the writer opened. */
+  get repository(): { gitDir: string; format: ObjectFormat } {
+    return { gitDir: this.gitDir, format: this.format };
   }
 
   get headCommit(): string | undefined {

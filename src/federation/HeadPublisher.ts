@@ -1,4 +1,5 @@
 import { GitRunner } from '../git/GitRunner.ts';
+import { writeLooseObject, type ObjectFormat } from '../git/LooseObjects.ts';
 import type { Logger } from '../log/Logger.ts';
 import { HEAD_STATEMENT_REF, serializeHeadStatement, signHeadStatement, type SignedHeadStatement } from '../trust/HeadStatement.ts';
 import type { InstanceKey } from './InstanceKey.ts';
@@ -8,6 +9,8 @@ const WATCH_MS = 2000;
 
 export interface HeadPublisherOptions {
   dir: string;
+  /** The catalogue's git folder and object format (its writer's): the statement's blob is written in-process. */
+  repository: { gitDir: string; format: ObjectFormat };
   key: InstanceKey;
   instance: string;
   branch: string;
@@ -63,7 +66,8 @@ export class HeadPublisher {
       const due = this.signed === undefined || this.signed.file.statement.head !== head || now.getTime() - this.signed.at >= (this.o.validitySeconds * 1000) / 4;
       if (!due) return;
       const file = signHeadStatement(this.o.key.signing, { instance: this.o.instance, branch: this.o.branch, head, now, validitySeconds: this.o.validitySeconds });
-      const blob = (await this.git.run(['hash-object', '-w', '--stdin'], { input: serializeHeadStatement(file) })).stdout.trim();
+      const { gitDir, format } = this.o.repository;
+      const blob = await writeLooseObject(gitDir, 'blob', Buffer.from(serializeHeadStatement(file)), format);
       await this.git.run(['update-ref', HEAD_STATEMENT_REF, blob]);
       this.signed = { file, at: now.getTime() };
     });

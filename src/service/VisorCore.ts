@@ -102,7 +102,7 @@ async function openCatalog(scope: CatalogScope, dir: string, snapshotFile: strin
   }
   const started = performance.now();
   const snapshot = new CatalogSnapshot(snapshotFile, dir, git, schema);
-  const { records, problems, newestFirst, source, reread } = await snapshot.load();
+  const { records, problems, newestFirst, source, reread } = await snapshot.load({ head: writer.headCommit });
   for (const p of problems) logger.warn({ scope, file: p.file, field: p.field, rule: p.rule }, `catalogue file skipped: ${p.message}`);
   logger.info({ scope, images: records.length, source, reread, ms: Math.round(performance.now() - started) }, 'catalogue loaded');
   return { repo: { scope, dir, writer }, snapshot, records, problems, source, ...(newestFirst ? { newestFirst } : {}) };
@@ -366,7 +366,7 @@ export class VisorCore {
     core.instanceKey = instanceKey;
     if (instanceKey && config.catalog.headValiditySeconds > 0) {
       const key = instanceKey;
-      core.headPublisher = new HeadPublisher({ dir: catalogs.shared.dir, key, instance: accessControl.identity.name, branch: catalogs.shared.writer.branchName, head: () => catalogs.shared.writer.headCommit, validitySeconds: config.catalog.headValiditySeconds, logger });
+      core.headPublisher = new HeadPublisher({ dir: catalogs.shared.dir, repository: catalogs.shared.writer.repository, key, instance: accessControl.identity.name, branch: catalogs.shared.writer.branchName, head: () => catalogs.shared.writer.headCommit, validitySeconds: config.catalog.headValiditySeconds, logger });
       core.headPublisher.start();
     }
     // The snapshot is saved on stop, not after a scan: serialising 100,000 records blocks the event
