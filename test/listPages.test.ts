@@ -101,16 +101,17 @@ test('a kept page is not sent again once the caller may not see one of its recor
 });
 
 test('pages are kept for ttlMs at most, and a page over a sixteenth of maxBytes is never kept', async (t) => {
-  await createImage(d, keys.owner, { name: 'sized', access: 'public' });
+  for (let i = 0; i < 4; i++) await createImage(d, keys.owner, { name: `sized-${i}`, access: 'public' });
   const brief = pagesOf({ ttlMs: 20 });
   const first = brief.page('/images', 'limit=1000', undefined, false);
   t.is(brief.page('/images', 'limit=1000', undefined, false), first);
   await new Promise((resolve) => setTimeout(resolve, 60));
   t.not(brief.page('/images', 'limit=1000', undefined, false), first);
 
-  const small = pagesOf({ maxBytes: 16 * 512 });
+  // At most 4 KiB a page, its records counted at 1 KiB each: a page of several records is not kept.
+  const small = pagesOf({ maxBytes: 16 * 4096 });
   const large = small.page('/images', 'limit=1000', undefined, false);
-  t.true(large.length > 512);
+  t.true(JSON.parse(large.toString()).images.length >= 4);
   t.not(small.page('/images', 'limit=1000', undefined, false), large, 'too large to keep');
   const tiny = small.page('/images', 'limit=1&q=no-such-image', undefined, false);
   t.is(small.page('/images', 'limit=1&q=no-such-image', undefined, false), tiny, 'a small page is kept');
@@ -133,4 +134,33 @@ test("a page made before the daemon's public url changed names the new one", asy
 test('a bad query is refused each time and nothing is kept of it', (t) => {
   const pages = pagesOf();
   for (let i = 0; i < 2; i++) t.throws(() => pages.page('/images', 'sort=nonsense', undefined, false), { message: /sort/ });
+});
+
+test('a kept page is not sent again once the caller may not see the marker its query names', async (t) => {
+  const core = d.daemon.core;
+  const first = await createImage(d, keys.owner, { name: 'marker-first', access: 'public' });
+  await createImage(d, keys.owner, { name: 'marker-second', access: 'public' });
+  let lapsed = false;
+  const ledger = { get version() { return core.ledger.version; }, canSee: (p: Principal | undefined, r: Pick<ImageRecord, 'id' | 'owner'>) => !(lapsed && r.id === first) && core.ledger.canSee(p, r) };
+  const pages = pagesOf({ ledger });
+  const search = `limit=1&marker=${first}`;
+  const kept = pages.page('/images', search, undefined, false);
+  t.false(JSON.parse(kept.toString()).images.some((i: { id: string }) => i.id === first), 'the marker is not on its own next page');
+  t.is(pages.page('/images', search, undefined, false), kept);
+  lapsed = true;
+  t.not(pages.page('/images', search, undefined, false), kept, 'made again: a fresh answer checks the marker');
+});
+
+test('what kept pages hold is bounded, their keys and records counted; a query of kilobytes is answered but not kept', async (t) => {
+  await createImage(d, keys.owner, { name: 'bounded', access: 'public' });
+  const maxBytes = 256 * 1024;
+  const pages = pagesOf({ maxBytes });
+  // Distinct filters that find nothing: tiny pages, long keys (a name filter's length is not bounded).
+  for (let i = 0; i < 400; i++) pages.page('/images', `name=${String(i).padStart(1500, 'x')}`, undefined, false);
+  t.true(pages.keptBytes <= maxBytes, `${pages.keptBytes} bytes kept`);
+  t.true(pages.keptBytes > 100 * 1500, 'the keys are counted');
+  const long = `name=${'y'.repeat(4000)}`;
+  const answer = pages.page('/images', long, undefined, false);
+  t.deepEqual(JSON.parse(answer.toString()), { images: [] });
+  t.not(pages.page('/images', long, undefined, false), answer, 'answered again, not kept');
 });

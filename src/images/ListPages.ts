@@ -13,7 +13,7 @@ export interface ListPagesOptions {
   ledger: Pick<ImageLedger, 'version' | 'canSee'>;
   views: ImageViews;
   schema: ImageSchema;
-  /** Bytes of pages kept in all (default 16 MiB); a page over a sixteenth of it is never kept. */
+  /** Bytes kept in all (default 16 MiB), each page's records and key counted; a page over a sixteenth of it is never kept. */
   maxBytes?: number;
   /** How long a page is kept at most (default 1 s): trust judgements also change with time. */
   ttlMs?: number;
@@ -23,8 +23,17 @@ interface KeptPage {
   /** What the page was made from: ledger.version + views.version(detail) then. */
   version: number;
   records: readonly ImageRecord[];
+  /** The record the query's `marker` named: the caller must still see it too, or the query is refused. */
+  marker: ImageRecord | undefined;
   body: Buffer;
 }
+
+/** Longer keys (a query of kilobytes: a name or tag filter is not bounded) are answered, not kept. */
+const MAX_KEY_LENGTH = 2048;
+/** What a kept page's records may hold beyond the index (versions replaced since), counted at the size of a large record. */
+const RECORD_BYTES = 1024;
+/** Pages kept at most, whatever their size. */
+const MAX_PAGES = 4096;
 
 /**
  * The pages of GET /images and GET /images/detail as sent: a page of 25 full records is ~20 KB,
@@ -42,7 +51,19 @@ export class ListPages {
   constructor(options: ListPagesOptions) {
     this.o = options;
     const maxSize = options.maxBytes ?? 16 * 1024 * 1024;
-    this.kept = new LRUCache<string, KeptPage>({ maxSize, maxEntrySize: maxSize / 16, sizeCalculation: (p) => p.body.length + 64 * p.records.length + 256, ttl: options.ttlMs ?? 1000 });
+    this.kept = new LRUCache<string, KeptPage>({
+      max: MAX_PAGES,
+      maxSize,
+      maxEntrySize: maxSize / 16,
+      // Everything an entry holds: the bytes, the key (twice: the cache's map and its list), the records.
+      sizeCalculation: (p, key) => p.body.length + 2 * key.length + RECORD_BYTES * (p.records.length + 1),
+      ttl: options.ttlMs ?? 1000,
+    });
+  }
+
+  /** What the kept pages hold, as counted against maxBytes: their bytes, keys and records. */
+  get keptBytes(): number {
+    return this.kept.calculatedSize;
   }
 
   /**
@@ -53,15 +74,23 @@ export class ListPages {
     const key = `${audienceOf(who)}\n${detail ? 'detail' : 'brief'}\n${path}?${search}`;
     const version = this.o.ledger.version + this.o.views.version(detail);
     const hit = this.kept.get(key);
-    if (hit && hit.version === version && hit.records.every((r) => this.o.ledger.canSee(who, r))) return hit.body;
+    const { ledger } = this.o;
+    if (hit && hit.version === version && (hit.marker === undefined || ledger.canSee(who, hit.marker)) && hit.records.every((r) => ledger.canSee(who, r))) return hit.body;
     const query = parseImageQuery(parseQuery(search), this.o.schema);
     const page = this.o.images.list(query, who);
     const { views } = this.o;
     // Each record's text is made once per version (ImageViews): the page is assembled as text.
     const items = page.images.map((r) => (detail ? views.viewJson(r) : views.briefJson(r)));
     const next = page.nextMarker ? `,"next":${JSON.stringify(`${path}?${queryToParams(query, page.nextMarker).toString()}`)}` : '';
-    const body = Buffer.from(`{"images":[${items.join(',')}]${next}}`);
-    this.kept.set(key, { version, records: page.images, body });
+    const text = `{"images":[${items.join(',')}]${next}}`;
+    // Its own memory, not a slice of Node's shared 8 KiB pool, which one small page kept would pin whole.
+    const body = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+    body.write(text);
+    if (key.length <= MAX_KEY_LENGTH) {
+      // The list found the marker visible: it is in the index as the caller saw it.
+      const marker = query.marker === undefined ? undefined : this.o.images.get(query.marker, who);
+      this.kept.set(key, { version, records: page.images, marker, body });
+    }
     return body;
   }
 }
