@@ -91,3 +91,17 @@ test('a failed upstream sync is counted for its upstream', async (t) => {
   t.is(sample(after, 'visor_upstream_sync_failures_total', 'upstream="gone"'), before + 1);
   t.true((sample(after, 'visor_upstream_syncs_total', 'upstream="gone",outcome="failed"') ?? 0) >= 1);
 });
+
+test('list pages sent from what was kept and made afresh are counted, with what the kept ones hold', async (t) => {
+  const before = await scrape();
+  const made = sample(before, 'visor_list_pages_total', 'source="made"') ?? 0;
+  const kept = sample(before, 'visor_list_pages_total', 'source="kept"') ?? 0;
+  // A query of its own, so that no other test's page answers it.
+  const search = `?limit=7&q=${Date.now()}`;
+  t.is((await call(d, undefined, 'GET', `/images${search}`)).status, 200);
+  t.is((await call(d, undefined, 'GET', `/images${search}`)).status, 200);
+  const after = await scrape();
+  t.true(sample(after, 'visor_list_pages_total', 'source="made"')! >= made + 1);
+  t.true(sample(after, 'visor_list_pages_total', 'source="kept"')! >= kept + 1);
+  t.true(sample(after, 'visor_list_pages_kept_bytes')! > 0);
+});

@@ -47,6 +47,8 @@ const MAX_PAGES = 4096;
 export class ListPages {
   private readonly o: ListPagesOptions;
   private readonly kept: LRUCache<string, KeptPage>;
+  /** Pages sent from what was kept, and pages made: read by the metrics at scrape time. */
+  private counts = { kept: 0, made: 0 };
 
   constructor(options: ListPagesOptions) {
     this.o = options;
@@ -66,6 +68,11 @@ export class ListPages {
     return this.kept.calculatedSize;
   }
 
+  /** Pages sent from what was kept and pages made, since the start. */
+  get sent(): { kept: number; made: number } {
+    return { ...this.counts };
+  }
+
   /**
    * The JSON of one page of the records the caller may see that match the query (`search`, the URL's
    * query text), and the link to the next (`path` is the route's). Throws on a bad query.
@@ -75,9 +82,13 @@ export class ListPages {
     const version = this.o.ledger.version + this.o.views.version(detail);
     const hit = this.kept.get(key);
     const { ledger } = this.o;
-    if (hit && hit.version === version && (hit.marker === undefined || ledger.canSee(who, hit.marker)) && hit.records.every((r) => ledger.canSee(who, r))) return hit.body;
+    if (hit && hit.version === version && (hit.marker === undefined || ledger.canSee(who, hit.marker)) && hit.records.every((r) => ledger.canSee(who, r))) {
+      this.counts.kept++;
+      return hit.body;
+    }
     const query = parseImageQuery(parseQuery(search), this.o.schema);
     const page = this.o.images.list(query, who);
+    this.counts.made++;
     const { views } = this.o;
     // Each record's text is made once per version (ImageViews): the page is assembled as text.
     const items = page.images.map((r) => (detail ? views.viewJson(r) : views.briefJson(r)));

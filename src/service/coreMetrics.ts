@@ -8,6 +8,7 @@ export function coreMetrics(core: VisorCore): ServiceMetrics {
     indexSize: () => core.images.size,
     uploadsInFlight: () => core.uploads.inFlightCount,
     keyChecks: () => authenticator.keyChecks?.() ?? { running: 0, queued: 0 },
+    listPages: () => ({ ...core.pages.sent, bytes: core.pages.keptBytes }),
   });
   core.catalogs.shared.writer.commitObserver = (seconds) => metrics.commit('shared', seconds);
   core.catalogs.of('private').writer.commitObserver = (seconds) => metrics.commit('private', seconds);

@@ -11,6 +11,8 @@ export interface MetricSources {
   uploadsInFlight: () => number;
   /** Slow key checks (a key not seen since the start) running and queued. */
   keyChecks: () => { running: number; queued: number };
+  /** List pages sent from what was kept and made afresh, and what the kept ones hold. */
+  listPages: () => { kept: number; made: number; bytes: number };
 }
 
 /** Latency buckets (seconds): a cached read is ~0.1 ms, a commit tens of ms, a large transfer minutes. */
@@ -66,6 +68,19 @@ export class ServiceMetrics {
         this.set({ state: 'queued' }, queued);
       },
     });
+    new Counter({
+      name: 'visor_list_pages_total',
+      help: 'Pages of GET /images and /images/detail: sent from what was kept, or made afresh',
+      labelNames: ['source'],
+      registers,
+      collect() {
+        const { kept, made } = sources.listPages();
+        this.reset();
+        this.inc({ source: 'kept' }, kept);
+        this.inc({ source: 'made' }, made);
+      },
+    });
+    new Gauge({ name: 'visor_list_pages_kept_bytes', help: 'What the kept list pages hold (their bytes, keys and records, as counted against the bound)', registers, collect() { this.set(sources.listPages().bytes); } });
     new Gauge({ name: 'visor_catalog_index_images', help: 'Image records in the catalogue index', registers, collect() { this.set(sources.indexSize()); } });
     this.commits = new Counter({ name: 'visor_catalog_commits_total', help: 'Commits made by the daemon, by catalogue (shared or private); a commit may carry several writes', labelNames: ['catalog'], registers });
     this.commitLatency = new Histogram({ name: 'visor_catalog_commit_duration_seconds', help: 'Time to write and commit one batch of changes', labelNames: ['catalog'], buckets: COMMIT_BUCKETS, registers });
