@@ -42,13 +42,13 @@ const MAX_PAGES = 4096;
  * query text, and sent again only while nothing it shows may have changed: no record put or
  * deleted, no grant, hidden image or trust judgement changed (their version numbers) and, for full
  * records, no access counter; at most `ttlMs`; and only if the caller may still see every record on
- * it (trust judgements lapse with time, which no version number tells).
+ * it and the one its marker names (trust judgements lapse with time, which no version number tells).
  */
 export class ListPages {
   private readonly o: ListPagesOptions;
   private readonly kept: LRUCache<string, KeptPage>;
   /** Pages sent from what was kept, and pages made: read by the metrics at scrape time. */
-  private counts = { kept: 0, made: 0 };
+  private readonly counts = { kept: 0, made: 0 };
 
   constructor(options: ListPagesOptions) {
     this.o = options;
