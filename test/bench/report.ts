@@ -168,19 +168,19 @@ for (const size of ['small', 'large'] as const) {
     const bad = (num(`${base}.non_2xx_3xx`) ?? 0) + (num(`${base}.socket_errors.connect`) ?? 0) +
       (num(`${base}.socket_errors.read`) ?? 0) + (num(`${base}.socket_errors.write`) ?? 0) +
       (num(`${base}.socket_errors.timeout`) ?? 0);
-    // Beside the baseline runs just before and after this route's, where both were made: the machine
-    // drifts within a run (the same bare server did 16,600-42,000 req/s across days, and swings
-    // within minutes); else beside the run's first baseline.
-    const before = num(`reads.${size}.around.${ep.key}.before`);
-    const after = num(`reads.${size}.around.${ep.key}.after`);
-    const around = before && after ? (before + after) / 2 : baselineRps;
-    const ratio = rps !== undefined && around ? rps / around : undefined;
+    // Beside the baseline run just before it, in the median of three such pairs: the machine drifts
+    // and stalls within a run (the same bare server did 26,900-40,700 req/s within two minutes);
+    // else beside the run's first baseline.
+    const paired = num(`reads.${size}.pairs.${ep.key}.baseline_rps`);
+    const ratios = get(`reads.${size}.pairs.${ep.key}.ratios`) as number[] | undefined;
+    const beside = paired ?? baselineRps;
+    const ratio = rps !== undefined && beside ? rps / beside : undefined;
     const measured = rps !== undefined && p99 !== undefined && ratio !== undefined;
     const ok = measured && rps >= READ_RPS && ratio >= READ_OF_BASELINE && p99 <= READ_P99 && bad === 0;
     add({
       section,
       figure: ep.label,
-      value: `${fmt(rps, 0, ' req/s')} = ${fmt(ratio, 2, '×')} node:http${before && after ? ` (${fmt(around, 0)} around it)` : ''}, p50 ${fmt(p50, 2, ' ms')}, p99 ${fmt(p99, 2, ' ms')}`,
+      value: `${fmt(rps, 0, ' req/s')} = ${fmt(ratio, 2, '×')} node:http${paired ? ` (${fmt(paired, 0)} beside it; pairs ${(ratios ?? []).map((r) => r.toFixed(2)).join(', ')})` : ''}, p50 ${fmt(p50, 2, ' ms')}, p99 ${fmt(p99, 2, ' ms')}`,
       target: gated ? `≥ ${READ_RPS.toLocaleString('en-US')} req/s, ≥ ${READ_OF_BASELINE.toFixed(2)}× node:http, p99 ≤ ${READ_P99} ms` : '',
       verdict: gated ? verdict(measured, ok) : 'info',
       ...(bad > 0 ? { note: `${bad} non-2xx/3xx answers or socket errors` } : {}),

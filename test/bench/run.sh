@@ -48,6 +48,10 @@ else
 fi
 WRK_CONNECTIONS="${BENCH_WRK_CONNECTIONS:-32}"
 WRK_ARGS=(-t1 -c"$WRK_CONNECTIONS" -d"${WRK_DURATION}s" --timeout 5s --latency)
+# A read route is measured in three pairs, the baseline then the route, each run a third of
+# WRK_DURATION (at least 2 s): the ratio is the median pair's.
+PAIR_SECS=$(( WRK_DURATION / 3 > 2 ? WRK_DURATION / 3 : 2 ))
+PAIR_ARGS=(-t1 -c"$WRK_CONNECTIONS" -d"${PAIR_SECS}s" --timeout 5s --latency)
 ONLY="${BENCH_ONLY:-reads creates transfers}"
 READY_TIMEOUT=120       # seconds a daemon may take to answer /health
 DAEMON_STOP_GRACE=60    # seconds a daemon may take to stop (it writes its index snapshot) before it is killed
@@ -307,8 +311,8 @@ READ_ENDPOINTS='[{"key":"list","label":"GET /images","path":"/images"},
 
 # bench_http_baseline: node:http answering a fixed body under the same wrk load; read figures are
 # read beside it (this machine's capacity for the same work varies a lot from day to day). The
-# server stays up for the reads (stop_http_baseline): each route is also read beside the baseline
-# runs just before and just after it (bare_http_rps), as the machine drifts within a run too.
+# server stays up for the reads (stop_http_baseline): each route is read in pairs with it
+# (read_pairs), as the machine drifts, and stalls for seconds, within a run too.
 BARE_HTTP_PID=""
 BARE_HTTP_URL=""
 bench_http_baseline() {
@@ -336,10 +340,26 @@ stop_http_baseline() {
   BARE_HTTP_PID=""
 }
 
-# bare_http_rps OUT: one more wrk run on the baseline server; prints its req/s (nothing if it failed)
-bare_http_rps() {
-  [ -n "$BARE_HTTP_PID" ] || return 0
-  timeout $((WRK_DURATION + 60)) wrk "${WRK_ARGS[@]}" "$BARE_HTTP_URL" >"$1" 2>&1 && awk '/^Requests\/sec/ {print $2}' "$1"
+# read_pairs PREFIX URL [wrk script args]: three pairs, a baseline run then a run of URL; prints the
+# number (1-3) of the pair whose ratio is the median, after writing PREFIX-N.json (the route's run),
+# PREFIX-bare-N.json, and PREFIX-pairs.json ({"ratios":[…],"median":N,"baseline_rps":…}).
+read_pairs() {
+  local prefix="$1" url="$2" i route bare ratios=() ratio
+  shift 2
+  for i in 1 2 3; do
+    timeout $((PAIR_SECS + 60)) wrk "${PAIR_ARGS[@]}" "$BARE_HTTP_URL" >"$prefix-bare-$i.txt" 2>&1 &&
+      "$NODE" "$BENCH_DIR/parseWrk.ts" "$prefix-bare-$i.txt" >"$prefix-bare-$i.json" || return 1
+    timeout $((PAIR_SECS + 60)) wrk "${PAIR_ARGS[@]}" "$@" "$url" >"$prefix-$i.txt" 2>&1 &&
+      "$NODE" "$BENCH_DIR/parseWrk.ts" "$prefix-$i.txt" >"$prefix-$i.json" || return 1
+    bare="$(grep -o '"requests_per_sec":[0-9.]*' "$prefix-bare-$i.json" | cut -d: -f2)"
+    route="$(grep -o '"requests_per_sec":[0-9.]*' "$prefix-$i.json" | cut -d: -f2)"
+    ratios+=("$(awk -v r="$route" -v b="$bare" 'BEGIN { printf "%.4f", (b > 0 ? r / b : 0) }')")
+  done
+  # the median of three: the pair whose ratio is neither the lowest nor the highest
+  i="$(printf '%s %s\n' "${ratios[0]}" 1 "${ratios[1]}" 2 "${ratios[2]}" 3 | sort -g | sed -n 2p | cut -d' ' -f2)"
+  bare="$(grep -o '"requests_per_sec":[0-9.]*' "$prefix-bare-$i.json" | cut -d: -f2)"
+  printf '{"ratios":[%s,%s,%s],"median":%s,"baseline_rps":%s}\n' "${ratios[0]}" "${ratios[1]}" "${ratios[2]}" "$i" "$bare" >"$prefix-pairs.json"
+  echo "$i"
 }
 
 # bench_reads small|large N
@@ -358,8 +378,6 @@ bench_reads() {
   record "reads.$size.hwm_ready_kb" "$(proc_kb "$DAEMON_PID" VmHWM || echo null)"
   sample="$(head -n1 "$WORK/ids-$size.txt")"
 
-  local before after
-  before="$(bare_http_rps "$WORK/wrk-$size-bare-first.txt")"
   for key in list filter sort detail show; do
     case "$key" in
       list) path='/images' ;;
@@ -379,19 +397,17 @@ bench_reads() {
     # warm-up (JIT, caches), not measured
     timeout $((WRK_WARMUP + 30)) wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_WARMUP}s" --timeout 5s "${script[@]}" \
       "$DAEMON_URL$path" >/dev/null 2>&1
-    log "wrk ${WRK_ARGS[*]} ${script[*]} $path  ($n images)"
-    if timeout $((WRK_DURATION + 60)) wrk "${WRK_ARGS[@]}" "${script[@]}" "$DAEMON_URL$path" >"$out" 2>&1 &&
-      "$NODE" "$BENCH_DIR/parseWrk.ts" "$out" >"$out.json"; then
-      record "reads.$size.wrk.$key" "$(cat "$out.json")"
-      sed -n -e '/Latency Distribution/,/requests in/p' -e '/Requests\/sec/p' -e '/Non-2xx/p' -e '/Socket errors/p' "$out" >&2
+    log "wrk ${PAIR_ARGS[*]} ${script[*]} $path  ($n images): three pairs, node:http then the route"
+    local median
+    if median="$(read_pairs "${out%.txt}" "$DAEMON_URL$path" "${script[@]}")"; then
+      record "reads.$size.wrk.$key" "$(cat "${out%.txt}-$median.json")"
+      record "reads.$size.pairs.$key" "$(cat "${out%.txt}-pairs.json")"
+      log "ratios $(cat "${out%.txt}-pairs.json")"
+      sed -n -e '/Latency Distribution/,/requests in/p' -e '/Requests\/sec/p' -e '/Non-2xx/p' -e '/Socket errors/p' "${out%.txt}-$median.txt" >&2
     else
-      problem "reads@$n: wrk $path failed: $(tail -c 300 "$out")"
+      problem "reads@$n: wrk $path failed: $(tail -c 300 "${out%.txt}"-*.txt | tail -c 300)"
     fi
     alive "$DAEMON_PID" || { problem "daemon (reads@$n) died during wrk $path"; return 1; }
-    after="$(bare_http_rps "$WORK/wrk-$size-bare-after-$key.txt")"
-    log "node:http baseline around $path: ${before:-?} before, ${after:-?} after"
-    record "reads.$size.around.$key" "{\"before\":${before:-null},\"after\":${after:-null}}"
-    before="$after"
   done
   record "reads.$size.rss_after_kb" "$(proc_kb "$DAEMON_PID" VmRSS || echo null)"
   record "reads.$size.hwm_after_kb" "$(proc_kb "$DAEMON_PID" VmHWM || echo null)"
