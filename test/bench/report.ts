@@ -64,6 +64,13 @@ add({
 const secs = (ms: number | undefined): string => fmt(ms === undefined ? undefined : ms / 1000, 2, ' s');
 const mbOfKb = (kb: number | undefined, digits = 1): string => fmt(kb === undefined ? undefined : (kb * 1024) / MB, digits, ' MB');
 
+/** The daemon's CPU by thread, when recorded: other threads are mostly the scan's workers, ended by ready. */
+function threadsNote(key: string): string {
+  const main = num(`${key}.main_thread_cpu_ms`);
+  if (main === undefined) return '';
+  return `; main thread ${secs(main)}, other threads (the scan's workers) ${secs(num(`${key}.other_threads_cpu_ms`))}, V8's platform threads (GC helpers, compiler) ${secs(num(`${key}.v8_platform_cpu_ms`))}, libuv's pool ${secs(num(`${key}.libuv_pool_cpu_ms`))}`;
+}
+
 /** Where a start's time went: the daemon's CPU, its git commands', the benchmark's polling, the rest of the machine. */
 function startNote(key: string): string | undefined {
   const cpu = num(`${key}.daemon_cpu_ms`);
@@ -77,7 +84,7 @@ function startNote(key: string): string | undefined {
   const pack = num(`${key}.cached_pack`);
   const parts = [
     `catalogue in page cache: records ${fmt(records === undefined ? undefined : records * 100, 0, '%')}, pack ${fmt(pack === undefined ? undefined : pack * 100, 0, '%')}`,
-    `daemon CPU ${secs(cpu)} (kernel ${secs(num(`${key}.daemon_sys_ms`))})`,
+    `daemon CPU ${secs(cpu)} (kernel ${secs(num(`${key}.daemon_sys_ms`))}${threadsNote(key)})`,
     `git ${secs(git)}`,
     `polling ${secs(harness)}`,
     `other processes ${secs(others)}`,
