@@ -175,7 +175,7 @@ for (const size of ['small', 'large'] as const) {
     const bad = (num(`${base}.non_2xx_3xx`) ?? 0) + (num(`${base}.socket_errors.connect`) ?? 0) +
       (num(`${base}.socket_errors.read`) ?? 0) + (num(`${base}.socket_errors.write`) ?? 0) +
       (num(`${base}.socket_errors.timeout`) ?? 0);
-    // Beside the baseline run just before it, in the median of three such pairs: the machine drifts
+    // Beside the baseline run just before it, in the median of five such pairs: the machine drifts
     // and stalls within a run (the same bare server did 26,900-40,700 req/s within two minutes);
     // else beside the run's first baseline.
     const paired = num(`reads.${size}.pairs.${ep.key}.baseline_rps`);

@@ -48,9 +48,12 @@ else
 fi
 WRK_CONNECTIONS="${BENCH_WRK_CONNECTIONS:-32}"
 WRK_ARGS=(-t1 -c"$WRK_CONNECTIONS" -d"${WRK_DURATION}s" --timeout 5s --latency)
-# A read route is measured in three pairs, the baseline then the route, each run a third of
-# WRK_DURATION (at least 2 s): the ratio is the median pair's.
-PAIR_SECS=$(( WRK_DURATION / 3 > 2 ? WRK_DURATION / 3 : 2 ))
+# A read route is measured in READ_PAIRS pairs, the baseline then the route, each run a fifth of
+# WRK_DURATION (at least 2 s): the ratio is the median pair's. Five short pairs rather than three
+# longer ones, the same time in all: stalls of a second or two fall on one run of a pair and not the
+# other, and a full run at 21:06 on 2026-12-06 had three pairs of one route read 0.37, 0.74 and 0.30.
+READ_PAIRS=5
+PAIR_SECS=$(( WRK_DURATION / READ_PAIRS > 2 ? WRK_DURATION / READ_PAIRS : 2 ))
 PAIR_ARGS=(-t1 -c"$WRK_CONNECTIONS" -d"${PAIR_SECS}s" --timeout 5s --latency)
 ONLY="${BENCH_ONLY:-reads creates transfers}"
 READY_TIMEOUT=120       # seconds a daemon may take to answer /health
@@ -363,13 +366,13 @@ stop_http_baseline() {
   BARE_HTTP_PID=""
 }
 
-# read_pairs PREFIX URL [wrk script args]: three pairs, a baseline run then a run of URL; prints the
-# number (1-3) of the pair whose ratio is the median, after writing PREFIX-N.json (the route's run),
-# PREFIX-bare-N.json, and PREFIX-pairs.json ({"ratios":[…],"median":N,"baseline_rps":…}).
+# read_pairs PREFIX URL [wrk script args]: READ_PAIRS pairs, a baseline run then a run of URL;
+# prints the number (1-READ_PAIRS) of the pair whose ratio is the median, after writing PREFIX-N.json
+# (the route's run), PREFIX-bare-N.json, and PREFIX-pairs.json ({"ratios":[…],"median":N,"baseline_rps":…}).
 read_pairs() {
-  local prefix="$1" url="$2" i route bare ratios=() ratio
+  local prefix="$1" url="$2" i route bare ratios=() order=""
   shift 2
-  for i in 1 2 3; do
+  for ((i = 1; i <= READ_PAIRS; i++)); do
     timeout $((PAIR_SECS + 60)) wrk "${PAIR_ARGS[@]}" "$BARE_HTTP_URL" >"$prefix-bare-$i.txt" 2>&1 &&
       "$NODE" "$BENCH_DIR/parseWrk.ts" "$prefix-bare-$i.txt" >"$prefix-bare-$i.json" || return 1
     timeout $((PAIR_SECS + 60)) wrk "${PAIR_ARGS[@]}" "$@" "$url" >"$prefix-$i.txt" 2>&1 &&
@@ -377,11 +380,12 @@ read_pairs() {
     bare="$(grep -o '"requests_per_sec":[0-9.]*' "$prefix-bare-$i.json" | cut -d: -f2)"
     route="$(grep -o '"requests_per_sec":[0-9.]*' "$prefix-$i.json" | cut -d: -f2)"
     ratios+=("$(awk -v r="$route" -v b="$bare" 'BEGIN { printf "%.4f", (b > 0 ? r / b : 0) }')")
+    order+="${ratios[i - 1]} $i"$'\n'
   done
-  # the median of three: the pair whose ratio is neither the lowest nor the highest
-  i="$(printf '%s %s\n' "${ratios[0]}" 1 "${ratios[1]}" 2 "${ratios[2]}" 3 | sort -g | sed -n 2p | cut -d' ' -f2)"
+  # the median: the middle pair when sorted by ratio
+  i="$(printf '%s' "$order" | sort -g | sed -n "$(((READ_PAIRS + 1) / 2))p" | cut -d' ' -f2)"
   bare="$(grep -o '"requests_per_sec":[0-9.]*' "$prefix-bare-$i.json" | cut -d: -f2)"
-  printf '{"ratios":[%s,%s,%s],"median":%s,"baseline_rps":%s}\n' "${ratios[0]}" "${ratios[1]}" "${ratios[2]}" "$i" "$bare" >"$prefix-pairs.json"
+  printf '{"ratios":[%s],"median":%s,"baseline_rps":%s}\n' "$(IFS=,; echo "${ratios[*]}")" "$i" "$bare" >"$prefix-pairs.json"
   echo "$i"
 }
 
@@ -420,7 +424,7 @@ bench_reads() {
     # warm-up (JIT, caches), not measured
     timeout $((WRK_WARMUP + 30)) wrk -t1 -c"$WRK_CONNECTIONS" -d"${WRK_WARMUP}s" --timeout 5s "${script[@]}" \
       "$DAEMON_URL$path" >/dev/null 2>&1
-    log "wrk ${PAIR_ARGS[*]} ${script[*]} $path  ($n images): three pairs, node:http then the route"
+    log "wrk ${PAIR_ARGS[*]} ${script[*]} $path  ($n images): $READ_PAIRS pairs, node:http then the route"
     local median
     if median="$(read_pairs "${out%.txt}" "$DAEMON_URL$path" "${script[@]}")"; then
       record "reads.$size.wrk.$key" "$(cat "${out%.txt}-$median.json")"
