@@ -244,7 +244,7 @@ PY
 # /health then confirms): a curl and a sleep per 10 ms poll cost ~20 ms of CPU each, two thirds of
 # a core taken from the start being measured on this 2-core machine.
 start_daemon() {
-  local name="$1" data="$2" port t0 t1 now deadline code fd b0 w0 b1 w1 s0 s1 user sys kids rb=0 k v
+  local name="$1" data="$2" port t0 t1 now deadline code fd b0 w0 b1 w1 s0 s1 user sys kids main_t v8_t uv_t rb=0 k v
   port="$(free_port)" || return 1
   DAEMON_URL="http://127.0.0.1:$port"
   DAEMON_LOG="$WORK/daemon-$name.log"
