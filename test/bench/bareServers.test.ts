@@ -3,7 +3,7 @@
  * only with the body's sha256 once the file is written (and leaves no file behind), the bare stream
  * sends the file whole with its length, at its default read size and at the one given.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -87,29 +87,55 @@ for (const readBytes of [undefined, 1024 * 1024]) {
   });
 }
 
+/** Writes `count` small records, one per shard folder from `first` on, into DIR/images; returns their bytes. */
+async function writeRecords(dir: string, first: number, count: number): Promise<number> {
+  let bytes = 0;
+  for (let i = first; i < first + count; i++) {
+    const shard = i.toString(16).padStart(2, '0');
+    await mkdir(join(dir, 'images', shard), { recursive: true });
+    const text = JSON.stringify({ id: `${shard}000000-0000-4000-8000-000000000000`, name: `image ${i}` });
+    bytes += text.length;
+    await writeFile(join(dir, 'images', shard, `${shard}000000-0000-4000-8000-000000000000.json`), text);
+  }
+  return bytes;
+}
+
+/** Runs bareScan.ts with ARGS; its report. */
+async function bareScan(t: ExecutionContext, args: string[]): Promise<{ ms: number; records: number; bytes: number; cpu_ms: number }> {
+  const child = spawn(process.execPath, [join(here, 'bareScan.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  // 'close', not 'exit': the process may end before its last output is read from the pipe.
+  const [code] = (await once(child, 'close')) as [number];
+  t.is(code, 0);
+  return JSON.parse(out) as { ms: number; records: number; bytes: number; cpu_ms: number };
+}
+
 test('the bare scan (the first start\'s floor) reads and parses every record file of a catalogue, on two threads', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'bare-scan-'));
   try {
     // 70 shards: enough that both threads take some
-    let bytes = 0;
-    for (let i = 0; i < 70; i++) {
-      const shard = i.toString(16).padStart(2, '0');
-      await mkdir(join(dir, 'images', shard), { recursive: true });
-      const text = JSON.stringify({ id: `${shard}000000-0000-4000-8000-000000000000`, name: `image ${i}` });
-      bytes += text.length;
-      await writeFile(join(dir, 'images', shard, `${shard}000000-0000-4000-8000-000000000000.json`), text);
-    }
-    const child = spawn(process.execPath, [join(here, 'bareScan.ts'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
-    // 'close', not 'exit': the process may end before its last output is read from the pipe.
-    const [code] = (await once(child, 'close')) as [number];
-    t.is(code, 0);
-    const report = JSON.parse(out) as { ms: number; records: number; bytes: number; cpu_ms: number };
+    const bytes = await writeRecords(dir, 0, 70);
+    const report = await bareScan(t, [dir]);
     t.is(report.records, 70);
     t.is(report.bytes, bytes);
     t.true(report.ms > 0 && report.cpu_ms > 0);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('the floor with records kept reads every record of every catalogue given and ends holding them all', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'bare-keep-'));
+  try {
+    // Two catalogues, as a daemon loads: 150 shards in all, enough that both threads send and keep some.
+    const bytes = (await writeRecords(join(root, 'catalog'), 0, 120)) + (await writeRecords(join(root, 'private-catalog'), 120, 30));
+    // The script itself fails unless it holds as many records as both threads read.
+    const report = await bareScan(t, ['--keep', join(root, 'catalog'), join(root, 'private-catalog')]);
+    t.is(report.records, 150);
+    t.is(report.bytes, bytes);
+    t.true(report.ms > 0 && report.cpu_ms > 0);
+  } finally {
+    await rm(root, { recursive: true, force: true });
   }
 });

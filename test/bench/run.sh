@@ -450,6 +450,15 @@ bench_reads() {
   else
     problem "bare scan ($n images) failed: $(tail -c 300 "$WORK/bare-scan-$size.err")"
   fi
+  # And with every record of both catalogues kept as an object in one heap, as the daemon holds them
+  # at ready: the floor of any start that reads its records from their files into objects.
+  settle
+  if out="$("$NODE" "$BENCH_DIR/bareScan.ts" --keep "$data/catalog" "$data/private-catalog" 2>"$WORK/bare-keep-$size.err")"; then
+    record "reads.$size.bare_keep" "$out"
+    log "bare scan of both catalogues, every record kept: $out"
+  else
+    problem "bare scan with records kept ($n images) failed: $(tail -c 300 "$WORK/bare-keep-$size.err")"
+  fi
   if [ "$size" = large ]; then
     # A later start (from the index snapshot), then the first start once more on the same catalogue
     # with everything the daemon wrote removed: the second is how a first start measured alone
