@@ -7,7 +7,20 @@ record() { printf '{"key":"%s","value":%s}\n' "$1" "$2" >>"$METRICS"; }
 json_str() { "$NODE" -e 'process.stdout.write(JSON.stringify(process.argv[1] ?? ""))' -- "$1"; }
 problem() { log "PROBLEM: $*"; record 'errors[]' "$(json_str "$*")"; }
 
+# free_port: a TCP port free on 127.0.0.1 just now.
+free_port() {
+  "$NODE" -e 'const s=require("node:net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
 # ---- processes ----------------------------------------------------------------------------------
+# proc_kb PID FIELD: a /proc/PID/status field in kB (VmRSS, VmHWM), without forking.
+proc_kb() {
+  local k v rest
+  while read -r k v rest; do
+    if [ "$k" = "$2:" ]; then echo "$v"; return 0; fi
+  done <"/proc/$1/status" 2>/dev/null
+  return 1
+}
 # alive PID: the process exists and is not a zombie. Builtins only: it runs in polling loops, and
 # a fork per poll costs CPU the measured process would otherwise have.
 alive() {

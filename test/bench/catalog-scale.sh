@@ -81,10 +81,6 @@ build_visor || { log "build failed"; exit 1; }
 # the CLI, as a command (so that `timeout` can run it); the catalogue comes from the arguments only
 VISOR=(env -u VISOR_CATALOG_PATH -u VISOR_CONFIG -u VISOR_URL -u VISOR_TOKEN "$NODE" "$ROOT/$VISOR_JS")
 
-free_port() {
-  "$NODE" -e 'const s=require("node:net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-
 # start_daemon NAME DATA_DIR CONFIG: spawns the daemon on a free port, waits for GET /health → 200.
 start_daemon() {
   local name="$1" data="$2" config="$3" port t0 code deadline
@@ -119,13 +115,6 @@ stop_daemon() {
   [ -n "${DAEMON_PID:-}" ] || return 0
   stop_pid "$DAEMON_PID" visor.js
   DAEMON_PID=""
-}
-proc_kb() {
-  local k v rest
-  while read -r k v rest; do
-    if [ "$k" = "$2:" ]; then echo "$v"; return 0; fi
-  done <"/proc/$1/status" 2>/dev/null
-  return 1
 }
 
 ensure_tools() {

@@ -70,18 +70,6 @@ BENCH_TAG=bench
 # shellcheck source=benchLib.sh
 source "$(dirname "$0")/benchLib.sh"
 
-free_port() {
-  "$NODE" -e 'const s=require("node:net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
-}
-# proc_kb PID FIELD: a /proc/PID/status field in kB (VmRSS, VmHWM), without forking.
-proc_kb() {
-  local k v rest
-  while read -r k v rest; do
-    if [ "$k" = "$2:" ]; then echo "$v"; return 0; fi
-  done <"/proc/$1/status" 2>/dev/null
-  return 1
-}
-
 # ---- tools --------------------------------------------------------------------------------------
 ensure_tools() {
   local need=()
