@@ -100,21 +100,28 @@ async function writeRecords(dir: string, first: number, count: number): Promise<
   return bytes;
 }
 
+interface BareScanReport {
+  ms: number;
+  records: number;
+  bytes: number;
+  cpu_ms: number;
+}
+
 /** Runs bareScan.ts with ARGS; its report. */
-async function bareScan(t: ExecutionContext, args: string[]): Promise<{ ms: number; records: number; bytes: number; cpu_ms: number }> {
+async function bareScan(t: ExecutionContext, args: string[]): Promise<BareScanReport> {
   const child = spawn(process.execPath, [join(here, 'bareScan.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   // 'close', not 'exit': the process may end before its last output is read from the pipe.
   const [code] = (await once(child, 'close')) as [number];
   t.is(code, 0);
-  return JSON.parse(out) as { ms: number; records: number; bytes: number; cpu_ms: number };
+  return JSON.parse(out) as BareScanReport;
 }
 
 test('the bare scan (the first start\'s floor) reads and parses every record file of a catalogue, on two threads', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'bare-scan-'));
   try {
-    // 70 shards: enough that both threads take some
+    // 70 shard folders, each read by whichever thread takes it first
     const bytes = await writeRecords(dir, 0, 70);
     const report = await bareScan(t, [dir]);
     t.is(report.records, 70);
@@ -128,7 +135,7 @@ test('the bare scan (the first start\'s floor) reads and parses every record fil
 test('the floor with records kept reads every record of every catalogue given and ends holding them all', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'bare-keep-'));
   try {
-    // Two catalogues, as a daemon loads: 150 shards in all, enough that both threads send and keep some.
+    // Two catalogues, as a daemon loads: 150 shard folders in all.
     const bytes = (await writeRecords(join(root, 'catalog'), 0, 120)) + (await writeRecords(join(root, 'private-catalog'), 120, 30));
     // The script itself fails unless it holds as many records as both threads read.
     const report = await bareScan(t, ['--keep', join(root, 'catalog'), join(root, 'private-catalog')]);
