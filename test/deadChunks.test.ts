@@ -1,8 +1,37 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import { releaseDeadChunks } from '../src/image-files/DeadChunks.ts';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { releaseDeadChunks } from '../src/heap/DeadChunks.ts';
 import { hashedCopy } from '../src/image-files/HashedCopy.ts';
+
+function youngGenerationSize(): number {
+  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;
+}
+
+/** Allocates ~10 MB of small objects that all survive, as a busy daemon's requests might. */
+function survivors(kept: unknown[]): void {
+  for (let i = 0; i < 100_000; i++) kept.push({ id: `object-${kept.length}`, at: new Date(i).toISOString(), n: i });
+}
+
+// Serial, so before the concurrent tests below, and first: the young generation only grows.
+test.serial('while a copy runs, survivors do not grow the young generation; once it is over, they do again', async (t) => {
+  const kept: unknown[] = [];
+  const before = youngGenerationSize();
+  // Each of the body's chunks comes with survivors that would grow the young generation unheld.
+  async function* body(): AsyncGenerator<Buffer> {
+    for (let i = 0; i < 6; i++) {
+      survivors(kept);
+      yield randomBytes(64 << 10);
+    }
+  }
+  const copied = await hashedCopy(Readable.from(body()), new Writable({ write: (_c, _e, done) => done() }), 'sha256', Number.MAX_SAFE_INTEGER);
+  t.is(copied.bytes, 6 * (64 << 10));
+  t.true(youngGenerationSize() <= before, `${youngGenerationSize()} > ${before} during the copy`);
+  for (let i = 0; i < 6; i++) survivors(kept);
+  t.true(youngGenerationSize() > before, `${youngGenerationSize()} <= ${before} after the copy`);
+  t.is(kept.length, 1_200_000);
+});
 
 test('freeing dead chunks scavenges without exposing gc to the process', (t) => {
   t.notThrows(() => releaseDeadChunks());

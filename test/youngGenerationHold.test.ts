@@ -1,6 +1,6 @@
 import test from 'ava';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { holdYoungGeneration } from '../src/catalog/YoungGenerationHold.ts';
+import { holdYoungGeneration } from '../src/heap/YoungGenerationHold.ts';
 
 function youngGenerationSize(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;

@@ -7,7 +7,7 @@ import type { ImageRecord } from '../api/ImageRecord.ts';
 import { IMAGES_DIR, idFromPath } from './CatalogLayout.ts';
 import { checkRecordFile, readRecordText, type FileProblem, type ScanResult } from './CatalogScanner.ts';
 import { dropScan, takeScan } from './ScanInFlight.ts';
-import { holdYoungGeneration } from './YoungGenerationHold.ts';
+import { holdYoungGeneration } from '../heap/YoungGenerationHold.ts';
 import { shareRepeatedStrings } from './SharedStrings.ts';
 
 /**

@@ -7,7 +7,7 @@ import type { ImageRecord } from '../api/ImageRecord.ts';
 import { listShards, scanShardQueue, scanShards, type FileProblem, type ScanResult } from './CatalogScanner.ts';
 import { mergeSorted, recordOrder, sortedPositions } from './CatalogIndex.ts';
 import { DEFAULT_ORDER } from './ImageQuery.ts';
-import { holdYoungGeneration } from './YoungGenerationHold.ts';
+import { holdYoungGeneration } from '../heap/YoungGenerationHold.ts';
 import { shareRepeatedStrings } from './SharedStrings.ts';
 
 /** Below this many shards a second thread costs more than it saves. */

@@ -4,7 +4,8 @@ import { Writable, type Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { DigestAlgorithm } from '../config/VisorConfig.ts';
 import { tooLarge } from '../errors/VisorError.ts';
-import { RELEASE_EVERY_BYTES, releaseDeadChunks } from './DeadChunks.ts';
+import { RELEASE_EVERY_BYTES, releaseDeadChunks } from '../heap/DeadChunks.ts';
+import { holdYoungGeneration } from '../heap/YoungGenerationHold.ts';
 import { TransferEnds, type TransferBlame } from './TransferEnds.ts';
 
 /** A digest as VISOR writes it: "<algorithm>:<hex>". */
@@ -59,7 +60,8 @@ export interface CopyOptions {
  * Hashing stays on this thread: a worker-thread variant was measured no faster here (220 against
  * 261 MB/s on a 2-core machine whose second core the client and the writes already use).
  * Back-pressure from the sink pauses the body, and chunks passed on are freed every few MiB
- * (DeadChunks.ts), so memory stays flat whatever the size. Every wait (the next chunk, the sink's
+ * (DeadChunks.ts) while the young generation is held at its size (YoungGenerationHold.ts), so memory
+ * stays flat whatever the size. Every wait (the next chunk, the sink's
  * drain, its finish) also ends with the first failure of either end or with the signal
  * (TransferEnds), so a store that dies mid-stream fails the copy instead of hanging it. The sink is
  * ended on success and left to the caller on failure; the body is destroyed on failure unless kept.
@@ -70,6 +72,7 @@ export async function hashedCopy(body: Readable, sink: Writable, algorithm: Dige
   let bytes = 0;
   let sinceRelease = 0;
   const ends = new TransferEnds({ source: body, sink, signal: options.signal, blame: options.blame });
+  const releaseYoungGeneration = holdYoungGeneration();
   try {
     const chunks = body.iterator({ destroyOnReturn: false });
     for (;;) {
@@ -96,6 +99,7 @@ export async function hashedCopy(body: Readable, sink: Writable, algorithm: Dige
     throw e;
   } finally {
     ends.close();
+    releaseYoungGeneration();
   }
   return { bytes, checksum: `${algorithm}:${hash.digest('hex')}`, digests: Object.fromEntries(extras.map(([a, h]) => [a, h.digest('hex')])) };
 }
