@@ -61,10 +61,10 @@ export interface CopyOptions {
  * 261 MB/s on a 2-core machine whose second core the client and the writes already use).
  * Back-pressure from the sink pauses the body, and chunks passed on are freed every few MiB
  * (DeadChunks.ts) while the young generation is held at its size (YoungGenerationHold.ts), so memory
- * stays flat whatever the size. Every wait (the next chunk, the sink's
- * drain, its finish) also ends with the first failure of either end or with the signal
- * (TransferEnds), so a store that dies mid-stream fails the copy instead of hanging it. The sink is
- * ended on success and left to the caller on failure; the body is destroyed on failure unless kept.
+ * stays flat whatever the size. Every wait (the next chunk, the sink's drain, its finish) also ends
+ * with the first failure of either end or with the signal (TransferEnds), so a store that dies
+ * mid-stream fails the copy instead of hanging it. The sink is ended on success and left to the
+ * caller on failure; the body is destroyed on failure unless kept.
  */
 export async function hashedCopy(body: Readable, sink: Writable, algorithm: DigestAlgorithm, limit: number, options: CopyOptions = {}): Promise<HashedCopy> {
   const hash = createHash(algorithm);
