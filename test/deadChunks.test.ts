@@ -1,13 +1,9 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import { getHeapSpaceStatistics } from 'node:v8';
 import { releaseDeadChunks } from '../src/heap/DeadChunks.ts';
 import { hashedCopy } from '../src/image-files/HashedCopy.ts';
-
-function youngGenerationSize(): number {
-  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;
-}
+import { youngGenerationSize } from './helpers/heap.ts';
 
 /** Allocates ~10 MB of small objects that all survive, as a busy daemon's requests might. */
 function survivors(kept: unknown[]): void {

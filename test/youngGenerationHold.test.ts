@@ -1,10 +1,6 @@
 import test from 'ava';
-import { getHeapSpaceStatistics } from 'node:v8';
 import { holdYoungGeneration } from '../src/heap/YoungGenerationHold.ts';
-
-function youngGenerationSize(): number {
-  return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_size;
-}
+import { youngGenerationSize } from './helpers/heap.ts';
 
 /** Allocates ~30 MB of small objects that all survive, as a catalogue's load does. */
 function loadLike(): unknown[] {

@@ -128,14 +128,14 @@ for (const size of ['small', 'large'] as const) {
   const note = startNote(`reads.${size}.first_start`);
   const floor = num(`reads.${size}.bare_scan.ms`);
   const keepFloor = num(`reads.${size}.bare_keep.ms`);
-  const ratios = [
+  const startRatios = [
     ready !== undefined && floor ? `${fmt(ready / floor, 2)}× the floor` : '',
     ready !== undefined && keepFloor ? `${fmt(ready / keepFloor, 2)}× the floor with every record kept` : '',
   ].filter(Boolean);
   add({
     section,
     figure: 'first start to ready (no index snapshot)',
-    value: `${secs(ready)}${ratios.length > 0 ? ` (${ratios.join(', ')})` : ''}`,
+    value: `${secs(ready)}${startRatios.length > 0 ? ` (${startRatios.join(', ')})` : ''}`,
     target: gated ? `< ${READY_MS / 1000} s` : '',
     verdict: gated ? verdict(ready !== undefined, (ready ?? Infinity) < READY_MS) : 'info',
     ...(note ? { note } : {}),
